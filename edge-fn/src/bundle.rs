@@ -1,0 +1,319 @@
+//! The configuration of the edge function: a *bundle*, compiled into the package.
+//!
+//! Lambda@Edge has no environment variables and no layers, and a network call at start would
+//! cost every cold start. So the policies and the public keys travel inside the package as one
+//! JSON document:
+//!
+//! ```json
+//! {
+//!   "policies": [ {"apiVersion": "pii-edge/v1", "name": "signup", ...} ],
+//!   "keys":     {"keys": [ {"kty": "OKP", "crv": "X25519", "x": "...", "zone": "eu-central", ...} ]},
+//!   "tokens":   {"keys": [ {"kty": "oct", "domain": "email", "k": "..."} ]}
+//! }
+//! ```
+//!
+//! - `policies`: the JSON form of each policy (`pii_core::PolicySpec`; the edge carries no
+//!   YAML parser, `pii-edge package` converts).
+//! - `keys`: the public JWK Set (X25519) the edge seals to. A key with a private member (`d`)
+//!   is refused: the package is readable by anyone who can read the function.
+//! - `tokens`: the token keys (JWK Set of `oct` keys) or `null` when no policy tokenizes.
+//!
+//! [`load_bundle`] validates everything once: every policy compiles, the key sets parse, every
+//! zone a policy encrypts to has keys and every token domain has a key. [`Edge`] does it once
+//! per cold start and keeps the outcome: a bad bundle does not crash the function (a crash
+//! loop would make CloudFront answer 503 without saying why) but makes it reject **every**
+//! request with 503 `policy-unavailable`, after logging the reason once. It never forwards.
+//!
+//! ```
+//! use edge_fn::bundle::{load_bundle, BundleError};
+//!
+//! let leaked = r#"{"policies":[{"apiVersion":"pii-edge/v1","name":"p","match":{},
+//!   "rules":[{"select":{"header":"x-ssn"},"action":"redact"}]}],
+//!   "keys":{"keys":[{"kty":"OKP","crv":"X25519","x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08",
+//!     "d":"XasIfmJKikt54X-Lg4AO5m87sSkmGLb9HC-LJ_-I4Os","zone":"eu","region":"eu-1","created":1}]},
+//!   "tokens":null}"#;
+//! let err = load_bundle(leaked).unwrap_err();
+//! assert!(matches!(err, BundleError::PrivateKey { index: 0 }));
+//! assert!(err.to_string().contains("private key"));
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use pii_core::{Engine, KeyError, Policy, PolicySpec, PublicKeyring, SelectorSpec, TokenKeys};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cloudfront::EventType;
+use crate::log::{self, LogSink, StdoutSink};
+
+/// The bundle document, as written by [`build_bundle`] and read by [`load_bundle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// The policies, in the order the engine tries them (first match wins).
+    pub policies: Vec<Value>,
+    /// The public JWK Set of the recipients.
+    pub keys: Value,
+    /// The token JWK Set, or `null`.
+    #[serde(default)]
+    pub tokens: Option<Value>,
+}
+
+/// Why a bundle was refused. Messages name policies, rules and key positions and say how to
+/// fix the cause; they never contain key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The bundle is not valid JSON, or not of the bundle's shape.
+    Json {
+        /// What serde_json reported (position and expectation, no content).
+        message: String,
+    },
+    /// The bundle has no policy: it would forward everything unprotected.
+    NoPolicies,
+    /// A policy does not compile.
+    Policy {
+        /// Position of the policy in `policies`.
+        index: usize,
+        /// Its name, when it has one.
+        name: Option<String>,
+        /// Every problem found, as `path: message`.
+        problems: Vec<String>,
+    },
+    /// The public key set holds a private key: refused, the package is readable by many.
+    PrivateKey {
+        /// Position of the key in `keys.keys`.
+        index: usize,
+    },
+    /// The public key set is invalid.
+    Keys(KeyError),
+    /// The token key set is invalid.
+    Tokens(KeyError),
+    /// Policies and keys do not fit together (a zone without keys, a token domain without a
+    /// key, two policies with one name).
+    Config(String),
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BundleError::Json { message } => write!(
+                f,
+                "bundle is not a valid bundle document ({message}); expected {{\"policies\":[...],\"keys\":{{\"keys\":[...]}},\"tokens\":{{...}}|null}}"
+            ),
+            BundleError::NoPolicies => f.write_str(
+                "bundle has no policy: the function would forward every request unprotected; add at least one policy",
+            ),
+            BundleError::Policy {
+                index,
+                name,
+                problems,
+            } => {
+                match name {
+                    Some(name) => write!(f, "policy #{index} `{name}` is invalid")?,
+                    None => write!(f, "policy #{index} is invalid")?,
+                }
+                for problem in problems {
+                    write!(f, "; {problem}")?;
+                }
+                Ok(())
+            }
+            BundleError::PrivateKey { index } => write!(
+                f,
+                "the public key set holds a private key (key #{index} has a \"d\" member): the edge package is readable by anyone who can read the function, so it must carry public keys only; publish the public JWKS (`pii-edge keygen` writes it apart) and keep the private key in its region"
+            ),
+            BundleError::Keys(e) => write!(f, "public key set: {e}"),
+            BundleError::Tokens(e) => write!(f, "token key set: {e}"),
+            BundleError::Config(e) => write!(f, "policies and keys do not fit: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+/// Parses and validates a bundle and builds the engine. Call once per cold start.
+pub fn load_bundle(json: &str) -> Result<Engine, BundleError> {
+    let bundle: Bundle = serde_json::from_str(json).map_err(|e| BundleError::Json {
+        message: e.to_string(),
+    })?;
+    bundle.into_engine()
+}
+
+/// Writes a bundle document from policies and key sets, after checking that it loads (so a
+/// package built from it cannot fail at start). Used by `pii-edge package`.
+///
+/// `public_jwks` is the recipients' public JWK Set, `token_jwks` the token JWK Set (or `None`
+/// when no policy tokenizes).
+///
+/// ```
+/// let spec: pii_core::PolicySpec = serde_json::from_str(r#"{"apiVersion":"pii-edge/v1",
+///   "name":"search","match":{"paths":["/api/search"]},
+///   "rules":[{"select":{"query":"email"},"action":"mask","keepFirst":1}]}"#).unwrap();
+/// let json = edge_fn::bundle::build_bundle(&[spec], r#"{"keys":[]}"#, None).unwrap();
+/// assert!(edge_fn::bundle::load_bundle(&json).is_ok());
+/// ```
+pub fn build_bundle(
+    policies: &[PolicySpec],
+    public_jwks: &str,
+    token_jwks: Option<&str>,
+) -> Result<String, BundleError> {
+    let json_error = |what: &str, e: serde_json::Error| BundleError::Json {
+        message: format!("{what}: line {}, column {}", e.line(), e.column()),
+    };
+    let policies = policies
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| json_error("policies", e))?;
+    let keys: Value =
+        serde_json::from_str(public_jwks).map_err(|e| json_error("public key set", e))?;
+    let tokens = token_jwks
+        .map(serde_json::from_str::<Value>)
+        .transpose()
+        .map_err(|e| json_error("token key set", e))?;
+    let bundle = Bundle {
+        policies,
+        keys,
+        tokens,
+    };
+    let text = bundle.to_json();
+    load_bundle(&text)?;
+    Ok(text)
+}
+
+impl Bundle {
+    /// The bundle as pretty-printed JSON (what goes into the package as `bundle.json`).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Validates the bundle and builds the engine.
+    pub fn into_engine(self) -> Result<Engine, BundleError> {
+        if self.policies.is_empty() {
+            return Err(BundleError::NoPolicies);
+        }
+        let mut policies = Vec::with_capacity(self.policies.len());
+        for (index, value) in self.policies.into_iter().enumerate() {
+            let name = value
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|n| n.chars().take(64).collect::<String>());
+            let spec: PolicySpec =
+                serde_json::from_value(value).map_err(|e| BundleError::Policy {
+                    index,
+                    name: name.clone(),
+                    problems: vec![e.to_string()],
+                })?;
+            let policy = Policy::compile(spec).map_err(|problems| BundleError::Policy {
+                index,
+                name: name.clone(),
+                problems: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect(),
+            })?;
+            check_headers(index, &policy)?;
+            policies.push(policy);
+        }
+        let keys = PublicKeyring::from_jwks(&self.keys.to_string()).map_err(|e| match e {
+            KeyError::PrivateKeyInPublicSet { index } => BundleError::PrivateKey { index },
+            other => BundleError::Keys(other),
+        })?;
+        let tokens = match self.tokens {
+            None | Some(Value::Null) => TokenKeys::default(),
+            Some(set) => TokenKeys::from_jwks(&set.to_string()).map_err(BundleError::Tokens)?,
+        };
+        Engine::new(policies, keys, tokens).map_err(|e| BundleError::Config(e.to_string()))
+    }
+}
+
+/// Refuses a policy whose rules select a header CloudFront does not let a function change
+/// (read-only or disallowed on viewer-request or origin-request): every request it matches
+/// would otherwise be answered 500. Found here, at package time, instead.
+fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
+    let problems: Vec<String> = policy
+        .spec()
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| match &rule.select {
+            SelectorSpec::Header(name) => {
+                let lower = name.to_ascii_lowercase();
+                [EventType::ViewerRequest, EventType::OriginRequest]
+                    .iter()
+                    .find_map(|trigger| crate::handler::header_restriction(&lower, trigger))
+                    .map(|_| {
+                        format!(
+                            "rules[{i}].select.header: CloudFront does not let a function change header `{lower}` (read-only or disallowed); protect it at the origin instead"
+                        )
+                    })
+            }
+            _ => None,
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(BundleError::Policy {
+            index,
+            name: Some(policy.name().to_owned()),
+            problems,
+        })
+    }
+}
+
+/// The function's state for its whole life: the engine, or why there is none, and where log
+/// lines go. Build it once per cold start, outside the request loop, and share it
+/// (it is `Send + Sync`).
+pub struct Edge {
+    engine: Result<Engine, String>,
+    log: Arc<dyn LogSink>,
+}
+
+impl fmt::Debug for Edge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edge")
+            .field("ready", &self.engine.is_ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Edge {
+    /// Loads a bundle, logging to standard output. A bundle that does not load gives an
+    /// `Edge` that rejects every request with 503 (and logs why once, now).
+    pub fn from_bundle(json: &str) -> Edge {
+        Edge::from_bundle_with_log(json, Arc::new(StdoutSink))
+    }
+
+    /// Like [`Edge::from_bundle`], with log lines going to `log`.
+    pub fn from_bundle_with_log(json: &str, log: Arc<dyn LogSink>) -> Edge {
+        Edge::new(load_bundle(json).map_err(|e| e.to_string()), log)
+    }
+
+    /// An `Edge` over an engine already built, or over the reason there is none (logged once,
+    /// now).
+    pub fn new(engine: Result<Engine, String>, log: Arc<dyn LogSink>) -> Edge {
+        if let Err(reason) = &engine {
+            log.write_line(&log::init_failure_line(reason));
+        }
+        Edge { engine, log }
+    }
+
+    /// The engine, or why the bundle was refused.
+    pub fn engine(&self) -> Result<&Engine, &str> {
+        self.engine.as_ref().map_err(String::as_str)
+    }
+
+    /// Whether the bundle loaded (otherwise every request is rejected with 503).
+    pub fn is_ready(&self) -> bool {
+        self.engine.is_ok()
+    }
+
+    /// Where this edge writes its log lines.
+    pub fn log(&self) -> &dyn LogSink {
+        self.log.as_ref()
+    }
+}

@@ -1,0 +1,288 @@
+//! `pii-edge apply` (the edge side, on one request) and `pii-edge reveal` (the origin side).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pii_core::{FieldReport, Outcome, Protected, Request};
+use serde_json::{json, Value};
+
+use super::files;
+use super::inspect::{self, Location};
+use super::request::{request_json, RequestArgs};
+use super::style::{outln, Stream, Style};
+use super::{CliError, CliResult};
+
+/// Apply policies to one request and print the result as JSON: the protected request and a
+/// report per protected value, the rejection the edge would answer with, or `unmatched`.
+///
+/// The exit code is 0 whatever the outcome (read `.outcome` of the output); 1 when the policies,
+/// keys or request cannot be read. Keys default to the demo keys in examples/keys/ when present.
+#[derive(Args, Debug)]
+#[command(after_help = "Example (no AWS account needed):\n  \
+    pii-edge apply --policy policies/signup.yaml --event examples/events/signup-json.json --explain\n  \
+    pii-edge apply --policy policies/ --path /api/search --query 'email=erika%40example.de' --body ''")]
+pub(crate) struct ApplyArgs {
+    /// A policy file, or a directory of policies tried in file name order (repeatable)
+    #[arg(long, short = 'p', value_name = "FILE|DIR", required = true)]
+    policy: Vec<PathBuf>,
+    #[command(flatten)]
+    request: RequestArgs,
+    /// Public key set (JWKS) to encrypt to [default: examples/keys/public.jwks when found]
+    #[arg(long, value_name = "PUBLIC_JWKS")]
+    keys: Option<PathBuf>,
+    /// Token key set (JWKS) for tokenize [default: examples/keys/tokens.jwks when found]
+    #[arg(long, value_name = "TOKEN_JWKS")]
+    tokens: Option<PathBuf>,
+    /// Print a table of what each rule did (rule, location, action, result) and the protected
+    /// request as text, instead of JSON
+    #[arg(long)]
+    explain: bool,
+}
+
+/// The origin side: open every envelope (`pe1.` value) of a protected request with the
+/// private keys of a region and print the request as it was before the edge (values that were
+/// masked, tokenized, hashed or removed stay so: only encryption is reversible).
+///
+/// Reads what `pii-edge apply` printed (`--request`, which also names the policy and zone), a
+/// CloudFront event or request object (`--event`), or `--body` with the request flags.
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  \
+    pii-edge apply --policy policies/ --event examples/events/signup-json.json > protected.json\n  \
+    pii-edge reveal --keys examples/keys/private.jwks --request protected.json")]
+pub(crate) struct RevealArgs {
+    /// Private key set (JWKS) of the region
+    #[arg(long, value_name = "PRIVATE_JWKS", required = true)]
+    keys: PathBuf,
+    /// Name of the policy that sealed the values (bound into every envelope) [default: from --request]
+    #[arg(long, value_name = "NAME")]
+    policy: Option<String>,
+    /// Residency zone the values were sealed to [default: from --request, or the key set's only zone]
+    #[arg(long, value_name = "ZONE")]
+    zone: Option<String>,
+    #[command(flatten)]
+    request: RequestArgs,
+}
+
+pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
+    let loaded = args.request.load()?;
+    let policies = files::load_policies(&args.policy)?;
+    let (public, tokens) = files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
+    let policies: Vec<_> = policies.into_iter().map(|(_, p)| p).collect();
+    let engine = files::engine(policies, public, tokens)?;
+    let original = loaded.request;
+    let outcome = engine.apply(&original);
+    let zone_of = |name: &str| {
+        engine
+            .policies()
+            .iter()
+            .find(|p| p.name() == name)
+            .and_then(|p| p.zone())
+            .map(str::to_string)
+    };
+    if args.explain {
+        explain(&original, &outcome, zone_of);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = match &outcome {
+        Outcome::Unmatched => json!({
+            "outcome": "unmatched",
+            "request": request_json(&original),
+        }),
+        Outcome::Protected(p) => json!({
+            "outcome": "protected",
+            "policy": p.policy,
+            "zone": zone_of(&p.policy),
+            "request": request_json(&p.request),
+            "fields": p.fields.iter().map(field_json).collect::<Vec<_>>(),
+            "changed": {"body": p.body_changed, "query": p.query_changed, "headers": p.headers_changed},
+        }),
+        Outcome::Rejected(r) => json!({
+            "outcome": "rejected",
+            "policy": r.policy,
+            "status": r.status,
+            "reason": r.reason.code(),
+            "title": r.reason.title(),
+            "detail": r.reason.to_string(),
+        }),
+    };
+    outln!("{}", pretty(&out));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_string())
+}
+
+fn field_json(f: &FieldReport) -> Value {
+    json!({
+        "rule": f.rule,
+        "location": f.location,
+        "action": f.action.as_str(),
+        "removed": f.removed,
+        "failed": f.failed,
+    })
+}
+
+/// What a protected value became, short enough for a table.
+pub(crate) fn result_of(p: &Protected, f: &FieldReport) -> String {
+    if f.failed {
+        return "removed (action did not fit the value)".to_string();
+    }
+    if f.removed {
+        return "removed".to_string();
+    }
+    let Ok(location) = Location::parse(&f.location) else {
+        return "?".to_string();
+    };
+    match inspect::value_at(&p.request, &location) {
+        Some(found) => {
+            let shown = if location.part == inspect::Part::Json {
+                String::from_utf8_lossy(&found.raw).into_owned()
+            } else {
+                format!("{:?}", found.text)
+            };
+            shorten(&shown, 44)
+        }
+        None => "(not found)".to_string(),
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max - 16).collect();
+    format!("{head}…({count} chars)")
+}
+
+fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Option<String>) {
+    let style = Style::for_stream(Stream::Out);
+    let target = format!("{} {}", original.method, original.path);
+    match outcome {
+        Outcome::Unmatched => {
+            outln!("{target}: no policy matches; the request is forwarded unchanged");
+        }
+        Outcome::Rejected(r) => {
+            outln!(
+                "{target}: {} by policy `{}`: {} {} ({})",
+                style.red(&style.bold("rejected")),
+                r.policy.as_deref().unwrap_or("-"),
+                r.status,
+                r.reason.code(),
+                r.reason
+            );
+            outln!("The edge answers {} {} and forwards nothing.", r.status, r.reason.title());
+        }
+        Outcome::Protected(p) => {
+            let counts: Vec<String> = p
+                .counts()
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{n} {}", k.as_str()))
+                .collect();
+            let zone = zone_of(&p.policy)
+                .map(|z| format!(", zone {z}"))
+                .unwrap_or_default();
+            outln!(
+                "{target}: {} by policy `{}`{zone}: {} value{} ({})",
+                style.green(&style.bold("protected")),
+                p.policy,
+                p.fields.len(),
+                if p.fields.len() == 1 { "" } else { "s" },
+                if counts.is_empty() { "nothing selected".to_string() } else { counts.join(", ") }
+            );
+            if !p.fields.is_empty() {
+                let rows: Vec<[String; 4]> = p
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        [
+                            f.rule.clone(),
+                            f.location.clone(),
+                            f.action.as_str().to_string(),
+                            result_of(p, f),
+                        ]
+                    })
+                    .collect();
+                let header = ["RULE", "LOCATION", "ACTION", "RESULT"];
+                let width = |i: usize| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([header[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                };
+                let widths = [width(0), width(1), width(2)];
+                outln!("");
+                let line = |cells: [&str; 4]| {
+                    let mut s = String::new();
+                    for (i, cell) in cells.iter().enumerate().take(3) {
+                        s.push_str(cell);
+                        s.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+                    }
+                    s.push_str(cells[3]);
+                    s
+                };
+                outln!("{}", style.bold(&line(header)));
+                for r in &rows {
+                    outln!("{}", line([&r[0], &r[1], &r[2], &r[3]]));
+                }
+            }
+            outln!("");
+            if p.query_changed {
+                outln!("{} {}", style.dim("query:"), p.request.query);
+            }
+            if p.headers_changed {
+                outln!("{}", style.dim("headers:"));
+                for (n, v) in &p.request.headers {
+                    outln!("  {n}: {v}");
+                }
+            }
+            if p.body_changed {
+                outln!(
+                    "{} ({} -> {} bytes)",
+                    style.dim("body:"),
+                    original.body.len(),
+                    p.request.body.len()
+                );
+                outln!("{}", String::from_utf8_lossy(&p.request.body));
+            } else if !p.request.body.is_empty() {
+                outln!("{} unchanged ({} bytes)", style.dim("body:"), p.request.body.len());
+            }
+        }
+    }
+}
+
+pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
+    let loaded = args.request.load()?;
+    let keys = files::load_private(&args.keys)?;
+    let policy = args.policy.clone().or(loaded.policy).ok_or_else(|| {
+        CliError::new("name the policy that sealed the values: --policy NAME (it is bound into every envelope)")
+    })?;
+    let zone = match args.zone.clone().or(loaded.zone) {
+        Some(zone) => zone,
+        None => match keys.zones().as_slice() {
+            [only] => (*only).to_string(),
+            _ => {
+                return Err(CliError::new(
+                    "name the residency zone the values were sealed to: --zone ZONE",
+                ))
+            }
+        },
+    };
+    let revealed = pii_core::reveal(&keys, &policy, &zone, &loaded.request).map_err(|e| {
+        CliError::new(format!(
+            "cannot reveal the request: {e} (check --policy `{policy}`, --zone `{zone}` and that the keys are this zone's private keys)"
+        ))
+    })?;
+    let out = json!({
+        "opened": revealed.opened,
+        "policy": policy,
+        "zone": zone,
+        "request": request_json(&revealed.request),
+    });
+    outln!("{}", pretty(&out));
+    Ok(ExitCode::SUCCESS)
+}

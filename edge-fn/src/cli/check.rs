@@ -1,0 +1,152 @@
+//! `pii-edge check`: validate policies.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use pii_core::{Diagnostic, Policy, TokenKeys};
+use serde_json::json;
+
+use super::files::{self, plain_diagnostic, shown};
+use super::style::{outln, errln, Stream, Style};
+use super::{CliResult, FAILED};
+
+/// Validate policies: syntax, unknown keys, JSONPath, options that do not fit their action,
+/// dead rules, duplicate names; optionally that the keys cover every zone and token domain.
+///
+/// Every problem is printed as `file:line:col: message` with the offending line and a caret.
+/// Exit code 0 when every policy is valid, 1 otherwise.
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Policy files or directories (every *.yaml directly inside, sorted; `X.tests/` case
+    /// directories are not entered); `-` reads one policy from stdin
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Output format: `text` (errors on stderr) or `json` (an array of
+    /// {file, line, column, message} on stdout, empty when all are valid)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Also check that this public key set has keys for every zone the policies encrypt to
+    #[arg(long, value_name = "PUBLIC_JWKS")]
+    keys: Option<PathBuf>,
+    /// Also check that this token key set has a key for every token domain the policies use
+    #[arg(long, value_name = "TOKEN_JWKS")]
+    tokens: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub(crate) fn run(args: CheckArgs) -> CliResult {
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut loaded: Vec<(PathBuf, Policy)> = Vec::new();
+    let mut files_seen = 0usize;
+    let mut files_bad = 0usize;
+
+    for input in &args.paths {
+        let files = match files::policy_files(std::slice::from_ref(input)) {
+            Ok(files) => files,
+            Err(e) => {
+                files_seen += 1;
+                files_bad += 1;
+                let msg = e.to_string();
+                let shown_input = shown(input);
+                let msg = msg
+                    .strip_prefix(&format!("{shown_input}: "))
+                    .unwrap_or(&msg)
+                    .to_string();
+                diagnostics.push(plain_diagnostic(&shown_input, msg));
+                continue;
+            }
+        };
+        for file in files {
+            files_seen += 1;
+            match files::load_policy(&file) {
+                Ok(policy) => {
+                    if let Some((other, _)) = loaded.iter().find(|(_, p)| p.name() == policy.name()) {
+                        files_bad += 1;
+                        diagnostics.push(plain_diagnostic(
+                            &shown(&file),
+                            format!(
+                                "policy name `{}` is already used by {}; names are bound into ciphertext and must be unique",
+                                policy.name(),
+                                shown(other)
+                            ),
+                        ));
+                    } else {
+                        loaded.push((file, policy));
+                    }
+                }
+                Err(found) => {
+                    files_bad += 1;
+                    diagnostics.extend(found);
+                }
+            }
+        }
+    }
+
+    if diagnostics.is_empty() && (args.keys.is_some() || args.tokens.is_some()) {
+        let public = match &args.keys {
+            Some(path) => files::load_public(path),
+            None => Ok(pii_core::PublicKeyring::default()),
+        };
+        let tokens = match &args.tokens {
+            Some(path) => files::load_tokens(path),
+            None => Ok(TokenKeys::default()),
+        };
+        match (public, tokens) {
+            (Ok(public), Ok(tokens)) => {
+                let names: Vec<String> = loaded.iter().map(|(f, _)| shown(f)).collect();
+                let policies: Vec<Policy> = loaded.drain(..).map(|(_, p)| p).collect();
+                if let Err(e) = files::engine(policies, public, tokens) {
+                    diagnostics.push(plain_diagnostic(&names.join(", "), e.to_string()));
+                    files_bad += 1;
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                diagnostics.push(plain_diagnostic("keys", e.to_string()));
+                files_bad += 1;
+            }
+        }
+    }
+
+    match args.format {
+        Format::Json => {
+            let list: Vec<_> = diagnostics
+                .iter()
+                .map(|d| json!({"file": d.file, "line": d.line, "column": d.column, "message": d.message}))
+                .collect();
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".to_string())
+            );
+        }
+        Format::Text => {
+            if diagnostics.is_empty() {
+                let style = Style::for_stream(Stream::Out);
+                outln!(
+                    "{} {files_seen} polic{} valid",
+                    style.green("ok:"),
+                    if files_seen == 1 { "y" } else { "ies" }
+                );
+            } else {
+                files::print_diagnostics(&diagnostics);
+                let style = Style::for_stream(Stream::Err);
+                errln!(
+                    "{} {files_bad} of {files_seen} policy file{} ha{} problems",
+                    style.red(&style.bold("error:")),
+                    if files_seen == 1 { "" } else { "s" },
+                    if files_bad == 1 { "s" } else { "ve" }
+                );
+            }
+        }
+    }
+    Ok(if diagnostics.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    })
+}

@@ -1,0 +1,638 @@
+//! CloudFront Lambda@Edge request events and generated responses.
+//!
+//! `aws_lambda_events` has no CloudFront types, so they are defined here, after the
+//! "Lambda@Edge event structure" and "Generating HTTP responses" pages of the CloudFront
+//! Developer Guide, and tested against the documented examples in `examples/events/`.
+//!
+//! Two properties matter more than convenience:
+//!
+//! - **Nothing is lost.** Every struct keeps the fields it does not model in an `extra` map,
+//!   and [`Headers`] keeps the order of its names, so `parse -> serialize` gives back the same
+//!   JSON value. A request the function forwards carries everything CloudFront gave it.
+//! - **Parsing never panics.** Any input, however malformed, gives a [`serde_json::Error`].
+//!   Fields the engine depends on (`body.inputTruncated`, `body.encoding`, ...) are required
+//!   and typed, so an event that does not say what the engine needs to know is an error, not a
+//!   default; so is an unknown `body.action` or `body.encoding`. Header names that repeat
+//!   exactly inside one `headers` object are an error too.
+//!
+//! Known limits of the round trip: a modelled optional field given as JSON `null` comes back
+//! absent, and a `headers`, `customHeaders` or `querystring` that was absent comes back empty.
+//!
+//! ```
+//! use edge_fn::cloudfront::CloudFrontEvent;
+//!
+//! let json = r#"{"Records":[{"cf":{
+//!     "config":{"distributionId":"EDFDVBD6EXAMPLE","eventType":"viewer-request"},
+//!     "request":{"clientIp":"203.0.113.178","method":"GET","uri":"/","querystring":"",
+//!                "headers":{"host":[{"key":"Host","value":"d111111abcdef8.cloudfront.net"}]}}}}]}"#;
+//! let event: CloudFrontEvent = json.parse()?;
+//! let record = event.single_record().expect("one record");
+//! assert_eq!(record.cf.request.header_values("HOST"), ["d111111abcdef8.cloudfront.net"]);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// A Lambda@Edge event as CloudFront passes it to the function: `{"Records": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudFrontEvent {
+    /// The records of the event (`Records`). CloudFront always sends exactly one.
+    #[serde(rename = "Records")]
+    pub records: Vec<Record>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CloudFrontEvent {
+    /// Parses an event from JSON bytes. Never panics; any malformed input is an error.
+    pub fn from_slice(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
+
+    /// The only record of the event, or `None` if the event has zero or several records
+    /// (CloudFront always sends one; anything else should be rejected).
+    pub fn single_record(&self) -> Option<&Record> {
+        match self.records.as_slice() {
+            [record] => Some(record),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the only record, see [`CloudFrontEvent::single_record`].
+    pub fn single_record_mut(&mut self) -> Option<&mut Record> {
+        match self.records.as_mut_slice() {
+            [record] => Some(record),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for CloudFrontEvent {
+    type Err = serde_json::Error;
+
+    /// Parses an event from a JSON string. Never panics; any malformed input is an error.
+    fn from_str(json: &str) -> Result<Self, Self::Err> {
+        serde_json::from_str(json)
+    }
+}
+
+/// One record of a [`CloudFrontEvent`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The CloudFront part of the record.
+    pub cf: Cf,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `cf` object of a record: configuration, request and, for response events, response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cf {
+    /// Which distribution and trigger this event belongs to (read-only).
+    pub config: Config,
+    /// The request, as the viewer sent it (viewer events) or as CloudFront will send it to
+    /// the origin (origin events).
+    pub request: Request,
+    /// The response, present in viewer-response and origin-response events only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `config` object of a record. Read-only: CloudFront ignores changes to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// The distribution's domain name (`distributionDomainName`), e.g.
+    /// `d111111abcdef8.cloudfront.net`. Always sent by CloudFront today; optional so that
+    /// older or hand-written events still parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_domain_name: Option<String>,
+    /// The distribution's ID (`distributionId`).
+    pub distribution_id: String,
+    /// The trigger that invoked the function (`eventType`).
+    pub event_type: EventType,
+    /// CloudFront's opaque ID of the viewer request (`requestId`), the same as
+    /// `x-edge-request-id` in the access logs. Optional for the same reason as
+    /// `distribution_domain_name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The trigger of a Lambda@Edge event (`config.eventType`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// `viewer-request`: before the cache, on every request.
+    ViewerRequest,
+    /// `origin-request`: on a cache miss, before CloudFront calls the origin.
+    OriginRequest,
+    /// `origin-response`: after the origin answered, before caching.
+    OriginResponse,
+    /// `viewer-response`: before the response goes back to the viewer.
+    ViewerResponse,
+    /// Any other value, kept verbatim.
+    Other(String),
+}
+
+impl EventType {
+    /// The wire name, e.g. `"viewer-request"`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::ViewerRequest => "viewer-request",
+            EventType::OriginRequest => "origin-request",
+            EventType::OriginResponse => "origin-response",
+            EventType::ViewerResponse => "viewer-response",
+            EventType::Other(other) => other,
+        }
+    }
+
+    fn from_wire(name: String) -> Self {
+        match name.as_str() {
+            "viewer-request" => EventType::ViewerRequest,
+            "origin-request" => EventType::OriginRequest,
+            "origin-response" => EventType::OriginResponse,
+            "viewer-response" => EventType::ViewerResponse,
+            _ => EventType::Other(name),
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(EventType::from_wire)
+    }
+}
+
+/// The `request` object of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    /// The viewer's IP address, or its proxy's (`clientIp`, read-only).
+    pub client_ip: String,
+    /// The HTTP method (read-only).
+    pub method: String,
+    /// The path of the requested object, starting with `/`.
+    pub uri: String,
+    /// The raw query string without the leading `?`, still percent-encoded; empty when the
+    /// request has none.
+    #[serde(default)]
+    pub querystring: String,
+    /// The request headers.
+    #[serde(default)]
+    pub headers: Headers,
+    /// The body, present when the trigger has "include body" enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// The origin the request will go to (origin-request events only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Request {
+    /// Every value of the header `name`, compared case-insensitively, in order, one entry
+    /// per repetition of the header in the request. See [`Headers::values`].
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers.values(name)
+    }
+}
+
+/// One value of a header: `{"key": "Content-Type", "value": "application/json"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// The header name in its original case. When a function leaves it out, CloudFront
+    /// derives it from the lowercase name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The header value.
+    pub value: String,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Header {
+    /// A header value with its original-case name, e.g. `Header::new("Content-Type", "text/plain")`.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Header {
+            key: Some(key.into()),
+            value: value.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Headers as CloudFront represents them: lowercase name -> one [`Header`] per value.
+///
+/// The order of names is kept. Lookups compare names case-insensitively and collect the
+/// values of every matching name, so a name that is (against CloudFront's convention) not
+/// lowercase is still found. In JSON this is an object; a name repeated exactly inside that
+/// object is a parse error rather than a silent "last one wins".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    entries: Vec<(String, Vec<Header>)>,
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of distinct header names.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no header names at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The header names and their values, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Header])> + '_ {
+        self.entries
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.as_slice()))
+    }
+
+    /// The header names and their values, in order, with the values editable in place.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Vec<Header>)> + '_ {
+        self.entries
+            .iter_mut()
+            .map(|(name, values)| (name.as_str(), values))
+    }
+
+    /// Every [`Header`] whose name equals `name` case-insensitively, in order.
+    pub fn get<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Header> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, values)| values.iter())
+    }
+
+    /// Every value of the header `name` (case-insensitive), in order, one per repetition.
+    /// Values are returned as sent: a comma-separated value is not split.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        let mut values = Vec::new();
+        for (n, headers) in &self.entries {
+            if n.eq_ignore_ascii_case(name) {
+                values.extend(headers.iter().map(|header| header.value.as_str()));
+            }
+        }
+        values
+    }
+
+    /// Whether a header named `name` (case-insensitive) is present, even with no values.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Replaces every header named `name` (case-insensitive) with `values`, stored under the
+    /// lowercase name at the position of the first one replaced (or at the end). An empty
+    /// `values` removes the header.
+    pub fn set(&mut self, name: &str, values: Vec<Header>) {
+        let position = self
+            .entries
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name));
+        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if values.is_empty() {
+            return;
+        }
+        let entry = (name.to_ascii_lowercase(), values);
+        match position {
+            Some(index) => self.entries.insert(index, entry),
+            None => self.entries.push(entry),
+        }
+    }
+
+    /// Adds one value to the header `name` (case-insensitive): after the existing values of
+    /// the first matching name, or as a new lowercase name at the end.
+    pub fn append(&mut self, name: &str, value: Header) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, values)) => values.push(value),
+            None => self.entries.push((name.to_ascii_lowercase(), vec![value])),
+        }
+    }
+
+    /// Removes every header named `name` (case-insensitive) and returns its values in order.
+    pub fn remove(&mut self, name: &str) -> Vec<Header> {
+        let mut removed = Vec::new();
+        self.entries.retain_mut(|(n, values)| {
+            if n.eq_ignore_ascii_case(name) {
+                removed.append(values);
+                false
+            } else {
+                true
+            }
+        });
+        removed
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (name, values) in &self.entries {
+            map.serialize_entry(name, values)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor;
+
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = Headers;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of header name -> [{\"key\", \"value\"}]")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Headers, A::Error> {
+                let mut entries: Vec<(String, Vec<Header>)> = Vec::new();
+                let mut seen: HashSet<String> = HashSet::new();
+                while let Some(name) = access.next_key::<String>()? {
+                    if !seen.insert(name.clone()) {
+                        // Header names are not secret; the values are never echoed.
+                        return Err(de::Error::custom(format_args!(
+                            "duplicate header name `{name}`"
+                        )));
+                    }
+                    let values: Vec<Header> = access.next_value()?;
+                    entries.push((name, values));
+                }
+                Ok(Headers { entries })
+            }
+        }
+
+        deserializer.deserialize_map(HeadersVisitor)
+    }
+}
+
+/// The request body (`request.body`), present when the trigger includes the body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Body {
+    /// Whether CloudFront cut the body before passing it (`inputTruncated`, read-only): the
+    /// body was longer than the include-body limit (40 KB viewer-request, 1 MB
+    /// origin-request). A truncated body was not seen whole and must not be forwarded as if
+    /// it had been inspected.
+    pub input_truncated: bool,
+    /// What CloudFront should do with the body the function returns.
+    pub action: BodyAction,
+    /// How `data` is encoded.
+    pub encoding: BodyEncoding,
+    /// The body content, encoded as `encoding` says.
+    pub data: String,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Body {
+    /// The body bytes: `data` decoded as standard, padded base64, or taken as is for `text`.
+    pub fn decode(&self) -> Result<Vec<u8>, BodyDecodeError> {
+        match self.encoding {
+            BodyEncoding::Text => Ok(self.data.as_bytes().to_vec()),
+            BodyEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                .decode(self.data.as_bytes())
+                .map_err(|error| BodyDecodeError::InvalidBase64 {
+                    offset: match error {
+                        base64::DecodeError::InvalidByte(offset, _)
+                        | base64::DecodeError::InvalidLastSymbol(offset, _) => Some(offset),
+                        base64::DecodeError::InvalidLength(_)
+                        | base64::DecodeError::InvalidPadding => None,
+                    },
+                }),
+        }
+    }
+
+    /// Replaces the body with `bytes`, base64 encoded, and sets `action` to `replace`.
+    pub fn replace_with_bytes(&mut self, bytes: &[u8]) {
+        self.action = BodyAction::Replace;
+        self.encoding = BodyEncoding::Base64;
+        self.data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    }
+
+    /// Replaces the body with `text`, text encoded, and sets `action` to `replace`.
+    pub fn replace_with_text(&mut self, text: String) {
+        self.action = BodyAction::Replace;
+        self.encoding = BodyEncoding::Text;
+        self.data = text;
+    }
+}
+
+/// `body.action`: what CloudFront does with the body the function returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BodyAction {
+    /// `read-only` (CloudFront's default): changes to `data` and `encoding` are ignored.
+    #[serde(rename = "read-only")]
+    ReadOnly,
+    /// `replace`: the returned `data` replaces the body sent on.
+    #[serde(rename = "replace")]
+    Replace,
+}
+
+/// The encoding of a body (`body.encoding`, `response.bodyEncoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BodyEncoding {
+    /// `base64`: standard base64 with padding. CloudFront always passes request bodies so.
+    #[serde(rename = "base64")]
+    Base64,
+    /// `text`: the data is the body itself.
+    #[serde(rename = "text")]
+    Text,
+}
+
+/// Why [`Body::decode`] failed. The message never contains any of the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyDecodeError {
+    /// `encoding` is `base64` but `data` is not valid standard, padded base64.
+    InvalidBase64 {
+        /// Offset in `data` of the first invalid symbol, when known.
+        offset: Option<usize>,
+    },
+}
+
+impl fmt::Display for BodyDecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyDecodeError::InvalidBase64 {
+                offset: Some(offset),
+            } => write!(f, "request body is not valid base64 (at offset {offset})"),
+            BodyDecodeError::InvalidBase64 { offset: None } => {
+                f.write_str("request body is not valid base64 (bad length or padding)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BodyDecodeError {}
+
+/// The origin of an origin-request event (`request.origin`): exactly one of `custom`, `s3`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    /// A custom (HTTP) origin, e.g. API Gateway, a load balancer, an S3 website endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<CustomOrigin>,
+    /// An Amazon S3 bucket origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Origin>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A custom origin (`request.origin.custom`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomOrigin {
+    /// Headers CloudFront adds when it calls this origin (`customHeaders`).
+    #[serde(default)]
+    pub custom_headers: Headers,
+    /// The origin's DNS name (`domainName`).
+    pub domain_name: String,
+    /// Seconds to keep the origin connection open after a response (`keepaliveTimeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_timeout: Option<u32>,
+    /// Path prefix at the origin, e.g. `/prod`; empty for none.
+    #[serde(default)]
+    pub path: String,
+    /// Port at the origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `http` or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Seconds to wait for the origin's response (`readTimeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout: Option<u32>,
+    /// TLS versions CloudFront may use with the origin (`sslProtocols`), e.g. `TLSv1.2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_protocols: Option<Vec<String>>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An Amazon S3 origin (`request.origin.s3`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Origin {
+    /// `origin-access-identity` or `none` (`authMethod`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    /// Headers CloudFront adds when it calls this origin (`customHeaders`).
+    #[serde(default)]
+    pub custom_headers: Headers,
+    /// The bucket's DNS name (`domainName`), e.g. `my-bucket.s3.amazonaws.com`.
+    pub domain_name: String,
+    /// Path prefix in the bucket; empty for none.
+    #[serde(default)]
+    pub path: String,
+    /// The bucket's region, required with an origin access identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An HTTP response: the `response` of a response event, or a response a request trigger
+/// generates itself instead of forwarding the request.
+///
+/// A generated response is at most 40 KB (headers and body) on viewer-request and 1 MB on
+/// origin-request; CloudFront answers 502 when it is larger, or when `status` is 204 and
+/// there is a body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// The HTTP status code as a string, e.g. `"413"` (200 to 599).
+    pub status: String,
+    /// The reason phrase (`statusDescription`), e.g. `"Payload Too Large"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// The response headers.
+    #[serde(default)]
+    pub headers: Headers,
+    /// The body, encoded as `body_encoding` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The encoding of `body` (`bodyEncoding`); CloudFront assumes `text` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<BodyEncoding>,
+    /// Fields this type does not model, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Response {
+    /// A response with `status`, no headers and no body.
+    pub fn new(status: u16) -> Self {
+        Response {
+            status: status.to_string(),
+            status_description: None,
+            headers: Headers::new(),
+            body: None,
+            body_encoding: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets the reason phrase.
+    pub fn with_status_description(mut self, description: impl Into<String>) -> Self {
+        self.status_description = Some(description.into());
+        self
+    }
+
+    /// Adds a header value; `key` is the original-case name, e.g. `Content-Type`.
+    pub fn with_header(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.headers.append(key, Header::new(key, value));
+        self
+    }
+
+    /// Sets a text body (`bodyEncoding: "text"`).
+    pub fn with_text_body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self.body_encoding = Some(BodyEncoding::Text);
+        self
+    }
+}

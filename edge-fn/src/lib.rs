@@ -1,0 +1,22 @@
+//! edge-fn: the pii-edge policy engine as a CloudFront Lambda@Edge request trigger.
+//!
+//! - [`cloudfront`]: the Lambda@Edge event and generated-response types.
+//! - [`bundle`]: the configuration compiled into the package (policies, public keys, token
+//!   keys), validated once per cold start; [`Edge`] holds the outcome.
+//! - [`handler`]: one event in, the request to forward or a generated response out
+//!   ([`handle`], [`handle_json`]).
+//! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
+//! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
+//!
+//! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
+//! regional functions) and in the Node.js addon of the Lambda@Edge package (`edge-fn/node`).
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod cloudfront;
+pub mod handler;
+pub mod log;
+pub mod problem;
+
+pub use bundle::{build_bundle, load_bundle, Bundle, BundleError, Edge};
+pub use handler::{handle, handle_json, handle_value, HandlerOutput};

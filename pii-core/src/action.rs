@@ -1,0 +1,207 @@
+//! The actions a rule applies to a selected value: encrypt, tokenize, mask, redact, hash.
+
+use serde_json::Value;
+
+use crate::envelope::{self, Binding, Sealer, ValueKind};
+use crate::json;
+use crate::keys::{PublicKeyring, TokenKeys};
+use crate::policy::Action;
+
+/// A selected value, as found in the request.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// The exact JSON text of a value in a JSON body.
+    Json(&'a [u8]),
+    /// Decoded text of a header, parameter, form field or cookie.
+    Text(&'a [u8]),
+}
+
+/// What replaces the value.
+pub(crate) enum Output {
+    /// JSON text (for JSON bodies).
+    Json(Vec<u8>),
+    /// Text (for the other parts; the caller encodes it for its context).
+    Text(Vec<u8>),
+    /// The value disappears.
+    Remove,
+}
+
+/// Why an action could not be applied.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The value's type does not fit the action.
+    NotApplicable(&'static str),
+    /// Sealing or tokenizing failed (keys or limits); the reason stays inside: it is an
+    /// operator problem and the request is rejected with 503.
+    Seal,
+}
+
+/// Per-request state shared by the actions: one sealer (one encapsulation per recipient) for
+/// the whole request, created on the first value that needs it.
+pub(crate) struct Context<'e> {
+    pub(crate) keys: &'e PublicKeyring,
+    pub(crate) tokens: &'e TokenKeys,
+    pub(crate) policy: &'e str,
+    pub(crate) zone: &'e str,
+    sealer: Option<Sealer>,
+}
+
+impl<'e> Context<'e> {
+    pub(crate) fn new(
+        keys: &'e PublicKeyring,
+        tokens: &'e TokenKeys,
+        policy: &'e str,
+        zone: &'e str,
+    ) -> Self {
+        Context {
+            keys,
+            tokens,
+            policy,
+            zone,
+            sealer: None,
+        }
+    }
+
+    fn sealer(&mut self) -> Result<&mut Sealer, Failure> {
+        if self.sealer.is_none() {
+            let recipients = self.keys.recipients(self.zone).map_err(|_| Failure::Seal)?;
+            self.sealer = Some(Sealer::new(&recipients, self.zone).map_err(|_| Failure::Seal)?);
+        }
+        // Just set above when it was empty.
+        self.sealer.as_mut().ok_or(Failure::Seal)
+    }
+}
+
+/// Check, from the parsed value alone, whether an action can apply to a JSON value; used to
+/// plan removals before the single rewriting pass.
+pub(crate) fn fits_json(action: &Action, value: &Value) -> Result<(), &'static str> {
+    match action {
+        Action::Encrypt | Action::Redact { .. } => Ok(()),
+        Action::Mask { .. } | Action::Tokenize { .. } | Action::Hash => match value {
+            Value::String(_) | Value::Number(_) => Ok(()),
+            _ => Err("it applies to strings and numbers only"),
+        },
+    }
+}
+
+/// The bytes that tokenize, hash and mask work on: the decoded string, or a number's text.
+fn scalar_bytes(input: Input<'_>) -> Result<Vec<u8>, Failure> {
+    match input {
+        Input::Text(t) => Ok(t.to_vec()),
+        Input::Json(raw) => match raw.first() {
+            Some(b'"') => serde_json::from_slice::<String>(raw)
+                .map(String::into_bytes)
+                .map_err(|_| Failure::NotApplicable("the string could not be decoded")),
+            Some(b'-' | b'0'..=b'9') => Ok(raw.to_vec()),
+            _ => Err(Failure::NotApplicable(
+                "it applies to strings and numbers only",
+            )),
+        },
+    }
+}
+
+fn kind_of(raw: &[u8]) -> ValueKind {
+    match raw.first() {
+        Some(b'"') => ValueKind::String,
+        Some(b'{') => ValueKind::Object,
+        Some(b'[') => ValueKind::Array,
+        Some(b't' | b'f') => ValueKind::Bool,
+        Some(b'n') => ValueKind::Null,
+        _ => ValueKind::Number,
+    }
+}
+
+fn text_out(input: Input<'_>, s: String) -> Output {
+    match input {
+        Input::Json(_) => Output::Json(json::quote(&s).into_bytes()),
+        Input::Text(_) => Output::Text(s.into_bytes()),
+    }
+}
+
+/// Apply one action to one value at `location` (the value's place in the protected request,
+/// bound into ciphertext).
+pub(crate) fn apply(
+    action: &Action,
+    input: Input<'_>,
+    location: &str,
+    ctx: &mut Context<'_>,
+) -> Result<Output, Failure> {
+    match action {
+        Action::Encrypt => {
+            let (kind, plaintext) = match input {
+                Input::Json(raw) => (kind_of(raw), raw),
+                Input::Text(t) => (ValueKind::Text, t),
+            };
+            let binding = Binding {
+                policy: ctx.policy,
+                location,
+                zone: ctx.zone,
+            };
+            let sealed = ctx
+                .sealer()?
+                .seal(&binding, kind, plaintext)
+                .map_err(|_| Failure::Seal)?;
+            Ok(text_out(input, sealed))
+        }
+        Action::Tokenize { domain } => {
+            let key = ctx.tokens.get(domain).ok_or(Failure::Seal)?;
+            Ok(text_out(
+                input,
+                envelope::tokenize(key, &scalar_bytes(input)?),
+            ))
+        }
+        Action::Hash => Ok(text_out(input, envelope::hash(&scalar_bytes(input)?))),
+        Action::Mask {
+            keep_first,
+            keep_last,
+            mask,
+        } => {
+            let bytes = scalar_bytes(input)?;
+            let text = String::from_utf8_lossy(&bytes);
+            Ok(text_out(
+                input,
+                mask_text(&text, *keep_first, *keep_last, *mask),
+            ))
+        }
+        Action::Redact { replace_with } => match replace_with {
+            None => Ok(Output::Remove),
+            Some(v) => Ok(match input {
+                Input::Json(_) => Output::Json(v.to_string().into_bytes()),
+                Input::Text(_) => Output::Text(v.as_str().unwrap_or_default().as_bytes().to_vec()),
+            }),
+        },
+    }
+}
+
+/// Keep `first` and `last` characters, mask the rest. When the value is too short to keep
+/// anything hidden, everything is masked: a mask never reveals the whole value.
+pub(crate) fn mask_text(s: &str, first: usize, last: usize, mask: char) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    if first + last >= n {
+        return std::iter::repeat_n(mask, n).collect();
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| if i < first || i >= n - last { c } else { mask })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_ends() {
+        assert_eq!(mask_text("4111111111111111", 0, 4, '*'), "************1111");
+        assert_eq!(mask_text("erika@example.de", 2, 3, '#'), "er###########.de");
+        assert_eq!(mask_text("äöü", 1, 1, '*'), "ä*ü");
+    }
+
+    #[test]
+    fn mask_never_reveals_short_values() {
+        assert_eq!(mask_text("1234", 2, 2, '*'), "****");
+        assert_eq!(mask_text("", 2, 2, '*'), "");
+    }
+}

@@ -1,0 +1,831 @@
+//! The engine: picks the policy that matches a request and applies it, returning the protected
+//! request or a rejection.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde_json_path::PathElement;
+
+use crate::action::{self, Context, Failure, Input, Output};
+use crate::error::ConfigError;
+use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
+use crate::keys::{PublicKeyring, TokenKeys};
+use crate::policy::{Action, ActionKind, BodyFormat, OnError, Policy};
+use crate::request::Request;
+use crate::select::{self, CompiledSelector};
+
+/// Compiled policies plus the public keys and token keys they use. Build it once, share it
+/// (it is `Send + Sync`), and call [`Engine::apply`] for every request.
+///
+/// ```
+/// use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+/// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"signup",
+///   "match":{"methods":["POST"],"paths":["/api/users"]},
+///   "rules":[{"select":{"json":"$.user.phone"},"action":"mask","keepLast":2}]}"#).unwrap();
+/// let engine = Engine::new(vec![policy], PublicKeyring::default(), TokenKeys::default()).unwrap();
+///
+/// let req = Request::new("POST", "/api/users")
+///     .with_header("content-type", "application/json")
+///     .with_body(br#"{"user": {"phone": "+49301234567", "id": 12345678901234567890}}"#.to_vec());
+/// match engine.apply(&req) {
+///     Outcome::Protected(p) => assert_eq!(
+///         p.request.body,
+///         br#"{"user": {"phone": "**********67", "id": 12345678901234567890}}"#.to_vec()
+///     ),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    policies: Vec<Policy>,
+    keys: PublicKeyring,
+    tokens: TokenKeys,
+}
+
+/// What the engine decided for a request.
+#[derive(Debug)]
+#[must_use]
+pub enum Outcome {
+    /// No policy matches: forward the request unchanged.
+    Unmatched,
+    /// A policy matched and every selected value is protected.
+    Protected(Protected),
+    /// The request must not be forwarded; answer with the rejection instead.
+    Rejected(Rejection),
+}
+
+/// A protected request and what was done to it.
+#[derive(Debug)]
+pub struct Protected {
+    /// The request with every selected value protected.
+    pub request: Request,
+    /// The policy that applied.
+    pub policy: String,
+    /// One entry per protected value, in request order (body, query, headers, cookies).
+    pub fields: Vec<FieldReport>,
+    /// Whether the body was changed (adapters write it back only then).
+    pub body_changed: bool,
+    /// Whether the query string was changed.
+    pub query_changed: bool,
+    /// Whether any header (cookies included) was changed or removed.
+    pub headers_changed: bool,
+}
+
+impl Protected {
+    /// Number of protected values per action, for logs and metrics.
+    pub fn counts(&self) -> [(ActionKind, usize); 5] {
+        ActionKind::ALL.map(|k| (k, self.fields.iter().filter(|f| f.action == k).count()))
+    }
+}
+
+/// What happened to one selected value. `location` names where it was (for JSON a normalized
+/// path such as `$['user']['email']`); it contains member names from the request, so treat
+/// reports like request metadata, not like log-safe constants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldReport {
+    /// The rule's name (or its selector).
+    pub rule: String,
+    /// Where the value was: `json:$['a']`, `query:email#0`, `form:cvv#0`, `header:x-id#0`,
+    /// `cookie:session#0`.
+    pub location: String,
+    /// The rule's action.
+    pub action: ActionKind,
+    /// The value was removed: by `redact`, or because the action did not fit it and the
+    /// policy says `onError: remove`.
+    pub removed: bool,
+    /// The action did not fit the value (only with `onError: remove`).
+    pub failed: bool,
+}
+
+/// A request the engine will not forward, with the HTTP status to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// HTTP status for the generated response.
+    pub status: u16,
+    /// Why.
+    pub reason: RejectReason,
+    /// The policy that matched, if any.
+    pub policy: Option<String>,
+}
+
+impl Rejection {
+    /// A rejection for `reason`, with its standard status.
+    ///
+    /// ```
+    /// let r = pii_core::Rejection::new(pii_core::RejectReason::BodyTruncated, None);
+    /// assert_eq!(r.status, 413);
+    /// assert_eq!(r.reason.code(), "body-truncated");
+    /// ```
+    pub fn new(reason: RejectReason, policy: Option<String>) -> Self {
+        Rejection {
+            status: reason.status(),
+            reason,
+            policy,
+        }
+    }
+}
+
+/// Why a request was rejected. Details never contain request values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The body was cut by the transport before inspection.
+    BodyTruncated,
+    /// The protected body (after encryption) is larger than the transport accepts back.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is compressed or otherwise encoded (`Content-Encoding`).
+    ContentEncoding,
+    /// A body without `Content-Type` (or with several) on a protected route.
+    MissingContentType,
+    /// A body of a media type this route does not allow.
+    UnsupportedMediaType,
+    /// A JSON body declared in a charset other than UTF-8.
+    UnsupportedCharset,
+    /// The body is not valid JSON.
+    MalformedJson {
+        /// Byte offset of the problem.
+        offset: usize,
+    },
+    /// The JSON body has an object with the same member name twice.
+    DuplicateKey {
+        /// Byte offset of the second occurrence.
+        offset: usize,
+    },
+    /// The JSON body is nested deeper than the policy allows.
+    TooDeep {
+        /// The policy's limit.
+        limit: usize,
+    },
+    /// The form body is not `application/x-www-form-urlencoded` as declared.
+    MalformedForm,
+    /// A rule's action does not fit a value it selected (with `onError: reject`).
+    NotApplicable {
+        /// The rule.
+        rule: String,
+        /// The action.
+        action: ActionKind,
+        /// Why it does not fit.
+        why: &'static str,
+    },
+    /// A rule would remove the whole body.
+    RemoveRoot {
+        /// The rule.
+        rule: String,
+    },
+    /// Sealing failed (no usable keys or a limit); an operator must act.
+    Sealing,
+    /// No policy could be loaded, so nothing may pass.
+    PolicyUnavailable,
+    /// The request could not be processed (an internal fault); nothing was forwarded.
+    Internal,
+}
+
+impl RejectReason {
+    /// The HTTP status that fits.
+    pub fn status(&self) -> u16 {
+        use RejectReason::*;
+        match self {
+            BodyTruncated | BodyTooLarge { .. } => 413,
+            ContentEncoding | MissingContentType | UnsupportedMediaType | UnsupportedCharset => 415,
+            MalformedJson { .. } | DuplicateKey { .. } | TooDeep { .. } | MalformedForm => 400,
+            NotApplicable { .. } | RemoveRoot { .. } => 422,
+            Sealing | PolicyUnavailable => 503,
+            Internal => 500,
+        }
+    }
+
+    /// A stable machine-readable code (used as the problem type suffix).
+    pub fn code(&self) -> &'static str {
+        use RejectReason::*;
+        match self {
+            BodyTruncated => "body-truncated",
+            BodyTooLarge { .. } => "body-too-large",
+            ContentEncoding => "content-encoding",
+            MissingContentType => "missing-content-type",
+            UnsupportedMediaType => "unsupported-media-type",
+            UnsupportedCharset => "unsupported-charset",
+            MalformedJson { .. } => "malformed-json",
+            DuplicateKey { .. } => "duplicate-key",
+            TooDeep { .. } => "too-deep",
+            MalformedForm => "malformed-form",
+            NotApplicable { .. } => "not-applicable",
+            RemoveRoot { .. } => "remove-root",
+            Sealing => "sealing-failed",
+            PolicyUnavailable => "policy-unavailable",
+            Internal => "internal",
+        }
+    }
+
+    /// A short human title.
+    pub fn title(&self) -> &'static str {
+        use RejectReason::*;
+        match self {
+            BodyTruncated => "Request body too large to inspect",
+            BodyTooLarge { .. } => "Protected request body too large",
+            ContentEncoding => "Encoded request bodies are not accepted",
+            MissingContentType => "Content-Type required",
+            UnsupportedMediaType => "Unsupported media type",
+            UnsupportedCharset => "Unsupported charset",
+            MalformedJson { .. } => "Malformed JSON",
+            DuplicateKey { .. } => "Duplicate JSON member name",
+            TooDeep { .. } => "JSON nested too deeply",
+            MalformedForm => "Malformed form body",
+            NotApplicable { .. } => "Value cannot be protected",
+            RemoveRoot { .. } => "Policy would remove the whole body",
+            Sealing => "Protection unavailable",
+            PolicyUnavailable => "Protection unavailable",
+            Internal => "Internal error",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RejectReason::*;
+        match self {
+            BodyTruncated => {
+                f.write_str("the body was cut before it could be inspected; send a smaller body")
+            }
+            BodyTooLarge { limit } => write!(
+                f,
+                "the protected body would exceed {limit} bytes; send a smaller body"
+            ),
+            ContentEncoding => f.write_str(
+                "send the body without Content-Encoding (uncompressed) so it can be inspected",
+            ),
+            MissingContentType => f.write_str("send exactly one Content-Type header with the body"),
+            UnsupportedMediaType => {
+                f.write_str("this route does not accept bodies of this media type")
+            }
+            UnsupportedCharset => f.write_str("JSON bodies must be UTF-8"),
+            MalformedJson { offset } => write!(f, "the body is not valid JSON (at byte {offset})"),
+            DuplicateKey { offset } => write!(
+                f,
+                "an object has the same member name twice (at byte {offset}); send each name once"
+            ),
+            TooDeep { limit } => write!(f, "the body is nested deeper than {limit} levels"),
+            MalformedForm => {
+                f.write_str("the body is not a valid application/x-www-form-urlencoded form")
+            }
+            NotApplicable { rule, action, why } => write!(
+                f,
+                "rule `{rule}` cannot {} a selected value: {why}",
+                action.as_str()
+            ),
+            RemoveRoot { rule } => write!(f, "rule `{rule}` selects the whole body for removal"),
+            Sealing => f.write_str("the request could not be protected; try again later"),
+            PolicyUnavailable => {
+                f.write_str("the protection policy is not available; try again later")
+            }
+            Internal => f.write_str("the request could not be processed; try again later"),
+        }
+    }
+}
+
+impl Engine {
+    /// Assemble an engine, checking that every zone a policy encrypts to has public keys and
+    /// every token domain has a key.
+    pub fn new(
+        policies: Vec<Policy>,
+        keys: PublicKeyring,
+        tokens: TokenKeys,
+    ) -> Result<Engine, ConfigError> {
+        let mut names = HashSet::new();
+        for p in &policies {
+            if !names.insert(p.name().to_string()) {
+                return Err(ConfigError::DuplicatePolicy {
+                    name: p.name().to_string(),
+                });
+            }
+            for rule in &p.rules {
+                match &rule.action {
+                    Action::Encrypt => {
+                        let zone = p.zone().unwrap_or_default();
+                        if keys.recipients(zone).is_err() {
+                            return Err(ConfigError::NoKeysForZone {
+                                policy: p.name().to_string(),
+                                zone: zone.to_string(),
+                            });
+                        }
+                    }
+                    Action::Tokenize { domain } if tokens.get(domain).is_none() => {
+                        return Err(ConfigError::NoTokenKey {
+                            policy: p.name().to_string(),
+                            domain: domain.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Engine {
+            policies,
+            keys,
+            tokens,
+        })
+    }
+
+    /// The policies, in the order they are tried.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// The public keys used for sealing.
+    pub fn keys(&self) -> &PublicKeyring {
+        &self.keys
+    }
+
+    /// The first policy whose match conditions hold for the request.
+    pub fn policy_for(&self, req: &Request) -> Option<&Policy> {
+        let segments = select::normalize_path(&req.path);
+        self.policies.iter().find(|p| matches(p, req, &segments))
+    }
+
+    /// Apply the matching policy to a request.
+    pub fn apply(&self, req: &Request) -> Outcome {
+        let Some(policy) = self.policy_for(req) else {
+            return Outcome::Unmatched;
+        };
+        match self.protect(policy, req) {
+            Ok(p) => Outcome::Protected(p),
+            Err(reason) => {
+                Outcome::Rejected(Rejection::new(reason, Some(policy.name().to_string())))
+            }
+        }
+    }
+
+    fn protect(&self, policy: &Policy, req: &Request) -> Result<Protected, RejectReason> {
+        let mut ctx = Context::new(
+            &self.keys,
+            &self.tokens,
+            policy.name(),
+            policy.zone().unwrap_or_default(),
+        );
+        let mut out = Protected {
+            request: req.clone(),
+            policy: policy.name().to_string(),
+            fields: Vec::new(),
+            body_changed: false,
+            query_changed: false,
+            headers_changed: false,
+        };
+
+        if let Some(format) = body_format(policy, req)? {
+            let body = match format {
+                BodyFormat::Json => protect_json(policy, &req.body, &mut ctx, &mut out.fields)?,
+                BodyFormat::Form => {
+                    if !select::plausible_form(&req.body) {
+                        return Err(RejectReason::MalformedForm);
+                    }
+                    let text =
+                        std::str::from_utf8(&req.body).map_err(|_| RejectReason::MalformedForm)?;
+                    protect_params(policy, text, "form", &mut ctx, &mut out.fields)?
+                        .map(String::into_bytes)
+                }
+            };
+            if let Some(body) = body {
+                out.request.body = body;
+                out.body_changed = true;
+            }
+        }
+        if let Some(q) = protect_params(policy, &req.query, "query", &mut ctx, &mut out.fields)? {
+            out.request.query = q;
+            out.query_changed = true;
+        }
+        out.headers_changed =
+            protect_headers(policy, &mut out.request.headers, &mut ctx, &mut out.fields)?;
+        if out.body_changed {
+            let len = out.request.body.len().to_string();
+            for (name, value) in out.request.headers.iter_mut() {
+                if name.eq_ignore_ascii_case("content-length") {
+                    *value = len.clone();
+                    out.headers_changed = true;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
+    (p.methods.is_empty()
+        || p.methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(&req.method)))
+        && (p.paths.is_empty() || p.paths.iter().any(|pat| pat.matches(segments)))
+        && p.headers.iter().all(|c| {
+            let mut values = req.header_values(&c.name).peekable();
+            let present = values.peek().is_some();
+            if c.present.is_some_and(|want| want != present) {
+                return false;
+            }
+            match &c.equals {
+                Some(want) => values.any(|v| v == want),
+                None => true,
+            }
+        })
+}
+
+/// Decide how the body must be read, rejecting what cannot be inspected.
+fn body_format(policy: &Policy, req: &Request) -> Result<Option<BodyFormat>, RejectReason> {
+    if policy.formats.is_empty() {
+        return Ok(None);
+    }
+    if req.body_truncated {
+        return Err(RejectReason::BodyTruncated);
+    }
+    if req.body.is_empty() {
+        return Ok(None);
+    }
+    if req
+        .header_values("content-encoding")
+        .any(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"))
+    {
+        return Err(RejectReason::ContentEncoding);
+    }
+    let mut types = req.header_values("content-type");
+    let (Some(ct), None) = (types.next(), types.next()) else {
+        return Err(RejectReason::MissingContentType);
+    };
+    let media = select::parse_media_type(ct);
+    let format = policy
+        .formats
+        .iter()
+        .find(|(pattern, _)| select::media_type_matches(pattern, &media.essence))
+        .map(|(_, f)| *f)
+        .ok_or(RejectReason::UnsupportedMediaType)?;
+    if format == BodyFormat::Json
+        && media
+            .charset
+            .as_deref()
+            .is_some_and(|c| c != "utf-8" && c != "utf8")
+    {
+        return Err(RejectReason::UnsupportedCharset);
+    }
+    Ok(Some(format))
+}
+
+fn json_problem(p: JsonProblem, limit: usize) -> RejectReason {
+    match p {
+        JsonProblem::Empty => RejectReason::MalformedJson { offset: 0 },
+        JsonProblem::Syntax { offset, .. } | JsonProblem::NumberOutOfRange { offset } => {
+            RejectReason::MalformedJson { offset }
+        }
+        JsonProblem::DuplicateKey { offset } => RejectReason::DuplicateKey { offset },
+        JsonProblem::TooDeep { .. } => RejectReason::TooDeep { limit },
+    }
+}
+
+fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
+    match f {
+        Failure::NotApplicable(why) => RejectReason::NotApplicable {
+            rule: rule.label.clone(),
+            action: rule.action.kind(),
+            why,
+        },
+        Failure::Seal => RejectReason::Sealing,
+    }
+}
+
+/// What the plan says for one JSON target.
+enum Plan {
+    Apply { location: String },
+    Remove { failed: bool },
+}
+
+fn protect_json(
+    policy: &Policy,
+    body: &[u8],
+    ctx: &mut Context<'_>,
+    fields: &mut Vec<FieldReport>,
+) -> Result<Option<Vec<u8>>, RejectReason> {
+    let limit = policy.max_depth;
+    let doc = json::parse_strict(body, limit).map_err(|p| json_problem(p, limit))?;
+
+    // Every selected location, first rule wins.
+    let mut targets: Vec<(Vec<Seg>, usize)> = Vec::new();
+    let mut index: HashMap<Vec<Seg>, usize> = HashMap::new();
+    let mut values = Vec::new();
+    for (ri, rule) in policy.rules.iter().enumerate() {
+        let CompiledSelector::Json { path, .. } = &rule.selector else {
+            continue;
+        };
+        for node in path.query_located(&doc) {
+            let segs: Vec<Seg> = node
+                .location()
+                .iter()
+                .map(|e| match e {
+                    PathElement::Name(n) => Seg::Name((*n).to_string()),
+                    PathElement::Index(i) => Seg::Index(*i),
+                })
+                .collect();
+            if !index.contains_key(&segs) {
+                index.insert(segs.clone(), targets.len());
+                targets.push((segs, ri));
+                values.push(node.node());
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    // A value inside another selected value is protected with it: the outer one wins.
+    let keep: Vec<bool> = targets
+        .iter()
+        .map(|(segs, _)| !(0..segs.len()).any(|n| index.contains_key(&segs[..n])))
+        .collect();
+
+    // Plan removals first: array indexes after a removed element shift, and the location bound
+    // into ciphertext must be where the value is in the protected body.
+    let mut plans = Vec::with_capacity(targets.len());
+    for (i, (segs, ri)) in targets.iter().enumerate() {
+        let rule = &policy.rules[*ri];
+        let plan = if matches!(rule.action, Action::Redact { replace_with: None }) {
+            if segs.is_empty() {
+                return Err(RejectReason::RemoveRoot {
+                    rule: rule.label.clone(),
+                });
+            }
+            Plan::Remove { failed: false }
+        } else {
+            match action::fits_json(&rule.action, values[i]) {
+                Ok(()) => Plan::Apply {
+                    location: String::new(),
+                },
+                Err(why) => match policy.spec.on_error {
+                    OnError::Reject => {
+                        return Err(failure(Failure::NotApplicable(why), rule));
+                    }
+                    OnError::Remove if !segs.is_empty() => Plan::Remove { failed: true },
+                    OnError::Remove => {
+                        return Err(RejectReason::RemoveRoot {
+                            rule: rule.label.clone(),
+                        })
+                    }
+                },
+            }
+        };
+        plans.push(plan);
+    }
+    let removed: Vec<&[Seg]> = targets
+        .iter()
+        .zip(&plans)
+        .zip(&keep)
+        .filter(|((_, p), k)| **k && matches!(p, Plan::Remove { .. }))
+        .map(|(((s, _), _), _)| s.as_slice())
+        .collect();
+    for (i, plan) in plans.iter_mut().enumerate() {
+        if let Plan::Apply { location } = plan {
+            *location = format!(
+                "json:{}",
+                json::normalized(&shifted(&targets[i].0, &removed))
+            );
+        }
+    }
+
+    let kept: Vec<usize> = (0..targets.len()).filter(|&i| keep[i]).collect();
+    let paths: Vec<Vec<Seg>> = kept.iter().map(|&i| targets[i].0.clone()).collect();
+    let mut reports: Vec<(usize, FieldReport)> = Vec::new();
+    let rewritten = json::rewrite(body, &paths, limit, |k, raw| {
+        let i = kept[k];
+        let rule = &policy.rules[targets[i].1];
+        let mut report = FieldReport {
+            rule: rule.label.clone(),
+            location: String::new(),
+            action: rule.action.kind(),
+            removed: false,
+            failed: false,
+        };
+        let edit = match &plans[i] {
+            Plan::Remove { failed } => {
+                report.location = format!("json:{}", json::normalized(&targets[i].0));
+                report.removed = true;
+                report.failed = *failed;
+                Edit::Remove
+            }
+            Plan::Apply { location } => {
+                report.location = location.clone();
+                match action::apply(&rule.action, Input::Json(raw), location, ctx)
+                    .map_err(|f| failure(f, rule))?
+                {
+                    Output::Json(text) => Edit::Replace(text),
+                    Output::Remove => {
+                        report.removed = true;
+                        Edit::Remove
+                    }
+                    Output::Text(_) => return Err(RejectReason::Internal),
+                }
+            }
+        };
+        reports.push((k, report));
+        Ok(edit)
+    });
+    let rewritten = match rewritten {
+        Ok(b) => b,
+        Err(RewriteError::Json(p)) => return Err(json_problem(p, limit)),
+        Err(RewriteError::Edit(reason)) => return Err(reason),
+        Err(RewriteError::RemoveRoot) => return Err(RejectReason::Internal),
+    };
+    fields.extend(reports.into_iter().map(|(_, r)| r));
+    Ok(Some(rewritten))
+}
+
+/// The path of a value after the removals before it in the same arrays.
+fn shifted(path: &[Seg], removed: &[&[Seg]]) -> Vec<Seg> {
+    let mut out = path.to_vec();
+    for (k, seg) in path.iter().enumerate() {
+        if let Seg::Index(n) = seg {
+            let before = removed
+                .iter()
+                .filter(|r| {
+                    r.len() == k + 1
+                        && r[..k] == path[..k]
+                        && matches!(r[k], Seg::Index(m) if m < *n)
+                })
+                .count();
+            out[k] = Seg::Index(n - before);
+        }
+    }
+    out
+}
+
+/// Protect query parameters or form fields; returns the new text when anything changed.
+fn protect_params(
+    policy: &Policy,
+    raw: &str,
+    part: &'static str,
+    ctx: &mut Context<'_>,
+    fields: &mut Vec<FieldReport>,
+) -> Result<Option<String>, RejectReason> {
+    let rules: Vec<(&crate::policy::Rule, &str)> = policy
+        .rules
+        .iter()
+        .filter_map(|r| match (&r.selector, part) {
+            (CompiledSelector::Query(n), "query") | (CompiledSelector::Form(n), "form") => {
+                Some((r, n.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if rules.is_empty() || raw.is_empty() {
+        return Ok(None);
+    }
+    let params = select::parse_params(raw);
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut pieces: Vec<String> = Vec::with_capacity(params.len());
+    let mut changed = false;
+    for p in &params {
+        let lower = p.name.to_ascii_lowercase();
+        let Some((rule, _)) = rules
+            .iter()
+            .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&p.name))
+        else {
+            pieces.push(p.raw.to_string());
+            continue;
+        };
+        let nth = seen.entry(lower.clone()).or_insert(0);
+        let location = format!("{part}:{}#{nth}", String::from_utf8_lossy(&lower));
+        *nth += 1;
+        let out = action::apply(&rule.action, Input::Text(&p.value), &location, ctx)
+            .map_err(|f| failure(f, rule))?;
+        let raw_name = p.raw.split_once('=').map_or(p.raw, |(n, _)| n);
+        changed = true;
+        let removed = matches!(out, Output::Remove);
+        if let Output::Text(v) = out {
+            pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
+        }
+        fields.push(FieldReport {
+            rule: rule.label.clone(),
+            location,
+            action: rule.action.kind(),
+            removed,
+            failed: false,
+        });
+    }
+    Ok(changed.then(|| pieces.join("&")))
+}
+
+/// Protect headers and cookies in place; returns whether anything changed.
+fn protect_headers(
+    policy: &Policy,
+    headers: &mut Vec<(String, String)>,
+    ctx: &mut Context<'_>,
+    fields: &mut Vec<FieldReport>,
+) -> Result<bool, RejectReason> {
+    let mut changed = false;
+    for rule in &policy.rules {
+        match &rule.selector {
+            CompiledSelector::Header(name) => {
+                let mut nth = 0;
+                let mut keep = Vec::with_capacity(headers.len());
+                for (n, v) in headers.drain(..) {
+                    if !n.eq_ignore_ascii_case(name) {
+                        keep.push((n, v));
+                        continue;
+                    }
+                    let location = format!("header:{name}#{nth}");
+                    nth += 1;
+                    let out =
+                        action::apply(&rule.action, Input::Text(v.as_bytes()), &location, ctx)
+                            .map_err(|f| failure(f, rule))?;
+                    let removed = matches!(out, Output::Remove);
+                    if let Output::Text(t) = out {
+                        keep.push((n, header_safe(&t)));
+                    }
+                    fields.push(FieldReport {
+                        rule: rule.label.clone(),
+                        location,
+                        action: rule.action.kind(),
+                        removed,
+                        failed: false,
+                    });
+                    changed = true;
+                }
+                *headers = keep;
+            }
+            CompiledSelector::Cookie(name) => {
+                let mut nth = 0;
+                for (n, v) in headers.iter_mut() {
+                    if !n.eq_ignore_ascii_case("cookie") {
+                        continue;
+                    }
+                    let mut pieces = Vec::new();
+                    let mut touched = false;
+                    for piece in v.split(';') {
+                        let trimmed = piece.trim();
+                        let (cn, cv) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+                        if !cn.eq_ignore_ascii_case(name) {
+                            pieces.push(trimmed.to_string());
+                            continue;
+                        }
+                        let location = format!("cookie:{}#{nth}", name.to_ascii_lowercase());
+                        nth += 1;
+                        let out =
+                            action::apply(&rule.action, Input::Text(cv.as_bytes()), &location, ctx)
+                                .map_err(|f| failure(f, rule))?;
+                        let removed = matches!(out, Output::Remove);
+                        if let Output::Text(t) = out {
+                            pieces.push(format!("{cn}={}", select::percent_encode(&t)));
+                        }
+                        fields.push(FieldReport {
+                            rule: rule.label.clone(),
+                            location,
+                            action: rule.action.kind(),
+                            removed,
+                            failed: false,
+                        });
+                        touched = true;
+                    }
+                    if touched {
+                        *v = pieces
+                            .into_iter()
+                            .filter(|p| !p.is_empty())
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        changed = true;
+                    }
+                }
+                headers.retain(|(n, v)| !(n.eq_ignore_ascii_case("cookie") && v.is_empty()));
+            }
+            _ => {}
+        }
+    }
+    Ok(changed)
+}
+
+/// Header values must stay visible ASCII; anything else is percent-encoded.
+fn header_safe(v: &[u8]) -> String {
+    if v.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        String::from_utf8_lossy(v).into_owned()
+    } else {
+        select::percent_encode(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_paths() {
+        let p = vec![Seg::Name("a".into()), Seg::Index(3), Seg::Name("b".into())];
+        let r1 = vec![Seg::Name("a".into()), Seg::Index(1)];
+        let r2 = vec![Seg::Name("a".into()), Seg::Index(5)];
+        let r3 = vec![Seg::Name("x".into()), Seg::Index(0)];
+        let removed: Vec<&[Seg]> = vec![&r1, &r2, &r3];
+        assert_eq!(
+            shifted(&p, &removed),
+            vec![Seg::Name("a".into()), Seg::Index(2), Seg::Name("b".into())]
+        );
+    }
+
+    #[test]
+    fn engine_is_send_sync() {
+        fn assert<T: Send + Sync>() {}
+        assert::<Engine>();
+        assert::<Policy>();
+    }
+}

@@ -1,0 +1,92 @@
+//! # pii-core
+//!
+//! Protect personal data in HTTP requests with declarative policies, before the request
+//! reaches an origin. A policy (YAML or JSON, see `docs/policy.md`) selects parts of a request
+//! (JSON body fields by RFC 9535 JSONPath, form fields, query parameters, headers, cookies) and
+//! encrypts, tokenizes, masks, redacts or hashes them. The engine compiles policies once and
+//! applies them to every request; a request it cannot fully inspect is rejected, never
+//! forwarded as if it had been (fail closed).
+//!
+//! ```
+//! use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+//!
+//! let policy = Policy::from_json(r#"{
+//!   "apiVersion": "pii-edge/v1", "name": "search",
+//!   "match": {"methods": ["GET"], "paths": ["/api/search"]},
+//!   "rules": [{"select": {"query": "email"}, "action": "mask", "keepFirst": 1}]
+//! }"#)?;
+//! let engine = Engine::new(vec![policy], PublicKeyring::default(), TokenKeys::default())?;
+//!
+//! let req = Request::new("GET", "/api/search").with_query("email=erika%40example.de&q=shoes");
+//! let Outcome::Protected(p) = engine.apply(&req) else { panic!("not protected") };
+//! assert_eq!(p.request.query, "email=e%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A&q=shoes");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The origin side (feature `open`, on by default) opens what the edge sealed: see
+//! [`reveal`](crate::reveal) and [`PrivateKeyring`].
+//!
+//! ## Features
+//! - `yaml` (default): [`Policy::from_yaml`] with file/line/column errors.
+//! - `open` (default): private keys, key generation and [`reveal`]. The edge build disables
+//!   it so the package carries no private-key code.
+//! - `schema`: JSON Schema of the policy language (`policies/schema.json`).
+#![forbid(unsafe_code)]
+
+mod action;
+mod crypto;
+mod engine;
+pub mod envelope;
+mod error;
+mod json;
+mod keys;
+mod policy;
+mod request;
+#[cfg(feature = "open")]
+mod reveal;
+mod select;
+#[cfg(feature = "yaml")]
+mod yaml;
+
+pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
+pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
+#[cfg(feature = "open")]
+pub use keys::{PrivateKey, PrivateKeyring};
+pub use policy::{
+    ActionKind, HeaderCondition, LimitsSpec, MatchSpec, OnError, Policy, PolicySpec, RuleSpec,
+    SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
+};
+pub use request::Request;
+#[cfg(feature = "open")]
+pub use reveal::{reveal, Revealed};
+
+/// The JSON Schema of the policy language, as written to `policies/schema.json`.
+///
+/// ```
+/// let schema = pii_core::policy_schema();
+/// assert!(schema.contains("\"apiVersion\""));
+/// ```
+#[cfg(feature = "schema")]
+pub fn policy_schema() -> String {
+    let schema = schemars::schema_for!(PolicySpec);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Evaluate an RFC 9535 JSONPath exactly as a policy rule does, returning each selected value
+/// with its normalized path (`$['user']['email']`). Useful to try a selector on a sample body.
+///
+/// ```
+/// let doc = serde_json::json!({"users": [{"email": "a@x.de"}, {"email": "b@x.de"}]});
+/// let found = pii_core::select_json("$.users[*].email", &doc).unwrap();
+/// assert_eq!(found[1].0, "$['users'][1]['email']");
+/// assert!(pii_core::select_json("$.users[", &doc).is_err());
+/// ```
+pub fn select_json(
+    path: &str,
+    document: &serde_json::Value,
+) -> Result<Vec<(String, serde_json::Value)>, SpecProblem> {
+    select::select_json(path, document)
+}

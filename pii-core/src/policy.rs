@@ -1,0 +1,732 @@
+//! The policy language v1: the types a policy file deserializes into, and their compilation
+//! into an immutable [`Policy`] that the [`Engine`](crate::Engine) applies.
+//!
+//! A policy is written in YAML (or JSON) and documented in `docs/policy.md`; the JSON Schema in
+//! `policies/schema.json` is generated from the types below. Compilation checks everything a
+//! request cannot fix (selectors parse, options fit their action, no rule is dead), so a bad
+//! policy fails when it is loaded, never per request.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::select::{CompiledSelector, PathPattern};
+
+/// The only `apiVersion` this build understands.
+pub const API_VERSION: &str = "pii-edge/v1";
+
+/// Default limit on JSON nesting (objects and arrays) inside a protected body.
+pub const DEFAULT_MAX_DEPTH: u32 = 64;
+
+/// Highest nesting limit a policy may ask for.
+pub const MAX_MAX_DEPTH: u32 = 512;
+
+/// A policy as written by its author (`apiVersion: pii-edge/v1`), before compilation. See
+/// `docs/policy.md` for the language and [`Policy::from_yaml`] to load one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "pii-edge policy (apiVersion pii-edge/v1)"))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Version of the policy language; must be `pii-edge/v1`.
+    pub api_version: String,
+    /// Optional document kind; when present it must be `Policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Unique name of the policy. It is bound into every ciphertext, so renaming a policy
+    /// means old ciphertext must be opened with the old name.
+    pub name: String,
+    /// What the policy protects and why (free text for reviewers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Residency zone whose regions receive the encrypted fields (see `docs/residency.md`).
+    /// Required when a rule uses `encrypt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Which requests the policy applies to.
+    #[serde(rename = "match")]
+    pub matches: MatchSpec,
+    /// What to protect and how. Rules are tried in order; when two rules select the same value
+    /// the first wins, and when a rule selects a value inside another selected value the outer
+    /// one wins.
+    pub rules: Vec<RuleSpec>,
+    /// What happens when a rule cannot be applied to a value it selected (for example `mask`
+    /// on an object). Unreadable requests are always rejected.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Limits that protect the edge from hostile input.
+    #[serde(default)]
+    pub limits: LimitsSpec,
+}
+
+/// Which requests a policy applies to. Every given condition must hold.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchSpec {
+    /// HTTP methods (case-insensitive); empty means any method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// Path patterns: `*` matches one path segment, `**` any number of segments (including
+    /// none), anything else matches literally. Empty means any path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Media types the body may have (`application/json`, `application/*+json`,
+    /// `application/x-www-form-urlencoded`). A non-empty body of any other type is rejected
+    /// with 415. Default: derived from the rules (JSON rules allow JSON, form rules allow forms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content_types: Vec<String>,
+    /// Header conditions, all of which must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderCondition>,
+}
+
+/// A condition on a request header (name compared case-insensitively).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeaderCondition {
+    /// Header name.
+    pub name: String,
+    /// The header must have exactly this value (one of its values, when repeated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// `true`: the header must be present; `false`: it must be absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+}
+
+/// One rule: a selector and the action applied to every value it selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Optional name shown in reports and `--explain`; defaults to the selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the rule selects.
+    pub select: SelectorSpec,
+    /// What happens to each selected value.
+    pub action: ActionKind,
+    /// `mask`: number of leading characters left visible (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_first: Option<u32>,
+    /// `mask`: number of trailing characters left visible (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    /// `mask`: the character written in place of hidden characters (default `*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask_char: Option<String>,
+    /// `redact`: a constant written in place of the value. Without it the value is removed
+    /// (the object member, array element, header, parameter or cookie disappears).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_with: Option<serde_json::Value>,
+    /// `tokenize`: the token domain, whose key must be in the token key set. Equal values give
+    /// equal tokens within one domain and unrelated tokens across domains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// Where a rule looks. Exactly one key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum SelectorSpec {
+    /// An RFC 9535 JSONPath query over a JSON body, e.g. `$.user.email` or `$..iban`.
+    Json(String),
+    /// A field of an `application/x-www-form-urlencoded` body (decoded name, every repetition).
+    Form(String),
+    /// A query-string parameter (decoded name, every repetition).
+    Query(String),
+    /// A request header (case-insensitive name, every value).
+    Header(String),
+    /// A cookie of the `Cookie` header(s).
+    Cookie(String),
+}
+
+impl fmt::Display for SelectorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SelectorSpec::Json(p) => write!(f, "json {p}"),
+            SelectorSpec::Form(n) => write!(f, "form field {n}"),
+            SelectorSpec::Query(n) => write!(f, "query parameter {n}"),
+            SelectorSpec::Header(n) => write!(f, "header {n}"),
+            SelectorSpec::Cookie(n) => write!(f, "cookie {n}"),
+        }
+    }
+}
+
+/// The action a rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    /// Public-key encryption to every region of the policy's zone (reversible at the origin;
+    /// restores the original JSON type).
+    Encrypt,
+    /// Deterministic keyed token (HMAC-SHA256 with the domain's key): equal values give equal
+    /// tokens, for lookups and joins. Not reversible.
+    Tokenize,
+    /// Replace characters by a mask character, keeping `keepFirst`/`keepLast` visible.
+    Mask,
+    /// Remove the value, or replace it with `replaceWith`.
+    Redact,
+    /// Unkeyed SHA-256 of the value (`sha256:<hex>`). Only for values that are not guessable.
+    Hash,
+}
+
+impl ActionKind {
+    /// The name used in policies and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Encrypt => "encrypt",
+            ActionKind::Tokenize => "tokenize",
+            ActionKind::Mask => "mask",
+            ActionKind::Redact => "redact",
+            ActionKind::Hash => "hash",
+        }
+    }
+
+    /// Every action, in the order of reports.
+    pub const ALL: [ActionKind; 5] = [
+        ActionKind::Encrypt,
+        ActionKind::Tokenize,
+        ActionKind::Mask,
+        ActionKind::Redact,
+        ActionKind::Hash,
+    ];
+}
+
+/// What happens when a rule cannot be applied to a value it selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Reject the whole request with 422 (the default: fail closed).
+    #[default]
+    Reject,
+    /// Remove the value the rule could not protect and go on (still fails closed: the value
+    /// never reaches the origin). A body that cannot be read is rejected regardless.
+    Remove,
+}
+
+/// Limits that protect the edge from hostile input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Deepest JSON nesting accepted (objects and arrays); deeper bodies are rejected with 400.
+    /// Default 64, at most 512.
+    #[serde(default = "default_depth")]
+    pub max_depth: u32,
+}
+
+fn default_depth() -> u32 {
+    DEFAULT_MAX_DEPTH
+}
+
+impl Default for LimitsSpec {
+    fn default() -> Self {
+        LimitsSpec {
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+/// Where in a policy document a problem is, as a path of keys and indexes
+/// (`rules[2].select.json`), plus an optional character offset inside that scalar.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SpecPath {
+    /// Keys and indexes from the document root.
+    pub parts: Vec<SpecPart>,
+    /// Character offset inside the scalar value, when the problem is inside it.
+    pub offset: Option<usize>,
+}
+
+/// One step of a [`SpecPath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecPart {
+    /// A mapping key.
+    Key(&'static str),
+    /// A sequence index.
+    Index(usize),
+}
+
+impl SpecPath {
+    fn of(parts: &[SpecPart]) -> Self {
+        SpecPath {
+            parts: parts.to_vec(),
+            offset: None,
+        }
+    }
+}
+
+impl fmt::Display for SpecPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.parts.iter().enumerate() {
+            match p {
+                SpecPart::Key(k) if i == 0 => write!(f, "{k}")?,
+                SpecPart::Key(k) => write!(f, ".{k}")?,
+                SpecPart::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A problem found while compiling a policy; [`PolicyError`](crate::PolicyError) adds the file,
+/// line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// Where the problem is.
+    pub path: SpecPath,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub(crate) label: String,
+    pub(crate) selector: CompiledSelector,
+    pub(crate) action: Action,
+}
+
+/// A compiled action with its options.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    Encrypt,
+    Tokenize {
+        domain: String,
+    },
+    Mask {
+        keep_first: usize,
+        keep_last: usize,
+        mask: char,
+    },
+    Redact {
+        replace_with: Option<serde_json::Value>,
+    },
+    Hash,
+}
+
+impl Action {
+    pub(crate) fn kind(&self) -> ActionKind {
+        match self {
+            Action::Encrypt => ActionKind::Encrypt,
+            Action::Tokenize { .. } => ActionKind::Tokenize,
+            Action::Mask { .. } => ActionKind::Mask,
+            Action::Redact { .. } => ActionKind::Redact,
+            Action::Hash => ActionKind::Hash,
+        }
+    }
+}
+
+/// Body formats a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFormat {
+    Json,
+    Form,
+}
+
+/// A compiled, immutable policy: cheap to share across threads, applied by an
+/// [`Engine`](crate::Engine) without re-parsing anything.
+///
+/// ```
+/// # #[cfg(feature = "yaml")] {
+/// let policy = pii_core::Policy::from_yaml("p.yaml", r#"
+/// apiVersion: pii-edge/v1
+/// name: search
+/// match: { methods: [GET], paths: ["/api/search"] }
+/// rules:
+///   - select: { query: email }
+///     action: hash
+/// "#).unwrap();
+/// assert_eq!(policy.name(), "search");
+/// assert_eq!(policy.spec().rules.len(), 1);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) spec: PolicySpec,
+    pub(crate) methods: Vec<String>,
+    pub(crate) paths: Vec<PathPattern>,
+    pub(crate) headers: Vec<HeaderCondition>,
+    pub(crate) formats: Vec<(String, BodyFormat)>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) max_depth: usize,
+}
+
+impl Policy {
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The residency zone the policy seals to, if it encrypts.
+    pub fn zone(&self) -> Option<&str> {
+        self.spec.zone.as_deref()
+    }
+
+    /// The policy as written.
+    pub fn spec(&self) -> &PolicySpec {
+        &self.spec
+    }
+
+    /// Compile a policy from its parsed form, reporting every problem found (not just the
+    /// first). Locations are paths into the document; [`Policy::from_yaml`] turns them into
+    /// lines and columns.
+    ///
+    /// ```
+    /// let spec: pii_core::PolicySpec = serde_json::from_str(r#"{
+    ///   "apiVersion": "pii-edge/v1", "name": "p",
+    ///   "match": {"paths": ["/x"]},
+    ///   "rules": [{"select": {"json": "$.a["}, "action": "hash"}]
+    /// }"#).unwrap();
+    /// let problems = pii_core::Policy::compile(spec).unwrap_err();
+    /// assert_eq!(problems[0].path.to_string(), "rules[0].select.json");
+    /// ```
+    pub fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
+        compile(spec)
+    }
+
+    /// Load a policy from its JSON form (what `pii-edge package` bundles for the edge, where no
+    /// YAML parser is carried).
+    ///
+    /// ```
+    /// let p = pii_core::Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p",
+    ///   "match":{},"rules":[{"select":{"header":"x-ssn"},"action":"redact"}]}"#).unwrap();
+    /// assert_eq!(p.name(), "p");
+    /// ```
+    pub fn from_json(text: &str) -> Result<Policy, crate::PolicyError> {
+        let spec: PolicySpec = serde_json::from_str(text).map_err(|e| {
+            crate::PolicyError::single(
+                "<json>",
+                e.line(),
+                e.column(),
+                format!("{e}"),
+                text.lines().nth(e.line().saturating_sub(1)).unwrap_or(""),
+            )
+        })?;
+        compile(spec).map_err(|problems| crate::PolicyError::unlocated("<json>", problems))
+    }
+}
+
+fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
+    use SpecPart::{Index, Key};
+    let mut problems = Vec::new();
+    fn add(problems: &mut Vec<SpecProblem>, parts: &[SpecPart], message: String) {
+        problems.push(SpecProblem {
+            path: SpecPath::of(parts),
+            message,
+        })
+    }
+    // For a wrong value (rather than a misplaced key): point at the value itself.
+    fn add_value(problems: &mut Vec<SpecProblem>, parts: &[SpecPart], message: String) {
+        problems.push(SpecProblem {
+            path: SpecPath {
+                parts: parts.to_vec(),
+                offset: Some(0),
+            },
+            message,
+        })
+    }
+
+    if spec.api_version != API_VERSION {
+        add_value(
+            &mut problems,
+            &[Key("apiVersion")],
+            format!(
+                "unsupported apiVersion `{}`: this build understands `{API_VERSION}`",
+                spec.api_version
+            ),
+        );
+    }
+    if let Some(kind) = &spec.kind {
+        if kind != "Policy" {
+            add_value(
+                &mut problems,
+                &[Key("kind")],
+                format!("kind must be `Policy`, not `{kind}`"),
+            );
+        }
+    }
+    if spec.name.is_empty()
+        || !spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        add_value(
+            &mut problems,
+            &[Key("name")],
+            "a policy name must be non-empty and use only letters, digits, `-`, `_` and `.`".into(),
+        );
+    }
+    if spec.rules.is_empty() {
+        add(
+            &mut problems,
+            &[Key("rules")],
+            "a policy needs at least one rule; remove the file if nothing is to be protected"
+                .into(),
+        );
+    }
+    if spec.limits.max_depth == 0 || spec.limits.max_depth > MAX_MAX_DEPTH {
+        add_value(
+            &mut problems,
+            &[Key("limits"), Key("maxDepth")],
+            format!("maxDepth must be between 1 and {MAX_MAX_DEPTH}"),
+        );
+    }
+
+    let mut methods = Vec::new();
+    for (i, m) in spec.matches.methods.iter().enumerate() {
+        let up = m.to_ascii_uppercase();
+        if up.is_empty() || !up.bytes().all(|b| b.is_ascii_alphabetic()) {
+            add(
+                &mut problems,
+                &[Key("match"), Key("methods"), Index(i)],
+                format!("`{m}` is not an HTTP method; write e.g. POST or GET"),
+            );
+        }
+        methods.push(up);
+    }
+    let mut paths = Vec::new();
+    for (i, p) in spec.matches.paths.iter().enumerate() {
+        match PathPattern::parse(p) {
+            Ok(pat) => paths.push(pat),
+            Err(msg) => add(&mut problems, &[Key("match"), Key("paths"), Index(i)], msg),
+        }
+    }
+    for (i, h) in spec.matches.headers.iter().enumerate() {
+        if h.name.is_empty() || !h.name.bytes().all(is_token_byte) {
+            add_value(
+                &mut problems,
+                &[Key("match"), Key("headers"), Index(i), Key("name")],
+                format!("`{}` is not a valid header name", h.name),
+            );
+        }
+        if h.equals.is_some() && h.present == Some(false) {
+            add(
+                &mut problems,
+                &[Key("match"), Key("headers"), Index(i)],
+                "a header cannot both equal a value and be absent; drop `present: false`".into(),
+            );
+        }
+    }
+
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut uses_json = false;
+    let mut uses_form = false;
+    for (i, r) in spec.rules.iter().enumerate() {
+        let at = |k: &'static str| [Key("rules"), Index(i), Key(k)];
+        let selector = match CompiledSelector::compile(&r.select) {
+            Ok(s) => Some(s),
+            Err((offset, message)) => {
+                let sel_key = match r.select {
+                    SelectorSpec::Json(_) => "json",
+                    SelectorSpec::Form(_) => "form",
+                    SelectorSpec::Query(_) => "query",
+                    SelectorSpec::Header(_) => "header",
+                    SelectorSpec::Cookie(_) => "cookie",
+                };
+                problems.push(SpecProblem {
+                    path: SpecPath {
+                        parts: vec![Key("rules"), Index(i), Key("select"), Key(sel_key)],
+                        offset,
+                    },
+                    message,
+                });
+                None
+            }
+        };
+        match r.select {
+            SelectorSpec::Json(_) => uses_json = true,
+            SelectorSpec::Form(_) => uses_form = true,
+            _ => {}
+        }
+
+        // Options that do not belong to the action are mistakes, not decoration.
+        let options: [(&'static str, bool, &[ActionKind]); 5] = [
+            ("keepFirst", r.keep_first.is_some(), &[ActionKind::Mask]),
+            ("keepLast", r.keep_last.is_some(), &[ActionKind::Mask]),
+            ("maskChar", r.mask_char.is_some(), &[ActionKind::Mask]),
+            (
+                "replaceWith",
+                r.replace_with.is_some(),
+                &[ActionKind::Redact],
+            ),
+            ("domain", r.domain.is_some(), &[ActionKind::Tokenize]),
+        ];
+        for (name, given, fits) in options {
+            if given && !fits.contains(&r.action) {
+                add(
+                    &mut problems,
+                    &at(name),
+                    format!(
+                        "option `{name}` does not apply to action `{}`; it belongs to `{}`",
+                        r.action.as_str(),
+                        fits[0].as_str()
+                    ),
+                );
+            }
+        }
+        let action = match r.action {
+            ActionKind::Encrypt => {
+                if spec.zone.is_none() {
+                    add(&mut problems, &at("action"),
+                        "`encrypt` needs a residency zone: add `zone: <name>` at the top of the policy".into(),
+                    );
+                }
+                Action::Encrypt
+            }
+            ActionKind::Tokenize => match &r.domain {
+                Some(d) if is_domain(d) => Action::Tokenize { domain: d.clone() },
+                Some(_) => {
+                    add_value(
+                        &mut problems,
+                        &at("domain"),
+                        "a token domain uses only lowercase letters, digits, `-` and `.`".into(),
+                    );
+                    Action::Hash
+                }
+                None => {
+                    add(
+                        &mut problems,
+                        &at("action"),
+                        "`tokenize` needs `domain: <name>`, the token domain whose key is used"
+                            .into(),
+                    );
+                    Action::Hash
+                }
+            },
+            ActionKind::Mask => {
+                let mask = match r.mask_char.as_deref() {
+                    None => '*',
+                    Some(s) => {
+                        let mut chars = s.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) if !c.is_control() => c,
+                            _ => {
+                                add_value(
+                                    &mut problems,
+                                    &at("maskChar"),
+                                    "maskChar must be exactly one visible character, e.g. \"*\""
+                                        .into(),
+                                );
+                                '*'
+                            }
+                        }
+                    }
+                };
+                Action::Mask {
+                    keep_first: r.keep_first.unwrap_or(0) as usize,
+                    keep_last: r.keep_last.unwrap_or(0) as usize,
+                    mask,
+                }
+            }
+            ActionKind::Redact => {
+                if let Some(v) = &r.replace_with {
+                    let textual = !matches!(r.select, SelectorSpec::Json(_));
+                    if textual && !v.is_string() {
+                        add(&mut problems, &at("replaceWith"),
+                            "headers, query parameters, form fields and cookies are text: give replaceWith as a string".into(),
+                        );
+                    }
+                }
+                Action::Redact {
+                    replace_with: r.replace_with.clone(),
+                }
+            }
+            ActionKind::Hash => Action::Hash,
+        };
+        if let Some(selector) = selector {
+            // A rule whose selections are always taken by an earlier rule never runs.
+            for (j, earlier) in rules.iter().enumerate() {
+                if let Some(why) = earlier.selector.shadows(&selector) {
+                    add(&mut problems, &at("select"),
+                        format!(
+                            "this rule never applies: {why} rule {j} (`{}`) already selects it; remove one or make them select different values",
+                            earlier.label
+                        ),
+                    );
+                }
+            }
+            rules.push(Rule {
+                label: r.name.clone().unwrap_or_else(|| r.select.to_string()),
+                selector,
+                action,
+            });
+        }
+    }
+
+    let mut formats = Vec::new();
+    if spec.matches.content_types.is_empty() {
+        if uses_json {
+            formats.push(("application/json".to_string(), BodyFormat::Json));
+            formats.push(("application/*+json".to_string(), BodyFormat::Json));
+        }
+        if uses_form {
+            formats.push((
+                "application/x-www-form-urlencoded".to_string(),
+                BodyFormat::Form,
+            ));
+        }
+    }
+    for (i, ct) in spec.matches.content_types.iter().enumerate() {
+        let lower = ct.trim().to_ascii_lowercase();
+        let format = if lower == "application/json"
+            || (lower.starts_with("application/") && lower.ends_with("+json"))
+        {
+            Some(BodyFormat::Json)
+        } else if lower == "application/x-www-form-urlencoded" {
+            Some(BodyFormat::Form)
+        } else {
+            None
+        };
+        match format {
+            Some(f) => formats.push((lower, f)),
+            None => add(&mut problems, &[Key("match"), Key("contentTypes"), Index(i)],
+                format!("pii-edge cannot inspect `{ct}` bodies; supported: application/json, application/*+json, application/x-www-form-urlencoded"),
+            ),
+        }
+    }
+    for (i, r) in spec.rules.iter().enumerate() {
+        let needs = match r.select {
+            SelectorSpec::Json(_) => Some(BodyFormat::Json),
+            SelectorSpec::Form(_) => Some(BodyFormat::Form),
+            _ => None,
+        };
+        if let Some(needs) = needs {
+            if !formats.iter().any(|(_, f)| *f == needs) && !spec.matches.content_types.is_empty() {
+                add(&mut problems, &[Key("rules"), Index(i), Key("select")],
+                    "this rule reads a body format that match.contentTypes does not allow, so it never applies; add the content type".into(),
+                );
+            }
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let max_depth = spec.limits.max_depth as usize;
+    Ok(Policy {
+        methods,
+        paths,
+        headers: spec.matches.headers.clone(),
+        formats,
+        rules,
+        max_depth,
+        spec,
+    })
+}
+
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}

@@ -1,0 +1,423 @@
+//! Selectors: compiled JSONPath queries and the parsers for the other parts of a request
+//! (form bodies, query strings, headers, cookies, paths and media types).
+
+use serde_json_path::JsonPath;
+
+use crate::json::Seg;
+use crate::policy::SelectorSpec;
+
+/// A selector compiled at load time.
+#[derive(Debug)]
+pub(crate) enum CompiledSelector {
+    Json {
+        path: JsonPath,
+        text: String,
+        /// The path as plain segments when it selects at most one value (`$.a.b[0]`), used to
+        /// find rules that can never apply.
+        singular: Option<Vec<Seg>>,
+    },
+    Form(String),
+    Query(String),
+    Header(String),
+    Cookie(String),
+}
+
+impl CompiledSelector {
+    /// Compile a selector; on failure returns the character offset inside the selector text
+    /// (when known) and a message.
+    pub(crate) fn compile(spec: &SelectorSpec) -> Result<Self, (Option<usize>, String)> {
+        Ok(match spec {
+            SelectorSpec::Json(text) => {
+                let path = JsonPath::parse(text).map_err(|e| {
+                    (
+                        Some(e.position()),
+                        format!(
+                            "invalid JSONPath (RFC 9535) at character {}: {}; paths look like `$.user.email`, `$..iban` or `$.items[*].card`",
+                            e.position() + 1,
+                            e.message()
+                        ),
+                    )
+                })?;
+                CompiledSelector::Json {
+                    path,
+                    singular: singular_segments(text),
+                    text: text.clone(),
+                }
+            }
+            SelectorSpec::Form(n) => CompiledSelector::Form(name(n, "form field")?),
+            SelectorSpec::Query(n) => CompiledSelector::Query(name(n, "query parameter")?),
+            SelectorSpec::Cookie(n) => CompiledSelector::Cookie(name(n, "cookie")?),
+            SelectorSpec::Header(n) => {
+                if n.is_empty() || !n.bytes().all(crate::policy::is_token_byte) {
+                    return Err((None, format!("`{n}` is not a valid header name")));
+                }
+                CompiledSelector::Header(n.to_ascii_lowercase())
+            }
+        })
+    }
+
+    /// When every value `later` selects is always selected by `self` first, say why.
+    pub(crate) fn shadows(&self, later: &CompiledSelector) -> Option<&'static str> {
+        use CompiledSelector::*;
+        match (self, later) {
+            (
+                Json {
+                    text: a,
+                    singular: sa,
+                    ..
+                },
+                Json {
+                    text: b,
+                    singular: sb,
+                    ..
+                },
+            ) => {
+                if a == b || (sa.is_some() && sa == sb) {
+                    Some("the same JSONPath as")
+                } else if let (Some(sa), Some(sb)) = (sa, sb) {
+                    (sb.len() > sa.len() && sb.starts_with(sa))
+                        .then_some("it selects a value inside what")
+                } else {
+                    None
+                }
+            }
+            (Form(a), Form(b)) | (Query(a), Query(b)) | (Cookie(a), Cookie(b)) => {
+                a.eq_ignore_ascii_case(b).then_some("the same name as")
+            }
+            (Header(a), Header(b)) => (a == b).then_some("the same header as"),
+            _ => None,
+        }
+    }
+}
+
+fn name(n: &str, what: &str) -> Result<String, (Option<usize>, String)> {
+    if n.is_empty() {
+        return Err((None, format!("a {what} name cannot be empty")));
+    }
+    Ok(n.to_string())
+}
+
+/// Parse `$.a.b[0]['c']` into segments; anything with wildcards, filters, slices or `..`
+/// yields `None`.
+fn singular_segments(text: &str) -> Option<Vec<Seg>> {
+    let mut rest = text.strip_prefix('$')?;
+    let mut segs = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            if r.starts_with('.') {
+                return None;
+            }
+            let end = r.find(|c: char| c == '.' || c == '[').unwrap_or(r.len());
+            let ident = &r[..end];
+            if ident.is_empty() || ident == "*" {
+                return None;
+            }
+            segs.push(Seg::Name(ident.to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            if let Some(q) = inner
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+            {
+                if q.contains('\\') || q.contains('\'') || q.contains('"') {
+                    return None;
+                }
+                segs.push(Seg::Name(q.to_string()));
+            } else {
+                segs.push(Seg::Index(inner.parse().ok()?));
+            }
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+/// A path pattern of `match.paths`.
+#[derive(Debug, Clone)]
+pub(crate) struct PathPattern(Vec<PatSeg>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum PatSeg {
+    Literal(String),
+    One,
+    Any,
+}
+
+impl PathPattern {
+    pub(crate) fn parse(p: &str) -> Result<Self, String> {
+        if !p.starts_with('/') {
+            return Err(format!("path pattern `{p}` must start with `/`"));
+        }
+        let mut segs = Vec::new();
+        for s in p.split('/').filter(|s| !s.is_empty()) {
+            segs.push(match s {
+                "*" => PatSeg::One,
+                "**" => PatSeg::Any,
+                s if s.contains('*') => {
+                    return Err(format!(
+                        "in `{p}`, `*` must be a whole segment (`/a/*/b`) or `**`; partial wildcards like `{s}` are not supported"
+                    ))
+                }
+                s => PatSeg::Literal(s.to_string()),
+            });
+        }
+        Ok(PathPattern(segs))
+    }
+
+    /// Match against the segments of a normalized request path.
+    pub(crate) fn matches(&self, path: &[String]) -> bool {
+        fn go(pat: &[PatSeg], path: &[String]) -> bool {
+            match pat.split_first() {
+                None => path.is_empty(),
+                Some((PatSeg::Any, rest)) => (0..=path.len()).any(|i| go(rest, &path[i..])),
+                Some((PatSeg::One, rest)) => !path.is_empty() && go(rest, &path[1..]),
+                Some((PatSeg::Literal(l), rest)) => {
+                    path.first().is_some_and(|p| p == l) && go(rest, &path[1..])
+                }
+            }
+        }
+        go(&self.0, path)
+    }
+}
+
+/// Normalize a request path the way origins read it, so a route cannot be dodged by spelling:
+/// percent-escapes decoded, empty and `.` segments dropped, `..` applied, `;parameters` cut.
+pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
+    let raw = raw.split(['?', '#']).next().unwrap_or("");
+    let mut out: Vec<String> = Vec::new();
+    for seg in raw.split('/') {
+        let decoded = String::from_utf8_lossy(&percent_decode(seg.as_bytes(), false)).into_owned();
+        let seg = decoded.split(';').next().unwrap_or("");
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s.to_string()),
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes (and `+` as space when `plus` is set); invalid escapes stay as written.
+pub(crate) fn percent_decode(input: &[u8], plus: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'%' => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                let digits = (
+                    input.get(i + 1).and_then(|&b| hex(b)),
+                    input.get(i + 2).and_then(|&b| hex(b)),
+                );
+                if let (Some(h), Some(l)) = digits {
+                    // Two hex digits are at most 0xFF.
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' if plus => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters.
+pub(crate) fn percent_encode(input: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &b in input {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One `name=value` piece of a query string or form body, with its raw text kept so unselected
+/// pieces are written back byte for byte.
+#[derive(Debug)]
+pub(crate) struct Param<'a> {
+    pub(crate) raw: &'a str,
+    pub(crate) name: Vec<u8>,
+    pub(crate) value: Vec<u8>,
+}
+
+/// Split `a=1&b=2` tolerantly: empty pieces are kept as they are, a piece without `=` has an
+/// empty value. Names and values are decoded with `+` as space.
+pub(crate) fn parse_params(raw: &str) -> Vec<Param<'_>> {
+    raw.split('&')
+        .map(|piece| {
+            let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
+            Param {
+                raw: piece,
+                name: percent_decode(n.as_bytes(), true),
+                value: percent_decode(v.as_bytes(), true),
+            }
+        })
+        .collect()
+}
+
+/// Whether a body could be `application/x-www-form-urlencoded` as browsers send it. A body that
+/// is really JSON (or anything else) sent under a form content type is refused rather than
+/// forwarded uninspected.
+pub(crate) fn plausible_form(body: &[u8]) -> bool {
+    body.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"%+=&-._~*!'()$,;:@/?".contains(&b))
+}
+
+/// A parsed `Content-Type`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MediaType {
+    pub(crate) essence: String,
+    pub(crate) charset: Option<String>,
+}
+
+pub(crate) fn parse_media_type(value: &str) -> MediaType {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+    });
+    MediaType { essence, charset }
+}
+
+/// Whether `essence` is allowed by a configured media type (`application/*+json` patterns).
+pub(crate) fn media_type_matches(pattern: &str, essence: &str) -> bool {
+    if let Some(suffix) = pattern.strip_prefix("application/*") {
+        essence.starts_with("application/") && essence.ends_with(suffix)
+    } else {
+        pattern == essence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn singular_paths() {
+        assert_eq!(
+            singular_segments("$.a['b'][2]"),
+            Some(vec![
+                Seg::Name("a".into()),
+                Seg::Name("b".into()),
+                Seg::Index(2)
+            ])
+        );
+        assert_eq!(singular_segments("$..a"), None);
+        assert_eq!(singular_segments("$.a[*]"), None);
+        assert_eq!(singular_segments("$.a[?@.b]"), None);
+        assert_eq!(singular_segments("$"), Some(vec![]));
+    }
+
+    #[test]
+    fn path_patterns() {
+        let p = PathPattern::parse("/api/users/*").unwrap();
+        assert!(p.matches(&normalize_path("/api/users/42")));
+        assert!(!p.matches(&normalize_path("/api/users")));
+        assert!(!p.matches(&normalize_path("/api/users/42/x")));
+        let p = PathPattern::parse("/api/**").unwrap();
+        assert!(p.matches(&normalize_path("/api")));
+        assert!(p.matches(&normalize_path("/api/a/b/c")));
+        assert!(PathPattern::parse("/api/us*").is_err());
+        assert!(PathPattern::parse("api").is_err());
+    }
+
+    #[test]
+    fn path_spelling_tricks_normalize() {
+        let want = vec!["api".to_string(), "users".to_string()];
+        assert_eq!(normalize_path("/api/%75sers"), want);
+        assert_eq!(normalize_path("//api/./users/"), want);
+        assert_eq!(normalize_path("/api/x/../users"), want);
+        assert_eq!(normalize_path("/api/users;jsessionid=1"), want);
+        assert_eq!(normalize_path("/api/users?x=1"), want);
+    }
+
+    #[test]
+    fn percent_decoding_is_tolerant() {
+        assert_eq!(percent_decode(b"%65mail", true), b"email");
+        assert_eq!(percent_decode(b"a+b%2", true), b"a b%2");
+        assert_eq!(percent_decode(b"%zz%", false), b"%zz%");
+        assert_eq!(percent_decode(b"%4", false), b"%4");
+        assert_eq!(percent_decode(b"%41", false), b"A");
+        assert_eq!(percent_encode(b"a b@c.de"), "a%20b%40c.de");
+    }
+
+    #[test]
+    fn params_keep_raw_text() {
+        let p = parse_params("email=a%40b.de&&q&x=1=2");
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0].value, b"a@b.de");
+        assert_eq!(p[1].raw, "");
+        assert_eq!(p[2].name, b"q");
+        assert_eq!(p[3].value, b"1=2");
+    }
+
+    #[test]
+    fn media_types() {
+        let m = parse_media_type("Application/JSON; Charset=\"UTF-8\"");
+        assert_eq!(m.essence, "application/json");
+        assert_eq!(m.charset.as_deref(), Some("utf-8"));
+        assert!(media_type_matches(
+            "application/*+json",
+            "application/merge-patch+json"
+        ));
+        assert!(!media_type_matches("application/*+json", "text/json"));
+    }
+
+    #[test]
+    fn forms_vs_json() {
+        assert!(plausible_form(b"a=1&b=%40x+y"));
+        assert!(!plausible_form(b"{\"a\":1}"));
+        assert!(!plausible_form(b"a=1 b"));
+    }
+}
+
+/// See [`crate::select_json`].
+pub(crate) fn select_json(
+    text: &str,
+    document: &serde_json::Value,
+) -> Result<Vec<(String, serde_json::Value)>, crate::policy::SpecProblem> {
+    let compiled = CompiledSelector::compile(&SelectorSpec::Json(text.to_string())).map_err(
+        |(offset, message)| crate::policy::SpecProblem {
+            path: crate::policy::SpecPath {
+                parts: Vec::new(),
+                offset,
+            },
+            message,
+        },
+    )?;
+    let CompiledSelector::Json { path, .. } = compiled else {
+        return Ok(Vec::new());
+    };
+    Ok(path
+        .query_located(document)
+        .into_iter()
+        .map(|node| {
+            let segs: Vec<Seg> = node
+                .location()
+                .iter()
+                .map(|e| match e {
+                    serde_json_path::PathElement::Name(n) => Seg::Name((*n).to_string()),
+                    serde_json_path::PathElement::Index(i) => Seg::Index(*i),
+                })
+                .collect();
+            (crate::json::normalized(&segs), node.node().clone())
+        })
+        .collect())
+}

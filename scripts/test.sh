@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust tests (unit, integration, property, doc, JSONPath compliance),
+# the example policies' test cases, the envelope vectors opened by an independent Python
+# implementation, the deployment template lint, and the Lambda@Edge package checks.
+# Installs what it needs (Python packages from PyPI) on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python tools (interop opener, cfn-lint)"
+python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+
+step "cargo test --workspace --all-features"
+cargo test --workspace --all-features
+
+step "example policies: pii-edge test policies/"
+cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
+
+if [ -f docs/interop/open_vectors.py ]; then
+  step "envelope vectors opened by an independent implementation (Python)"
+  python3 docs/interop/open_vectors.py
+fi
+
+if [ -f .ci/cfn-lint.sh ]; then
+  step "deployment template: cfn-lint"
+  bash .ci/cfn-lint.sh
+fi
+
+if [ -f .ci/package-checks.sh ]; then
+  step "Lambda@Edge package: build, size limit, glibc symbols, load with node"
+  bash .ci/package-checks.sh
+fi
+
+if [ -f .ci/fuzz-smoke.sh ]; then
+  step "fuzz smoke run"
+  bash .ci/fuzz-smoke.sh
+fi
+echo
+echo "all test steps passed"
