@@ -12,6 +12,7 @@ use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
 use crate::keys::{PublicKeyring, TokenKeys};
 use crate::policy::{Action, ActionKind, BodyFormat, OnError, Policy};
 use crate::request::Request;
+use crate::residency::Residency;
 use crate::select::{self, CompiledSelector};
 
 /// Compiled policies plus the public keys and token keys they use. Build it once, share it
@@ -40,6 +41,7 @@ pub struct Engine {
     policies: Vec<Policy>,
     keys: PublicKeyring,
     tokens: TokenKeys,
+    residency: Option<Residency>,
 }
 
 /// What the engine decided for a request.
@@ -61,6 +63,9 @@ pub struct Protected {
     pub request: Request,
     /// The policy that applied.
     pub policy: String,
+    /// The residency zone the values were sealed to (the policy's, or the request's as
+    /// resolved); `None` when nothing needed one.
+    pub zone: Option<String>,
     /// One entry per protected value, in request order (body, query, headers, cookies).
     pub fields: Vec<FieldReport>,
     /// Whether the body was changed (adapters write it back only then).
@@ -175,6 +180,8 @@ pub enum RejectReason {
         /// The rule.
         rule: String,
     },
+    /// The request's residency zone could not be determined and there is no default zone.
+    NoZone,
     /// Sealing failed (no usable keys or a limit); an operator must act.
     Sealing,
     /// No policy could be loaded, so nothing may pass.
@@ -191,7 +198,7 @@ impl RejectReason {
             BodyTruncated | BodyTooLarge { .. } => 413,
             ContentEncoding | MissingContentType | UnsupportedMediaType | UnsupportedCharset => 415,
             MalformedJson { .. } | DuplicateKey { .. } | TooDeep { .. } | MalformedForm => 400,
-            NotApplicable { .. } | RemoveRoot { .. } => 422,
+            NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
             Sealing | PolicyUnavailable => 503,
             Internal => 500,
         }
@@ -213,6 +220,7 @@ impl RejectReason {
             MalformedForm => "malformed-form",
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
+            NoZone => "no-zone",
             Sealing => "sealing-failed",
             PolicyUnavailable => "policy-unavailable",
             Internal => "internal",
@@ -235,6 +243,7 @@ impl RejectReason {
             MalformedForm => "Malformed form body",
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
+            NoZone => "Residency zone unknown",
             Sealing => "Protection unavailable",
             PolicyUnavailable => "Protection unavailable",
             Internal => "Internal error",
@@ -276,6 +285,7 @@ impl fmt::Display for RejectReason {
                 action.as_str()
             ),
             RemoveRoot { rule } => write!(f, "rule `{rule}` selects the whole body for removal"),
+            NoZone => f.write_str("the request's data residency zone could not be determined; send the account's zone or country"),
             Sealing => f.write_str("the request could not be protected; try again later"),
             PolicyUnavailable => {
                 f.write_str("the protection policy is not available; try again later")
@@ -293,6 +303,58 @@ impl Engine {
         keys: PublicKeyring,
         tokens: TokenKeys,
     ) -> Result<Engine, ConfigError> {
+        Engine::build(policies, keys, tokens, None)
+    }
+
+    /// Like [`Engine::new`], with a residency configuration: policies without a fixed `zone`
+    /// seal to the zone resolved for each request, and every region of every zone must have a
+    /// public key.
+    ///
+    /// ```
+    /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Residency, TokenKeys};
+    /// let mut keys = PrivateKeyring::new();
+    /// keys.push(PrivateKey::generate("eu-west", "eu-west-1", 1)?);
+    /// let residency = Residency::from_json(r#"{"apiVersion":"pii-edge/v1","kind":"Residency",
+    ///   "zones":{"eu-west":{"regions":["eu-west-1"]}},
+    ///   "resolve":[{"header":{"name":"x-user-country"}}],"countries":{"IE":"eu-west"}}"#)?;
+    /// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p","match":{},
+    ///   "rules":[{"select":{"header":"x-ssn"},"action":"encrypt"}]}"#)?;
+    /// let engine = Engine::with_residency(vec![policy], keys.public(), TokenKeys::default(), residency)?;
+    /// let req = Request::new("GET", "/").with_header("x-user-country", "IE").with_header("x-ssn", "1");
+    /// let Outcome::Protected(p) = engine.apply(&req) else { panic!() };
+    /// assert_eq!(p.zone.as_deref(), Some("eu-west"));
+    /// let Outcome::Rejected(r) = engine.apply(&Request::new("GET", "/")) else { panic!() };
+    /// assert_eq!(r.reason.code(), "no-zone");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_residency(
+        policies: Vec<Policy>,
+        keys: PublicKeyring,
+        tokens: TokenKeys,
+        residency: Residency,
+    ) -> Result<Engine, ConfigError> {
+        Engine::build(policies, keys, tokens, Some(residency))
+    }
+
+    fn build(
+        policies: Vec<Policy>,
+        keys: PublicKeyring,
+        tokens: TokenKeys,
+        residency: Option<Residency>,
+    ) -> Result<Engine, ConfigError> {
+        if let Some(r) = &residency {
+            for (zone, spec) in &r.spec().zones {
+                let sealed_to = keys.recipients(zone).unwrap_or_default();
+                for region in &spec.regions {
+                    if !sealed_to.iter().any(|k| k.region() == region) {
+                        return Err(ConfigError::NoKeysForRegion {
+                            zone: zone.clone(),
+                            region: region.clone(),
+                        });
+                    }
+                }
+            }
+        }
         let mut names = HashSet::new();
         for p in &policies {
             if !names.insert(p.name().to_string()) {
@@ -302,9 +364,14 @@ impl Engine {
             }
             for rule in &p.rules {
                 match &rule.action {
+                    Action::Encrypt if p.zone().is_none() && residency.is_none() => {
+                        return Err(ConfigError::NoZone {
+                            policy: p.name().to_string(),
+                        });
+                    }
                     Action::Encrypt => {
                         let zone = p.zone().unwrap_or_default();
-                        if keys.recipients(zone).is_err() {
+                        if p.zone().is_some() && keys.recipients(zone).is_err() {
                             return Err(ConfigError::NoKeysForZone {
                                 policy: p.name().to_string(),
                                 zone: zone.to_string(),
@@ -325,6 +392,7 @@ impl Engine {
             policies,
             keys,
             tokens,
+            residency,
         })
     }
 
@@ -336,6 +404,11 @@ impl Engine {
     /// The public keys used for sealing.
     pub fn keys(&self) -> &PublicKeyring {
         &self.keys
+    }
+
+    /// The residency configuration, if any.
+    pub fn residency(&self) -> Option<&Residency> {
+        self.residency.as_ref()
     }
 
     /// The first policy whose match conditions hold for the request.
@@ -358,15 +431,27 @@ impl Engine {
     }
 
     fn protect(&self, policy: &Policy, req: &Request) -> Result<Protected, RejectReason> {
+        // The policy's own zone wins; otherwise the request's zone as residency resolves it.
+        let zone = policy
+            .zone()
+            .or_else(|| self.residency.as_ref().and_then(|r| r.resolve(req)));
+        let encrypts = policy
+            .rules
+            .iter()
+            .any(|r| matches!(r.action, Action::Encrypt));
+        if encrypts && zone.is_none() {
+            return Err(RejectReason::NoZone);
+        }
         let mut ctx = Context::new(
             &self.keys,
             &self.tokens,
             policy.name(),
-            policy.zone().unwrap_or_default(),
+            zone.unwrap_or_default(),
         );
         let mut out = Protected {
             request: req.clone(),
             policy: policy.name().to_string(),
+            zone: zone.map(str::to_string),
             fields: Vec::new(),
             body_changed: false,
             query_changed: false,

@@ -29,7 +29,7 @@ pub const PREFIX: &str = "pe1.";
 pub const MAX_RECIPIENTS: usize = 16;
 /// Largest plaintext of one field, in bytes (1 MiB, the largest body Lambda@Edge passes).
 pub const MAX_PLAINTEXT: usize = 1 << 20;
-/// Most fields one [`Sealer`] (one data key) seals: the field counter stays below 2^32.
+/// Most fields sealed under one data key (one request): the field counter stays below 2^32.
 pub const MAX_FIELDS: u64 = 1 << 32;
 
 /// HPKE `info` prefix; the zone follows.
@@ -385,8 +385,12 @@ impl Sealer {
         let counter = self.counter;
         // The counter moves on before anything else can fail: a nonce is never used twice.
         self.counter += 1;
-        let ct = crypto::aes256gcm_seal(&self.dk, field_nonce(counter), &aad, plaintext)
-            .map_err(|_| SealError::Random)?;
+        // ring refuses only inputs too long for AES-GCM, far above MAX_PLAINTEXT.
+        let ct = crypto::aes256gcm_seal(&self.dk, field_nonce(counter), &aad, plaintext).map_err(
+            |_| SealError::PlaintextTooLarge {
+                len: plaintext.len(),
+            },
+        )?;
         let zone = self.zone.as_bytes();
         let mut binary =
             Vec::with_capacity(3 + zone.len() + self.recipients.len() + COUNTER_LEN + ct.len());

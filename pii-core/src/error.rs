@@ -145,6 +145,19 @@ pub enum ConfigError {
         /// The name.
         name: String,
     },
+    /// A policy encrypts but has no `zone`, and the engine has no residency configuration.
+    NoZone {
+        /// The policy.
+        policy: String,
+    },
+    /// A region of a residency zone has no public key, so it could not open what is sealed to
+    /// the zone after a failover.
+    NoKeysForRegion {
+        /// The zone.
+        zone: String,
+        /// The region without a key.
+        region: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -157,6 +170,14 @@ impl fmt::Display for ConfigError {
             ConfigError::NoTokenKey { policy, domain } => write!(
                 f,
                 "policy `{policy}` tokenizes in domain `{domain}`, but no token key has that domain; add one to the token key set"
+            ),
+            ConfigError::NoZone { policy } => write!(
+                f,
+                "policy `{policy}` encrypts but has no `zone`; add `zone: <name>` or give the engine a residency configuration"
+            ),
+            ConfigError::NoKeysForRegion { zone, region } => write!(
+                f,
+                "region `{region}` of zone `{zone}` has no public key; add it (pii-edge keygen --zone {zone} --region {region}) or remove the region from the zone"
             ),
             ConfigError::DuplicatePolicy { name } => write!(
                 f,

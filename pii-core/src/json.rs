@@ -17,7 +17,6 @@
 //! `"\ud800"` is refused), the depth limit, duplicate member names and numbers that do not fit an
 //! `f64` (serde_json refuses `1e400`, so we refuse it everywhere). Problems carry byte offsets and
 //! fixed descriptions only, never text of the input: bodies carry personal data.
-#![allow(dead_code)] // used by the engine; remove when wired
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -832,7 +831,9 @@ pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, Json
 /// What to do with one target value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Edit {
-    /// Leave it as it is.
+    /// Leave it as it is (the engine always edits what it selected; kept for callers that
+    /// inspect first).
+    #[allow(dead_code)]
     Keep,
     /// Replace the value's bytes with this JSON text (trusted to be one valid JSON value).
     Replace(Vec<u8>),
@@ -1199,6 +1200,7 @@ pub(crate) fn rewrite<E>(
 
 /// Every string value (not member names) whose decoded content satisfies `pred`, with its
 /// normalized path, in document order. Validates the input like [`parse_strict`].
+#[cfg(any(feature = "open", test))]
 pub(crate) fn find_strings(
     bytes: &[u8],
     max_depth: usize,
@@ -1425,11 +1427,16 @@ mod tests {
     #[test]
     fn untouched_input_is_byte_identical() {
         for doc in [
-            ODD, "1", " \"x\" ", "[]", "{}", "[[[]]]", "12.50", "-0", "[1e400 ]",
+            ODD,
+            "1",
+            " \"x\" ",
+            "[]",
+            "{}",
+            "[[[]]]",
+            "12.50",
+            "-0",
+            "[ 1e308 ]",
         ] {
-            if doc == "[1e400 ]" {
-                continue;
-            }
             assert_eq!(rw_ok(doc, &[]), doc);
             // Targets that are not there are not called.
             let (out, calls) =

@@ -24,12 +24,15 @@
 //! ```
 //!
 //! The origin side (feature `open`, on by default) opens what the edge sealed: see
-//! [`reveal`](crate::reveal) and [`PrivateKeyring`].
+//! `reveal` and `PrivateKeyring`.
 //!
 //! ## Features
 //! - `yaml` (default): [`Policy::from_yaml`] with file/line/column errors.
 //! - `open` (default): private keys, key generation and [`reveal`]. The edge build disables
 //!   it so the package carries no private-key code.
+//!
+//! Residency (which zone a request's data belongs to, and which region serves it) is
+//! configured with a [`Residency`] and documented in `docs/residency.md`.
 //! - `schema`: JSON Schema of the policy language (`policies/schema.json`).
 #![forbid(unsafe_code)]
 
@@ -42,6 +45,7 @@ mod json;
 mod keys;
 mod policy;
 mod request;
+mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
@@ -58,6 +62,7 @@ pub use policy::{
     SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
 };
 pub use request::Request;
+pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Revealed};
 
@@ -69,8 +74,21 @@ pub use reveal::{reveal, Revealed};
 /// ```
 #[cfg(feature = "schema")]
 pub fn policy_schema() -> String {
-    let schema = schemars::schema_for!(PolicySpec);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&schemars::schema_for!(PolicySpec)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The JSON Schema of residency configurations, as written to `policies/residency.schema.json`.
+///
+/// ```
+/// assert!(pii_core::residency_schema().contains("\"countries\""));
+/// ```
+#[cfg(feature = "schema")]
+pub fn residency_schema() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&schemars::schema_for!(ResidencySpec)).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -25,7 +25,10 @@ pub const MAX_MAX_DEPTH: u32 = 512;
 /// `docs/policy.md` for the language and [`Policy::from_yaml`] to load one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "schema", schemars(title = "pii-edge policy (apiVersion pii-edge/v1)"))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(title = "pii-edge policy (apiVersion pii-edge/v1)")
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicySpec {
     /// Version of the policy language; must be `pii-edge/v1`.
@@ -40,7 +43,8 @@ pub struct PolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Residency zone whose regions receive the encrypted fields (see `docs/residency.md`).
-    /// Required when a rule uses `encrypt`.
+    /// Without it, the zone is resolved per request by the engine's residency configuration;
+    /// a policy that encrypts needs one or the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
     /// Which requests the policy applies to.
@@ -572,14 +576,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
             }
         }
         let action = match r.action {
-            ActionKind::Encrypt => {
-                if spec.zone.is_none() {
-                    add(&mut problems, &at("action"),
-                        "`encrypt` needs a residency zone: add `zone: <name>` at the top of the policy".into(),
-                    );
-                }
-                Action::Encrypt
-            }
+            ActionKind::Encrypt => Action::Encrypt,
             ActionKind::Tokenize => match &r.domain {
                 Some(d) if is_domain(d) => Action::Tokenize { domain: d.clone() },
                 Some(_) => {

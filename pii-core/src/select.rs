@@ -107,7 +107,7 @@ fn singular_segments(text: &str) -> Option<Vec<Seg>> {
             if r.starts_with('.') {
                 return None;
             }
-            let end = r.find(|c: char| c == '.' || c == '[').unwrap_or(r.len());
+            let end = r.find(['.', '[']).unwrap_or(r.len());
             let ident = &r[..end];
             if ident.is_empty() || ident == "*" {
                 return None;
@@ -305,6 +305,40 @@ pub(crate) fn media_type_matches(pattern: &str, essence: &str) -> bool {
     }
 }
 
+/// See [`crate::select_json`].
+pub(crate) fn select_json(
+    text: &str,
+    document: &serde_json::Value,
+) -> Result<Vec<(String, serde_json::Value)>, crate::policy::SpecProblem> {
+    let compiled = CompiledSelector::compile(&SelectorSpec::Json(text.to_string())).map_err(
+        |(offset, message)| crate::policy::SpecProblem {
+            path: crate::policy::SpecPath {
+                parts: Vec::new(),
+                offset,
+            },
+            message,
+        },
+    )?;
+    let CompiledSelector::Json { path, .. } = compiled else {
+        return Ok(Vec::new());
+    };
+    Ok(path
+        .query_located(document)
+        .into_iter()
+        .map(|node| {
+            let segs: Vec<Seg> = node
+                .location()
+                .iter()
+                .map(|e| match e {
+                    serde_json_path::PathElement::Name(n) => Seg::Name((*n).to_string()),
+                    serde_json_path::PathElement::Index(i) => Seg::Index(*i),
+                })
+                .collect();
+            (crate::json::normalized(&segs), node.node().clone())
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,38 +420,4 @@ mod tests {
         assert!(!plausible_form(b"{\"a\":1}"));
         assert!(!plausible_form(b"a=1 b"));
     }
-}
-
-/// See [`crate::select_json`].
-pub(crate) fn select_json(
-    text: &str,
-    document: &serde_json::Value,
-) -> Result<Vec<(String, serde_json::Value)>, crate::policy::SpecProblem> {
-    let compiled = CompiledSelector::compile(&SelectorSpec::Json(text.to_string())).map_err(
-        |(offset, message)| crate::policy::SpecProblem {
-            path: crate::policy::SpecPath {
-                parts: Vec::new(),
-                offset,
-            },
-            message,
-        },
-    )?;
-    let CompiledSelector::Json { path, .. } = compiled else {
-        return Ok(Vec::new());
-    };
-    Ok(path
-        .query_located(document)
-        .into_iter()
-        .map(|node| {
-            let segs: Vec<Seg> = node
-                .location()
-                .iter()
-                .map(|e| match e {
-                    serde_json_path::PathElement::Name(n) => Seg::Name((*n).to_string()),
-                    serde_json_path::PathElement::Index(i) => Seg::Index(*i),
-                })
-                .collect();
-            (crate::json::normalized(&segs), node.node().clone())
-        })
-        .collect())
 }

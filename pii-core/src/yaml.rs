@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, PolicyError};
-use crate::policy::{Policy, PolicySpec, SpecPart, SpecProblem};
+use crate::policy::{Policy, SpecPart, SpecProblem};
 
 impl Policy {
     /// Load and compile a policy from YAML. `source` names the file in messages.
@@ -32,21 +32,33 @@ impl Policy {
     /// assert!(err.to_string().contains("typo.yaml:6:5"), "{err}");
     /// ```
     pub fn from_yaml(source: &str, text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((0, 0));
-            PolicyError::single(
-                source,
-                line,
-                column,
-                clean_message(&e.without_snippet().to_string()),
-                line_of(text, line),
-            )
-        })?;
-        Policy::compile(spec).map_err(|problems| locate(source, text, problems))
+        load(source, text, Policy::compile)
     }
+}
+
+/// Parse YAML into a spec type, then compile it; every problem comes back located.
+pub(crate) fn load<S, T>(
+    source: &str,
+    text: &str,
+    compile: impl FnOnce(S) -> Result<T, Vec<SpecProblem>>,
+) -> Result<T, PolicyError>
+where
+    S: serde::de::DeserializeOwned,
+{
+    let spec: S = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((0, 0));
+        PolicyError::single(
+            source,
+            line,
+            column,
+            clean_message(&e.without_snippet().to_string()),
+            line_of(text, line),
+        )
+    })?;
+    compile(spec).map_err(|problems| locate(source, text, problems))
 }
 
 /// The YAML parser's message without its own location suffix (we print ours in front).

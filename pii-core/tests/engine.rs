@@ -1,6 +1,7 @@
 //! The engine end to end: every action, every selector, every fail-closed path, and the
 //! property tests of issue 2 (no selected plaintext in the output, unselected values unchanged,
 //! reversible actions round-trip with their type).
+#![cfg(feature = "open")]
 
 use pii_core::{
     reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, RejectReason,
@@ -20,7 +21,8 @@ fn keys() -> PrivateKeyring {
 
 fn tokens() -> TokenKeys {
     let mut t = TokenKeys::default();
-    t.push(TokenKeys::generate("email").expect("token key")).expect("push");
+    t.push(TokenKeys::generate("email").expect("token key"))
+        .expect("push");
     t
 }
 
@@ -61,16 +63,21 @@ const ENCRYPT_EMAIL: &str = "rules:\n  - select: { json: $.user.email }\n    act
 #[test]
 fn encrypts_and_reveals_every_json_type() {
     let private = keys();
-    let e = engine("rules:\n  - select: { json: '$.v[*]' }\n    action: encrypt\n", &private);
+    let e = engine(
+        "rules:\n  - select: { json: '$.v[*]' }\n    action: encrypt\n",
+        &private,
+    );
     let body = r#"{"v": ["erika@example.de", 12345678901234567890, 1.000000000000000000001, true, null, {"a": [1, "x"]}, [1, {"b": 2}]], "keep": 7}"#;
     let p = protected(e.apply(&json_req(body)));
     let out = String::from_utf8(p.request.body.clone()).expect("utf8");
     assert!(!out.contains("erika"));
     assert!(!out.contains("12345678901234567890"));
     assert_eq!(p.fields.len(), 7);
-    assert!(body_json(&p)["v"].as_array().expect("array").iter().all(|v| v
-        .as_str()
-        .is_some_and(|s| s.starts_with("pe1."))));
+    assert!(body_json(&p)["v"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .all(|v| v.as_str().is_some_and(|s| s.starts_with("pe1."))));
     assert!(out.ends_with(r#", "keep": 7}"#), "{out}");
     let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
     assert_eq!(opened.opened, 7);
@@ -81,8 +88,12 @@ fn encrypts_and_reveals_every_json_type() {
 fn each_region_of_the_zone_opens_alone() {
     // Two regions of one zone, two independent keys: the field is sealed to both and each one
     // alone opens it.
-    let a = PrivateKey::generate(ZONE, "eu-central-1", 1).expect("keygen").to_jwk();
-    let b = PrivateKey::generate(ZONE, "eu-central-2", 1).expect("keygen").to_jwk();
+    let a = PrivateKey::generate(ZONE, "eu-central-1", 1)
+        .expect("keygen")
+        .to_jwk();
+    let b = PrivateKey::generate(ZONE, "eu-central-2", 1)
+        .expect("keygen")
+        .to_jwk();
     let ring = |jwks: &[&str]| {
         PrivateKeyring::from_jwks(&format!("{{\"keys\":[{}]}}", jwks.join(","))).expect("jwks")
     };
@@ -90,7 +101,10 @@ fn each_region_of_the_zone_opens_alone() {
     let p = protected(e.apply(&json_req(r#"{"user":{"email":"erika@example.de"}}"#)));
     for key in [&a, &b] {
         let r = reveal(&ring(&[key]), "test", ZONE, &p.request).expect("each region opens");
-        assert_eq!(r.request.body, br#"{"user":{"email":"erika@example.de"}}"#.to_vec());
+        assert_eq!(
+            r.request.body,
+            br#"{"user":{"email":"erika@example.de"}}"#.to_vec()
+        );
     }
 }
 
@@ -120,7 +134,7 @@ fn unselected_bytes_are_copied_exactly() {
     let out = String::from_utf8(p.request.body).expect("utf8");
     let (before, rest) = body.split_once("\"erika@example.de\"").expect("split");
     assert!(out.starts_with(before));
-    let tail = &rest[..];
+    let tail = rest;
     assert!(out.ends_with(tail), "{out}");
 }
 
@@ -136,7 +150,10 @@ fn mask_tokenize_hash_redact() {
     )));
     let v = body_json(&p);
     assert_eq!(v["card"], "************1111");
-    assert!(v["email"].as_str().expect("token").starts_with("tk1.email."));
+    assert!(v["email"]
+        .as_str()
+        .expect("token")
+        .starts_with("tk1.email."));
     assert!(v["id"].as_str().expect("hash").starts_with("sha256:"));
     assert!(v.get("cvv").is_none());
     assert_eq!(v["note"], json!({"removed": true}));
@@ -181,15 +198,39 @@ fn fail_closed_paths() {
     let e = engine(ENCRYPT_EMAIL, &private);
     let ok = r#"{"user":{"email":"erika@example.de"}}"#;
     let cases: Vec<(Request, u16, &str)> = vec![
-        (json_req(ok).with_body_truncated(true), 413, "body-truncated"),
-        (json_req(r#"{"user": {"email": "x@y.de","#), 400, "malformed-json"),
-        (json_req(r#"{"user":{"email":"a@x.de","email":"b@x.de"}}"#), 400, "duplicate-key"),
-        (json_req(r#"{"user":{"email":"a@x.de","em\u0061il":"b@x.de"}}"#), 400, "duplicate-key"),
-        (json_req(&format!("{}1{}", "[".repeat(100), "]".repeat(100))), 400, "too-deep"),
+        (
+            json_req(ok).with_body_truncated(true),
+            413,
+            "body-truncated",
+        ),
+        (
+            json_req(r#"{"user": {"email": "x@y.de","#),
+            400,
+            "malformed-json",
+        ),
+        (
+            json_req(r#"{"user":{"email":"a@x.de","email":"b@x.de"}}"#),
+            400,
+            "duplicate-key",
+        ),
+        (
+            json_req(r#"{"user":{"email":"a@x.de","em\u0061il":"b@x.de"}}"#),
+            400,
+            "duplicate-key",
+        ),
+        (
+            json_req(&format!("{}1{}", "[".repeat(100), "]".repeat(100))),
+            400,
+            "too-deep",
+        ),
         (json_req(r#"{"n": 1e400}"#), 400, "malformed-json"),
         (json_req("\u{feff}{}"), 400, "malformed-json"),
         (json_req(r#"{"s": "\ud800"}"#), 400, "malformed-json"),
-        (json_req(ok).with_header("Content-Encoding", "gzip"), 415, "content-encoding"),
+        (
+            json_req(ok).with_header("Content-Encoding", "gzip"),
+            415,
+            "content-encoding",
+        ),
         (
             Request::new("POST", "/api/users").with_body(ok.as_bytes().to_vec()),
             415,
@@ -231,7 +272,11 @@ fn fail_closed_paths() {
 fn content_type_variants_are_accepted() {
     let private = keys();
     let e = engine(ENCRYPT_EMAIL, &private);
-    for ct in ["application/json", "Application/JSON; charset=UTF-8", "application/json;charset=\"utf-8\""] {
+    for ct in [
+        "application/json",
+        "Application/JSON; charset=UTF-8",
+        "application/json;charset=\"utf-8\"",
+    ] {
         let req = Request::new("POST", "/api/users")
             .with_header("Content-Type", ct)
             .with_body(br#"{"user":{"email":"a@x.de"}}"#.to_vec());
@@ -245,7 +290,10 @@ fn empty_body_and_unmatched_routes() {
     let e = engine(ENCRYPT_EMAIL, &private);
     let p = protected(e.apply(&Request::new("POST", "/api/users")));
     assert!(!p.body_changed);
-    assert!(matches!(e.apply(&Request::new("POST", "/public/x")), Outcome::Unmatched));
+    assert!(matches!(
+        e.apply(&Request::new("POST", "/public/x")),
+        Outcome::Unmatched
+    ));
     // Spelling tricks reach the same route.
     let r = rejected(e.apply(&json_req("{").with_body_truncated(false)));
     assert_eq!(r.status, 400);
@@ -257,7 +305,10 @@ fn empty_body_and_unmatched_routes() {
 #[test]
 fn action_that_does_not_fit() {
     let private = keys();
-    let e = engine("rules:\n  - select: { json: $.user }\n    action: mask\n", &private);
+    let e = engine(
+        "rules:\n  - select: { json: $.user }\n    action: mask\n",
+        &private,
+    );
     let r = rejected(e.apply(&json_req(r#"{"user":{"email":"a@x.de"}}"#)));
     assert_eq!(r.status, 422);
     let e = engine(
@@ -267,7 +318,10 @@ fn action_that_does_not_fit() {
     let p = protected(e.apply(&json_req(r#"{"user":{"email":"a@x.de"},"k":1}"#)));
     assert_eq!(body_json(&p), json!({"k": 1}));
     assert!(p.fields[0].failed && p.fields[0].removed);
-    let e = engine("rules:\n  - select: { json: $ }\n    action: redact\n", &private);
+    let e = engine(
+        "rules:\n  - select: { json: $ }\n    action: redact\n",
+        &private,
+    );
     assert_eq!(rejected(e.apply(&json_req("{}"))).status, 422);
 }
 
@@ -286,12 +340,27 @@ fn query_form_header_cookie() {
         .with_header("Cookie", "session=abc; tracking=erika%40example.de")
         .with_body(b"card=4111111111111111&cvv=123&name=Erika+M".to_vec());
     let p = protected(e.apply(&req));
-    let dump = format!("{} {} {:?}", p.request.query, String::from_utf8_lossy(&p.request.body), p.request.headers);
-    for secret in ["erika", "second", "123456789", "987654321", "4111111111111111", "cvv"] {
+    let dump = format!(
+        "{} {} {:?}",
+        p.request.query,
+        String::from_utf8_lossy(&p.request.body),
+        p.request.headers
+    );
+    for secret in [
+        "erika",
+        "second",
+        "123456789",
+        "987654321",
+        "4111111111111111",
+        "cvv",
+    ] {
         assert!(!dump.contains(secret), "{secret} in {dump}");
     }
     assert!(p.request.query.contains("&q=shoes&"));
-    assert_eq!(String::from_utf8_lossy(&p.request.body), "card=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A1111&name=Erika+M");
+    assert_eq!(
+        String::from_utf8_lossy(&p.request.body),
+        "card=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A1111&name=Erika+M"
+    );
     assert_eq!(p.request.header("cookie"), Some("session=abc"));
     assert_eq!(p.fields.len(), 7);
     let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
@@ -304,7 +373,10 @@ fn query_form_header_cookie() {
 #[test]
 fn json_under_a_form_content_type_is_refused() {
     let private = keys();
-    let e = engine("rules:\n  - select: { form: email }\n    action: encrypt\n", &private);
+    let e = engine(
+        "rules:\n  - select: { form: email }\n    action: encrypt\n",
+        &private,
+    );
     let req = Request::new("POST", "/api/x")
         .with_header("Content-Type", "application/x-www-form-urlencoded")
         .with_body(br#"{"email":"erika@example.de"}"#.to_vec());

@@ -3,18 +3,28 @@
 
 use std::path::Path;
 
-#[test]
-fn committed_schema_matches_the_types() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/schema.json");
-    let generated = pii_core::policy_schema();
+fn check(file: &str, generated: String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../policies")
+        .join(file);
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).expect("write schema");
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "policies/schema.json is out of date; run: UPDATE_SCHEMA=1 cargo test -p pii-core --all-features --test schema"
+        "policies/{file} is out of date; run: UPDATE_SCHEMA=1 cargo test -p pii-core --all-features --test schema"
     );
+}
+
+#[test]
+fn committed_schema_matches_the_types() {
+    check("schema.json", pii_core::policy_schema());
+}
+
+#[test]
+fn committed_residency_schema_matches_the_types() {
+    check("residency.schema.json", pii_core::residency_schema());
 }
 
 #[test]
