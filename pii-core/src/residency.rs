@@ -45,6 +45,10 @@ pub struct ResidencySpec {
     /// Origin domain name of each region, for routing in an origin-request trigger.
     #[serde(default)]
     pub origins: BTreeMap<String, String>,
+    /// Regions marked unavailable by the operator (planned failover, see
+    /// `docs/decisions/0003-region-health-signal.md`); routing skips them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
 }
 
 /// One zone.
@@ -169,6 +173,14 @@ impl Residency {
                 }
             }
         }
+        for region in &spec.unavailable {
+            if !spec.zones.values().any(|z| z.regions.contains(region)) {
+                add(
+                    vec![Key("unavailable")],
+                    format!("`{region}` is not a region of any zone"),
+                );
+            }
+        }
         if let Some(d) = spec.default.as_ref().filter(|d| !known(d)) {
             add(
                 vec![Key("default")],
@@ -265,7 +277,7 @@ impl Residency {
         regions
             .iter()
             .enumerate()
-            .filter(|(_, r)| !unavailable(r))
+            .filter(|(_, r)| !self.spec.unavailable.contains(r) && !unavailable(r))
             .find_map(|(i, r)| {
                 self.spec.origins.get(r).map(|o| Route {
                     region: r,
