@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 use pii_core::{FieldReport, Outcome, Protected, Request};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::files;
 use super::inspect::{self, Location};
-use super::request::{request_json, RequestArgs};
+use super::request::{request_json, RequestArgs, RequestOut};
 use super::style::{outln, Stream, Style};
 use super::{CliError, CliResult};
 
@@ -21,7 +21,8 @@ use super::{CliError, CliResult};
 #[derive(Args, Debug)]
 #[command(after_help = "Example (no AWS account needed):\n  \
     pii-edge apply --policy policies/signup.yaml --event examples/events/signup-json.json --explain\n  \
-    pii-edge apply --policy policies/ --path /api/search --query 'email=erika%40example.de' --body ''")]
+    pii-edge apply --policy policies/ --path /api/search --query 'email=erika%40example.de'\n  \
+    pii-edge apply --policy policies/ --event examples/events/form-post.json --edge")]
 pub(crate) struct ApplyArgs {
     /// A policy file, or a directory of policies tried in file name order (repeatable)
     #[arg(long, short = 'p', value_name = "FILE|DIR", required = true)]
@@ -36,8 +37,21 @@ pub(crate) struct ApplyArgs {
     tokens: Option<PathBuf>,
     /// Print a table of what each rule did (rule, location, action, result) and the protected
     /// request as text, instead of JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "edge")]
     explain: bool,
+    /// With --event: run the real Lambda@Edge handler and print what it returns to CloudFront
+    /// (the request to forward, or the generated response); its log line goes to stderr
+    #[arg(long, requires = "event")]
+    edge: bool,
+}
+
+/// Log lines of the handler, on stderr (they never hold values).
+struct StderrSink;
+
+impl edge_fn::log::LogSink for StderrSink {
+    fn write_line(&self, line: &str) {
+        super::style::errln!("{line}");
+    }
 }
 
 /// The origin side: open every envelope (`pe1.` value) of a protected request with the
@@ -67,9 +81,30 @@ pub(crate) struct RevealArgs {
 pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
     let loaded = args.request.load()?;
     let policies = files::load_policies(&args.policy)?;
-    let (public, tokens) = files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
+    let (public, tokens) =
+        files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
     let policies: Vec<_> = policies.into_iter().map(|(_, p)| p).collect();
     let engine = files::engine(policies, public, tokens)?;
+    if args.edge {
+        let path = args
+            .request
+            .event
+            .as_deref()
+            .unwrap_or(std::path::Path::new("-"));
+        let text = files::read_text(path)?;
+        let edge = edge_fn::bundle::Edge::new(Ok(engine), std::sync::Arc::new(StderrSink));
+        let raw = edge_fn::handler::handle_json(&edge, &text);
+        // Pretty, in the handler's order (headers keep theirs).
+        let shown = match serde_json::from_str::<edge_fn::cloudfront::Request>(&raw) {
+            Ok(request) => pretty(&request),
+            Err(_) => match serde_json::from_str::<edge_fn::cloudfront::Response>(&raw) {
+                Ok(response) => pretty(&response),
+                Err(_) => raw,
+            },
+        };
+        outln!("{shown}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let original = loaded.request;
     let outcome = engine.apply(&original);
     let zone_of = |name: &str| {
@@ -85,43 +120,98 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let out = match &outcome {
-        Outcome::Unmatched => json!({
-            "outcome": "unmatched",
-            "request": request_json(&original),
-        }),
-        Outcome::Protected(p) => json!({
-            "outcome": "protected",
-            "policy": p.policy,
-            "zone": zone_of(&p.policy),
-            "request": request_json(&p.request),
-            "fields": p.fields.iter().map(field_json).collect::<Vec<_>>(),
-            "changed": {"body": p.body_changed, "query": p.query_changed, "headers": p.headers_changed},
-        }),
-        Outcome::Rejected(r) => json!({
-            "outcome": "rejected",
-            "policy": r.policy,
-            "status": r.status,
-            "reason": r.reason.code(),
-            "title": r.reason.title(),
-            "detail": r.reason.to_string(),
-        }),
+        Outcome::Unmatched => ApplyOut {
+            outcome: "unmatched",
+            request: Some(request_json(&original)),
+            ..ApplyOut::default()
+        },
+        Outcome::Protected(p) => ApplyOut {
+            outcome: "protected",
+            policy: Some(p.policy.clone()),
+            zone: zone_of(&p.policy),
+            fields: Some(p.fields.iter().map(field_json).collect()),
+            changed: Some(Changed {
+                body: p.body_changed,
+                query: p.query_changed,
+                headers: p.headers_changed,
+            }),
+            request: Some(request_json(&p.request)),
+            ..ApplyOut::default()
+        },
+        Outcome::Rejected(r) => ApplyOut {
+            outcome: "rejected",
+            policy: r.policy.clone(),
+            status: Some(r.status),
+            reason: Some(r.reason.code()),
+            title: Some(r.reason.title()),
+            detail: Some(r.reason.to_string()),
+            ..ApplyOut::default()
+        },
     };
     outln!("{}", pretty(&out));
     Ok(ExitCode::SUCCESS)
 }
 
-fn pretty(value: &Value) -> String {
+/// What `apply` prints.
+#[derive(Serialize, Default)]
+struct ApplyOut {
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<FieldOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed: Option<Changed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<RequestOut>,
+}
+
+#[derive(Serialize)]
+struct Changed {
+    body: bool,
+    query: bool,
+    headers: bool,
+}
+
+#[derive(Serialize)]
+struct FieldOut {
+    rule: String,
+    location: String,
+    action: &'static str,
+    removed: bool,
+    failed: bool,
+}
+
+#[derive(Serialize)]
+struct RevealOut {
+    opened: usize,
+    policy: String,
+    zone: String,
+    request: RequestOut,
+}
+
+fn pretty(value: &impl Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_string())
 }
 
-fn field_json(f: &FieldReport) -> Value {
-    json!({
-        "rule": f.rule,
-        "location": f.location,
-        "action": f.action.as_str(),
-        "removed": f.removed,
-        "failed": f.failed,
-    })
+fn field_json(f: &FieldReport) -> FieldOut {
+    FieldOut {
+        rule: f.rule.clone(),
+        location: f.location.clone(),
+        action: f.action.as_str(),
+        removed: f.removed,
+        failed: f.failed,
+    }
 }
 
 /// What a protected value became, short enough for a table.
@@ -173,7 +263,11 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                 r.reason.code(),
                 r.reason
             );
-            outln!("The edge answers {} {} and forwards nothing.", r.status, r.reason.title());
+            outln!(
+                "The edge answers {} (\"{}\") and forwards nothing.",
+                r.status,
+                r.reason.title()
+            );
         }
         Outcome::Protected(p) => {
             let counts: Vec<String> = p
@@ -191,7 +285,11 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                 p.policy,
                 p.fields.len(),
                 if p.fields.len() == 1 { "" } else { "s" },
-                if counts.is_empty() { "nothing selected".to_string() } else { counts.join(", ") }
+                if counts.is_empty() {
+                    "nothing selected".to_string()
+                } else {
+                    counts.join(", ")
+                }
             );
             if !p.fields.is_empty() {
                 let rows: Vec<[String; 4]> = p
@@ -235,9 +333,16 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                 outln!("{} {}", style.dim("query:"), p.request.query);
             }
             if p.headers_changed {
-                outln!("{}", style.dim("headers:"));
+                outln!("{}", style.dim("headers changed:"));
                 for (n, v) in &p.request.headers {
-                    outln!("  {n}: {v}");
+                    if !original.headers.iter().any(|(on, ov)| on == n && ov == v) {
+                        outln!("  {n}: {v}");
+                    }
+                }
+                for (n, _) in &original.headers {
+                    if !p.request.headers.iter().any(|(pn, _)| pn == n) {
+                        outln!("  {n}: (removed)");
+                    }
                 }
             }
             if p.body_changed {
@@ -249,7 +354,11 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                 );
                 outln!("{}", String::from_utf8_lossy(&p.request.body));
             } else if !p.request.body.is_empty() {
-                outln!("{} unchanged ({} bytes)", style.dim("body:"), p.request.body.len());
+                outln!(
+                    "{} unchanged ({} bytes)",
+                    style.dim("body:"),
+                    p.request.body.len()
+                );
             }
         }
     }
@@ -277,12 +386,12 @@ pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
             "cannot reveal the request: {e} (check --policy `{policy}`, --zone `{zone}` and that the keys are this zone's private keys)"
         ))
     })?;
-    let out = json!({
-        "opened": revealed.opened,
-        "policy": policy,
-        "zone": zone,
-        "request": request_json(&revealed.request),
-    });
+    let out = RevealOut {
+        opened: revealed.opened,
+        policy,
+        zone,
+        request: request_json(&revealed.request),
+    };
     outln!("{}", pretty(&out));
     Ok(ExitCode::SUCCESS)
 }

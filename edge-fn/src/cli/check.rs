@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use pii_core::{Diagnostic, Policy, TokenKeys};
-use serde_json::json;
+use serde::Serialize;
 
 use super::files::{self, plain_diagnostic, shown};
-use super::style::{outln, errln, Stream, Style};
+use super::style::{errln, outln, Stream, Style};
 use super::{CliResult, FAILED};
 
 /// Validate policies: syntax, unknown keys, JSONPath, options that do not fit their action,
@@ -32,6 +32,15 @@ pub(crate) struct CheckArgs {
     /// Also check that this token key set has a key for every token domain the policies use
     #[arg(long, value_name = "TOKEN_JWKS")]
     tokens: Option<PathBuf>,
+}
+
+/// One problem in `--format json` (line and column 0 when unknown).
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    message: &'a str,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,7 +75,8 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
             files_seen += 1;
             match files::load_policy(&file) {
                 Ok(policy) => {
-                    if let Some((other, _)) = loaded.iter().find(|(_, p)| p.name() == policy.name()) {
+                    if let Some((other, _)) = loaded.iter().find(|(_, p)| p.name() == policy.name())
+                    {
                         files_bad += 1;
                         diagnostics.push(plain_diagnostic(
                             &shown(&file),
@@ -115,9 +125,14 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
 
     match args.format {
         Format::Json => {
-            let list: Vec<_> = diagnostics
+            let list: Vec<JsonDiagnostic<'_>> = diagnostics
                 .iter()
-                .map(|d| json!({"file": d.file, "line": d.line, "column": d.column, "message": d.message}))
+                .map(|d| JsonDiagnostic {
+                    file: &d.file,
+                    line: d.line,
+                    column: d.column,
+                    message: &d.message,
+                })
                 .collect();
             outln!(
                 "{}",

@@ -3,9 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use pii_core::{
-    Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys,
-};
+use pii_core::{Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys};
 
 use super::style::{errln, Stream, Style};
 use super::CliError;
@@ -65,7 +63,10 @@ pub(crate) fn policy_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, CliError>
     for input in inputs {
         if is_stdin(input) || !input.is_dir() {
             if !is_stdin(input) && !input.exists() {
-                return Err(CliError::new(format!("{}: no such file or directory", shown(input))));
+                return Err(CliError::new(format!(
+                    "{}: no such file or directory",
+                    shown(input)
+                )));
             }
             files.push(input.clone());
             continue;
@@ -112,7 +113,10 @@ pub(crate) fn load_policy(path: &Path) -> Result<Policy, Vec<Diagnostic>> {
             let offset = e.utf8_error().valid_up_to();
             let before = &bytes[..offset];
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
             let line_end = bytes[line_start..]
                 .iter()
                 .position(|&b| b == b'\n')
@@ -121,7 +125,14 @@ pub(crate) fn load_policy(path: &Path) -> Result<Policy, Vec<Diagnostic>> {
                 .chars()
                 .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
                 .collect::<String>();
-            let column = String::from_utf8_lossy(&bytes[line_start..offset]).chars().count() + 1;
+            let mut column = String::from_utf8_lossy(&bytes[line_start..offset])
+                .chars()
+                .count()
+                + 1;
+            // Binary files have long "lines": show a window around the bad byte.
+            let skip = column.saturating_sub(40);
+            let line_text: String = line_text.chars().skip(skip).take(80).collect();
+            column -= skip;
             return Err(vec![Diagnostic {
                 file: name,
                 line,

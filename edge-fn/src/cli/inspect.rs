@@ -36,7 +36,11 @@ impl Location {
             "form" => Part::Form,
             "header" => Part::Header,
             "cookie" => Part::Cookie,
-            other => return Err(format!("`{other}:` is not a location kind; use json:, query:, form:, header: or cookie:")),
+            other => {
+                return Err(format!(
+                "`{other}:` is not a location kind; use json:, query:, form:, header: or cookie:"
+            ))
+            }
         };
         if part == Part::Json {
             if rawjson::parse_normalized(rest).is_none() {
@@ -119,7 +123,8 @@ pub(crate) fn params(raw: &str) -> Vec<(String, String, String)> {
     raw.split('&')
         .map(|piece| {
             let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
-            let name = String::from_utf8_lossy(&percent_decode(n.as_bytes(), true)).to_ascii_lowercase();
+            let name =
+                String::from_utf8_lossy(&percent_decode(n.as_bytes(), true)).to_ascii_lowercase();
             let value = String::from_utf8_lossy(&percent_decode(v.as_bytes(), true)).into_owned();
             (name, v.to_string(), value)
         })
@@ -209,9 +214,15 @@ pub(crate) fn all_values(req: &Request, location: &Location) -> Vec<String> {
 pub(crate) fn haystacks(req: &Request) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("path", req.path.clone()),
-        ("path", String::from_utf8_lossy(&percent_decode(req.path.as_bytes(), false)).into_owned()),
+        (
+            "path",
+            String::from_utf8_lossy(&percent_decode(req.path.as_bytes(), false)).into_owned(),
+        ),
         ("query", req.query.clone()),
-        ("query", String::from_utf8_lossy(&percent_decode(req.query.as_bytes(), true)).into_owned()),
+        (
+            "query",
+            String::from_utf8_lossy(&percent_decode(req.query.as_bytes(), true)).into_owned(),
+        ),
     ];
     for (name, value) in &req.headers {
         out.push(("headers", format!("{name}: {value}")));
@@ -221,7 +232,10 @@ pub(crate) fn haystacks(req: &Request) -> Vec<(&'static str, String)> {
         ));
     }
     out.push(("body", String::from_utf8_lossy(&req.body).into_owned()));
-    out.push(("body", String::from_utf8_lossy(&percent_decode(&req.body, true)).into_owned()));
+    out.push((
+        "body",
+        String::from_utf8_lossy(&percent_decode(&req.body, true)).into_owned(),
+    ));
     if let Some(spans) = rawjson::spans(&req.body) {
         for (_, range) in spans {
             if let Some(s) = rawjson::decode_string(&req.body[range]) {

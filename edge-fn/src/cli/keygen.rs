@@ -28,7 +28,12 @@ use super::{CliError, CliResult};
     pii-edge keygen --token-domain email --token-domain patient --out keys/")]
 pub(crate) struct KeygenArgs {
     /// Residency zone of the key pairs, e.g. eu-central (a-z, 0-9, -)
-    #[arg(long, value_name = "ZONE", required_unless_present = "token_domain", requires = "region")]
+    #[arg(
+        long,
+        value_name = "ZONE",
+        required_unless_present = "token_domain",
+        requires = "region"
+    )]
     zone: Option<String>,
     /// A region of the zone, e.g. eu-central-1; repeat for one key pair per region
     #[arg(long, value_name = "REGION", requires = "zone")]
@@ -57,19 +62,26 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
     let private_path = args.out.join("private.jwks");
     // Read (and check) both sets before writing anything.
     let mut public_keys = existing_keys(&public_path, |t| PublicKeyring::from_jwks(t).map(|_| ()))?;
-    let mut private_keys = existing_keys(&private_path, |t| PrivateKeyring::from_jwks(t).map(|_| ()))?;
+    let mut private_keys =
+        existing_keys(&private_path, |t| PrivateKeyring::from_jwks(t).map(|_| ()))?;
 
     let mut generated = Vec::new();
     for region in &args.region {
-        let key = PrivateKey::generate(zone, region, created)
-            .map_err(|e| CliError::new(format!("cannot generate a key for {zone}/{region}: {e}")))?;
+        let key = PrivateKey::generate(zone, region, created).map_err(|e| {
+            CliError::new(format!("cannot generate a key for {zone}/{region}: {e}"))
+        })?;
         generated.push(key);
     }
     for key in &generated {
         let public = key.public();
         let kid = public.kid().to_string();
         let single = args.out.join(format!("{kid}.private.jwk"));
-        write_file(&single, format!("{}\n", key.to_jwk()).as_bytes(), 0o600, true)?;
+        write_file(
+            &single,
+            format!("{}\n", key.to_jwk()).as_bytes(),
+            0o600,
+            true,
+        )?;
         private_keys.push(parse_jwk(&key.to_jwk())?);
         public_keys.push(parse_jwk(&public.to_jwk())?);
         outln!(
@@ -83,7 +95,8 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
     let private_text = jwks_text(&private_keys);
     // What we write must read back.
     PublicKeyring::from_jwks(&public_text).map_err(|e| CliError::new(format!("internal: {e}")))?;
-    PrivateKeyring::from_jwks(&private_text).map_err(|e| CliError::new(format!("internal: {e}")))?;
+    PrivateKeyring::from_jwks(&private_text)
+        .map_err(|e| CliError::new(format!("internal: {e}")))?;
     write_file(&private_path, private_text.as_bytes(), 0o600, false)?;
     write_file(&public_path, public_text.as_bytes(), 0o644, false)?;
     outln!(
@@ -100,7 +113,8 @@ fn token_keys(domains: &[String], dir: &Path) -> CliResult {
     let path = dir.join("tokens.jwks");
     let mut keys = existing_keys(&path, |t| TokenKeys::from_jwks(t).map(|_| ()))?;
     let mut check = match path.exists() {
-        true => TokenKeys::from_jwks(&read_text(&path)?).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?,
+        true => TokenKeys::from_jwks(&read_text(&path)?)
+            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?,
         false => TokenKeys::default(),
     };
     for domain in domains {
@@ -110,8 +124,9 @@ fn token_keys(domains: &[String], dir: &Path) -> CliResult {
                 path.display()
             )));
         }
-        let key = TokenKeys::generate(domain)
-            .map_err(|e| CliError::new(format!("cannot generate a token key for `{domain}`: {e}")))?;
+        let key = TokenKeys::generate(domain).map_err(|e| {
+            CliError::new(format!("cannot generate a token key for `{domain}`: {e}"))
+        })?;
         keys.push(parse_jwk(&key.to_jwk())?);
         check
             .push(key)
@@ -139,7 +154,10 @@ fn existing_keys(
     }
     let text = read_text(path)?;
     validate(&text).map_err(|e| {
-        CliError::new(format!("{}: {e}; fix or move the file before adding keys", path.display()))
+        CliError::new(format!(
+            "{}: {e}; fix or move the file before adding keys",
+            path.display()
+        ))
     })?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
@@ -162,9 +180,17 @@ fn jwks_text(keys: &[Value]) -> String {
 
 /// Write a file atomically (temporary file, then rename) with `mode`; with `new`, refuse to
 /// replace an existing file.
-pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32, new: bool) -> Result<(), CliError> {
+pub(crate) fn write_file(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    new: bool,
+) -> Result<(), CliError> {
     if new && path.exists() {
-        return Err(CliError::new(format!("{} already exists; not overwriting it", path.display())));
+        return Err(CliError::new(format!(
+            "{} already exists; not overwriting it",
+            path.display()
+        )));
     }
     let tmp = path.with_extension("tmp~");
     let _ = std::fs::remove_file(&tmp);

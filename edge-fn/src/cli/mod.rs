@@ -28,7 +28,7 @@ use style::{errln, Stream, Style};
 #[command(
     name = "pii-edge",
     version,
-    about,
+    about = "pii-edge: protect personal data in HTTP requests at the CloudFront edge with declarative policies",
     long_about = None,
     after_help = "Exit codes: 0 success, 1 invalid input or failed checks/tests, 2 usage error.\n\
                   A FILE argument of `-` reads standard input. Colours only on a terminal, never with NO_COLOR set.\n\
@@ -42,16 +42,51 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate policies; every problem as `file:line:col: message` with the line and a caret.
+    ///
+    /// Checks syntax, unknown keys, JSONPath, options that do not fit their action, dead rules
+    /// and duplicate policy names; with --keys/--tokens also that every zone a policy encrypts to
+    /// has public keys and every token domain a key. Exit code 0 when every policy is valid, 1
+    /// otherwise.
     Check(check::CheckArgs),
     /// Run the policy test cases (`DIR/X.tests/*.yaml` for the policy `DIR/X.yaml`).
+    ///
+    /// One case per file: a request (or a CloudFront event) and what must happen to it. Every
+    /// case runs against all the policies of DIR, in file name order, as they would be deployed
+    /// together. The case format is documented in policies/README.md. Keys: the demo keys in
+    /// examples/keys/ when found (public keys seal, private keys check that every `encrypted`
+    /// value opens to the original), else throwaway keys made for the run. Prints one line per
+    /// case (`ok` or `FAIL` with the field, the expectation and what happened) and finally
+    /// `N passed, N failed`. Exit code 1 when any case fails (or none was found).
     Test(testcases::TestArgs),
     /// Apply policies to one request or CloudFront event and print the result.
+    ///
+    /// Prints JSON: the protected request with a report per protected value, the rejection the
+    /// edge would answer with, or `unmatched`. The exit code is 0 whatever the outcome (read
+    /// `.outcome`); 1 when the policies, keys or request cannot be read. Keys default to the
+    /// demo keys in examples/keys/ when found.
     Apply(apply::ApplyArgs),
     /// The origin side: open the envelopes of a protected request with private keys.
+    ///
+    /// Prints the request as it was before the edge (values that were masked, tokenized,
+    /// hashed or removed stay so: only encryption is reversible). Reads what `pii-edge apply`
+    /// printed (which also names the policy and zone), what the edge function forwarded (a
+    /// CloudFront request object or event), or --body with the request flags.
     Reveal(apply::RevealArgs),
     /// Generate an X25519 key pair per region of a zone, or a token key per domain.
+    ///
+    /// With --zone and --region: the private key goes to DIR/<kid>.private.jwk and
+    /// DIR/private.jwks (mode 0600: they belong to the region's origin, never to the edge), the
+    /// public key to DIR/public.jwks (what `pii-edge package` puts in the edge package). With
+    /// --token-domain: an HMAC-SHA256 key per domain in DIR/tokens.jwks (mode 0600); token keys
+    /// travel in the edge package, so keep the package private.
     Keygen(keygen::KeygenArgs),
     /// Build the Lambda@Edge zip: the Node.js handler, the addon and the policy bundle.
+    ///
+    /// The zip holds index.js, pii_edge.node (the Rust engine as a Node-API addon) and
+    /// bundle.json (the policies as JSON, the public keys, the token keys). Everything is
+    /// validated first; a key set with private keys is refused (the package is readable by
+    /// anyone who can read the function). The zip is written only when it fits the trigger's
+    /// size limit (1,000,000 bytes compressed for viewer-request).
     Package(package::PackageArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,

@@ -94,7 +94,9 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     let index_path = match &args.index_js {
         Some(p) => p.clone(),
         None => default_index_js().ok_or_else(|| {
-            CliError::new("no edge-fn/node/index.js found (run from the repository, or pass --index-js PATH)")
+            CliError::new(
+                "no edge-fn/node/index.js found (run from the repository, or pass --index-js PATH)",
+            )
         })?,
     };
     let index_js = read_bytes(&index_path)?;
@@ -104,7 +106,8 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         ("pii_edge.node", &addon, 0o755),
         ("bundle.json", bundle.as_bytes(), 0o644),
     ];
-    let zip = write_zip(&entries).map_err(|e| CliError::new(format!("cannot build the zip: {e}")))?;
+    let zip =
+        write_zip(&entries).map_err(|e| CliError::new(format!("cannot build the zip: {e}")))?;
     let size = zip.len() as u64;
     let (limit, trigger) = match args.trigger {
         Trigger::ViewerRequest => (VIEWER_LIMIT, "viewer-request"),

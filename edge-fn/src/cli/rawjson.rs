@@ -27,7 +27,10 @@ pub(crate) fn spans(text: &[u8]) -> Option<Vec<(String, Range<usize>)>> {
 
 /// The byte range of the value at a normalized path.
 pub(crate) fn find(spans: &[(String, Range<usize>)], path: &str) -> Option<Range<usize>> {
-    spans.iter().find(|(p, _)| p == path).map(|(_, r)| r.clone())
+    spans
+        .iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, r)| r.clone())
 }
 
 /// Append `['name']` to a normalized path, escaped as RFC 9535 section 2.7 says.
@@ -138,7 +141,10 @@ impl Parser<'_> {
                 self.string()?;
             }
             b'-' | b'0'..=b'9' => {
-                while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+                while matches!(
+                    self.peek(),
+                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                ) {
                     self.i += 1;
                 }
             }
@@ -225,7 +231,8 @@ mod tests {
 
     #[test]
     fn paths_and_ranges() {
-        let text = br#"{"user": {"e\u006dail": "a@b", "it's": [1, 2.50]}, "n": 12345678901234567890}"#;
+        let text =
+            br#"{"user": {"e\u006dail": "a@b", "it's": [1, 2.50]}, "n": 12345678901234567890}"#;
         let s = spans(text).expect("json");
         let get = |p: &str| find(&s, p).map(|r| String::from_utf8_lossy(&text[r]).into_owned());
         assert_eq!(get("$['user']['email']").as_deref(), Some("\"a@b\""));
@@ -384,7 +391,13 @@ mod path_tests {
         let shifted = shift(&segs, &removed).expect("kept");
         assert_eq!(format_normalized(&shifted), "$['a'][2]['it\\'s']");
         assert_eq!(unshift(&shifted, &removed), segs);
-        assert_eq!(format_normalized(&unshift(&parse_normalized("$['a'][3]").expect("p"), &removed)), "$['a'][5]");
+        assert_eq!(
+            format_normalized(&unshift(
+                &parse_normalized("$['a'][3]").expect("p"),
+                &removed
+            )),
+            "$['a'][5]"
+        );
         assert!(shift(&parse_normalized("$['a'][1]['x']").expect("p"), &removed).is_none());
     }
 }

@@ -8,10 +8,10 @@ use base64::Engine as _;
 use clap::Args;
 use pii_core::Request;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::cli::files::{read_bytes, read_text, shown};
+use crate::cli::files::{read_bytes, shown};
 use crate::cli::CliError;
 use edge_fn::cloudfront::{CloudFrontEvent, EventType, Request as CfRequest};
 
@@ -177,7 +177,9 @@ impl<'de> Deserialize<'de> for Pair {
                     .next_element()?
                     .ok_or_else(|| de::Error::custom("a header pair needs a value"))?;
                 if seq.next_element::<Scalar>()?.is_some() {
-                    return Err(de::Error::custom("a header pair has exactly two items: [name, value]"));
+                    return Err(de::Error::custom(
+                        "a header pair has exactly two items: [name, value]",
+                    ));
                 }
                 Ok(Pair(name.0, value.0))
             }
@@ -222,9 +224,10 @@ impl<'de> Deserialize<'de> for HeadersDoc {
 /// `Name: value` (the value may be empty).
 pub(crate) fn split_header(text: &str) -> Result<Pair, String> {
     match text.split_once(':') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok(Pair(name.trim().to_string(), value.trim().to_string()))
-        }
+        Some((name, value)) if !name.trim().is_empty() => Ok(Pair(
+            name.trim().to_string(),
+            value.strip_prefix(' ').unwrap_or(value).to_string(),
+        )),
         _ => Err(format!("`{text}` is not a header; write it as NAME:VALUE")),
     }
 }
@@ -241,9 +244,47 @@ pub(crate) fn request_from_doc_text(text: &str, name: &str) -> Result<Request, C
         Some(r) if r.is_object() => r.clone(),
         _ => value,
     };
-    let doc: RequestDoc =
-        serde_json::from_value(inner).map_err(|e| CliError::new(format!("{name}: not a request: {e}")))?;
-    doc.to_request().map_err(|e| CliError::new(format!("{name}: {e}")))
+    let doc: RequestDoc = serde_json::from_value(inner)
+        .map_err(|e| CliError::new(format!("{name}: not a request: {e}")))?;
+    doc.to_request()
+        .map_err(|e| CliError::new(format!("{name}: {e}")))
+}
+
+/// A request from a file of any of the forms the CLI knows, recognised by its shape: a
+/// CloudFront event (`Records`), the request object a trigger returns (`uri`), what `apply`
+/// prints (`outcome`, with the policy and zone), or a request document (`method`, `path`, ...).
+pub(crate) fn load_any(bytes: &[u8], name: &str) -> Result<LoadedRequest, CliError> {
+    let json: Option<Value> = serde_json::from_slice(bytes).ok();
+    let is = |key: &str| json.as_ref().is_some_and(|v| v.get(key).is_some());
+    if is("Records") || is("uri") {
+        return Ok(LoadedRequest {
+            request: request_from_event(bytes, name)?,
+            policy: None,
+            zone: None,
+        });
+    }
+    if let Some(v) = &json {
+        if v.get("outcome").is_some() && v.get("request").is_none() {
+            return Err(CliError::new(format!(
+                "{name}: the request was {} ({}), there is no request in it",
+                v["outcome"].as_str().unwrap_or("not protected"),
+                v.get("reason").and_then(Value::as_str).unwrap_or("-")
+            )));
+        }
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        CliError::new(format!(
+            "{name}: not UTF-8 text (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let request = request_from_doc_text(text, name)?;
+    let (policy, zone) = binding_from_doc_text(text);
+    Ok(LoadedRequest {
+        request,
+        policy,
+        zone,
+    })
 }
 
 /// What `apply` printed, when it carried the policy and zone along (for `reveal --request`).
@@ -272,15 +313,16 @@ pub(crate) fn request_from_event(bytes: &[u8], name: &str) -> Result<Request, Cl
         .ok()
         .is_some_and(|v| v.get("Records").is_none() && v.get("uri").is_some());
     let cf = if bare {
-        serde_json::from_slice::<CfRequest>(bytes).map_err(|e| {
-            CliError::new(format!("{name}: not a CloudFront request object: {e}"))
-        })?
+        serde_json::from_slice::<CfRequest>(bytes)
+            .map_err(|e| CliError::new(format!("{name}: not a CloudFront request object: {e}")))?
     } else {
         let parsed = CloudFrontEvent::from_slice(bytes).map_err(|e| {
             CliError::new(format!("{name}: not a CloudFront Lambda@Edge event: {e}"))
         })?;
         let record = parsed.single_record().ok_or_else(|| {
-            CliError::new(format!("{name}: a CloudFront event has exactly one record in `Records`"))
+            CliError::new(format!(
+                "{name}: a CloudFront event has exactly one record in `Records`"
+            ))
         })?;
         if matches!(
             record.cf.config.event_type,
@@ -298,12 +340,16 @@ pub(crate) fn request_from_event(bytes: &[u8], name: &str) -> Result<Request, Cl
     let mut headers = Vec::new();
     for (lower, values) in cf.headers.iter() {
         for h in values {
-            headers.push((h.key.clone().unwrap_or_else(|| lower.to_string()), h.value.clone()));
+            headers.push((
+                h.key.clone().unwrap_or_else(|| lower.to_string()),
+                h.value.clone(),
+            ));
         }
     }
     let (body, truncated) = match &cf.body {
         Some(b) => (
-            b.decode().map_err(|e| CliError::new(format!("{name}: {e}")))?,
+            b.decode()
+                .map_err(|e| CliError::new(format!("{name}: {e}")))?,
             b.input_truncated,
         ),
         None => (Vec::new(), false),
@@ -322,10 +368,10 @@ pub(crate) fn request_from_event(bytes: &[u8], name: &str) -> Result<Request, Cl
 /// The request given by `--event`, `--request` or `--body` and the request flags.
 #[derive(Args, Debug)]
 pub(crate) struct RequestArgs {
-    /// A CloudFront Lambda@Edge request event (JSON; `-` for stdin)
+    /// A CloudFront Lambda@Edge request event, or the request object the function returned (JSON; `-` for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["request", "body"])]
     pub(crate) event: Option<PathBuf>,
-    /// A request as `pii-edge apply` prints it, or as a test case's `request:` (JSON or YAML; `-` for stdin)
+    /// A request as `pii-edge apply` or `reveal` print it, or as in a test case's `request:` (JSON or YAML; `-` for stdin)
     #[arg(long, value_name = "FILE", conflicts_with = "body")]
     pub(crate) request: Option<PathBuf>,
     /// The request body as text; `@FILE` reads it from a file, `@-` from stdin
@@ -351,24 +397,10 @@ pub(crate) struct RequestArgs {
 impl RequestArgs {
     /// The request, and the name to show for it.
     pub(crate) fn load(&self) -> Result<LoadedRequest, CliError> {
-        if let Some(path) = &self.event {
+        // Both flags read any request file: what the flag says is only the usual content.
+        if let Some(path) = self.event.as_ref().or(self.request.as_ref()) {
             let bytes = read_bytes(path)?;
-            let request = request_from_event(&bytes, &shown(path))?;
-            return Ok(LoadedRequest {
-                request,
-                policy: None,
-                zone: None,
-            });
-        }
-        if let Some(path) = &self.request {
-            let text = read_text(path)?;
-            let request = request_from_doc_text(&text, &shown(path))?;
-            let (policy, zone) = binding_from_doc_text(&text);
-            return Ok(LoadedRequest {
-                request,
-                policy,
-                zone,
-            });
+            return load_any(&bytes, &shown(path));
         }
         if self.body.is_none() && self.path.is_none() {
             return Err(CliError::new(
@@ -385,7 +417,11 @@ impl RequestArgs {
             let Pair(n, v) = split_header(h).map_err(CliError::new)?;
             headers.push((n, v));
         }
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) && !body.is_empty() {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            && !body.is_empty()
+        {
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
             let guessed = match first {
                 Some(b'{' | b'[') => "application/json",
@@ -393,9 +429,10 @@ impl RequestArgs {
             };
             headers.push(("Content-Type".to_string(), guessed.to_string()));
         }
-        let method = self.method.clone().unwrap_or_else(|| {
-            if body.is_empty() { "GET" } else { "POST" }.to_string()
-        });
+        let method = self
+            .method
+            .clone()
+            .unwrap_or_else(|| if body.is_empty() { "GET" } else { "POST" }.to_string());
         let path = self.path.clone().unwrap_or_else(|| "/".to_string());
         let query = self.query.clone().unwrap_or_default();
         let query = query.strip_prefix('?').unwrap_or(&query).to_string();
@@ -421,28 +458,41 @@ pub(crate) struct LoadedRequest {
     pub(crate) zone: Option<String>,
 }
 
-/// A request as JSON: the form `--request` and test cases read back.
-pub(crate) fn request_json(req: &Request) -> Value {
-    let headers: Vec<Value> = req.headers.iter().map(|(n, v)| json!([n, v])).collect();
-    let mut out = json!({
-        "method": req.method,
-        "path": req.path,
-        "query": req.query,
-        "headers": headers,
-    });
-    if let Some(obj) = out.as_object_mut() {
-        match std::str::from_utf8(&req.body) {
-            Ok(text) => {
-                obj.insert("body".into(), Value::String(text.to_string()));
-            }
-            Err(_) => {
-                obj.insert(
-                    "bodyBase64".into(),
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(&req.body)),
-                );
-            }
-        }
-        obj.insert("truncated".into(), Value::Bool(req.body_truncated));
+/// A request as JSON: the form `--request` and test cases read back. Headers are written as
+/// `"Name: value"` strings, one per value, in order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RequestOut {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
+    truncated: bool,
+}
+
+pub(crate) fn request_json(req: &Request) -> RequestOut {
+    let (body, body_base64) = match std::str::from_utf8(&req.body) {
+        Ok(text) => (Some(text.to_string()), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(&req.body)),
+        ),
+    };
+    RequestOut {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        headers: req
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect(),
+        body,
+        body_base64,
+        truncated: req.body_truncated,
     }
-    out
 }

@@ -19,7 +19,7 @@ use super::files::{self, find_example_key, read_bytes, read_text, shown};
 use super::inspect::{self, Location, Part};
 use super::rawjson::{self, Seg};
 use super::request::{request_from_event, RequestDoc, Values};
-use super::style::{outln, Stream, Style};
+use super::style::{errln, outln, Stream, Style};
 use super::{CliError, CliResult, FAILED};
 
 /// Run policy test cases.
@@ -72,18 +72,27 @@ fn jobs(paths: &[PathBuf]) -> Result<Vec<Job>, CliError> {
             continue;
         }
         if !path.is_file() {
-            return Err(CliError::new(format!("{}: no such file or directory", shown(path))));
+            return Err(CliError::new(format!(
+                "{}: no such file or directory",
+                shown(path)
+            )));
         }
-        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let parent_name = parent.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let parent = non_empty(path.parent());
+        let parent_name = parent
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if let Some(stem) = parent_name.strip_suffix(".tests") {
             out.push(Job {
-                dir: parent.parent().map(Path::to_path_buf).unwrap_or_default(),
+                dir: non_empty(parent.parent()),
                 policy_stem: Some(stem.to_string()),
                 case: Some(path.clone()),
             });
         } else {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             out.push(Job {
                 dir: parent,
                 policy_stem: Some(stem.to_string()),
@@ -92,6 +101,14 @@ fn jobs(paths: &[PathBuf]) -> Result<Vec<Job>, CliError> {
         }
     }
     Ok(out)
+}
+
+/// A directory, `.` for the empty parent of a bare file name.
+fn non_empty(dir: Option<&Path>) -> PathBuf {
+    match dir {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Key sets as text, so each run can build its own engine.
@@ -119,61 +136,85 @@ fn key_texts(args: &TestArgs) -> Result<KeyTexts, CliError> {
     })
 }
 
-/// Key sets for one run: from the texts, with throwaway keys for whatever is missing.
+/// Key sets for one run: from the texts, with throwaway keys for every zone and token domain
+/// the policies use that the texts do not cover (a test run checks what policies do, not the
+/// deployment's keys: `check --keys` and `package` do that).
 fn keys_for(
     texts: &KeyTexts,
     policies: &[Policy],
 ) -> Result<(PublicKeyring, Option<PrivateKeyring>, TokenKeys), CliError> {
-    let private = match &texts.private {
+    let mut private = match &texts.private {
         Some(t) => Some(
-            PrivateKeyring::from_jwks(t).map_err(|e| CliError::new(format!("private key set: {e}")))?,
+            PrivateKeyring::from_jwks(t)
+                .map_err(|e| CliError::new(format!("private key set: {e}")))?,
         ),
         None => None,
     };
-    let (public, private) = match (&texts.public, private) {
-        (Some(t), private) => (
-            PublicKeyring::from_jwks(t).map_err(|e| CliError::new(format!("public key set: {e}")))?,
-            private,
-        ),
-        (None, Some(private)) => (private.public(), Some(private)),
-        (None, None) => {
-            let mut ring = PrivateKeyring::new();
-            let mut zones: Vec<&str> = policies
-                .iter()
-                .filter(|p| p.spec().rules.iter().any(|r| r.action == ActionKind::Encrypt))
-                .filter_map(|p| p.zone())
-                .collect();
-            zones.sort_unstable();
-            zones.dedup();
-            for zone in zones {
-                let key = PrivateKey::generate(zone, &format!("{zone}-1"), 1)
-                    .map_err(|e| CliError::new(format!("cannot make a test key for zone `{zone}`: {e}")))?;
-                ring.push(key);
-            }
-            (ring.public(), Some(ring))
+    let public_text = match (&texts.public, &private) {
+        (Some(t), _) => {
+            PublicKeyring::from_jwks(t)
+                .map_err(|e| CliError::new(format!("public key set: {e}")))?;
+            t.clone()
         }
+        (None, Some(ring)) => ring.public().to_jwks(),
+        (None, None) => "{\"keys\":[]}".to_string(),
     };
-    let tokens = match &texts.tokens {
-        Some(t) => TokenKeys::from_jwks(t).map_err(|e| CliError::new(format!("token key set: {e}")))?,
-        None => {
-            let mut tokens = TokenKeys::default();
-            for p in policies {
-                for rule in &p.spec().rules {
-                    if let Some(domain) = &rule.domain {
-                        if tokens.get(domain).is_none() {
-                            let key = TokenKeys::generate(domain).map_err(|e| {
-                                CliError::new(format!("cannot make a test token key for `{domain}`: {e}"))
-                            })?;
-                            tokens
-                                .push(key)
-                                .map_err(|e| CliError::new(format!("test token keys: {e}")))?;
-                        }
+    let mut public_set: Value = serde_json::from_str(&public_text)
+        .map_err(|e| CliError::new(format!("public key set: {e}")))?;
+    let known: PublicKeyring = PublicKeyring::from_jwks(&public_text)
+        .map_err(|e| CliError::new(format!("public key set: {e}")))?;
+    let mut zones: Vec<&str> = policies
+        .iter()
+        .filter(|p| {
+            p.spec()
+                .rules
+                .iter()
+                .any(|r| r.action == ActionKind::Encrypt)
+        })
+        .filter_map(|p| p.zone())
+        .filter(|z| known.recipients(z).is_err())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    for zone in zones {
+        let key = PrivateKey::generate(zone, &format!("{zone}-1"), 1)
+            .map_err(|e| CliError::new(format!("cannot make a test key for zone `{zone}`: {e}")))?;
+        let jwk: Value = serde_json::from_str(&key.public().to_jwk())
+            .map_err(|e| CliError::new(format!("internal: {e}")))?;
+        if let Some(keys) = public_set.get_mut("keys").and_then(Value::as_array_mut) {
+            keys.push(jwk);
+        }
+        if texts.public.is_some() || texts.private.is_some() {
+            errln!("note: no key for zone `{zone}` in the key sets: a throwaway key seals its values in this run");
+        }
+        private.get_or_insert_with(PrivateKeyring::new).push(key);
+    }
+    let public = PublicKeyring::from_jwks(&public_set.to_string())
+        .map_err(|e| CliError::new(format!("public key set: {e}")))?;
+
+    let mut tokens = match &texts.tokens {
+        Some(t) => {
+            TokenKeys::from_jwks(t).map_err(|e| CliError::new(format!("token key set: {e}")))?
+        }
+        None => TokenKeys::default(),
+    };
+    for p in policies {
+        for rule in &p.spec().rules {
+            if let Some(domain) = &rule.domain {
+                if tokens.get(domain).is_none() {
+                    let key = TokenKeys::generate(domain).map_err(|e| {
+                        CliError::new(format!("cannot make a test token key for `{domain}`: {e}"))
+                    })?;
+                    tokens
+                        .push(key)
+                        .map_err(|e| CliError::new(format!("test token keys: {e}")))?;
+                    if texts.tokens.is_some() {
+                        errln!("note: no token key for domain `{domain}`: a throwaway key tokenizes in this run");
                     }
                 }
             }
-            tokens
         }
-    };
+    }
     Ok((public, private, tokens))
 }
 
@@ -253,7 +294,11 @@ fn run_job(job: &Job, texts: &KeyTexts, quiet: bool, tally: &mut Tally) -> Resul
             Ok(p) => {
                 files::print_diagnostics(&[files::plain_diagnostic(
                     &shown(file),
-                    format!("policy name `{}` is used twice in {}", p.name(), shown(&job.dir)),
+                    format!(
+                        "policy name `{}` is used twice in {}",
+                        p.name(),
+                        shown(&job.dir)
+                    ),
                 )]);
                 broken.insert(stem(file));
             }
@@ -302,7 +347,10 @@ fn run_job(job: &Job, texts: &KeyTexts, quiet: bool, tally: &mut Tally) -> Resul
             Some(case) => vec![case.clone()],
             None => yaml_files(&cases_dir),
         };
-        let policy_name = policy_names.iter().find(|(st, _)| *st == s).map(|(_, n)| n.clone());
+        let policy_name = policy_names
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map(|(_, n)| n.clone());
         if cases.is_empty() {
             if !quiet && policy_name.is_some() {
                 outln!(
@@ -316,9 +364,16 @@ fn run_job(job: &Job, texts: &KeyTexts, quiet: bool, tally: &mut Tally) -> Resul
         }
         for case in cases {
             let result = if broken.contains(&s) {
-                Err(vec![format!("policy {s}.yaml does not load (see the errors above)")])
+                Err(vec![format!(
+                    "policy {s}.yaml does not load (see the errors above)"
+                )])
             } else if let Some(name) = &policy_name {
-                let zone = |n: &str| zones.iter().find(|(p, _)| p == n).and_then(|(_, z)| z.clone());
+                let zone = |n: &str| {
+                    zones
+                        .iter()
+                        .find(|(p, _)| p == n)
+                        .and_then(|(_, z)| z.clone())
+                };
                 run_case(&case, name, &engine, private.as_ref(), &zone)
             } else {
                 Err(vec![format!(
@@ -330,12 +385,21 @@ fn run_job(job: &Job, texts: &KeyTexts, quiet: bool, tally: &mut Tally) -> Resul
                 Ok(description) => {
                     tally.passed += 1;
                     if !quiet {
-                        outln!("{}  {}  {}", style.green("ok  "), shown(&case), style.dim(&description));
+                        outln!(
+                            "{}  {}  {}",
+                            style.green("ok  "),
+                            shown(case.strip_prefix(".").unwrap_or(&case)),
+                            style.dim(&description)
+                        );
                     }
                 }
                 Err(problems) => {
                     tally.failed += 1;
-                    outln!("{}  {}", style.red(&style.bold("FAIL")), shown(&case));
+                    outln!(
+                        "{}  {}",
+                        style.red(&style.bold("FAIL")),
+                        shown(case.strip_prefix(".").unwrap_or(&case))
+                    );
                     for p in problems {
                         let mut lines = p.lines();
                         if let Some(first) = lines.next() {
@@ -454,12 +518,16 @@ enum FieldExpect {
 impl fmt::Display for FieldExpect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FieldExpect::Encrypted => f.write_str("encrypted (an envelope that opens to the original)"),
+            FieldExpect::Encrypted => {
+                f.write_str("encrypted (an envelope that opens to the original)")
+            }
             FieldExpect::Tokenized(None) => f.write_str("tokenized"),
             FieldExpect::Tokenized(Some(d)) => write!(f, "tokenized in domain `{d}`"),
             FieldExpect::Hashed => f.write_str("hashed"),
             FieldExpect::Removed => f.write_str("removed"),
-            FieldExpect::Failed => f.write_str("removed because the action did not fit (onError: remove)"),
+            FieldExpect::Failed => {
+                f.write_str("removed because the action did not fit (onError: remove)")
+            }
             FieldExpect::Masked(m) => write!(f, "masked to {m:?}"),
             FieldExpect::Replaced(v) => write!(f, "replaced by {v}"),
             FieldExpect::Equals(v) => write!(f, "equal to {v}"),
@@ -504,13 +572,31 @@ fn run_case(
 ) -> Result<String, Vec<String>> {
     let text = read_text(path).map_err(|e| vec![e.to_string()])?;
     let case: Case = serde_saphyr::from_str(&text).map_err(|e| {
-        let msg = e.to_string();
-        vec![format!("not a valid test case: {}", msg.lines().next().unwrap_or(&msg))]
+        let msg = e.without_snippet().to_string();
+        let msg = msg.lines().next().unwrap_or(&msg);
+        let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+        let msg = match msg.rfind(" at line ") {
+            Some(i) => &msg[..i],
+            None => msg,
+        };
+        let msg = match msg.split_once(": ") {
+            Some((head, rest)) if head.starts_with("line ") => rest,
+            _ => msg,
+        };
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}:{}: ", shown(path), l.line(), l.column()))
+            .unwrap_or_default();
+        vec![format!("{at}not a valid test case: {msg}")]
     })?;
     let request = match (&case.request, &case.event) {
-        (Some(_), Some(_)) => return Err(vec!["give either `request` or `event`, not both".into()]),
+        (Some(_), Some(_)) => {
+            return Err(vec!["give either `request` or `event`, not both".into()])
+        }
         (None, None) => return Err(vec!["give a `request` or an `event`".into()]),
-        (Some(doc), None) => doc.to_request().map_err(|e| vec![format!("request: {e}")])?,
+        (Some(doc), None) => doc
+            .to_request()
+            .map_err(|e| vec![format!("request: {e}")])?,
         (None, Some(event)) => {
             let event_path = path.parent().unwrap_or(Path::new(".")).join(event);
             let bytes = read_bytes(&event_path).map_err(|e| vec![e.to_string()])?;
@@ -518,7 +604,10 @@ fn run_case(
         }
     };
     let expect = &case.expect;
-    let wanted_policy = expect.policy.clone().unwrap_or_else(|| policy_name.to_string());
+    let wanted_policy = expect
+        .policy
+        .clone()
+        .unwrap_or_else(|| policy_name.to_string());
     let outcome = engine.apply(&request);
 
     let only_outcome_keys = expect.fields.is_none()
@@ -535,14 +624,20 @@ fn run_case(
                 problems.push("`status` and `reason` apply to rejected requests only".into());
             }
             if p.policy != wanted_policy {
-                problems.push(format!("policy: expected `{wanted_policy}`, got `{}`", p.policy));
+                problems.push(format!(
+                    "policy: expected `{wanted_policy}`, got `{}`",
+                    p.policy
+                ));
             }
             let zone = zone_of(&p.policy).unwrap_or_default();
             check_protected(&request, p, expect, private, &zone, &mut problems);
         }
         (Outcome::Rejected(r), OutcomeKind::Rejected) => {
             if !only_outcome_keys {
-                problems.push("a rejected request has no fields: only `status`, `reason` and `policy` apply".into());
+                problems.push(
+                    "a rejected request has no fields: only `status`, `reason` and `policy` apply"
+                        .into(),
+                );
             }
             if let Some(status) = expect.status {
                 if status != r.status {
@@ -566,13 +661,17 @@ fn run_case(
             if r.policy.as_deref() != Some(wanted_policy.as_str()) {
                 problems.push(format!(
                     "policy: expected `{wanted_policy}`, got {}",
-                    r.policy.as_deref().map_or("none".to_string(), |p| format!("`{p}`"))
+                    r.policy
+                        .as_deref()
+                        .map_or("none".to_string(), |p| format!("`{p}`"))
                 ));
             }
         }
         (Outcome::Unmatched, OutcomeKind::Unmatched) => {
             if !only_outcome_keys || expect.status.is_some() || expect.reason.is_some() {
-                problems.push("an unmatched request is forwarded as is: no other expectation applies".into());
+                problems.push(
+                    "an unmatched request is forwarded as is: no other expectation applies".into(),
+                );
             }
         }
         (actual, wanted) => problems.push(format!(
@@ -600,7 +699,9 @@ fn describe(outcome: &Outcome) -> String {
             "rejected {} {} by {}: {}",
             r.status,
             r.reason.code(),
-            r.policy.as_deref().map_or("no policy".to_string(), |p| format!("`{p}`")),
+            r.policy
+                .as_deref()
+                .map_or("no policy".to_string(), |p| format!("`{p}`")),
             r.reason
         ),
     }
@@ -658,7 +759,9 @@ fn check_protected(
                 ));
                 continue;
             };
-            if let Err(e) = check_field(&want, report, &parsed, original, p, private, zone, &removed) {
+            if let Err(e) =
+                check_field(&want, report, &parsed, original, p, private, zone, &removed)
+            {
                 problems.push(format!("{location}: expected {want}, {e}"));
             }
         }
@@ -688,19 +791,30 @@ fn check_protected(
             .into_iter()
             .find(|(_, hay)| hay.contains(needle.as_str()))
         {
-            problems.push(format!("absent: {} is still in the protected {part}", show(needle)));
+            problems.push(format!(
+                "absent: {} is still in the protected {part}",
+                show(needle)
+            ));
         }
     }
 
     if let Some(body) = &expect.body {
         let actual = String::from_utf8_lossy(&p.request.body);
         if actual != body.as_str() {
-            problems.push(format!("body: expected {}\n got      {}", show(body), show(&actual)));
+            problems.push(format!(
+                "body: expected {}\n got      {}",
+                show(body),
+                show(&actual)
+            ));
         }
     }
     if let Some(query) = &expect.query {
         if p.request.query != *query {
-            problems.push(format!("query: expected {}, got {}", show(query), show(&p.request.query)));
+            problems.push(format!(
+                "query: expected {}, got {}",
+                show(query),
+                show(&p.request.query)
+            ));
         }
     }
     if let Some(headers) = &expect.headers {
@@ -709,47 +823,112 @@ fn check_protected(
             if got != want.iter().map(String::as_str).collect::<Vec<_>>() {
                 problems.push(format!(
                     "headers: {name}: expected {}, got {}",
-                    if want.is_empty() { "no such header".to_string() } else { format!("{want:?}") },
-                    if got.is_empty() { "no such header".to_string() } else { format!("{got:?}") }
+                    if want.is_empty() {
+                        "no such header".to_string()
+                    } else {
+                        format!("{want:?}")
+                    },
+                    if got.is_empty() {
+                        "no such header".to_string()
+                    } else {
+                        format!("{got:?}")
+                    }
                 ));
             }
         }
     }
 
     // The origin must be able to open everything the edge sealed.
-    let sealed = p.fields.iter().any(|f| f.action == ActionKind::Encrypt && !f.removed);
+    let sealed = p
+        .fields
+        .iter()
+        .any(|f| f.action == ActionKind::Encrypt && !f.removed);
     if sealed || expect.round_trip {
         match private {
-            None if expect.round_trip => {
-                problems.push("roundTrip: no private key set to open the envelopes with (--private-keys)".into())
-            }
+            None if expect.round_trip => problems.push(
+                "roundTrip: no private key set to open the envelopes with (--private-keys)".into(),
+            ),
             None => {}
             Some(keys) => match pii_core::reveal(keys, &p.policy, zone, &p.request) {
-                Err(e) => problems.push(format!("reveal: the protected request does not open: {e}")),
+                Err(e) => {
+                    problems.push(format!("reveal: the protected request does not open: {e}"))
+                }
                 Ok(revealed) if expect.round_trip => {
                     let r = &revealed.request;
-                    if r.body != original.body {
+                    let form = original.header("content-type").is_some_and(|c| {
+                        c.to_ascii_lowercase()
+                            .starts_with("application/x-www-form-urlencoded")
+                    });
+                    let same_body = r.body == original.body
+                        || (form
+                            && same_params(
+                                &String::from_utf8_lossy(&r.body),
+                                &String::from_utf8_lossy(&original.body),
+                            ));
+                    if !same_body {
                         problems.push(format!(
-                            "roundTrip: the revealed body differs from the original\n expected {}\n got      {}",
-                            show(&String::from_utf8_lossy(&original.body)),
-                            show(&String::from_utf8_lossy(&r.body))
+                            "roundTrip: the revealed body differs from the original\n{}",
+                            difference(&original.body, &r.body)
                         ));
                     }
-                    if r.query != original.query {
+                    if !same_params(&r.query, &original.query) {
                         problems.push(format!(
-                            "roundTrip: the revealed query differs: expected {}, got {}",
-                            show(&original.query),
-                            show(&r.query)
+                            "roundTrip: the revealed query differs from the original\n{}",
+                            difference(original.query.as_bytes(), r.query.as_bytes())
                         ));
                     }
                     if r.headers != original.headers {
-                        problems.push("roundTrip: the revealed headers differ from the original".into());
+                        let differ: Vec<String> = r
+                            .headers
+                            .iter()
+                            .filter(|h| !original.headers.contains(h))
+                            .map(|(n, v)| format!("{n}: {}", show(v)))
+                            .collect();
+                        problems.push(format!(
+                            "roundTrip: the revealed headers differ from the original ({})",
+                            if differ.is_empty() {
+                                "order or count".to_string()
+                            } else {
+                                differ.join(", ")
+                            }
+                        ));
                     }
                 }
                 Ok(_) => {}
             },
         }
     }
+}
+
+/// Query strings or forms with the same parameters once decoded (`+` and `%20` are both a
+/// space: the origin's parser cannot tell them apart).
+fn same_params(a: &str, b: &str) -> bool {
+    a == b
+        || inspect::params(a)
+            .iter()
+            .map(|(n, _, v)| (n, v))
+            .eq(inspect::params(b).iter().map(|(n, _, v)| (n, v)))
+}
+
+/// Where two texts first differ, with some context.
+fn difference(expected: &[u8], got: &[u8]) -> String {
+    let at = expected.iter().zip(got).take_while(|(a, b)| a == b).count();
+    let start = at.saturating_sub(20);
+    let snippet = |t: &[u8]| {
+        let end = (at + 30).min(t.len());
+        let text = String::from_utf8_lossy(&t[start.min(t.len())..end]).into_owned();
+        format!(
+            "{}{:?}{}",
+            if start > 0 { "…" } else { "" },
+            text,
+            if end < t.len() { "…" } else { "" }
+        )
+    };
+    format!(
+        "first difference at byte {at}:\n expected {}\n got      {}",
+        snippet(expected),
+        snippet(got)
+    )
 }
 
 fn what_happened(f: &FieldReport) -> String {
@@ -792,12 +971,17 @@ fn check_field(
     if matches!(want, FieldExpect::Removed | FieldExpect::Failed) {
         return check_removed(location, original, p);
     }
-    let found = inspect::value_at(&p.request, location)
-        .ok_or_else(|| format!("got {happened}, but there is no value there in the protected request"))?;
+    let found = inspect::value_at(&p.request, location).ok_or_else(|| {
+        format!("got {happened}, but there is no value there in the protected request")
+    })?;
     let json_value = || -> Result<Value, String> {
         if location.part == Part::Json {
-            serde_json::from_slice(&found.raw)
-                .map_err(|_| format!("got {} (not JSON)", show(&String::from_utf8_lossy(&found.raw))))
+            serde_json::from_slice(&found.raw).map_err(|_| {
+                format!(
+                    "got {} (not JSON)",
+                    show(&String::from_utf8_lossy(&found.raw))
+                )
+            })
         } else {
             Ok(Value::String(found.text.clone()))
         }
@@ -809,7 +993,9 @@ fn check_field(
                 return Err(format!("got {} (not an envelope)", show(&found.text)));
             }
             let Some(keys) = private else {
-                return Err("cannot check that it opens: no private key set (--private-keys)".into());
+                return Err(
+                    "cannot check that it opens: no private key set (--private-keys)".into(),
+                );
             };
             let binding = Binding {
                 policy: &p.policy,
@@ -837,25 +1023,36 @@ fn check_field(
             if is_string && found.text.starts_with(&prefix) {
                 Ok(())
             } else {
-                Err(format!("got {} (not a token `{prefix}…`)", show(&found.text)))
+                Err(format!(
+                    "got {} (not a token `{prefix}…`)",
+                    show(&found.text)
+                ))
             }
         }
         FieldExpect::Hashed => {
             let ok = is_string
                 && found.text.strip_prefix("sha256:").is_some_and(|h| {
-                    h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    h.len() == 64
+                        && h.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                 });
             if ok {
                 Ok(())
             } else {
-                Err(format!("got {} (not `sha256:<64 hex digits>`)", show(&found.text)))
+                Err(format!(
+                    "got {} (not `sha256:<64 hex digits>`)",
+                    show(&found.text)
+                ))
             }
         }
         FieldExpect::Masked(m) => {
             if is_string && found.text == *m {
                 Ok(())
             } else {
-                Err(format!("got {}", show(&String::from_utf8_lossy(&found.raw))))
+                Err(format!(
+                    "got {}",
+                    show(&String::from_utf8_lossy(&found.raw))
+                ))
             }
         }
         FieldExpect::Replaced(v) | FieldExpect::Equals(v) => {
@@ -878,7 +1075,11 @@ fn check_field(
 /// The value at a protected location as it was in the original request: the bytes the engine
 /// sealed (JSON text for body values, the decoded value of parameters, the raw value of
 /// headers and cookies).
-fn original_value(location: &Location, original: &Request, removed: &[Vec<Seg>]) -> Option<Vec<u8>> {
+fn original_value(
+    location: &Location,
+    original: &Request,
+    removed: &[Vec<Seg>],
+) -> Option<Vec<u8>> {
     if location.part == Part::Json {
         let segs = rawjson::parse_normalized(&location.name)?;
         let at = Location {
@@ -900,8 +1101,12 @@ fn check_removed(location: &Location, original: &Request, p: &Protected) -> Resu
             let segs = rawjson::parse_normalized(&location.name).unwrap_or_default();
             // A removed member leaves nothing behind; a removed array element makes room for
             // the next one, which is not checked here.
-            if matches!(segs.last(), Some(Seg::Name(_))) && inspect::value_at(&p.request, location).is_some() {
-                return Err("the report says removed, but the member is still in the protected body".into());
+            if matches!(segs.last(), Some(Seg::Name(_)))
+                && inspect::value_at(&p.request, location).is_some()
+            {
+                return Err(
+                    "the report says removed, but the member is still in the protected body".into(),
+                );
             }
             Ok(())
         }
@@ -910,7 +1115,10 @@ fn check_removed(location: &Location, original: &Request, p: &Protected) -> Resu
                 return Ok(());
             };
             if inspect::all_values(&p.request, location).contains(&before.text) {
-                Err("the report says removed, but the value is still in the protected request".into())
+                Err(
+                    "the report says removed, but the value is still in the protected request"
+                        .into(),
+                )
             } else {
                 Ok(())
             }
@@ -929,8 +1137,10 @@ fn check_unchanged(
         problems.push("unchanged: the request body is not JSON".into());
         return;
     };
-    let (Some(before), Some(after)) = (rawjson::spans(&original.body), rawjson::spans(&p.request.body))
-    else {
+    let (Some(before), Some(after)) = (
+        rawjson::spans(&original.body),
+        rawjson::spans(&p.request.body),
+    ) else {
         problems.push("unchanged: the protected body is not JSON".into());
         return;
     };
@@ -938,12 +1148,17 @@ fn check_unchanged(
         let selected = match pii_core::select_json(path, &doc) {
             Ok(s) => s,
             Err(e) => {
-                problems.push(format!("unchanged: `{path}` is not a valid JSONPath: {}", e.message));
+                problems.push(format!(
+                    "unchanged: `{path}` is not a valid JSONPath: {}",
+                    e.message
+                ));
                 continue;
             }
         };
         if selected.is_empty() {
-            problems.push(format!("unchanged: `{path}` selects nothing in the request body"));
+            problems.push(format!(
+                "unchanged: `{path}` selects nothing in the request body"
+            ));
             continue;
         }
         for (normalized, _) in selected {
@@ -958,9 +1173,12 @@ fn check_unchanged(
                 problems.push(format!("unchanged: {normalized} was removed"));
                 continue;
             };
-            let now = rawjson::find(&after, &rawjson::format_normalized(&moved)).map(|r| &p.request.body[r]);
+            let now = rawjson::find(&after, &rawjson::format_normalized(&moved))
+                .map(|r| &p.request.body[r]);
             match now {
-                None => problems.push(format!("unchanged: {normalized} is missing from the protected body")),
+                None => problems.push(format!(
+                    "unchanged: {normalized} is missing from the protected body"
+                )),
                 Some(now) if now != was => problems.push(format!(
                     "unchanged: {normalized} changed from {} to {}",
                     show(&String::from_utf8_lossy(was)),
