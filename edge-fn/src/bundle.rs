@@ -317,3 +317,34 @@ impl Edge {
         self.log.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_is_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Edge>();
+    }
+
+    #[test]
+    fn empty_and_malformed_bundles_are_refused_with_a_reason() {
+        assert_eq!(
+            load_bundle(r#"{"policies":[],"keys":{"keys":[]}}"#).err(),
+            Some(BundleError::NoPolicies)
+        );
+        assert!(matches!(load_bundle("{"), Err(BundleError::Json { .. })));
+        assert!(matches!(
+            load_bundle(r#"{"policies":[],"keys":{},"extra":1}"#),
+            Err(BundleError::Json { .. })
+        ));
+        let bad_policy = r#"{"policies":[{"apiVersion":"pii-edge/v1","name":"p","match":{},
+            "rules":[{"select":{"json":"$.a["},"action":"hash"}]}],"keys":{"keys":[]}}"#;
+        let err = load_bundle(bad_policy).expect_err("refused");
+        assert!(err.to_string().contains("rules[0].select.json"), "{err}");
+        let no_keys = r#"{"policies":[{"apiVersion":"pii-edge/v1","name":"p","zone":"eu-central",
+            "match":{},"rules":[{"select":{"json":"$.a"},"action":"encrypt"}]}],"keys":{"keys":[]}}"#;
+        assert!(matches!(load_bundle(no_keys), Err(BundleError::Config(_))));
+    }
+}

@@ -314,7 +314,9 @@ impl Headers {
 
     /// Whether a header named `name` (case-insensitive) is present, even with no values.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.entries
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// Replaces every header named `name` (case-insensitive) with `values`, stored under the

@@ -232,7 +232,9 @@ fn process(
         EventType::OriginRequest => ORIGIN_REQUEST_LIMITS,
         _ => {
             entry.event_type = Some("other".to_owned());
-            entry.note = Some("attached to a response trigger; attach it to viewer-request or origin-request");
+            entry.note = Some(
+                "attached to a response trigger; attach it to viewer-request or origin-request",
+            );
             return reject_reason(entry, RejectReason::Internal);
         }
     };
@@ -340,7 +342,10 @@ fn write_back(
 
     if protected.body_changed {
         let Some(body) = request.body.as_mut() else {
-            return Err(internal(entry, "the engine changed a body the event did not carry"));
+            return Err(internal(
+                entry,
+                "the engine changed a body the event did not carry",
+            ));
         };
         let bytes = protected.request.body;
         let base64_len = bytes.len().div_ceil(3) * 4;
@@ -370,43 +375,88 @@ fn write_back(
 
 /// Headers a function may read but not add, change or remove, per trigger.
 const READ_ONLY_VIEWER_REQUEST: &[(&str, &str)] = &[
-    ("content-length", "a policy changed read-only header content-length"),
+    (
+        "content-length",
+        "a policy changed read-only header content-length",
+    ),
     ("host", "a policy changed read-only header host"),
-    ("transfer-encoding", "a policy changed read-only header transfer-encoding"),
+    (
+        "transfer-encoding",
+        "a policy changed read-only header transfer-encoding",
+    ),
     ("via", "a policy changed read-only header via"),
 ];
 
 const READ_ONLY_ORIGIN_REQUEST: &[(&str, &str)] = &[
-    ("accept-encoding", "a policy changed read-only header accept-encoding"),
-    ("content-length", "a policy changed read-only header content-length"),
-    ("if-modified-since", "a policy changed read-only header if-modified-since"),
-    ("if-none-match", "a policy changed read-only header if-none-match"),
+    (
+        "accept-encoding",
+        "a policy changed read-only header accept-encoding",
+    ),
+    (
+        "content-length",
+        "a policy changed read-only header content-length",
+    ),
+    (
+        "if-modified-since",
+        "a policy changed read-only header if-modified-since",
+    ),
+    (
+        "if-none-match",
+        "a policy changed read-only header if-none-match",
+    ),
     ("if-range", "a policy changed read-only header if-range"),
-    ("if-unmodified-since", "a policy changed read-only header if-unmodified-since"),
+    (
+        "if-unmodified-since",
+        "a policy changed read-only header if-unmodified-since",
+    ),
     ("range", "a policy changed read-only header range"),
-    ("transfer-encoding", "a policy changed read-only header transfer-encoding"),
+    (
+        "transfer-encoding",
+        "a policy changed read-only header transfer-encoding",
+    ),
     ("via", "a policy changed read-only header via"),
 ];
 
 /// Headers a function may not add (CloudFront answers 502 when it does).
 const DISALLOWED: &[(&str, &str)] = &[
-    ("connection", "a policy changed disallowed header connection"),
+    (
+        "connection",
+        "a policy changed disallowed header connection",
+    ),
     ("expect", "a policy changed disallowed header expect"),
-    ("keep-alive", "a policy changed disallowed header keep-alive"),
-    ("proxy-authenticate", "a policy changed disallowed header proxy-authenticate"),
-    ("proxy-authorization", "a policy changed disallowed header proxy-authorization"),
-    ("proxy-connection", "a policy changed disallowed header proxy-connection"),
+    (
+        "keep-alive",
+        "a policy changed disallowed header keep-alive",
+    ),
+    (
+        "proxy-authenticate",
+        "a policy changed disallowed header proxy-authenticate",
+    ),
+    (
+        "proxy-authorization",
+        "a policy changed disallowed header proxy-authorization",
+    ),
+    (
+        "proxy-connection",
+        "a policy changed disallowed header proxy-connection",
+    ),
     ("trailer", "a policy changed disallowed header trailer"),
     ("upgrade", "a policy changed disallowed header upgrade"),
     ("x-cache", "a policy changed disallowed header x-cache"),
-    ("x-forwarded-proto", "a policy changed disallowed header x-forwarded-proto"),
+    (
+        "x-forwarded-proto",
+        "a policy changed disallowed header x-forwarded-proto",
+    ),
     ("x-real-ip", "a policy changed disallowed header x-real-ip"),
 ];
 
 /// Prefixes of headers a function may not add. `cloudfront-` headers are CloudFront's own.
 const DISALLOWED_PREFIXES: &[(&str, &str)] = &[
     ("x-accel-", "a policy changed a disallowed x-accel-* header"),
-    ("x-amz-cf-", "a policy changed a disallowed x-amz-cf-* header"),
+    (
+        "x-amz-cf-",
+        "a policy changed a disallowed x-amz-cf-* header",
+    ),
     ("x-amzn-", "a policy changed a disallowed x-amzn-* header"),
     ("x-edge-", "a policy changed a disallowed x-edge-* header"),
     ("cloudfront-", "a policy changed a cloudfront-* header"),
@@ -484,8 +534,7 @@ fn rebuild_headers(
         out.set(name, values);
     }
     for (name, new) in &new_groups {
-        if old_groups.iter().any(|(n, _)| n == name)
-            || (body_replaced && name == "content-length")
+        if old_groups.iter().any(|(n, _)| n == name) || (body_replaced && name == "content-length")
         {
             continue;
         }
@@ -541,7 +590,10 @@ mod tests {
         ];
         let out = rebuild_headers(&headers, &changed, &EventType::ViewerRequest, false).unwrap();
         assert_eq!(out.values("cookie"), ["a=1"]);
-        assert_eq!(out.get("cookie").next().unwrap().key.as_deref(), Some("Cookie"));
+        assert_eq!(
+            out.get("cookie").next().unwrap().key.as_deref(),
+            Some("Cookie")
+        );
         assert!(!out.contains("x-id"));
         assert_eq!(out.len(), 2);
     }

@@ -208,7 +208,10 @@ impl RequestLog {
         );
         line.insert("decision".into(), Value::from(self.decision.as_str()));
         line.insert("status".into(), Value::from(self.status));
-        line.insert("reason".into(), self.reason.map_or(Value::Null, Value::from));
+        line.insert(
+            "reason".into(),
+            self.reason.map_or(Value::Null, Value::from),
+        );
         if let Some(note) = self.note {
             line.insert("note".into(), Value::from(note));
         }

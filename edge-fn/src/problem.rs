@@ -95,10 +95,7 @@ impl Problem {
         body.insert("type".into(), Value::from(self.type_uri()));
         body.insert("title".into(), Value::from(self.title));
         body.insert("status".into(), Value::from(self.status));
-        body.insert(
-            "detail".into(),
-            Value::from(cut(&self.detail, MAX_DETAIL)),
-        );
+        body.insert("detail".into(), Value::from(cut(&self.detail, MAX_DETAIL)));
         if let Some(policy) = &self.policy {
             body.insert("policy".into(), Value::from(cut(policy, MAX_POLICY)));
         }

@@ -40,8 +40,8 @@ fn events_dir() -> PathBuf {
 /// Every `*.json` below `examples/events/`, sorted.
 fn example_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let entries = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
         for entry in entries {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
@@ -69,7 +69,11 @@ fn load_event(name: &str) -> CloudFrontEvent {
 }
 
 fn request_of(event: &CloudFrontEvent) -> &Request {
-    &event.single_record().expect("exactly one record").cf.request
+    &event
+        .single_record()
+        .expect("exactly one record")
+        .cf
+        .request
 }
 
 /// A file is an event when it has `Records`, otherwise a generated response.
@@ -98,9 +102,14 @@ fn every_example_parses_and_round_trips_unchanged() {
     for path in files {
         let text = read(&path);
         let original: Value = serde_json::from_str(&text).expect("example is valid JSON");
-        let again = round_trip(&text)
-            .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
-        assert_eq!(again, original, "{} changed in a round trip", path.display());
+        let again =
+            round_trip(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+        assert_eq!(
+            again,
+            original,
+            "{} changed in a round trip",
+            path.display()
+        );
         // And the serialized form parses again to the same thing.
         let twice = round_trip(&serde_json::to_string(&again).expect("serializes"))
             .expect("serialized form parses");
@@ -133,11 +142,18 @@ fn product_samples_are_viewer_requests() {
     for name in PRODUCT_SAMPLES {
         let event = load_event(name);
         let record = event.single_record().expect("one record");
-        assert_eq!(record.cf.config.event_type, EventType::ViewerRequest, "{name}");
+        assert_eq!(
+            record.cf.config.event_type,
+            EventType::ViewerRequest,
+            "{name}"
+        );
         assert!(record.cf.config.request_id.is_some(), "{name}");
         assert!(record.cf.request.origin.is_none(), "{name}");
         let request = &record.cf.request;
-        assert_eq!(request.header_values("host"), ["d111111abcdef8.cloudfront.net"]);
+        assert_eq!(
+            request.header_values("host"),
+            ["d111111abcdef8.cloudfront.net"]
+        );
         assert_eq!(request.headers.get("user-agent").count(), 1, "{name}");
     }
 }
@@ -159,7 +175,12 @@ fn every_body_decodes() {
             // Content-Length, where given and the body is whole, matches the decoded size.
             let lengths = request_of(&event).header_values("content-length");
             if let ([length], false) = (lengths.as_slice(), body.input_truncated) {
-                assert_eq!(length.parse::<usize>().ok(), Some(bytes.len()), "{}", path.display());
+                assert_eq!(
+                    length.parse::<usize>().ok(),
+                    Some(bytes.len()),
+                    "{}",
+                    path.display()
+                );
             }
             bodies += 1;
         }
@@ -191,12 +212,22 @@ fn product_bodies_decode_to_the_documented_content() {
     assert!(serde_json::from_slice::<Value>(&bytes).is_err());
 
     let (_, bytes) = body("signup-duplicate-keys.json");
-    assert_eq!(bytes, br#"{"user":{"email":"a@example.de","email":"b@example.de"}}"#);
+    assert_eq!(
+        bytes,
+        br#"{"user":{"email":"a@example.de","email":"b@example.de"}}"#
+    );
 
     let (_, bytes) = body("signup-gzip.json");
-    assert_eq!(&bytes[..3], &[0x1f, 0x8b, 0x08], "gzip magic and deflate method");
+    assert_eq!(
+        &bytes[..3],
+        &[0x1f, 0x8b, 0x08],
+        "gzip magic and deflate method"
+    );
     let event = load_event("signup-gzip.json");
-    assert_eq!(request_of(&event).header_values("Content-Encoding"), ["gzip"]);
+    assert_eq!(
+        request_of(&event).header_values("Content-Encoding"),
+        ["gzip"]
+    );
 
     let (_, bytes) = body("form-post.json");
     assert_eq!(
@@ -206,7 +237,10 @@ fn product_bodies_decode_to_the_documented_content() {
 
     let (_, bytes) = body("viewer-request-body-aws-doc.json");
     let doc: Value = serde_json::from_slice(&bytes).expect("AWS example body is JSON");
-    assert_eq!(doc, json!({"username": "Lambda@Edge", "comment": "This is request body"}));
+    assert_eq!(
+        doc,
+        json!({"username": "Lambda@Edge", "comment": "This is request body"})
+    );
 }
 
 #[test]
@@ -258,7 +292,10 @@ fn header_lookup_is_case_insensitive_and_returns_every_repetition() {
     .expect("parses");
     assert_eq!(headers.values("X-National-Id"), ["one", "two", "three"]);
     assert_eq!(headers.values("ACCEPT"), ["*/*"]);
-    assert_eq!(headers.get("accept").next().and_then(|h| h.key.as_deref()), None);
+    assert_eq!(
+        headers.get("accept").next().and_then(|h| h.key.as_deref()),
+        None
+    );
 }
 
 #[test]
@@ -288,7 +325,10 @@ fn headers_keep_their_order_and_edit_in_place() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
 
     // set replaces in place, under the lowercase name.
-    headers.set("Content-Type", vec![Header::new("Content-Type", "application/jose+json")]);
+    headers.set(
+        "Content-Type",
+        vec![Header::new("Content-Type", "application/jose+json")],
+    );
     assert_eq!(names(&headers), before);
     assert_eq!(headers.values("content-type"), ["application/jose+json"]);
 
@@ -296,7 +336,10 @@ fn headers_keep_their_order_and_edit_in_place() {
     headers.append("accept", Header::new("Accept", "text/plain"));
     assert_eq!(headers.values("accept"), ["application/json", "text/plain"]);
     headers.append("X-Pii-Edge", Header::new("X-Pii-Edge", "protected"));
-    assert_eq!(names(&headers).last().map(String::as_str), Some("x-pii-edge"));
+    assert_eq!(
+        names(&headers).last().map(String::as_str),
+        Some("x-pii-edge")
+    );
 
     // remove takes every value out.
     let removed = headers.remove("ACCEPT");
@@ -324,7 +367,9 @@ fn unknown_fields_survive_at_every_level() {
     let extra = json!({"nested": [1, 2.5, null, {"deep": true}], "big": 18446744073709551615u64});
     let object = |v: &mut Value| v.as_object_mut().expect("object").clone();
     let mut insert = |pointer: &str, key: &str| {
-        let target = value.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}"));
+        let target = value
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer}"));
         target
             .as_object_mut()
             .unwrap_or_else(|| panic!("{pointer} is not an object"))
@@ -338,7 +383,10 @@ fn unknown_fields_survive_at_every_level() {
     insert("/Records/0/cf/request/headers/host/0", "futureHeader");
     insert("/Records/0/cf/request/origin", "futureOrigin");
     insert("/Records/0/cf/request/origin/custom", "originShield");
-    insert("/Records/0/cf/request/origin/custom/customHeaders", "x-origin-verify");
+    insert(
+        "/Records/0/cf/request/origin/custom/customHeaders",
+        "x-origin-verify",
+    );
     // The last insert added a header name whose value is not a header list; fix it up.
     value["Records"][0]["cf"]["request"]["origin"]["custom"]["customHeaders"]["x-origin-verify"] =
         json!([{"key": "X-Origin-Verify", "value": "s3cr3t", "futureHeaderValue": 7}]);
@@ -377,7 +425,10 @@ fn event_types_parse_and_unknown_ones_are_kept() {
         assert_eq!(parsed, expected);
         assert_eq!(parsed.as_str(), wire);
         assert_eq!(parsed.to_string(), wire);
-        assert_eq!(serde_json::to_value(&parsed).expect("serializes"), json!(wire));
+        assert_eq!(
+            serde_json::to_value(&parsed).expect("serializes"),
+            json!(wire)
+        );
     }
 }
 
@@ -455,7 +506,10 @@ fn bad_base64_is_a_typed_error_that_does_not_echo_the_body() {
     let error = body(secret).decode().expect_err("not base64");
     assert_eq!(error, BodyDecodeError::InvalidBase64 { offset: Some(5) });
     let message = error.to_string();
-    assert!(!message.contains("erika") && !message.contains('@'), "{message}");
+    assert!(
+        !message.contains("erika") && !message.contains('@'),
+        "{message}"
+    );
 
     for bad in ["abc", "ab=c", "a===", "YQ", "YR==", "Y Q==", "\u{e9}A=="] {
         assert!(body(bad).decode().is_err(), "{bad:?} decoded");
@@ -475,10 +529,16 @@ fn missing_or_mistyped_required_fields_are_errors() {
         }),
         ("Records not a list", |v| v["Records"] = json!({})),
         ("no config", |v| {
-            v["Records"][0]["cf"].as_object_mut().expect("object").remove("config");
+            v["Records"][0]["cf"]
+                .as_object_mut()
+                .expect("object")
+                .remove("config");
         }),
         ("no request", |v| {
-            v["Records"][0]["cf"].as_object_mut().expect("object").remove("request");
+            v["Records"][0]["cf"]
+                .as_object_mut()
+                .expect("object")
+                .remove("request");
         }),
         ("no inputTruncated", |v| {
             v["Records"][0]["cf"]["request"]["body"]
@@ -504,7 +564,9 @@ fn missing_or_mistyped_required_fields_are_errors() {
         ("headers not an object", |v| {
             v["Records"][0]["cf"]["request"]["headers"] = json!([]);
         }),
-        ("uri not a string", |v| v["Records"][0]["cf"]["request"]["uri"] = json!(1)),
+        ("uri not a string", |v| {
+            v["Records"][0]["cf"]["request"]["uri"] = json!(1)
+        }),
         ("port as a string", |v| {
             v["Records"][0]["cf"]["request"]["origin"] =
                 json!({"custom": {"domainName": "a.example", "port": "443"}});
@@ -537,8 +599,15 @@ fn duplicate_header_names_are_rejected() {
         &text[..at],
         &text[at..]
     );
-    let error = doubled.parse::<CloudFrontEvent>().expect_err("duplicate header name");
-    assert!(error.to_string().contains("duplicate header name `x-national-id`"), "{error}");
+    let error = doubled
+        .parse::<CloudFrontEvent>()
+        .expect_err("duplicate header name");
+    assert!(
+        error
+            .to_string()
+            .contains("duplicate header name `x-national-id`"),
+        "{error}"
+    );
     assert!(!error.to_string().contains("DE-000"), "{error}");
 }
 
@@ -591,7 +660,12 @@ fn garbage_is_an_error_not_a_panic() {
         b"\xff\xfe{}".to_vec(),
         "[".repeat(100_000).into_bytes(),
         "{\"a\":".repeat(100_000).into_bytes(),
-        format!("{{\"Records\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+        format!(
+            "{{\"Records\": {}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        )
+        .into_bytes(),
     ];
     for input in &fixed {
         assert!(

@@ -2,9 +2,8 @@
 //! default and the package tests ship.
 //!
 //! It is made from `policies/*.yaml` (converted to JSON: the edge has no YAML parser), the
-//! demo policies in `examples/bundle/policies/*.json` (routes of the example events that
-//! `policies/` does not cover), the demo public keys `examples/keys/public.jwks` and the demo
-//! token keys `examples/keys/tokens.jwks`.
+//! demo public keys `examples/keys/public.jwks` and the demo token keys
+//! `examples/keys/tokens.jwks`.
 //!
 //! Regenerate it with
 //! `PII_EDGE_REGENERATE=1 cargo test -p edge-fn --test example_bundle -- regenerate`
@@ -56,16 +55,6 @@ fn yaml_policies() -> Vec<PolicySpec> {
         .collect()
 }
 
-/// The demo policies of `examples/bundle/policies/`, as specs.
-fn demo_policies() -> Vec<PolicySpec> {
-    sorted_files(&root().join("examples/bundle/policies"), "json")
-        .iter()
-        .map(|path| {
-            serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        })
-        .collect()
-}
-
 fn bundle_path() -> PathBuf {
     root().join("examples/bundle/bundle.json")
 }
@@ -97,7 +86,7 @@ fn example_bundle_holds_public_keys_only() {
 #[test]
 fn example_bundle_matches_its_sources() {
     let bundle: Bundle = serde_json::from_str(&read(&bundle_path())).expect("bundle");
-    let sources: Vec<PolicySpec> = yaml_policies().into_iter().chain(demo_policies()).collect();
+    let sources = yaml_policies();
     for value in &bundle.policies {
         let spec: PolicySpec = serde_json::from_value(value.clone()).expect("policy spec");
         if let Some(source) = sources.iter().find(|s| s.name == spec.name) {
@@ -109,7 +98,11 @@ fn example_bundle_matches_its_sources() {
         }
     }
     for source in &sources {
-        if !bundle.policies.iter().any(|p| p["name"] == source.name.as_str()) {
+        if !bundle
+            .policies
+            .iter()
+            .any(|p| p["name"] == source.name.as_str())
+        {
             eprintln!(
                 "note: policy `{}` is not in examples/bundle/bundle.json yet (regenerate to add it)",
                 source.name
@@ -135,7 +128,10 @@ fn ensure_demo_keys(dir: &Path) {
             .iter()
             .map(|region| PrivateKey::generate("eu-central", region, created).expect("keygen"))
             .collect();
-        write_jwks(&private, &keys.iter().map(PrivateKey::to_jwk).collect::<Vec<_>>());
+        write_jwks(
+            &private,
+            &keys.iter().map(PrivateKey::to_jwk).collect::<Vec<_>>(),
+        );
         write_jwks(
             &public,
             &keys.iter().map(|k| k.public().to_jwk()).collect::<Vec<_>>(),
@@ -161,12 +157,7 @@ fn regenerate() {
     let public = read(&keys_dir.join("public.jwks"));
     let tokens = read(&keys_dir.join("tokens.jwks"));
 
-    let mut specs = yaml_policies();
-    for demo in demo_policies() {
-        if !specs.iter().any(|s| s.name == demo.name) {
-            specs.push(demo);
-        }
-    }
+    let specs = yaml_policies();
     let text = edge_fn::bundle::build_bundle(&specs, &public, Some(&tokens))
         .unwrap_or_else(|e| panic!("{e}"));
     // Pretty, stable output for review.
@@ -174,5 +165,9 @@ fn regenerate() {
     let mut pretty = serde_json::to_string_pretty(&value).expect("pretty");
     pretty.push('\n');
     fs::write(bundle_path(), pretty).expect("write bundle");
-    eprintln!("wrote {} with {} policies", bundle_path().display(), specs.len());
+    eprintln!(
+        "wrote {} with {} policies",
+        bundle_path().display(),
+        specs.len()
+    );
 }

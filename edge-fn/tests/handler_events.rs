@@ -9,7 +9,7 @@ use base64::Engine as _;
 use edge_fn::bundle::Edge;
 use edge_fn::log::MemorySink;
 use serde_json::{json, Value};
-use support::{check, event, event_files, Expect, EVENTS, PLAINTEXT};
+use support::{check, event, event_files, EVENTS, PLAINTEXT};
 
 fn example_edge() -> (Edge, Arc<MemorySink>) {
     let bundle = std::fs::read_to_string(support::root().join("examples/bundle/bundle.json"))
@@ -64,7 +64,10 @@ fn example_events() {
     assert_eq!(signup["mask"], 1);
     assert_eq!(signup["FieldsEncrypted"], 4);
     assert!(signup["DurationMicros"].is_u64());
-    assert_eq!(signup["requestId"], "hK3x9Qm2VbT7yLs0wPq4NcZr8UeJ1aFdG5oXvS6iMtYbE2kRnA7uWg==");
+    assert_eq!(
+        signup["requestId"],
+        "hK3x9Qm2VbT7yLs0wPq4NcZr8UeJ1aFdG5oXvS6iMtYbE2kRnA7uWg=="
+    );
     let truncated: Value = serde_json::from_str(&lines[1]).expect("json");
     assert_eq!(truncated["decision"], "rejected");
     assert_eq!(truncated["reason"], "body-truncated");
@@ -114,7 +117,8 @@ fn broken_events_are_400_never_a_panic() {
     for input in inputs {
         let output = run(&edge, input);
         assert_eq!(output["status"], "400", "{input}: {output}");
-        let body: Value = serde_json::from_str(output["body"].as_str().expect("body")).expect("json");
+        let body: Value =
+            serde_json::from_str(output["body"].as_str().expect("body")).expect("json");
         assert_eq!(body["type"], "https://pii-edge.dev/problems/invalid-event");
         assert!(!output.to_string().contains("erika"), "{output}");
     }
@@ -137,20 +141,24 @@ fn grown_body_is_rejected_not_cut() {
     let body = json!({"appointment": {"notes": notes, "when": "2026-03-01"}}).to_string();
     let make = |event_type: &str| {
         json!({"Records": [{"cf": {
-            "config": {"distributionId": "E1", "eventType": event_type},
-            "request": {
-                "clientIp": "203.0.113.1", "method": "POST", "uri": "/api/appointments",
-                "querystring": "",
-                "headers": {"content-type": [{"key": "Content-Type", "value": "application/json"}]},
-                "body": {"inputTruncated": false, "action": "read-only", "encoding": "base64",
-                         "data": base64::engine::general_purpose::STANDARD.encode(&body)}
-            }}}]})
+        "config": {"distributionId": "E1", "eventType": event_type},
+        "request": {
+            "clientIp": "203.0.113.1", "method": "POST", "uri": "/api/appointments",
+            "querystring": "",
+            "headers": {"content-type": [{"key": "Content-Type", "value": "application/json"}]},
+            "body": {"inputTruncated": false, "action": "read-only", "encoding": "base64",
+                     "data": base64::engine::general_purpose::STANDARD.encode(&body)}
+        }}}]})
         .to_string()
     };
     let viewer = run(&edge, &make("viewer-request"));
     assert_eq!(viewer["status"], "413", "{viewer}");
-    let problem: Value = serde_json::from_str(viewer["body"].as_str().expect("body")).expect("json");
-    assert_eq!(problem["type"], "https://pii-edge.dev/problems/body-too-large");
+    let problem: Value =
+        serde_json::from_str(viewer["body"].as_str().expect("body")).expect("json");
+    assert_eq!(
+        problem["type"],
+        "https://pii-edge.dev/problems/body-too-large"
+    );
     assert_eq!(problem["policy"], "health-appointments");
 
     let origin = run(&edge, &make("origin-request"));

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What the function answered for one invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// `POST .../response` with this body.
     Response(String),
     /// `POST .../error` with this body.
@@ -33,14 +33,14 @@ struct State {
 
 /// The emulator. Dropping it leaves its threads blocked on their sockets; the test process
 /// ends them.
-pub struct RuntimeApi {
+pub(crate) struct RuntimeApi {
     addr: SocketAddr,
     state: Arc<(Mutex<State>, Condvar)>,
 }
 
 impl RuntimeApi {
     /// Starts the emulator on a free port of 127.0.0.1.
-    pub fn start() -> RuntimeApi {
+    pub(crate) fn start() -> RuntimeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let state: Arc<(Mutex<State>, Condvar)> = Arc::default();
@@ -56,12 +56,12 @@ impl RuntimeApi {
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         self.addr.to_string()
     }
 
     /// Queues an event under a request id.
-    pub fn push(&self, request_id: &str, event: String) {
+    pub(crate) fn push(&self, request_id: &str, event: String) {
         let (lock, cvar) = &*self.state;
         lock.lock()
             .expect("state")
@@ -71,7 +71,11 @@ impl RuntimeApi {
     }
 
     /// Waits until every id has a result, or `timeout`; returns what there is.
-    pub fn wait_results(&self, ids: &[String], timeout: Duration) -> HashMap<String, Outcome> {
+    pub(crate) fn wait_results(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+    ) -> HashMap<String, Outcome> {
         let deadline = Instant::now() + timeout;
         let (lock, cvar) = &*self.state;
         let mut state = lock.lock().expect("state");
@@ -86,12 +90,12 @@ impl RuntimeApi {
     }
 
     /// The init error the function reported, if any.
-    pub fn init_error(&self) -> Option<String> {
+    pub(crate) fn init_error(&self) -> Option<String> {
         self.state.0.lock().expect("state").init_error.clone()
     }
 
     /// How many times the function asked for the next event.
-    pub fn next_calls(&self) -> usize {
+    pub(crate) fn next_calls(&self) -> usize {
         self.state.0.lock().expect("state").next_calls
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 /// Plaintext values of the example events that must never reach the origin or a log line.
-pub const PLAINTEXT: &[&str] = &[
+pub(crate) const PLAINTEXT: &[&str] = &[
     "erika@example.de",
     "erika%40example.de",
     "second%40example.de",
@@ -24,7 +24,7 @@ pub const PLAINTEXT: &[&str] = &[
 
 /// What must come back for an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// Forwarded, protected: no plaintext, at least one `pe1.` envelope.
     Protected,
     /// Forwarded unchanged (no policy matches).
@@ -34,12 +34,24 @@ pub enum Expect {
 }
 
 /// Every example event with what the example bundle must do with it.
-pub const EVENTS: &[(&str, Expect)] = &[
+pub(crate) const EVENTS: &[(&str, Expect)] = &[
     ("signup-json.json", Expect::Protected),
-    ("signup-truncated.json", Expect::Rejected(413, "body-truncated")),
-    ("signup-malformed.json", Expect::Rejected(400, "malformed-json")),
-    ("signup-duplicate-keys.json", Expect::Rejected(400, "duplicate-key")),
-    ("signup-gzip.json", Expect::Rejected(415, "content-encoding")),
+    (
+        "signup-truncated.json",
+        Expect::Rejected(413, "body-truncated"),
+    ),
+    (
+        "signup-malformed.json",
+        Expect::Rejected(400, "malformed-json"),
+    ),
+    (
+        "signup-duplicate-keys.json",
+        Expect::Rejected(400, "duplicate-key"),
+    ),
+    (
+        "signup-gzip.json",
+        Expect::Rejected(415, "content-encoding"),
+    ),
     ("form-post.json", Expect::Protected),
     ("search-query.json", Expect::Protected),
     ("headers-cookie.json", Expect::Protected),
@@ -49,22 +61,24 @@ pub const EVENTS: &[(&str, Expect)] = &[
     ("origin-request-s3-aws-doc.json", Expect::Unchanged),
 ];
 
-/// The workspace root.
-pub fn root() -> PathBuf {
+/// The workspace root: the nearest ancestor of the crate that holds `examples/events/` (this
+/// file is shared by edge-fn's tests and edge-fn/node's).
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
+        .ancestors()
+        .find(|dir| dir.join("examples/events").is_dir())
+        .expect("workspace root with examples/events")
         .to_path_buf()
 }
 
 /// The text of `examples/events/<name>`.
-pub fn event(name: &str) -> String {
+pub(crate) fn event(name: &str) -> String {
     let path = root().join("examples/events").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Every `.json` file directly in `examples/events/` (not `responses/`).
-pub fn event_files() -> Vec<String> {
+pub(crate) fn event_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("examples/events"))
         .expect("examples/events")
         .filter_map(Result::ok)
@@ -77,7 +91,7 @@ pub fn event_files() -> Vec<String> {
 
 /// Everything of a forwarded request that reaches the origin, as one text: the decoded body,
 /// the query string, the header values.
-pub fn forwarded_text(request: &Value) -> String {
+pub(crate) fn forwarded_text(request: &Value) -> String {
     let mut text = String::new();
     if let Some(body) = request.get("body") {
         let data = body["data"].as_str().unwrap_or_default();
@@ -105,19 +119,31 @@ pub fn forwarded_text(request: &Value) -> String {
 }
 
 /// Asserts that the output fits `expect` for the event `name` (whose input is `input`).
-pub fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
+pub(crate) fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
     let request_in = &input["Records"][0]["cf"]["request"];
     match expect {
         Expect::Protected => {
-            assert!(output.get("status").is_none(), "{name}: not forwarded: {output}");
+            assert!(
+                output.get("status").is_none(),
+                "{name}: not forwarded: {output}"
+            );
             let text = forwarded_text(output);
             for plain in PLAINTEXT {
-                assert!(!text.contains(plain), "{name}: plaintext {plain:?} forwarded");
+                assert!(
+                    !text.contains(plain),
+                    "{name}: plaintext {plain:?} forwarded"
+                );
             }
             assert!(text.contains("pe1."), "{name}: no pe1. envelope in {text}");
             assert_eq!(output["uri"], request_in["uri"], "{name}: uri changed");
-            assert_eq!(output["method"], request_in["method"], "{name}: method changed");
-            assert_eq!(output["clientIp"], request_in["clientIp"], "{name}: clientIp changed");
+            assert_eq!(
+                output["method"], request_in["method"],
+                "{name}: method changed"
+            );
+            assert_eq!(
+                output["clientIp"], request_in["clientIp"],
+                "{name}: clientIp changed"
+            );
             for read_only in ["host", "content-length", "via"] {
                 assert_eq!(
                     output["headers"][read_only], request_in["headers"][read_only],
@@ -126,7 +152,10 @@ pub fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
             }
             if let Some(body) = output.get("body") {
                 if body["data"] != request_in["body"]["data"] {
-                    assert_eq!(body["action"], "replace", "{name}: changed body not replaced");
+                    assert_eq!(
+                        body["action"], "replace",
+                        "{name}: changed body not replaced"
+                    );
                 }
             }
         }
@@ -139,7 +168,10 @@ pub fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
                 output["headers"]["content-type"][0]["value"], "application/problem+json",
                 "{name}"
             );
-            assert_eq!(output["headers"]["cache-control"][0]["value"], "no-store", "{name}");
+            assert_eq!(
+                output["headers"]["cache-control"][0]["value"], "no-store",
+                "{name}"
+            );
             assert_eq!(output["bodyEncoding"], "text", "{name}");
             let body: Value =
                 serde_json::from_str(output["body"].as_str().expect("problem body")).expect("json");
@@ -149,11 +181,20 @@ pub fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
                 "{name}: {body}"
             );
             assert_eq!(body["status"], status, "{name}");
-            assert!(body["title"].is_string() && body["detail"].is_string(), "{name}");
+            assert!(
+                body["title"].is_string() && body["detail"].is_string(),
+                "{name}"
+            );
             let whole = output.to_string();
-            assert!(whole.len() <= 40_000, "{name}: generated response too large");
+            assert!(
+                whole.len() <= 40_000,
+                "{name}: generated response too large"
+            );
             for plain in PLAINTEXT {
-                assert!(!whole.contains(plain), "{name}: plaintext {plain:?} in the problem");
+                assert!(
+                    !whole.contains(plain),
+                    "{name}: plaintext {plain:?} in the problem"
+                );
             }
         }
     }
