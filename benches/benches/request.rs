@@ -1,0 +1,80 @@
+//! Criterion benchmarks of issue 7: per request, for bodies of 1 KB, 10 KB and 40 KB with 1, 5,
+//! 10 and 100 protected fields (encrypt, one recipient), in one run:
+//!
+//! - `engine`: `pii_core::Engine::apply` on the decoded request;
+//! - `event`: `edge_fn::handle_json`, CloudFront event JSON in, event JSON out (base64 both
+//!   ways, the log line built);
+//! - `floor-physical`: base64 decode + IgnoredAny scan + base64 encode of the same body;
+//! - `floor-dom`: base64 decode + `serde_json::Value` parse + serialize + base64 encode;
+//!
+//! and, apart: `x25519/seal` (one X25519 agreement + HKDF + AES-GCM, the public-key part of a
+//! request), `mask-f1/<size>` (the engine with a `mask` rule on one field: no public-key work;
+//! `engine` minus this is the one-time public-key cost), `recipients-2/<size>` (5 fields
+//! sealed to a zone of two regions).
+//!
+//! Run: `cargo bench -p pii-bench --bench request` (add `-- --quick` for a smoke run);
+//! `scripts/bench.sh` runs it with the Node.js comparison and writes the table.
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pii_bench::{cases, dom_floor, edge, engine, physical_floor, Case, X25519Floor, SIZES};
+
+fn configure() -> Criterion {
+    Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args()
+}
+
+fn per_request(c: &mut Criterion) {
+    let keys = pii_bench::keys(1).public();
+    let engine = engine("encrypt", &keys);
+    let edge = edge(&pii_bench::bundle("encrypt", &keys));
+    for case in cases() {
+        let mut g = c.benchmark_group(format!("{}-f{}", case.label, case.fields));
+        g.bench_function("engine", |b| {
+            b.iter(|| engine.apply(black_box(&case.request)))
+        });
+        g.bench_function("event", |b| {
+            b.iter(|| edge_fn::handle_json(&edge, black_box(&case.event)))
+        });
+        g.bench_function("floor-physical", |b| {
+            b.iter(|| physical_floor(black_box(&case.body_b64)))
+        });
+        g.bench_function("floor-dom", |b| {
+            b.iter(|| dom_floor(black_box(&case.body_b64)))
+        });
+        g.finish();
+    }
+}
+
+fn public_key_cost(c: &mut Criterion) {
+    let floor = X25519Floor::new();
+    c.bench_function("x25519/seal", |b| b.iter(|| floor.seal()));
+
+    let keys = pii_bench::keys(1).public();
+    let mask = engine("mask", &keys);
+    let keys2 = pii_bench::keys(2).public();
+    let two = engine("encrypt", &keys2);
+    let mut g = c.benchmark_group("apart");
+    for &(label, size) in &SIZES {
+        let one = Case::new(label, size, 1);
+        g.bench_function(format!("mask-f1-{label}"), |b| {
+            b.iter(|| mask.apply(black_box(&one.request)))
+        });
+        let five = Case::new(label, size, 5);
+        g.bench_function(format!("recipients-2-f5-{label}"), |b| {
+            b.iter(|| two.apply(black_box(&five.request)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = configure();
+    targets = per_request, public_key_cost
+}
+criterion_main!(benches);

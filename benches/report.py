@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Turn the outputs of scripts/bench.sh (criterion, Node.js, cold start, package) into the
+tables of benches/README.md: medians with their spread (p10-p90 of criterion's samples or of
+Node's per-request times), ratios to the floors and to the Node.js handlers, and the issue 7
+targets met or missed. Writes OUT/report.md and OUT/results.json and prints the report.
+
+    report.py OUT_DIR
+"""
+import json
+import os
+import sys
+
+SIZES = ["1KB", "10KB", "40KB"]
+FIELDS = [1, 5, 10, 100]
+
+
+def load(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def criterion(home):
+    """{(group, function): {median, p10, p90}} in microseconds."""
+    out = {}
+    if not os.path.isdir(home):
+        return out
+    for group in os.listdir(home):
+        gdir = os.path.join(home, group)
+        if not os.path.isdir(gdir) or group == "report":
+            continue
+        for fn in os.listdir(gdir):
+            new = os.path.join(gdir, fn, "new")
+            est = load(os.path.join(new, "estimates.json"))
+            sample = load(os.path.join(new, "sample.json"))
+            if not est or not sample:
+                continue
+            per_iter = sorted(t / i for t, i in zip(sample["times"], sample["iters"]))
+            q = lambda p: per_iter[round((len(per_iter) - 1) * p)] / 1000
+            out[(group, fn)] = {
+                "median": est["median"]["point_estimate"] / 1000,
+                "p10": q(0.1),
+                "p90": q(0.9),
+            }
+    return out
+
+
+def fmt(x, digits=None):
+    if x is None:
+        return "–"
+    if digits is None:
+        digits = 2 if x < 10 else 1 if x < 100 else 0
+    return f"{x:.{digits}f}"
+
+
+def cell(s):
+    if not s:
+        return "–"
+    return f"{fmt(s['median'])} ({fmt(s['p10'])}–{fmt(s['p90'])})"
+
+
+def ratio(a, b):
+    if not a or not b:
+        return None
+    return a / b
+
+
+def rfmt(r):
+    return "–" if r is None else f"{r:.2f}x"
+
+
+def main():
+    out_dir = sys.argv[1]
+    crit = criterion(os.path.join(out_dir, "criterion"))
+    crit_o3 = criterion(os.path.join(out_dir, "criterion-ring-o3"))
+    node = load(os.path.join(out_dir, "node.json"), {"results": []})
+    cold = load(os.path.join(out_dir, "coldstart.json"), {})
+    machine = load(os.path.join(out_dir, "machine.json"), {})
+    check = {c["id"]: c for c in load(os.path.join(out_dir, "check.json"), [])}
+    zip_path = os.path.join(out_dir, "edge.zip")
+    zip_size = os.path.getsize(zip_path) if os.path.exists(zip_path) else None
+
+    nres = {}
+    for r in node.get("results", []):
+        nres[(r["variant"], r["size"], r["fields"])] = {
+            "median": r["median_us"], "p10": r["p10_us"], "p90": r["p90_us"], "n": r["n"],
+        }
+
+    def c(size, fields, fn, src=crit):
+        return src.get((f"{size}-f{fields}", fn))
+
+    x = crit.get(("x25519", "seal"))
+    xm = x["median"] if x else None
+    lines = []
+    say = lines.append
+    results = {"machine": machine, "cases": [], "coldstart": cold, "packageZipBytes": zip_size}
+    targets = []
+
+    say("## Machine\n")
+    say(f"- {machine.get('nproc', '?')} cores, {machine.get('cpu', '?')}; load average at start "
+        f"{machine.get('loadStart', '?')}, at end {' '.join(machine.get('loadEnd', []) or ['?'])}")
+    say(f"- {machine.get('rustc', '?')}, Node.js {machine.get('node', '?')}, "
+        f"jsonpath-plus {node.get('jsonpathPlus', '?')}; {machine.get('date', '?')}"
+        + (" — **quick (smoke) run: few samples, not for quoting**" if machine.get("quick") else ""))
+    say("")
+
+    say("## Per request, Rust (criterion, µs: median (p10–p90 of samples))\n")
+    say("Encrypt, one recipient. `event` = CloudFront origin-request event JSON in → JSON out "
+        "(base64 both ways, log line built). Floors as defined in issue 7; X25519 op = "
+        f"ephemeral key + agreement + HKDF + AES-GCM of 32 bytes (ring): **{cell(x)} µs**.\n")
+    say("| body | fields | engine | event | physical floor | DOM floor | event ÷ (physical + X25519) | event ÷ DOM | engine ÷ (physical + X25519) |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    for s in SIZES:
+        for f in FIELDS:
+            e, ev, ph, dom = (c(s, f, k) for k in ("engine", "event", "floor-physical", "floor-dom"))
+            floor = (ph["median"] + xm) if ph and xm else None
+            r1 = ratio(ev and ev["median"], floor)
+            r2 = ratio(ev and ev["median"], dom and dom["median"])
+            r3 = ratio(e and e["median"], floor)
+            say(f"| {s} | {f} | {cell(e)} | {cell(ev)} | {cell(ph)} | {cell(dom)} | {rfmt(r1)} | {rfmt(r2)} | {rfmt(r3)} |")
+            results["cases"].append({
+                "size": s, "fields": f, "engine": e, "event": ev, "floorPhysical": ph,
+                "floorDom": dom, "eventOverPhysicalPlusX25519": r1, "eventOverDom": r2,
+                "node": {v: nres.get((v, s, f)) for v in ("node-rsa", "node-rsa-keyobject", "node-x25519", "pii-edge")},
+                "bodyOut": check.get(f"{s}/{f}", {}).get("bodyOut"),
+            })
+            if r1 is not None:
+                targets.append((f"event ≤ 2x (physical floor + X25519), {s}/{f}", r1 <= 2, f"{r1:.2f}x"))
+    say("")
+
+    say("## Against Node.js (per request timed inside Node, µs: median (p10–p90))\n")
+    say("Every variant is timed as the Lambda runtime runs it: `JSON.parse` of the event, the "
+        "handler, `JSON.stringify` of its result. `pii-edge pkg` is the real Lambda@Edge package "
+        "(edge-fn/node/index.js + the Rust addon, its log line written to stdout). Ratios > 1: "
+        "pii-edge is faster.\n")
+    say("| body | fields | Node RSA-OAEP (PEM) | Node RSA-OAEP (KeyObject) | Node X25519 + AES-GCM | pii-edge pkg (Node + addon) | Rust event path | RSA(PEM) ÷ pkg | RSA(KeyObject) ÷ pkg | X25519 ÷ pkg | X25519 ÷ Rust event |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in SIZES:
+        for f in FIELDS:
+            rsa, rko, xn, pkg = (nres.get((v, s, f)) for v in ("node-rsa", "node-rsa-keyobject", "node-x25519", "pii-edge"))
+            ev = c(s, f, "event")
+            m = lambda d: d and d["median"]
+            r_rsa, r_rko, r_x = ratio(m(rsa), m(pkg)), ratio(m(rko), m(pkg)), ratio(m(xn), m(pkg))
+            r_xe = ratio(m(xn), m(ev))
+            say(f"| {s} | {f} | {cell(rsa)} | {cell(rko)} | {cell(xn)} | {cell(pkg)} | {cell(ev)} | {rfmt(r_rsa)} | {rfmt(r_rko)} | {rfmt(r_x)} | {rfmt(r_xe)} |")
+            if r_rsa is not None:
+                targets.append((f"≥ 5x faster than Node RSA, {s}/{f} (package)", r_rsa >= 5, f"{r_rsa:.2f}x"))
+            if r_x is not None:
+                targets.append((f"≥ 3x faster than careful Node, {s}/{f} (package)", r_x >= 3, f"{r_x:.2f}x"))
+    say("")
+
+    say("## Fields and the public-key operation\n")
+    say("| body | engine 1 field | engine 5 | engine 100 | 100 ÷ 5 (target < 2) | slope per field (1→100) | engine with `mask` on 1 field (no public key) | one-time public-key cost (encrypt − mask, 1 field) | 5 fields, 2 recipients |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    for s in SIZES:
+        e1, e5, e100 = c(s, 1, "engine"), c(s, 5, "engine"), c(s, 100, "engine")
+        mask = crit.get(("apart", f"mask-f1-{s}"))
+        two = crit.get(("apart", f"recipients-2-f5-{s}"))
+        r = ratio(e100 and e100["median"], e5 and e5["median"])
+        slope = (e100["median"] - e1["median"]) / 99 if e1 and e100 else None
+        once = (e1["median"] - mask["median"]) if e1 and mask else None
+        say(f"| {s} | {cell(e1)} | {cell(e5)} | {cell(e100)} | {rfmt(r)} | {fmt(slope)} µs | {cell(mask)} | {fmt(once)} µs | {cell(two)} |")
+        if r is not None:
+            targets.append((f"100 fields < 2x 5 fields, {s} (engine)", r < 2, f"{r:.2f}x"))
+    say("")
+
+    if crit_o3:
+        say("## With ring at opt-level 3 (`PII_BENCH_RING_O3=1`)\n")
+        say("| case | X25519 op | engine | event | event ÷ same with opt-level z |")
+        say("|---|---|---|---|---|")
+        xo = crit_o3.get(("x25519", "seal"))
+        for s in SIZES:
+            for f in (1, 5, 100):
+                ev, evz = c(s, f, "event", crit_o3), c(s, f, "event")
+                say(f"| {s}/{f} | {cell(xo)} | {cell(c(s, f, 'engine', crit_o3))} | {cell(ev)} | {rfmt(ratio(ev and ev['median'], evz and evz['median']))} |")
+        say("")
+
+    say("## Cold start and peak RSS\n")
+    say("Process start → first response (ms, median (p10–p90)); peak RSS of the process.\n")
+    say("| what | cold start | peak RSS | runs |")
+    say("|---|---|---|---|")
+    for name, r in cold.items():
+        say(f"| {name} | {fmt(r['median_ms'])} ({fmt(r['p10_ms'])}–{fmt(r['p90_ms'])}) ms | "
+            f"{fmt(r.get('peak_rss_mib'), 1)} MiB ({r.get('rss_from')}) | {r['runs']} |")
+    b = cold.get("bootstrap")
+    if b:
+        targets.append(("bootstrap cold start < 20 ms", b["median_ms"] < 20, f"{b['median_ms']} ms"))
+        if b.get("peak_rss_mib"):
+            targets.append(("bootstrap peak RSS < 32 MB", b["peak_rss_mib"] < 32, f"{b['peak_rss_mib']} MiB"))
+    p = cold.get("pii-edge package")
+    if p and p.get("peak_rss_mib"):
+        targets.append(("Node package peak RSS < 32 MB", p["peak_rss_mib"] < 32, f"{p['peak_rss_mib']} MiB"))
+    say("")
+
+    if zip_size:
+        say("## Package\n")
+        say(f"Lambda@Edge zip (`pii-edge package`, example policies): **{zip_size:,} bytes**; "
+            f"viewer-request limit 1,000,000 bytes (decimal, as `pii-edge package` checks): headroom "
+            f"**{1_000_000 - zip_size:,} bytes** ({(1_000_000 - zip_size) / 10_000:.1f} %); against 1 MiB: "
+            f"{1_048_576 - zip_size:,} bytes.\n")
+        targets.append(("package under 1 MB", zip_size < 1_000_000, f"{zip_size:,} bytes"))
+
+    say("## Targets of issue 7\n")
+    met = sum(1 for _, ok, _ in targets if ok)
+    say(f"{met} of {len(targets)} met.\n")
+    say("| target | met | measured |")
+    say("|---|---|---|")
+    for name, ok, val in targets:
+        say(f"| {name} | {'yes' if ok else '**no**'} | {val} |")
+    results["targets"] = [{"target": n, "met": ok, "measured": v} for n, ok, v in targets]
+
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+//! `pii-bench`: helpers for `scripts/bench.sh`.
+//!
+//! - `pii-bench fixtures DIR`: writes the benchmark policy (`policy.json`), the public keys
+//!   (`public.jwks`), the edge bundle (`bundle.json`) and one CloudFront event per case
+//!   (`events/<size>-f<fields>.json`, listed in `cases.json`), so that the Node.js handlers and
+//!   the cold-start runs use exactly what the Rust benchmarks use.
+//! - `pii-bench check DIR`: runs every event of DIR through the edge handler once and checks
+//!   that it is forwarded with every protected value sealed (no plaintext left); prints the
+//!   body growth per case as JSON.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["fixtures", dir] => fixtures(Path::new(dir)),
+        ["check", dir] => check(Path::new(dir)),
+        _ => Err("usage: pii-bench fixtures DIR | pii-bench check DIR".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pii-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn fixtures(dir: &Path) -> Result<(), String> {
+    let events = dir.join("events");
+    std::fs::create_dir_all(&events).map_err(|e| format!("{}: {e}", events.display()))?;
+    let keys = pii_bench::keys(1).public();
+    let spec = serde_json::to_string_pretty(&pii_bench::policy_spec("encrypt"))
+        .map_err(|e| e.to_string())?;
+    write(&dir.join("policy.json"), &spec)?;
+    write(&dir.join("public.jwks"), &keys.to_jwks())?;
+    write(
+        &dir.join("bundle.json"),
+        &pii_bench::bundle("encrypt", &keys),
+    )?;
+    let mut list = Vec::new();
+    for case in pii_bench::cases() {
+        let name = format!("{}-f{}.json", case.label, case.fields);
+        write(&events.join(&name), &case.event)?;
+        list.push(json!({
+            "id": case.id(), "size": case.label, "fields": case.fields,
+            "bodyBytes": case.body.len(), "event": format!("events/{name}"),
+        }));
+    }
+    write(&dir.join("cases.json"), &Value::Array(list).to_string())?;
+    println!("fixtures written to {}", dir.display());
+    Ok(())
+}
+
+fn check(dir: &Path) -> Result<(), String> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let edge = pii_bench::edge(&read(&dir.join("bundle.json"))?);
+    let cases: Value =
+        serde_json::from_str(&read(&dir.join("cases.json"))?).map_err(|e| e.to_string())?;
+    let mut report = Vec::new();
+    for case in cases.as_array().into_iter().flatten() {
+        let id = case["id"].as_str().unwrap_or("?");
+        let event_text = read(&dir.join(case["event"].as_str().unwrap_or_default()))?;
+        let event: Value = serde_json::from_str(&event_text).map_err(|e| e.to_string())?;
+        let body_in = STANDARD
+            .decode(
+                event["Records"][0]["cf"]["request"]["body"]["data"]
+                    .as_str()
+                    .unwrap_or(""),
+            )
+            .map_err(|e| e.to_string())?;
+        let doc_in: Value = serde_json::from_slice(&body_in).map_err(|e| e.to_string())?;
+        let out: Value = serde_json::from_str(&edge_fn::handle_json(&edge, &event_text))
+            .map_err(|e| e.to_string())?;
+        if out.get("status").is_some() {
+            return Err(format!(
+                "{id}: answered {} instead of forwarding",
+                out["status"]
+            ));
+        }
+        let data = out["body"]["data"].as_str().unwrap_or_default();
+        let body_out = match out["body"]["encoding"].as_str() {
+            Some("base64") => STANDARD.decode(data).map_err(|e| e.to_string())?,
+            _ => data.as_bytes().to_vec(),
+        };
+        let text_out = String::from_utf8_lossy(&body_out);
+        let doc_out: Value = serde_json::from_slice(&body_out).map_err(|e| e.to_string())?;
+        for (i, v) in doc_in["pii"].as_array().into_iter().flatten().enumerate() {
+            let plain = v.as_str().unwrap_or_default();
+            if text_out.contains(&format!("\"{plain}\"")) {
+                return Err(format!("{id}: field {i} left in clear"));
+            }
+            if !doc_out["pii"][i]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("pe1.")
+            {
+                return Err(format!("{id}: field {i} is not an envelope"));
+            }
+        }
+        if doc_in["items"] != doc_out["items"] || doc_in["amount"] != doc_out["amount"] {
+            return Err(format!("{id}: unselected members changed"));
+        }
+        report.push(json!({
+            "id": id, "bodyIn": body_in.len(), "bodyOut": body_out.len(),
+            "growthPerField": (body_out.len() - body_in.len()) / case["fields"].as_u64().unwrap_or(1).max(1) as usize,
+        }));
+    }
+    println!("{}", Value::Array(report));
+    Ok(())
+}
