@@ -40,7 +40,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pii_core::{Engine, KeyError, Policy, PolicySpec, PublicKeyring, SelectorSpec, TokenKeys};
+use pii_core::{
+    Engine, KeyError, Policy, PolicySpec, PublicKeyring, Residency, SelectorSpec, TokenKeys,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,6 +60,43 @@ pub struct Bundle {
     /// The token JWK Set, or `null`.
     #[serde(default)]
     pub tokens: Option<Value>,
+    /// The residency configuration (`kind: Residency`, as JSON), or `null`. With it, policies
+    /// without a fixed zone seal to the request's zone, and origin-request triggers route to a
+    /// region of that zone (see docs/residency.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Value>,
+    /// Which trigger seals: `viewer-request` (default) or `origin-request`. The other trigger
+    /// attached with the same bundle does not run the policies again (that would seal the
+    /// envelopes a second time): a viewer-request trigger forwards, an origin-request trigger
+    /// only routes.
+    #[serde(default, rename = "sealAt", skip_serializing_if = "SealAt::is_default")]
+    pub seal_at: SealAt,
+}
+
+/// The trigger that runs the policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SealAt {
+    /// Seal in the viewer-request trigger (the default: the earliest point, 40 KB bodies).
+    #[default]
+    ViewerRequest,
+    /// Seal in the origin-request trigger (1 MB bodies, sees `CloudFront-Viewer-Country`).
+    OriginRequest,
+}
+
+impl SealAt {
+    fn is_default(&self) -> bool {
+        *self == SealAt::ViewerRequest
+    }
+
+    /// Whether this trigger is the one that seals.
+    pub fn is(&self, event_type: &EventType) -> bool {
+        matches!(
+            (self, event_type),
+            (SealAt::ViewerRequest, EventType::ViewerRequest)
+                | (SealAt::OriginRequest, EventType::OriginRequest)
+        )
+    }
 }
 
 /// Why a bundle was refused. Messages name policies, rules and key positions and say how to
@@ -176,6 +215,8 @@ pub fn build_bundle(
         policies,
         keys,
         tokens,
+        residency: None,
+        seal_at: SealAt::default(),
     };
     let text = bundle.to_json();
     load_bundle(&text)?;
@@ -226,7 +267,15 @@ impl Bundle {
             None | Some(Value::Null) => TokenKeys::default(),
             Some(set) => TokenKeys::from_jwks(&set.to_string()).map_err(BundleError::Tokens)?,
         };
-        Engine::new(policies, keys, tokens).map_err(|e| BundleError::Config(e.to_string()))
+        match self.residency {
+            None | Some(Value::Null) => Engine::new(policies, keys, tokens),
+            Some(r) => {
+                let residency = Residency::from_json(&r.to_string())
+                    .map_err(|e| BundleError::Config(format!("residency: {e}")))?;
+                Engine::with_residency(policies, keys, tokens, residency)
+            }
+        }
+        .map_err(|e| BundleError::Config(e.to_string()))
     }
 }
 
@@ -270,6 +319,7 @@ fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
 /// (it is `Send + Sync`).
 pub struct Edge {
     engine: Result<Engine, String>,
+    seal_at: SealAt,
     log: Arc<dyn LogSink>,
 }
 
@@ -290,7 +340,15 @@ impl Edge {
 
     /// Like [`Edge::from_bundle`], with log lines going to `log`.
     pub fn from_bundle_with_log(json: &str, log: Arc<dyn LogSink>) -> Edge {
-        Edge::new(load_bundle(json).map_err(|e| e.to_string()), log)
+        let parsed: Result<Bundle, BundleError> =
+            serde_json::from_str(json).map_err(|e| BundleError::Json {
+                message: e.to_string(),
+            });
+        let seal_at = parsed.as_ref().map(|b| b.seal_at).unwrap_or_default();
+        let engine = parsed.and_then(Bundle::into_engine);
+        let mut edge = Edge::new(engine.map_err(|e| e.to_string()), log);
+        edge.seal_at = seal_at;
+        edge
     }
 
     /// An `Edge` over an engine already built, or over the reason there is none (logged once,
@@ -299,7 +357,16 @@ impl Edge {
         if let Err(reason) = &engine {
             log.write_line(&log::init_failure_line(reason));
         }
-        Edge { engine, log }
+        Edge {
+            engine,
+            seal_at: SealAt::default(),
+            log,
+        }
+    }
+
+    /// The trigger that runs the policies (see [`Bundle::seal_at`]).
+    pub fn seal_at(&self) -> SealAt {
+        self.seal_at
     }
 
     /// The engine, or why the bundle was refused.

@@ -249,6 +249,29 @@ fn process(
     };
 
     let mut request = record.cf.request;
+    let residency = engine.residency();
+    if !edge.seal_at().is(&config.event_type) {
+        // The other trigger seals. Running the policies here again would seal the envelopes a
+        // second time: a viewer-request trigger forwards, an origin-request trigger routes by
+        // the zone the sealing trigger stamped.
+        entry.decision = Decision::Unmatched;
+        entry.status = 200;
+        entry.note = Some("policies run in the other trigger");
+        if let (EventType::OriginRequest, Some(residency)) = (&config.event_type, residency) {
+            let zone = request
+                .headers
+                .values(ZONE_HEADER)
+                .first()
+                .map(|z| z.to_string());
+            if let Some(zone) = zone {
+                if let Err(problem) = route(&mut request, residency, &zone, entry) {
+                    return reject(entry, problem);
+                }
+            }
+        }
+        return HandlerOutput::Forward(Box::new(request));
+    }
+
     let (body, body_truncated) = match &request.body {
         None => (Vec::new(), false),
         Some(body) => match body.decode() {
@@ -256,6 +279,10 @@ fn process(
             Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
         },
     };
+    if residency.is_some() {
+        // Only the sealing trigger may say which zone the data was sealed to.
+        request.headers.remove(ZONE_HEADER);
+    }
     let core = pii_core::Request {
         method: request.method.clone(),
         path: request.uri.clone(),
@@ -277,16 +304,66 @@ fn process(
         }
         Outcome::Protected(protected) => {
             entry.policy = Some(protected.policy.clone());
-            match write_back(&mut request, protected, &config.event_type, limits, entry) {
-                Ok(()) => {
-                    entry.decision = Decision::Protected;
-                    entry.status = 200;
-                    HandlerOutput::Forward(Box::new(request))
-                }
-                Err(problem) => reject(entry, problem),
+            let zone = protected.zone.clone();
+            if let Err(problem) =
+                write_back(&mut request, protected, &config.event_type, limits, entry)
+            {
+                return reject(entry, problem);
             }
+            if let (Some(residency), Some(zone)) = (residency, zone) {
+                if config.event_type == EventType::OriginRequest {
+                    if let Err(problem) = route(&mut request, residency, &zone, entry) {
+                        return reject(entry, problem);
+                    }
+                } else {
+                    request
+                        .headers
+                        .set(ZONE_HEADER, vec![Header::new(ZONE_HEADER_KEY, &zone)]);
+                }
+            }
+            entry.decision = Decision::Protected;
+            entry.status = 200;
+            HandlerOutput::Forward(Box::new(request))
         }
     }
+}
+
+/// The header in which the sealing viewer-request trigger tells the origin-request trigger the
+/// residency zone it sealed to. Any value a viewer sends is removed before the policies run.
+pub const ZONE_HEADER: &str = "x-pii-edge-zone";
+const ZONE_HEADER_KEY: &str = "X-Pii-Edge-Zone";
+
+/// Send the request to the origin of the first available region of its zone; never outside it.
+fn route(
+    request: &mut CfRequest,
+    residency: &pii_core::Residency,
+    zone: &str,
+    entry: &mut RequestLog,
+) -> Result<(), Problem> {
+    let policy = entry.policy.clone();
+    let unavailable = || {
+        Problem::from_rejection(&Rejection::new(
+            RejectReason::ZoneUnavailable,
+            policy.clone(),
+        ))
+    };
+    let target = residency
+        .route(zone, |_| false)
+        .map_err(|_| unavailable())?;
+    let Some(custom) = request.origin.as_mut().and_then(|o| o.custom.as_mut()) else {
+        entry.note = Some("residency routing needs a custom origin on the cache behavior");
+        return Err(Problem::from_rejection(&Rejection::new(
+            RejectReason::Internal,
+            policy,
+        )));
+    };
+    custom.domain_name = target.origin.to_string();
+    request
+        .headers
+        .set("host", vec![Header::new("Host", target.origin)]);
+    entry.region = Some(target.region.to_string());
+    entry.failover = target.failover;
+    Ok(())
 }
 
 /// Headers as the engine sees them: `(key, value)` in order, `key` the original-case name

@@ -153,6 +153,10 @@ pub struct RequestLog {
     pub request_id: Option<String>,
     /// The trigger (`viewer-request`, `origin-request`), when the event said.
     pub event_type: Option<String>,
+    /// The region an origin-request trigger routed to (residency).
+    pub region: Option<String>,
+    /// The region is not its zone's preferred one.
+    pub failover: bool,
 }
 
 impl RequestLog {
@@ -168,6 +172,8 @@ impl RequestLog {
             duration_micros: 0,
             request_id: None,
             event_type: None,
+            region: None,
+            failover: false,
         }
     }
 
@@ -212,6 +218,10 @@ impl RequestLog {
             "reason".into(),
             self.reason.map_or(Value::Null, Value::from),
         );
+        if let Some(region) = &self.region {
+            line.insert("region".into(), Value::from(region.as_str()));
+            line.insert("failover".into(), Value::from(self.failover));
+        }
         if let Some(note) = self.note {
             line.insert("note".into(), Value::from(note));
         }

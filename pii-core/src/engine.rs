@@ -182,6 +182,8 @@ pub enum RejectReason {
     },
     /// The request's residency zone could not be determined and there is no default zone.
     NoZone,
+    /// Every region of the request's zone is unavailable; the request is not sent elsewhere.
+    ZoneUnavailable,
     /// Sealing failed (no usable keys or a limit); an operator must act.
     Sealing,
     /// No policy could be loaded, so nothing may pass.
@@ -199,7 +201,7 @@ impl RejectReason {
             ContentEncoding | MissingContentType | UnsupportedMediaType | UnsupportedCharset => 415,
             MalformedJson { .. } | DuplicateKey { .. } | TooDeep { .. } | MalformedForm => 400,
             NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
-            Sealing | PolicyUnavailable => 503,
+            Sealing | PolicyUnavailable | ZoneUnavailable => 503,
             Internal => 500,
         }
     }
@@ -221,6 +223,7 @@ impl RejectReason {
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
             NoZone => "no-zone",
+            ZoneUnavailable => "zone-unavailable",
             Sealing => "sealing-failed",
             PolicyUnavailable => "policy-unavailable",
             Internal => "internal",
@@ -244,6 +247,7 @@ impl RejectReason {
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
             NoZone => "Residency zone unknown",
+            ZoneUnavailable => "No region of the residency zone is available",
             Sealing => "Protection unavailable",
             PolicyUnavailable => "Protection unavailable",
             Internal => "Internal error",
@@ -286,6 +290,7 @@ impl fmt::Display for RejectReason {
             ),
             RemoveRoot { rule } => write!(f, "rule `{rule}` selects the whole body for removal"),
             NoZone => f.write_str("the request's data residency zone could not be determined; send the account's zone or country"),
+            ZoneUnavailable => f.write_str("no region allowed to hold this data is available; try again later"),
             Sealing => f.write_str("the request could not be protected; try again later"),
             PolicyUnavailable => {
                 f.write_str("the protection policy is not available; try again later")
@@ -842,6 +847,8 @@ fn protect_headers(
                     for piece in v.split(';') {
                         let trimmed = piece.trim();
                         let (cn, cv) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+                        // `name =v`: cookie parsers trim the name, so must we (found by fuzzing).
+                        let cn = cn.trim_end();
                         if !cn.eq_ignore_ascii_case(name) {
                             pieces.push(trimmed.to_string());
                             continue;
