@@ -946,3 +946,82 @@ fn apply_edge_runs_the_handler_and_reveal_reads_its_output() {
     let response: Value = serde_json::from_str(&stdout(&out)).expect("generated response");
     assert_eq!(response["status"], "413");
 }
+
+#[test]
+fn package_carries_a_residency_whose_regions_all_have_keys() {
+    let dir = scratch("package-residency");
+    let addon = dir.join("pii_edge.node");
+    std::fs::write(&addon, fake_addon(100_000)).expect("addon");
+    let index = dir.join("index.js");
+    std::fs::write(&index, "exports.handler = async () => ({});\n").expect("index.js");
+    let zip = dir.join("edge.zip");
+    let keydir = dir.join("keys");
+    let package = |public: &str| {
+        let zip = zip.display().to_string();
+        let addon = addon.display().to_string();
+        let index = index.display().to_string();
+        let tokens = keys("tokens.jwks");
+        run(&[
+            "package",
+            "--policies",
+            "../policies",
+            "--keys",
+            public,
+            "--tokens",
+            &tokens,
+            "--out",
+            &zip,
+            "--addon",
+            &addon,
+            "--index-js",
+            &index,
+            "--residency",
+            "../examples/residency/residency.yaml",
+        ])
+    };
+    // The demo keys cover eu-central only: a zone region without a key is refused.
+    let out = package(&keys("public.jwks"));
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("has no public key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!zip.exists());
+
+    let pairs = [
+        ("eu-central", "eu-central-1"),
+        ("eu-central", "eu-central-2"),
+        ("eu-west", "eu-west-1"),
+        ("eu-west", "eu-west-3"),
+        ("eu-south", "eu-south-1"),
+        ("eu-south", "eu-south-2"),
+        ("eu-north", "eu-north-1"),
+        ("eu-north", "eu-central-1"),
+    ];
+    for (zone, region) in pairs {
+        let out = run(&[
+            "keygen",
+            "--zone",
+            zone,
+            "--region",
+            region,
+            "--out",
+            &keydir.display().to_string(),
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let out = package(&keydir.join("public.jwks").display().to_string());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(&zip).expect("zip")).expect("zip archive");
+    let mut bundle = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("bundle.json").expect("bundle"),
+        &mut bundle,
+    )
+    .expect("read");
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).expect("json");
+    assert_eq!(bundle["residency"]["countries"]["DE"], "eu-central");
+    assert!(edge_fn::bundle::load_bundle(&bundle.to_string()).is_ok());
+}

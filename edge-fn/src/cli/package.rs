@@ -54,6 +54,13 @@ pub(crate) struct PackageArgs {
     /// The trigger the function is for; decides the size limit
     #[arg(long, value_enum, default_value_t = Trigger::ViewerRequest)]
     trigger: Trigger,
+    /// Residency configuration (YAML, `kind: Residency`): zones resolved per request, and
+    /// origin-request routing inside the zone (see docs/residency.md)
+    #[arg(long, value_name = "FILE")]
+    residency: Option<PathBuf>,
+    /// Which trigger runs the policies when the same package is attached to both
+    #[arg(long, value_enum, default_value_t = Trigger::ViewerRequest)]
+    seal_at: Trigger,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,8 +85,28 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
 
     let policies = files::load_policies(&args.policies)?;
     let specs: Vec<pii_core::PolicySpec> = policies.iter().map(|(_, p)| p.spec().clone()).collect();
-    let bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
+    let mut bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+    if args.residency.is_some() || args.seal_at != Trigger::ViewerRequest {
+        let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&bundle)
+            .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
+        if let Some(path) = &args.residency {
+            let text = read_text(path)?;
+            let residency = pii_core::Residency::from_yaml(&path.display().to_string(), &text)
+                .map_err(|e| CliError::new(e.to_string()))?;
+            doc.residency = Some(
+                serde_json::to_value(residency.spec())
+                    .map_err(|e| CliError::new(format!("internal: {e}")))?,
+            );
+        }
+        if args.seal_at == Trigger::OriginRequest {
+            doc.seal_at = edge_fn::bundle::SealAt::OriginRequest;
+        }
+        doc.clone()
+            .into_engine()
+            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+        bundle = doc.to_json();
+    }
 
     let addon_path = match &args.addon {
         Some(p) => p.clone(),
