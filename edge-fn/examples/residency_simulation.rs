@@ -258,6 +258,8 @@ fn bundle(public_jwks: &Value, origins: &BTreeMap<String, u16>, unavailable: &[S
         }],
         "keys": public_jwks,
         "tokens": null,
+        // Attached to both triggers: the viewer trigger seals, the origin trigger routes.
+        "sealAt": "viewer-request",
         "residency": {
             "apiVersion": "pii-edge/v1", "kind": "Residency",
             "zones": zones,

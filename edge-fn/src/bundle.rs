@@ -65,10 +65,11 @@ pub struct Bundle {
     /// region of that zone (see docs/residency.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<Value>,
-    /// Which trigger seals: `viewer-request` (default) or `origin-request`. The other trigger
-    /// attached with the same bundle does not run the policies again (that would seal the
-    /// envelopes a second time): a viewer-request trigger forwards, an origin-request trigger
-    /// only routes.
+    /// Which trigger runs the policies: `each` (default: whichever trigger the function is
+    /// attached to), or `viewer-request` / `origin-request` when the same package is attached
+    /// to both (running the policies twice would seal envelopes a second time). With
+    /// `viewer-request`, the origin-request trigger only routes, and rejects a request that
+    /// matches a policy but carries no zone stamp (the viewer trigger did not run).
     #[serde(default, rename = "sealAt", skip_serializing_if = "SealAt::is_default")]
     pub seal_at: SealAt,
 }
@@ -77,23 +78,26 @@ pub struct Bundle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SealAt {
-    /// Seal in the viewer-request trigger (the default: the earliest point, 40 KB bodies).
+    /// Whichever trigger receives the event (the default; safe when attached to one trigger).
     #[default]
+    Each,
+    /// Only the viewer-request trigger (the earliest point, 40 KB bodies).
     ViewerRequest,
-    /// Seal in the origin-request trigger (1 MB bodies, sees `CloudFront-Viewer-Country`).
+    /// Only the origin-request trigger (1 MB bodies, sees `CloudFront-Viewer-Country`).
     OriginRequest,
 }
 
 impl SealAt {
     fn is_default(&self) -> bool {
-        *self == SealAt::ViewerRequest
+        *self == SealAt::Each
     }
 
-    /// Whether this trigger is the one that seals.
+    /// Whether the trigger of `event_type` runs the policies.
     pub fn is(&self, event_type: &EventType) -> bool {
         matches!(
             (self, event_type),
-            (SealAt::ViewerRequest, EventType::ViewerRequest)
+            (SealAt::Each, _)
+                | (SealAt::ViewerRequest, EventType::ViewerRequest)
                 | (SealAt::OriginRequest, EventType::OriginRequest)
         )
     }

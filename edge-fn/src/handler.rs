@@ -257,16 +257,34 @@ fn process(
         entry.decision = Decision::Unmatched;
         entry.status = 200;
         entry.note = Some("policies run in the other trigger");
-        if let (EventType::OriginRequest, Some(residency)) = (&config.event_type, residency) {
+        if config.event_type == EventType::OriginRequest {
             let zone = request
                 .headers
                 .values(ZONE_HEADER)
                 .first()
                 .map(|z| z.to_string());
-            if let Some(zone) = zone {
-                if let Err(problem) = route(&mut request, residency, &zone, entry) {
-                    return reject(entry, problem);
+            let probe = pii_core::Request {
+                method: request.method.clone(),
+                path: request.uri.clone(),
+                headers: flatten(&request.headers),
+                ..pii_core::Request::default()
+            };
+            match (zone.filter(|z| z != NO_ZONE), residency) {
+                (Some(zone), Some(residency)) => {
+                    if let Err(problem) = route(&mut request, residency, &zone, entry) {
+                        return reject(entry, problem);
+                    }
                 }
+                // A protected route whose request was not stamped: the viewer-request trigger
+                // that should have sealed it did not run. Never forward it.
+                (None, _)
+                    if engine.policy_for(&probe).is_some()
+                        && request.headers.values(ZONE_HEADER).is_empty() =>
+                {
+                    entry.note = Some("sealAt is viewer-request but the request carries no zone stamp: attach the package to the viewer-request trigger too");
+                    return reject_reason(entry, RejectReason::PolicyUnavailable);
+                }
+                _ => {}
             }
         }
         return HandlerOutput::Forward(Box::new(request));
@@ -279,10 +297,8 @@ fn process(
             Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
         },
     };
-    if residency.is_some() {
-        // Only the sealing trigger may say which zone the data was sealed to.
-        request.headers.remove(ZONE_HEADER);
-    }
+    // Only the sealing trigger may stamp: a value a viewer sent is never trusted.
+    request.headers.remove(ZONE_HEADER);
     let core = pii_core::Request {
         method: request.method.clone(),
         path: request.uri.clone(),
@@ -310,16 +326,21 @@ fn process(
             {
                 return reject(entry, problem);
             }
-            if let (Some(residency), Some(zone)) = (residency, zone) {
-                if config.event_type == EventType::OriginRequest {
+            match (&config.event_type, residency, zone) {
+                (EventType::OriginRequest, Some(residency), Some(zone)) => {
                     if let Err(problem) = route(&mut request, residency, &zone, entry) {
                         return reject(entry, problem);
                     }
-                } else {
+                }
+                (EventType::ViewerRequest, _, zone) => {
+                    // Tell the origin-request trigger that this request was sealed, and to
+                    // which zone (`-` when no rule needed one).
+                    let stamp = zone.unwrap_or_else(|| NO_ZONE.to_owned());
                     request
                         .headers
-                        .set(ZONE_HEADER, vec![Header::new(ZONE_HEADER_KEY, &zone)]);
+                        .set(ZONE_HEADER, vec![Header::new(ZONE_HEADER_KEY, &stamp)]);
                 }
+                _ => {}
             }
             entry.decision = Decision::Protected;
             entry.status = 200;
@@ -332,6 +353,8 @@ fn process(
 /// residency zone it sealed to. Any value a viewer sends is removed before the policies run.
 pub const ZONE_HEADER: &str = "x-pii-edge-zone";
 const ZONE_HEADER_KEY: &str = "X-Pii-Edge-Zone";
+/// The stamp of a request sealed without a zone (no rule encrypted).
+const NO_ZONE: &str = "-";
 
 /// Send the request to the origin of the first available region of its zone; never outside it.
 fn route(

@@ -81,3 +81,41 @@ fn a_viewer_cannot_choose_the_zone_stamp() {
         .expect("sealed")
         .starts_with("pe1."));
 }
+
+#[test]
+fn origin_request_refuses_a_protected_route_the_viewer_trigger_did_not_seal() {
+    use edge_fn::{bundle::Edge, handler::handle_value, log::MemorySink};
+    use serde_json::json;
+    let bundle = json!({
+        "policies": [{"apiVersion": "pii-edge/v1", "name": "p", "match": {"paths": ["/api/users"]},
+                      "rules": [{"select": {"header": "x-ssn"}, "action": "hash"}]}],
+        "keys": {"keys": []},
+        "sealAt": "viewer-request"
+    });
+    let edge = Edge::from_bundle_with_log(
+        &bundle.to_string(),
+        std::sync::Arc::new(MemorySink::default()),
+    );
+    let event = |event_type: &str, headers: serde_json::Value| {
+        json!({"Records": [{"cf": {"config": {"distributionId": "E", "eventType": event_type},
+            "request": {"clientIp": "203.0.113.1", "method": "GET", "uri": "/api/users",
+                        "querystring": "", "headers": headers}}}]})
+    };
+    let ssn = json!({"x-ssn": [{"key": "X-SSN", "value": "123-45-6789"}]});
+    // Origin-request alone: the viewer trigger did not run, so nothing was sealed: refuse.
+    let out = handle_value(&edge, event("origin-request", ssn.clone()));
+    assert_eq!(out["status"], "503", "{out}");
+    // Through the viewer trigger first, it is sealed and stamped; origin-request forwards it.
+    let viewer = handle_value(&edge, event("viewer-request", ssn));
+    assert!(viewer["headers"]["x-ssn"][0]["value"]
+        .as_str()
+        .expect("v")
+        .starts_with("sha256:"));
+    assert_eq!(viewer["headers"]["x-pii-edge-zone"][0]["value"], "-");
+    let out = handle_value(&edge, event("origin-request", viewer["headers"].clone()));
+    assert!(out.get("status").is_none(), "{out}");
+    assert_eq!(
+        out["headers"]["x-ssn"], viewer["headers"]["x-ssn"],
+        "not sealed twice"
+    );
+}
