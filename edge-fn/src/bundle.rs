@@ -72,6 +72,21 @@ pub struct Bundle {
     /// matches a policy but carries no zone stamp (the viewer trigger did not run).
     #[serde(default, rename = "sealAt", skip_serializing_if = "SealAt::is_default")]
     pub seal_at: SealAt,
+    /// Reuse one encapsulation across the requests of a function instance, within limits
+    /// (`{"maxAgeSeconds": 300, "maxFields": 100000}`); absent: one per request. See
+    /// docs/envelope.md, "Amortized encapsulation".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse: Option<ReuseSpec>,
+}
+
+/// Limits of reusing one encapsulation (see [`pii_core::Reuse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReuseSpec {
+    /// Longest a data key is used, in seconds (at most 3600).
+    pub max_age_seconds: u64,
+    /// Most values sealed under one data key (at most 2^32).
+    pub max_fields: u64,
 }
 
 /// The trigger that runs the policies.
@@ -221,6 +236,7 @@ pub fn build_bundle(
         tokens,
         residency: None,
         seal_at: SealAt::default(),
+        reuse: None,
     };
     let text = bundle.to_json();
     load_bundle(&text)?;
@@ -271,7 +287,24 @@ impl Bundle {
             None | Some(Value::Null) => TokenKeys::default(),
             Some(set) => TokenKeys::from_jwks(&set.to_string()).map_err(BundleError::Tokens)?,
         };
-        match self.residency {
+        let reuse = match self.reuse {
+            None => None,
+            Some(r)
+                if r.max_age_seconds == 0
+                    || r.max_age_seconds > 3600
+                    || r.max_fields == 0
+                    || r.max_fields > 1 << 32 =>
+            {
+                return Err(BundleError::Config(
+                    "reuse: maxAgeSeconds must be 1..=3600 and maxFields 1..=4294967296".into(),
+                ))
+            }
+            Some(r) => Some(pii_core::Reuse {
+                max_age: std::time::Duration::from_secs(r.max_age_seconds),
+                max_fields: r.max_fields,
+            }),
+        };
+        let engine = match self.residency {
             None | Some(Value::Null) => Engine::new(policies, keys, tokens),
             Some(r) => {
                 let residency = Residency::from_json(&r.to_string())
@@ -279,7 +312,11 @@ impl Bundle {
                 Engine::with_residency(policies, keys, tokens, residency)
             }
         }
-        .map_err(|e| BundleError::Config(e.to_string()))
+        .map_err(|e| BundleError::Config(e.to_string()))?;
+        Ok(match reuse {
+            Some(limits) => engine.with_reuse(limits),
+            None => engine,
+        })
     }
 }
 

@@ -37,13 +37,89 @@ pub(crate) enum Failure {
 }
 
 /// Per-request state shared by the actions: one sealer (one encapsulation per recipient) for
-/// the whole request, created on the first value that needs it.
+/// the whole request, created on the first value that needs it, or borrowed from the engine's
+/// bounded reuse cache when it is configured.
 pub(crate) struct Context<'e> {
     pub(crate) keys: &'e PublicKeyring,
     pub(crate) tokens: &'e TokenKeys,
     pub(crate) policy: &'e str,
     pub(crate) zone: &'e str,
     sealer: Option<Sealer>,
+    reuse: Option<&'e SealerCache>,
+}
+
+/// Limits of reusing one encapsulation across requests (see `docs/envelope.md`, "Amortized
+/// encapsulation"): a cached sealer is replaced when it is older than `max_age` or has sealed
+/// `max_fields` values, whichever comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    /// Longest a data key is used.
+    pub max_age: std::time::Duration,
+    /// Most values sealed under one data key.
+    pub max_fields: u64,
+}
+
+/// One cached sealer per zone, shared by the requests of one engine (one function instance).
+#[derive(Debug)]
+pub(crate) struct SealerCache {
+    limits: Reuse,
+    sealers: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
+}
+
+struct Cached {
+    sealer: Sealer,
+    born: std::time::Instant,
+    sealed: u64,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached")
+            .field("sealed", &self.sealed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealerCache {
+    pub(crate) fn new(limits: Reuse) -> Self {
+        SealerCache {
+            limits,
+            sealers: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn seal(
+        &self,
+        keys: &PublicKeyring,
+        binding: &Binding<'_>,
+        kind: ValueKind,
+        plaintext: &[u8],
+    ) -> Result<String, Failure> {
+        // A poisoned lock only means another request panicked mid-seal; the cache holds no
+        // half-written state a seal could observe (the counter moves before encryption).
+        let mut sealers = self.sealers.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = |c: &Cached| {
+            c.born.elapsed() < self.limits.max_age && c.sealed < self.limits.max_fields
+        };
+        if !sealers.get(binding.zone).is_some_and(fresh) {
+            let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
+            let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
+            sealers.insert(
+                binding.zone.to_owned(),
+                Cached {
+                    sealer,
+                    born: std::time::Instant::now(),
+                    sealed: 0,
+                },
+            );
+        }
+        let cached = sealers.get_mut(binding.zone).ok_or(Failure::Seal)?;
+        cached.sealed += 1;
+        cached
+            .sealer
+            .seal(binding, kind, plaintext)
+            .map_err(|_| Failure::Seal)
+    }
 }
 
 impl<'e> Context<'e> {
@@ -52,6 +128,7 @@ impl<'e> Context<'e> {
         tokens: &'e TokenKeys,
         policy: &'e str,
         zone: &'e str,
+        reuse: Option<&'e SealerCache>,
     ) -> Self {
         Context {
             keys,
@@ -59,6 +136,7 @@ impl<'e> Context<'e> {
             policy,
             zone,
             sealer: None,
+            reuse,
         }
     }
 
@@ -137,10 +215,13 @@ pub(crate) fn apply(
                 location,
                 zone: ctx.zone,
             };
-            let sealed = ctx
-                .sealer()?
-                .seal(&binding, kind, plaintext)
-                .map_err(|_| Failure::Seal)?;
+            let sealed = match ctx.reuse {
+                Some(cache) => cache.seal(ctx.keys, &binding, kind, plaintext)?,
+                None => ctx
+                    .sealer()?
+                    .seal(&binding, kind, plaintext)
+                    .map_err(|_| Failure::Seal)?,
+            };
             Ok(text_out(input, sealed))
         }
         Action::Tokenize { domain } => {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json_path::PathElement;
 
-use crate::action::{self, Context, Failure, Input, Output};
+use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
 use crate::keys::{PublicKeyring, TokenKeys};
@@ -42,6 +42,7 @@ pub struct Engine {
     keys: PublicKeyring,
     tokens: TokenKeys,
     residency: Option<Residency>,
+    reuse: Option<SealerCache>,
 }
 
 /// What the engine decided for a request.
@@ -398,6 +399,7 @@ impl Engine {
             keys,
             tokens,
             residency,
+            reuse: None,
         })
     }
 
@@ -409,6 +411,33 @@ impl Engine {
     /// The public keys used for sealing.
     pub fn keys(&self) -> &PublicKeyring {
         &self.keys
+    }
+
+    /// Reuse one encapsulation (one data key wrapped to the zone's regions) across the requests
+    /// of this engine, within `limits`, instead of one per request. Sealing a small request then
+    /// costs microseconds instead of one X25519 operation per region; the price is that one
+    /// data key protects more values (see `docs/envelope.md`, "Amortized encapsulation", and
+    /// `docs/threat-model.md`). Off by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Reuse, TokenKeys};
+    /// let mut keys = PrivateKeyring::new();
+    /// keys.push(PrivateKey::generate("eu", "eu-central-1", 1)?);
+    /// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p","zone":"eu",
+    ///   "match":{},"rules":[{"select":{"header":"x-ssn"},"action":"encrypt"}]}"#)?;
+    /// let engine = Engine::new(vec![policy], keys.public(), TokenKeys::default())?
+    ///     .with_reuse(Reuse { max_age: Duration::from_secs(300), max_fields: 100_000 });
+    /// let req = Request::new("GET", "/").with_header("x-ssn", "123");
+    /// let (Outcome::Protected(a), Outcome::Protected(b)) = (engine.apply(&req), engine.apply(&req))
+    /// else { panic!() };
+    /// // Same wrapped data key in both requests, different field counters.
+    /// assert_ne!(a.request.header("x-ssn"), b.request.header("x-ssn"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_reuse(mut self, limits: Reuse) -> Engine {
+        self.reuse = Some(SealerCache::new(limits));
+        self
     }
 
     /// The residency configuration, if any.
@@ -452,6 +481,7 @@ impl Engine {
             &self.tokens,
             policy.name(),
             zone.unwrap_or_default(),
+            self.reuse.as_ref(),
         );
         let mut out = Protected {
             request: req.clone(),

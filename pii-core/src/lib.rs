@@ -52,6 +52,7 @@ mod select;
 #[cfg(feature = "yaml")]
 mod yaml;
 
+pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};

@@ -485,3 +485,61 @@ proptest! {
         prop_assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
     }
 }
+
+/// The recipient block of an envelope (version..counter): equal blocks mean one encapsulation.
+fn recipient_block(envelope: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let bin = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(envelope.trim_start_matches("pe1."))
+        .expect("base64");
+    // version, kind, zone len + zone, count, count * 88 bytes.
+    let zone_len = bin[2] as usize;
+    let count = bin[3 + zone_len] as usize;
+    bin[3 + zone_len..4 + zone_len + 88 * count].to_vec()
+}
+
+#[test]
+fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
+    use pii_core::Reuse;
+    use std::time::Duration;
+    let private = keys();
+    let req = json_req(r#"{"user":{"email":"erika@example.de"}}"#);
+    let sealed = |e: &Engine| {
+        let p = protected(e.apply(&req));
+        let v = body_json(&p);
+        (p, v["user"]["email"].as_str().expect("sealed").to_string())
+    };
+
+    // Default: every request has its own data key and encapsulations.
+    let e = engine(ENCRYPT_EMAIL, &private);
+    let (_, a) = sealed(&e);
+    let (_, b) = sealed(&e);
+    assert_ne!(recipient_block(&a), recipient_block(&b));
+
+    // Reuse: the same encapsulation serves several requests, up to max_fields.
+    let e = engine(ENCRYPT_EMAIL, &private).with_reuse(Reuse {
+        max_age: Duration::from_secs(300),
+        max_fields: 3,
+    });
+    let blocks: Vec<Vec<u8>> = (0..5)
+        .map(|_| {
+            let (p, env) = sealed(&e);
+            let opened = reveal(&private, "test", ZONE, &p.request).expect("opens");
+            assert_eq!(opened.request.body, req.body);
+            recipient_block(&env)
+        })
+        .collect();
+    assert_eq!(blocks[0], blocks[1]);
+    assert_eq!(blocks[1], blocks[2]);
+    assert_ne!(blocks[2], blocks[3], "a new data key after max_fields");
+    assert_eq!(blocks[3], blocks[4]);
+
+    // max_age: an expired sealer is replaced.
+    let e = engine(ENCRYPT_EMAIL, &private).with_reuse(Reuse {
+        max_age: Duration::ZERO,
+        max_fields: 1_000,
+    });
+    let (_, a) = sealed(&e);
+    let (_, b) = sealed(&e);
+    assert_ne!(recipient_block(&a), recipient_block(&b));
+}

@@ -59,8 +59,16 @@ pub(crate) struct PackageArgs {
     #[arg(long, value_name = "FILE")]
     residency: Option<PathBuf>,
     /// Which trigger runs the policies when the same package is attached to both
-    #[arg(long, value_enum, default_value_t = Trigger::ViewerRequest)]
-    seal_at: Trigger,
+    /// [default: whichever trigger the package is attached to]
+    #[arg(long, value_enum)]
+    seal_at: Option<Trigger>,
+    /// Reuse one encapsulation across requests for at most this many seconds (with
+    /// --reuse-fields; see docs/envelope.md, "Amortized encapsulation")
+    #[arg(long, value_name = "SECONDS", requires = "reuse_fields")]
+    reuse_seconds: Option<u64>,
+    /// ... and for at most this many sealed values
+    #[arg(long, value_name = "N", requires = "reuse_seconds")]
+    reuse_fields: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -87,7 +95,7 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     let specs: Vec<pii_core::PolicySpec> = policies.iter().map(|(_, p)| p.spec().clone()).collect();
     let mut bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-    if args.residency.is_some() || args.seal_at != Trigger::ViewerRequest {
+    if args.residency.is_some() || args.seal_at.is_some() || args.reuse_seconds.is_some() {
         let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&bundle)
             .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
         if let Some(path) = &args.residency {
@@ -99,8 +107,16 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
                     .map_err(|e| CliError::new(format!("internal: {e}")))?,
             );
         }
-        if args.seal_at == Trigger::OriginRequest {
-            doc.seal_at = edge_fn::bundle::SealAt::OriginRequest;
+        doc.seal_at = match args.seal_at {
+            None => edge_fn::bundle::SealAt::Each,
+            Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
+            Some(Trigger::OriginRequest) => edge_fn::bundle::SealAt::OriginRequest,
+        };
+        if let (Some(max_age_seconds), Some(max_fields)) = (args.reuse_seconds, args.reuse_fields) {
+            doc.reuse = Some(edge_fn::bundle::ReuseSpec {
+                max_age_seconds,
+                max_fields,
+            });
         }
         doc.clone()
             .into_engine()
