@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
+# repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
+# CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
+# (engine_apply), and the envelopes of docs/vectors/ (envelope_open). Safe to re-run: it only
+# adds files (libFuzzer adds its own finds next to them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 - <<'PY'
+import base64, glob, hashlib, json, os
+
+root = "fuzz/corpus"
+
+def put(target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    os.makedirs(f"{root}/{target}", exist_ok=True)
+    name = "seed-" + hashlib.sha1(data).hexdigest()[:16]
+    with open(f"{root}/{target}/{name}", "wb") as f:
+        f.write(data)
+
+# policy_load: YAML policies, their JSON forms, and broken fixtures.
+for path in sorted(glob.glob("policies/*.yaml") + glob.glob("edge-fn/tests/fixtures/**/*.yaml", recursive=True)):
+    put("policy_load", open(path, "rb").read())
+for path in sorted(glob.glob("examples/bundle/policies/*.json")):
+    put("policy_load", open(path, "rb").read())
+bundle = json.load(open("examples/bundle/bundle.json"))
+for policy in bundle["policies"]:
+    put("policy_load", json.dumps(policy, indent=2))
+
+# cloudfront_event: every example event as it is.
+events = sorted(glob.glob("examples/events/*.json") + glob.glob("examples/events/responses/*.json"))
+for path in events:
+    put("cloudfront_event", open(path, "rb").read())
+
+# engine_apply: the same requests as HTTP/1.1 text, plus hostile variants.
+def http(method, uri, query, headers, body=b""):
+    target = uri + ("?" + query if query else "")
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return head.encode() + b"\r\n" + body
+
+for path in sorted(glob.glob("examples/events/*.json")):
+    request = json.load(open(path))["Records"][0]["cf"]["request"]
+    headers = [(h.get("key", name), h["value"]) for name, hs in request.get("headers", {}).items() for h in hs]
+    body = b""
+    if "body" in request:
+        b = request["body"]
+        body = base64.b64decode(b["data"]) if b.get("encoding") == "base64" else b["data"].encode()
+        if b.get("inputTruncated"):
+            headers.append(("X-Fuzz-Truncated", "1"))
+    put("engine_apply", http(request["method"], request["uri"], request.get("querystring", ""), headers, body))
+
+ct_json = [("Content-Type", "application/json")]
+hostile = [
+    http("POST", "/api/users", "", ct_json, b'{"user":{"email":"a@x.de","em\\u0061il":"b@x.de"}}'),
+    http("POST", "/api/users", "", ct_json, b'{"items":[{"iban":"DE89"}],"user":{"ssn":"123","phone":4930}}'),
+    http("POST", "/api/users", "", ct_json, b'{"n":1e400,"card":"4111"}'),
+    http("POST", "/api/users", "", ct_json, b'{"big":123456789012345678901234567890,"password":"pw"}'),
+    http("POST", "/api/users", "", ct_json, b"\xef\xbb\xbf{}"),
+    http("POST", "/api/users", "", ct_json, b'{"s":"\\ud800"}'),
+    http("POST", "/api/users", "", [("Content-Type", "Application/JSON; charset=UTF-8")], b'{"email":"x"}'),
+    http("POST", "/api/users", "", [("Content-Type", "application/x-www-form-urlencoded")], b'{"email":"x"}'),
+    http("POST", "/api/users", "", [("Content-Type", "application/json")], b"email=x&card=4111"),
+    http("POST", "/api/users", "", ct_json + [("Content-Encoding", "gzip")], b'{"email":"x"}'),
+    http("GET", "/api/search", "%65mail=a%40b.de&EMAIL=c&e%6Dail=d&token=t&q=1", []),
+    http("GET", "/api/profile", "", [("X-National-ID", "DE-1"), ("x-national-id", "DE-2"), ("Cookie", "a=1; session_email=x; SESSION_EMAIL=y")]),
+    http("POST", "/api/users", "", ct_json, b"[" * 200 + b"]" * 200),
+    http("POST", "/checkout", "", [("Content-Type", "application/x-www-form-urlencoded")], b"email=a%40b.de&card=4111111111111111&EMAIL=c&x=1"),
+]
+for h in hostile:
+    put("engine_apply", h)
+
+# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
+for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
+    v = json.load(open(path))
+    put("envelope_open", bytes([i]) + v["envelope"].encode())
+    put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+
+for t in sorted(os.listdir(root)):
+    print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
+PY
