@@ -362,6 +362,7 @@ pub struct Edge {
     engine: Result<Engine, String>,
     seal_at: SealAt,
     log: Arc<dyn LogSink>,
+    fault: Option<fn(&pii_core::Request)>,
 }
 
 impl fmt::Debug for Edge {
@@ -402,7 +403,21 @@ impl Edge {
             engine,
             seal_at: SealAt::default(),
             log,
+            fault: None,
         }
+    }
+
+    /// Test hook: `fault` runs just before the engine on every request (fault-injection tests
+    /// make it panic to prove a panic is caught and the function keeps serving). Not for
+    /// production use.
+    #[doc(hidden)]
+    pub fn with_fault_injection(mut self, fault: fn(&pii_core::Request)) -> Edge {
+        self.fault = Some(fault);
+        self
+    }
+
+    pub(crate) fn fault(&self) -> Option<fn(&pii_core::Request)> {
+        self.fault
     }
 
     /// The trigger that runs the policies (see [`Bundle::seal_at`]).

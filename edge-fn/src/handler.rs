@@ -308,6 +308,9 @@ fn process(
         body_truncated,
     };
 
+    if let Some(fault) = edge.fault() {
+        fault(&core);
+    }
     match engine.apply(&core) {
         Outcome::Unmatched => {
             entry.decision = Decision::Unmatched;
@@ -395,7 +398,12 @@ fn flatten(headers: &Headers) -> Vec<(String, String)> {
     let mut flat = Vec::new();
     for (name, values) in headers.iter() {
         for header in values {
-            let key = header.key.as_deref().unwrap_or(name);
+            // `key` only spells the name; one that names another header is not trusted.
+            let key = header
+                .key
+                .as_deref()
+                .filter(|k| k.eq_ignore_ascii_case(name))
+                .unwrap_or(name);
             flat.push((key.to_owned(), header.value.clone()));
         }
     }

@@ -34,6 +34,8 @@ pub(crate) enum Failure {
     /// Sealing or tokenizing failed (keys or limits); the reason stays inside: it is an
     /// operator problem and the request is rejected with 503.
     Seal,
+    /// The value is larger than one envelope may carry.
+    TooLarge,
 }
 
 /// Per-request state shared by the actions: one sealer (one encapsulation per recipient) for
@@ -118,7 +120,7 @@ impl SealerCache {
         cached
             .sealer
             .seal(binding, kind, plaintext)
-            .map_err(|_| Failure::Seal)
+            .map_err(seal_failure)
     }
 }
 
@@ -147,6 +149,13 @@ impl<'e> Context<'e> {
         }
         // Just set above when it was empty.
         self.sealer.as_mut().ok_or(Failure::Seal)
+    }
+}
+
+fn seal_failure(e: crate::envelope::SealError) -> Failure {
+    match e {
+        crate::envelope::SealError::PlaintextTooLarge { .. } => Failure::TooLarge,
+        _ => Failure::Seal,
     }
 }
 
@@ -220,7 +229,7 @@ pub(crate) fn apply(
                 None => ctx
                     .sealer()?
                     .seal(&binding, kind, plaintext)
-                    .map_err(|_| Failure::Seal)?,
+                    .map_err(seal_failure)?,
             };
             Ok(text_out(input, sealed))
         }

@@ -167,6 +167,10 @@ pub enum RejectReason {
     },
     /// The form body is not `application/x-www-form-urlencoded` as declared.
     MalformedForm,
+    /// A parameter or member name that a lenient origin parser could read as a protected name
+    /// (`email[]`, ` email`, `q=1;email=`, `Email` for `email`), but that the policy does not
+    /// select as written: refused rather than forwarded unprotected.
+    AmbiguousName,
     /// A rule's action does not fit a value it selected (with `onError: reject`).
     NotApplicable {
         /// The rule.
@@ -200,7 +204,11 @@ impl RejectReason {
         match self {
             BodyTruncated | BodyTooLarge { .. } => 413,
             ContentEncoding | MissingContentType | UnsupportedMediaType | UnsupportedCharset => 415,
-            MalformedJson { .. } | DuplicateKey { .. } | TooDeep { .. } | MalformedForm => 400,
+            MalformedJson { .. }
+            | DuplicateKey { .. }
+            | TooDeep { .. }
+            | MalformedForm
+            | AmbiguousName => 400,
             NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
             Sealing | PolicyUnavailable | ZoneUnavailable => 503,
             Internal => 500,
@@ -221,6 +229,7 @@ impl RejectReason {
             DuplicateKey { .. } => "duplicate-key",
             TooDeep { .. } => "too-deep",
             MalformedForm => "malformed-form",
+            AmbiguousName => "ambiguous-name",
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
             NoZone => "no-zone",
@@ -245,6 +254,7 @@ impl RejectReason {
             DuplicateKey { .. } => "Duplicate JSON member name",
             TooDeep { .. } => "JSON nested too deeply",
             MalformedForm => "Malformed form body",
+            AmbiguousName => "Ambiguous field name",
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
             NoZone => "Residency zone unknown",
@@ -284,6 +294,9 @@ impl fmt::Display for RejectReason {
             MalformedForm => {
                 f.write_str("the body is not a valid application/x-www-form-urlencoded form")
             }
+            AmbiguousName => f.write_str(
+                "a field name could be read as a protected field by the server; send each field under its exact name",
+            ),
             NotApplicable { rule, action, why } => write!(
                 f,
                 "rule `{rule}` cannot {} a selected value: {why}",
@@ -530,11 +543,33 @@ impl Engine {
     }
 }
 
+/// Headers through which frameworks let a client override the method (and `_method` in the
+/// query string).
+const METHOD_OVERRIDES: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
 fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
-    (p.methods.is_empty()
-        || p.methods
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(&req.method)))
+    // The policy applies when the request's method, or a method an origin framework would
+    // take from an override, is one it lists.
+    let overrides = METHOD_OVERRIDES
+        .iter()
+        .flat_map(|h| req.header_values(h))
+        .map(str::to_owned)
+        .chain(
+            select::parse_params(&req.query)
+                .into_iter()
+                .filter(|q| q.name.eq_ignore_ascii_case(b"_method"))
+                .map(|q| String::from_utf8_lossy(&q.value).into_owned()),
+        )
+        .collect::<Vec<_>>();
+    let method_ok = |m: &String| {
+        m.eq_ignore_ascii_case(&req.method)
+            || overrides.iter().any(|o| m.eq_ignore_ascii_case(o.trim()))
+    };
+    (p.methods.is_empty() || p.methods.iter().any(method_ok))
         && (p.paths.is_empty() || p.paths.iter().any(|pat| pat.matches(segments)))
         && p.headers.iter().all(|c| {
             let mut values = req.header_values(&c.name).peekable();
@@ -607,6 +642,9 @@ fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
             why,
         },
         Failure::Seal => RejectReason::Sealing,
+        Failure::TooLarge => RejectReason::BodyTooLarge {
+            limit: crate::envelope::MAX_PLAINTEXT,
+        },
     }
 }
 
@@ -649,6 +687,9 @@ fn protect_json(
             }
         }
     }
+    if ambiguous_case(policy, &doc, &targets) {
+        return Err(RejectReason::AmbiguousName);
+    }
     if targets.is_empty() {
         return Ok(None);
     }
@@ -663,7 +704,10 @@ fn protect_json(
     let mut plans = Vec::with_capacity(targets.len());
     for (i, (segs, ri)) in targets.iter().enumerate() {
         let rule = &policy.rules[*ri];
-        let plan = if matches!(rule.action, Action::Redact { replace_with: None }) {
+        let plan = if !keep[i] {
+            // Inside a value another rule protects as a whole: nothing to decide here.
+            Plan::Remove { failed: false }
+        } else if matches!(rule.action, Action::Redact { replace_with: None }) {
             if segs.is_empty() {
                 return Err(RejectReason::RemoveRoot {
                     rule: rule.label.clone(),
@@ -753,6 +797,84 @@ fn protect_json(
     Ok(Some(rewritten))
 }
 
+/// Whether the body has a member whose name differs only in case from a selected one (at the
+/// same place), which origins that bind JSON case-insensitively would read as the selected
+/// member: next to a selected member, or where a plain path (`$.user.email`) selects nothing
+/// as written but something ignoring case.
+fn ambiguous_case(policy: &Policy, doc: &serde_json::Value, targets: &[(Vec<Seg>, usize)]) -> bool {
+    use serde_json::Value;
+    fn child<'v>(v: &'v Value, seg: &Seg, exact: bool) -> Vec<&'v Value> {
+        match (v, seg) {
+            (Value::Object(m), Seg::Name(n)) => m
+                .iter()
+                .filter(|(k, _)| {
+                    if exact {
+                        *k == n
+                    } else {
+                        k.eq_ignore_ascii_case(n)
+                    }
+                })
+                .map(|(_, v)| v)
+                .collect(),
+            (Value::Array(a), Seg::Index(i)) => a.get(*i).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+    // Siblings of selected members.
+    for (segs, _) in targets {
+        let Some((Seg::Name(last), parent)) = segs.split_last() else {
+            continue;
+        };
+        let mut at = Some(doc);
+        for seg in parent {
+            at = at.and_then(|v| child(v, seg, true).first().copied());
+        }
+        if at.is_some_and(|v| child(v, &Seg::Name(last.clone()), false).len() > 1) {
+            return true;
+        }
+    }
+    // `$..name`: a member anywhere whose name is `name` in another case.
+    fn any_variant(v: &Value, name: &str) -> bool {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .any(|(k, v)| (k != name && k.eq_ignore_ascii_case(name)) || any_variant(v, name)),
+            Value::Array(a) => a.iter().any(|v| any_variant(v, name)),
+            _ => false,
+        }
+    }
+    for rule in &policy.rules {
+        if let CompiledSelector::Json {
+            descendant: Some(name),
+            ..
+        } = &rule.selector
+        {
+            if any_variant(doc, name) {
+                return true;
+            }
+        }
+    }
+    // Plain paths, walked ignoring case.
+    for rule in &policy.rules {
+        let CompiledSelector::Json {
+            singular: Some(path),
+            ..
+        } = &rule.selector
+        else {
+            continue;
+        };
+        let mut level = vec![doc];
+        for seg in path {
+            level = level.iter().flat_map(|v| child(v, seg, false)).collect();
+        }
+        let exact = targets.iter().filter(|(s, _)| s == path).count();
+        if level.len() > exact {
+            return true;
+        }
+    }
+    false
+}
+
 /// The path of a value after the removals before it in the same arrays.
 fn shifted(path: &[Seg], removed: &[&[Seg]]) -> Vec<Seg> {
     let mut out = path.to_vec();
@@ -792,6 +914,24 @@ fn protect_params(
         .collect();
     if rules.is_empty() || raw.is_empty() {
         return Ok(None);
+    }
+    // Origins differ in how they read names (`;` as a separator, `email[]` arrays, leading
+    // spaces, NUL): a spelling that some origin reads as a selected name must be selected as
+    // written, or the request is refused.
+    for piece in raw.split(['&', ';']) {
+        let name = piece.split_once('=').map_or(piece, |(n, _)| n);
+        let decoded = select::percent_decode(name.as_bytes(), true);
+        let lenient = select::lenient_name(&decoded);
+        let strict_selected = rules
+            .iter()
+            .any(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&decoded));
+        let lenient_selected = rules
+            .iter()
+            .any(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&lenient));
+        let separate = raw.split('&').any(|p| p == piece);
+        if lenient_selected && !(strict_selected && separate) {
+            return Err(RejectReason::AmbiguousName);
+        }
     }
     let params = select::parse_params(raw);
     let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();

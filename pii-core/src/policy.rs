@@ -123,7 +123,11 @@ pub struct RuleSpec {
     pub mask_char: Option<String>,
     /// `redact`: a constant written in place of the value. Without it the value is removed
     /// (the object member, array element, header, parameter or cookie disappears).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub replace_with: Option<serde_json::Value>,
     /// `tokenize`: the token domain, whose key must be in the token key set. Equal values give
     /// equal tokens within one domain and unrelated tokens across domains.
@@ -223,6 +227,14 @@ pub struct LimitsSpec {
     /// Default 64, at most 512.
     #[serde(default = "default_depth")]
     pub max_depth: u32,
+}
+
+/// `replaceWith: null` means "write null", not "no replacement": a present key is always
+/// `Some`, even when its value is null.
+fn explicit_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 fn default_depth() -> u32 {

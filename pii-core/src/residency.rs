@@ -234,7 +234,9 @@ impl Residency {
                 }
                 ResolveStep::PathPrefix { map } => {
                     let segs = crate::select::normalize_path(&req.path);
-                    segs.first().and_then(|s| map.get(s)).map(String::as_str)
+                    segs.first()
+                        .and_then(|s| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(s)))
+                        .map(|(_, z)| z.as_str())
                 }
                 ResolveStep::Host { map } => req
                     .header("host")

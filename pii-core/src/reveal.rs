@@ -75,7 +75,7 @@ pub fn reveal(
         .body
         .iter()
         .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{' || *b == b'[');
+        .is_some_and(|b| matches!(b, b'{' | b'[' | b'"'));
     if !is_form && looks_json {
         let found = json::find_strings(&req.body, MAX_DEPTH, envelope::is_envelope)
             .map_err(|_| OpenError::Malformed)?;

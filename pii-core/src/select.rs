@@ -15,6 +15,8 @@ pub(crate) enum CompiledSelector {
         /// The path as plain segments when it selects at most one value (`$.a.b[0]`), used to
         /// find rules that can never apply.
         singular: Option<Vec<Seg>>,
+        /// The member name of a `$..name` path (every member of that name, at any depth).
+        descendant: Option<String>,
     },
     Form(String),
     Query(String),
@@ -41,6 +43,7 @@ impl CompiledSelector {
                 CompiledSelector::Json {
                     path,
                     singular: singular_segments(text),
+                    descendant: descendant_name(text),
                     text: text.clone(),
                 }
             }
@@ -95,6 +98,20 @@ fn name(n: &str, what: &str) -> Result<String, (Option<usize>, String)> {
         return Err((None, format!("a {what} name cannot be empty")));
     }
     Ok(n.to_string())
+}
+
+/// The name of `$..name` or `$..['name']`, when that is the whole path.
+fn descendant_name(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("$..")?;
+    let name = rest
+        .strip_prefix("['")
+        .and_then(|r| r.strip_suffix("']"))
+        .unwrap_or(rest);
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    plain.then(|| name.to_string())
 }
 
 /// Parse `$.a.b[0]['c']` into segments; anything with wildcards, filters, slices or `..`
@@ -163,7 +180,7 @@ impl PathPattern {
                         "in `{p}`, `*` must be a whole segment (`/a/*/b`) or `**`; partial wildcards like `{s}` are not supported"
                     ))
                 }
-                s => PatSeg::Literal(s.to_string()),
+                s => PatSeg::Literal(s.to_lowercase()),
             });
         }
         Ok(PathPattern(segs))
@@ -189,10 +206,13 @@ impl PathPattern {
 /// percent-escapes decoded, empty and `.` segments dropped, `..` applied, `;parameters` cut.
 pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
     let raw = raw.split(['?', '#']).next().unwrap_or("");
+    // Decoded first, so `%2F` and `%5C` separate segments as some origins read them; a
+    // backslash is a separator too, and segments compare case-insensitively (lowercased here
+    // and in patterns): a route cannot be dodged by spelling it differently.
+    let decoded = String::from_utf8_lossy(&percent_decode(raw.as_bytes(), false)).to_lowercase();
     let mut out: Vec<String> = Vec::new();
-    for seg in raw.split('/') {
-        let decoded = String::from_utf8_lossy(&percent_decode(seg.as_bytes(), false)).into_owned();
-        let seg = decoded.split(';').next().unwrap_or("");
+    for seg in decoded.split(['/', '\\']) {
+        let seg = seg.split(';').next().unwrap_or("");
         match seg {
             "" | "." => {}
             ".." => {
@@ -202,6 +222,14 @@ pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A parameter name as lenient origin parsers read it: cut at NUL, trimmed, without an array
+/// suffix (`email[]`, `email[0]`).
+pub(crate) fn lenient_name(decoded: &[u8]) -> Vec<u8> {
+    let cut = decoded.split(|&b| b == 0).next().unwrap_or(&[]);
+    let cut = cut.split(|&b| b == b'[').next().unwrap_or(&[]);
+    cut.trim_ascii().to_ascii_lowercase()
 }
 
 /// Decode `%XX` escapes (and `+` as space when `plus` is set); invalid escapes stay as written.

@@ -3,10 +3,9 @@
 //! protected (no selected plaintext anywhere in what is forwarded) or rejected with a fixed
 //! status; it is never forwarded with plaintext.
 //!
-//! `docs/threat-model.md` lists every case with its test. Cases marked `#[ignore = "GAP ..."]`
-//! are parser differentials found while writing this suite: the engine forwards plaintext that
-//! a lenient origin parser would read as a selected value. They document the exposure and fail
-//! until the fix described in the threat model is in (`cargo test --test hostile -- --ignored`).
+//! `docs/threat-model.md` lists every case with its test. The parser-differential cases (a
+//! spelling a lenient origin parser reads as a selected name) were found while writing this
+//! suite; the engine now protects or rejects each of them.
 #![cfg(feature = "open")]
 
 use pii_core::envelope::{open, Binding, ValueKind};
@@ -166,9 +165,13 @@ fn escaped_member_names_are_selected() {
             assert_eq!(p.fields.len(), 1);
         }
     }
-    // A different case is a different JSON name (JSONPath is exact): not selected, unchanged.
-    let p = protected(e.apply(&json_req(r#"{"Email":"kept@x.de"}"#)), &[]);
-    assert_eq!(p.request.body, br#"{"Email":"kept@x.de"}"#.to_vec());
+    // A different case is a different JSON name for JSONPath, but origins that bind JSON
+    // case-insensitively read it as the selected one: refused as ambiguous.
+    rejected(
+        e.apply(&json_req(r#"{"Email":"kept@x.de"}"#)),
+        400,
+        "ambiguous-name",
+    );
 }
 
 // ---- nesting -----------------------------------------------------------------------------
@@ -496,7 +499,6 @@ fn repeated_and_percent_encoded_query_parameters_are_all_protected() {
 /// Spellings that lenient origin parsers read as `email` but the engine does not select.
 /// GAP until the engine rejects (or protects) them; see docs/threat-model.md.
 #[test]
-#[ignore = "GAP: query parser differentials (';' separator, PHP name rules); see docs/threat-model.md"]
 fn lenient_origin_query_spellings_are_protected_or_rejected() {
     let private = keys();
     let e = engine(&private);
@@ -657,7 +659,6 @@ fn path_spellings_reach_the_policy() {
 /// Paths that some origins route like `/api/users` (case-insensitive routers, `%2F` decoding,
 /// backslashes) but that the policy's literal segments do not match.
 #[test]
-#[ignore = "GAP: origin path normalization differentials; see docs/threat-model.md"]
 fn lenient_origin_path_spellings_are_protected_or_rejected() {
     let private = keys();
     let e = engine(&private);
@@ -739,7 +740,6 @@ fn envelope_binding_and_the_v1_recipient_property() {
 /// instead of the body, silently (`opened == 0`). Fix: `reveal.rs`, `reveal`, accept `"` as a
 /// JSON start: `.is_some_and(|b| matches!(b, b'{' | b'[' | b'"'))`.
 #[test]
-#[ignore = "BUG: reveal does not open a sealed root body; fix in pii-core/src/reveal.rs (see doc)"]
 fn reveal_opens_a_sealed_root() {
     let private = keys();
     let e = engine_with(
@@ -764,7 +764,6 @@ fn reveal_opens_a_sealed_root() {
 /// case-insensitively (ASP.NET Core's web defaults, Jackson with
 /// `ACCEPT_CASE_INSENSITIVE_PROPERTIES`): they read `Email` as `email`.
 #[test]
-#[ignore = "GAP: case-insensitive JSON binding at the origin; see docs/threat-model.md"]
 fn case_variants_of_selected_json_names_are_protected_or_rejected() {
     let private = keys();
     let e = engine(&private);
@@ -783,7 +782,6 @@ fn case_variants_of_selected_json_names_are_protected_or_rejected() {
 /// overrides (`X-HTTP-Method-Override`, `_method`). Policies for sensitive routes should list
 /// no methods; this test shows the exposure when they do.
 #[test]
-#[ignore = "GAP: method override at the origin; see docs/threat-model.md"]
 fn method_override_does_not_dodge_a_method_limited_policy() {
     let private = keys();
     let text = format!(

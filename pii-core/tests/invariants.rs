@@ -282,18 +282,22 @@ fn model_json(doc: &Value, rules: &[Rule], remove: bool) -> Expect {
             }
         }
     }
-    // Every target is checked (the engine plans all of them), the outer one wins.
+    // The outer selection wins; a target inside it is not checked (it is protected with it).
     let mut replace = Vec::new();
     let mut removals = Vec::new();
     let mut selected_markers = Vec::new();
     for (path, ri) in &targets {
         let act = &rules[*ri].act;
         let value = get(doc, path);
+        let covered = targets
+            .iter()
+            .any(|(t, _)| t.len() < path.len() && path.starts_with(t));
+        if covered {
+            continue;
+        }
         let plan_remove = match act {
-            // `replaceWith: null` reads as "no replaceWith": the value is removed.
-            Act::Redact {
-                with: None | Some(Value::Null),
-            } => true,
+            // Without replaceWith the value is removed; `replaceWith: null` writes null.
+            Act::Redact { with: None } => true,
             a if !fits(a, value) => {
                 if !remove {
                     return Expect::Reject;
