@@ -6,7 +6,7 @@
   the response to the first event; peak RSS is the process's VmHWM read from /proc just after
   that response (the process is then killed).
 - node packages: `node` loading a package's index.js and handling one event (process start to
-  the result printed on stdout); peak RSS from `/usr/bin/time -v` ("Maximum resident set
+  the result written to a pipe), the variants in round robin; peak RSS from `/usr/bin/time -v` ("Maximum resident set
   size"), or VmHWM when `time` is missing. `node -e 0` is measured too: the floor of any Node.js
   function.
 
@@ -44,11 +44,6 @@ class Emulator(http.server.ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # a killed process resets its held connection: expected
-
-    def reset(self):
-        self.served.clear()
-        self.answered.clear()
-        self.answer = b""
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -105,23 +100,24 @@ def vm_hwm_kib(pid: int) -> int:
 
 
 def bootstrap_runs(path: str, event: bytes, runs: int):
-    emu = Emulator(event)
-    threading.Thread(target=emu.serve_forever, daemon=True).start()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{emu.server_address[1]}",
-        "AWS_LAMBDA_FUNCTION_NAME": "pii-edge-bench",
-        "AWS_LAMBDA_FUNCTION_VERSION": "1",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/us-east-1.pii-edge-bench",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[1]0123456789abcdef",
-        "AWS_REGION": "us-east-1",
-        "LAMBDA_TASK_ROOT": "/var/task",
-    }
     times, rss, answer = [], [], b""
-    try:
-        for _ in range(runs):
-            emu.reset()
+    for _ in range(runs):
+        # A fresh emulator (and port) per run: a killed process's pending `next` must not take
+        # the event meant for the next process.
+        emu = Emulator(event)
+        threading.Thread(target=emu.serve_forever, daemon=True).start()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{emu.server_address[1]}",
+            "AWS_LAMBDA_FUNCTION_NAME": "pii-edge-bench",
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/us-east-1.pii-edge-bench",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[1]0123456789abcdef",
+            "AWS_REGION": "us-east-1",
+            "LAMBDA_TASK_ROOT": "/var/task",
+        }
+        try:
             t0 = time.perf_counter()
             proc = subprocess.Popen(
                 [path], env=env, stdin=subprocess.DEVNULL,
@@ -136,8 +132,10 @@ def bootstrap_runs(path: str, event: bytes, runs: int):
             finally:
                 proc.kill()
                 proc.wait(5)
-    finally:
-        emu.shutdown()
+        finally:
+            emu.answered.set()  # release a held `next`
+            emu.shutdown()
+            emu.server_close()
     return times, rss, answer
 
 
@@ -150,37 +148,46 @@ Promise.resolve(h(ev)).then((r) => { fs.writeSync(fd, JSON.stringify(r) + '\n');
 """
 
 
-def node_runs(index_js, event_path, runs: int, time_bin):
-    """`node` loading index_js and handling one event; the result comes back on a pipe."""
-    times, rss, answer = [], [], b""
+def node_once(index_js, event_path, time_bin):
+    """One `node` process loading index_js and handling one event (None: `node -e 0` that
+    answers at once); the result comes back on a pipe. Returns (ms, peak RSS KiB, answer)."""
+    r, w = os.pipe()
+    if index_js is None:
+        cmd = ["node", "-e", "require('fs').writeSync(Number(process.argv[1]), 'null\\n')", str(w)]
+    else:
+        cmd = ["node", "-e", NODE_SCRIPT, str(w), os.path.abspath(index_js), os.path.abspath(event_path)]
+    if time_bin:
+        cmd = [time_bin, "-v"] + cmd
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, pass_fds=(w,),
+    )
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        line = pipe.readline()
+    t1 = time.perf_counter()
+    _, err = proc.communicate(timeout=30)
+    if not line:
+        raise RuntimeError(f"{cmd[-3:]} gave no result: {err.decode()[-500:]}")
+    kib = 0
+    for l in err.decode(errors="replace").splitlines():
+        if "Maximum resident set size" in l:
+            kib = int(l.rsplit(":", 1)[1])
+    return (t1 - t0) * 1000, kib, line
+
+
+def node_runs(variants, event_path, runs: int, time_bin):
+    """Round robin over the variants, so that load changes hit them alike."""
+    out = {name: ([], [], b"") for name, _ in variants}
     for _ in range(runs):
-        r, w = os.pipe()
-        if index_js is None:
-            cmd = ["node", "-e", "require('fs').writeSync(Number(process.argv[1]), 'null\\n')", str(w)]
-        else:
-            cmd = ["node", "-e", NODE_SCRIPT, str(w), os.path.abspath(index_js), os.path.abspath(event_path)]
-        if time_bin:
-            cmd = [time_bin, "-v"] + cmd
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, pass_fds=(w,),
-        )
-        os.close(w)
-        with os.fdopen(r, "rb") as pipe:
-            line = pipe.readline()
-        t1 = time.perf_counter()
-        _, err = proc.communicate(timeout=30)
-        if not line:
-            raise RuntimeError(f"{cmd[-3:]} gave no result: {err.decode()[-500:]}")
-        times.append((t1 - t0) * 1000)
-        answer = line
-        kib = 0
-        for l in err.decode(errors="replace").splitlines():
-            if "Maximum resident set size" in l:
-                kib = int(l.rsplit(":", 1)[1])
-        rss.append(kib)
-    return times, rss, answer
+        for name, index_js in variants:
+            ms, kib, line = node_once(index_js, event_path, time_bin)
+            t, r, _ = out[name]
+            t.append(ms)
+            r.append(kib)
+            out[name] = (t, r, line)
+    return out
 
 
 def summary(times, rss):
@@ -210,12 +217,14 @@ def main():
         t, r, ans = bootstrap_runs(a.bootstrap, event, a.runs)
         results["bootstrap"] = summary(t, r) | {"answer_bytes": len(ans), "rss_from": "VmHWM"}
     if shutil.which("node"):
-        t, r, _ = node_runs(None, a.event, a.runs, time_bin)
-        results["node -e 0"] = summary(t, r) | {"rss_from": "time -v"}
-        for spec in a.node_package:
-            name, d = spec.split("=", 1)
-            t, r, ans = node_runs(os.path.join(d, "index.js"), a.event, a.runs, time_bin)
-            results[name] = summary(t, r) | {"answer_bytes": len(ans), "rss_from": "time -v"}
+        variants = [("node -e 0", None)] + [
+            (spec.split("=", 1)[0], os.path.join(spec.split("=", 1)[1], "index.js"))
+            for spec in a.node_package
+        ]
+        for name, (t, r, ans) in node_runs(variants, a.event, a.runs, time_bin).items():
+            results[name] = summary(t, r) | {"rss_from": "time -v"}
+            if name != "node -e 0":
+                results[name]["answer_bytes"] = len(ans)
     text = json.dumps(results, indent=1)
     if a.out:
         with open(a.out, "w") as f:

@@ -91,7 +91,7 @@ def main():
     def c(size, fields, fn, src=crit):
         return src.get((f"{size}-f{fields}", fn))
 
-    x = crit.get(("x25519", "seal"))
+    x = crit.get(("apart", "x25519-seal"))
     xm = x["median"] if x else None
     lines = []
     say = lines.append
@@ -110,25 +110,43 @@ def main():
     say("Encrypt, one recipient. `event` = CloudFront origin-request event JSON in → JSON out "
         "(base64 both ways, log line built). Floors as defined in issue 7; X25519 op = "
         f"ephemeral key + agreement + HKDF + AES-GCM of 32 bytes (ring): **{cell(x)} µs**.\n")
-    say("| body | fields | engine | event | physical floor | DOM floor | event ÷ (physical + X25519) | event ÷ DOM | engine ÷ (physical + X25519) |")
-    say("|---|---|---|---|---|---|---|---|---|")
+    say("Issue 7's target, \"the full event path at most 2x the physical floor plus one X25519 "
+        "operation\", read strictly: event ≤ 2 × physical + X25519, i.e. (event − X25519) ÷ "
+        "physical ≤ 2; read leniently: event ÷ (physical + X25519) ≤ 2. Both are shown.\n")
+    say("| body | fields | engine | event | physical floor | DOM floor | (event − X25519) ÷ physical | event ÷ (physical + X25519) | event ÷ DOM | engine ÷ (physical + X25519) |")
+    say("|---|---|---|---|---|---|---|---|---|---|")
     for s in SIZES:
         for f in FIELDS:
             e, ev, ph, dom = (c(s, f, k) for k in ("engine", "event", "floor-physical", "floor-dom"))
             floor = (ph["median"] + xm) if ph and xm else None
             r1 = ratio(ev and ev["median"], floor)
+            r0 = ratio(ev and xm and ev["median"] - xm, ph and ph["median"])
             r2 = ratio(ev and ev["median"], dom and dom["median"])
             r3 = ratio(e and e["median"], floor)
-            say(f"| {s} | {f} | {cell(e)} | {cell(ev)} | {cell(ph)} | {cell(dom)} | {rfmt(r1)} | {rfmt(r2)} | {rfmt(r3)} |")
+            say(f"| {s} | {f} | {cell(e)} | {cell(ev)} | {cell(ph)} | {cell(dom)} | {rfmt(r0)} | {rfmt(r1)} | {rfmt(r2)} | {rfmt(r3)} |")
             results["cases"].append({
                 "size": s, "fields": f, "engine": e, "event": ev, "floorPhysical": ph,
-                "floorDom": dom, "eventOverPhysicalPlusX25519": r1, "eventOverDom": r2,
+                "floorDom": dom, "eventMinusX25519OverPhysical": r0,
+                "eventOverPhysicalPlusX25519": r1, "eventOverDom": r2,
                 "node": {v: nres.get((v, s, f)) for v in ("node-rsa", "node-rsa-keyobject", "node-x25519", "pii-edge")},
                 "bodyOut": check.get(f"{s}/{f}", {}).get("bodyOut"),
             })
-            if r1 is not None:
-                targets.append((f"event ≤ 2x (physical floor + X25519), {s}/{f}", r1 <= 2, f"{r1:.2f}x"))
+            if r0 is not None and r1 is not None:
+                targets.append((f"event ≤ 2 × physical + X25519 (strict), {s}/{f}", r0 <= 2,
+                                f"{r0:.2f}x (lenient reading: {r1:.2f}x, {'met' if r1 <= 2 else 'missed'})"))
     say("")
+
+    bd = load(os.path.join(out_dir, "breakdown.json"), [])
+    if bd:
+        say("Where the event path's time goes, 5 fields (`pii-bench breakdown`: median of 15 "
+            "rounds of 20 ms per part, in one process, µs):\n")
+        say("| body | handle_json | parse event JSON | engine | handler around the engine (request, base64 decode + encode, limits, log line) | output JSON |")
+        say("|---|---|---|---|---|---|")
+        for r in bd:
+            say(f"| {r['id']} | {fmt(r['handleJson'])} | {fmt(r['parseEvent'])} | {fmt(r['engine'])} | "
+                f"{fmt(r['handlerAroundEngine'])} | {fmt(r['outputToJson'])} |")
+        say("")
+        results["breakdown"] = bd
 
     say("## Against Node.js (per request timed inside Node, µs: median (p10–p90))\n")
     say("Every variant is timed as the Lambda runtime runs it: `JSON.parse` of the event, the "
@@ -150,6 +168,22 @@ def main():
             if r_x is not None:
                 targets.append((f"≥ 3x faster than careful Node, {s}/{f} (package)", r_x >= 3, f"{r_x:.2f}x"))
     say("")
+    extra = sorted({v for (v, _, _) in nres} - {"node-rsa", "node-rsa-keyobject", "node-x25519", "pii-edge", "node-runtime-floor", "node-dom-floor"})
+    say("Floors inside Node, and where the package's time goes (5 fields): the Lambda runtime's "
+        "own `JSON.parse` + `JSON.stringify` of the event (`runtime floor`, paid by every "
+        "variant), a JavaScript DOM floor (decode, `JSON.parse` body, `JSON.stringify`, encode), "
+        "and the bridge = package − runtime floor − Rust event path (index.js's "
+        "`JSON.stringify(event)` and `JSON.parse(answer)`, the Node-API string copies)"
+        + (", and other builds of the package: " + ", ".join(extra) if extra else "") + ".\n")
+    say("| body | runtime floor | JS DOM floor | pii-edge pkg | Rust event path | bridge | " + " | ".join(extra) + (" |" if extra else ""))
+    say("|---|---|---|---|---|---|" + "---|" * len(extra))
+    for s_ in SIZES:
+        rf, jd, pkg = (nres.get((v, s_, 5)) for v in ("node-runtime-floor", "node-dom-floor", "pii-edge"))
+        ev = c(s_, 5, "event")
+        bridge = pkg["median"] - rf["median"] - ev["median"] if pkg and rf and ev else None
+        say(f"| {s_} | {cell(rf)} | {cell(jd)} | {cell(pkg)} | {cell(ev)} | {fmt(bridge)} | "
+            + " | ".join(cell(nres.get((v, s_, 5))) for v in extra) + (" |" if extra else ""))
+    say("")
 
     say("## Fields and the public-key operation\n")
     say("| body | engine 1 field | engine 5 | engine 100 | 100 ÷ 5 (target < 2) | slope per field (1→100) | engine with `mask` on 1 field (no public key) | one-time public-key cost (encrypt − mask, 1 field) | 5 fields, 2 recipients |")
@@ -170,7 +204,7 @@ def main():
         say("## With ring at opt-level 3 (`PII_BENCH_RING_O3=1`)\n")
         say("| case | X25519 op | engine | event | event ÷ same with opt-level z |")
         say("|---|---|---|---|---|")
-        xo = crit_o3.get(("x25519", "seal"))
+        xo = crit_o3.get(("apart", "x25519-seal"))
         for s in SIZES:
             for f in (1, 5, 100):
                 ev, evz = c(s, f, "event", crit_o3), c(s, f, "event")
@@ -179,11 +213,16 @@ def main():
 
     say("## Cold start and peak RSS\n")
     say("Process start → first response (ms, median (p10–p90)); peak RSS of the process.\n")
-    say("| what | cold start | peak RSS | runs |")
-    say("|---|---|---|---|")
+    say("| what | cold start | over bare `node -e 0` | peak RSS | over bare node | runs |")
+    say("|---|---|---|---|---|---|")
+    bare = cold.get("node -e 0")
     for name, r in cold.items():
-        say(f"| {name} | {fmt(r['median_ms'])} ({fmt(r['p10_ms'])}–{fmt(r['p90_ms'])}) ms | "
-            f"{fmt(r.get('peak_rss_mib'), 1)} MiB ({r.get('rss_from')}) | {r['runs']} |")
+        node_like = bare and name not in ("bootstrap", "node -e 0")
+        dt = f"+{fmt(r['median_ms'] - bare['median_ms'])} ms" if node_like else ""
+        drss = (f"+{fmt(r['peak_rss_mib'] - bare['peak_rss_mib'], 1)} MiB"
+                if node_like and r.get("peak_rss_mib") and bare.get("peak_rss_mib") else "")
+        say(f"| {name} | {fmt(r['median_ms'])} ({fmt(r['p10_ms'])}–{fmt(r['p90_ms'])}) ms | {dt} | "
+            f"{fmt(r.get('peak_rss_mib'), 1)} MiB ({r.get('rss_from')}) | {drss} | {r['runs']} |")
     b = cold.get("bootstrap")
     if b:
         targets.append(("bootstrap cold start < 20 ms", b["median_ms"] < 20, f"{b['median_ms']} ms"))
@@ -201,6 +240,14 @@ def main():
             f"**{1_000_000 - zip_size:,} bytes** ({(1_000_000 - zip_size) / 10_000:.1f} %); against 1 MiB: "
             f"{1_048_576 - zip_size:,} bytes.\n")
         targets.append(("package under 1 MB", zip_size < 1_000_000, f"{zip_size:,} bytes"))
+        o3 = os.path.join(out_dir, "edge-ring-o3.zip")
+        same = os.path.join(out_dir, "edge-bench.zip")
+        if os.path.exists(o3) and os.path.exists(same):
+            d = os.path.getsize(o3) - os.path.getsize(same)
+            say(f"With ring at opt-level 3 (`[profile.release.package.ring] opt-level = 3`), the "
+                f"same package (bench bundle) is {os.path.getsize(o3):,} bytes against "
+                f"{os.path.getsize(same):,}: **{d:+,} bytes**.\n")
+            results["ringO3ZipDelta"] = d
 
     say("## Targets of issue 7\n")
     met = sum(1 for _, ok, _ in targets if ok)

@@ -2,15 +2,19 @@
 // Times the Node.js handlers per request, inside Node, on the events written by
 // `pii-bench fixtures DIR` (the same policy and events as the Rust benchmarks).
 //
-//   node bench.js FIXTURES_DIR [--quick] [--package DIR] [--out FILE]
+//   node bench.js FIXTURES_DIR [--quick] [--package DIR] [--extra-package NAME=DIR] [--out FILE]
 //
 // Variants:
 //   node-rsa     jsonpath-plus + RSA-OAEP-SHA256 (2048-bit) per field, key as PEM text passed
 //                to publicEncrypt (as typically hard-coded)                   (handler-rsa.js)
 //   node-rsa-keyobject  the same with the key parsed once into a KeyObject
 //   node-x25519  jsonpath-plus + one X25519 per request + AES-256-GCM/field (handler-x25519.js)
+//   node-runtime-floor  a handler that returns the request as it came: what the Lambda runtime's
+//                JSON.parse + JSON.stringify of the event cost every variant
+//   node-dom-floor      decode the body, JSON.parse, JSON.stringify, encode, nothing selected
 //   pii-edge     the pii-edge Lambda@Edge package (index.js + Rust addon), when --package DIR
 //                holds it (index.js, pii_edge.node, bundle.json)
+//   NAME         another build of that package (--extra-package NAME=DIR, repeatable)
 //
 // One request = what the Lambda runtime does around a handler: JSON.parse of the event text,
 // the handler, JSON.stringify of its result (the Rust `event` benchmark includes the same).
@@ -24,7 +28,8 @@ const path = require('path');
 const crypto = require('crypto');
 
 const args = process.argv.slice(2);
-const dir = args.find((a, i) => !a.startsWith('--') && !['--package', '--out'].includes(args[i - 1]));
+const dir = args.find((a, i) => !a.startsWith('--') && !['--package', '--out', '--extra-package'].includes(args[i - 1]));
+const extra = args.flatMap((a, i) => (a === '--extra-package' ? [args[i + 1].split('=')] : []));
 const quick = args.includes('--quick');
 const pkgIdx = args.indexOf('--package');
 const pkgDir = pkgIdx >= 0 ? args[pkgIdx + 1] : null;
@@ -48,6 +53,16 @@ const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
 const x25519Jwk = jwks.keys.find((k) => k.crv === 'X25519' && k.zone === policy.zone);
 
 const variants = [
+  { name: 'node-runtime-floor', nocheck: true, handler: async (event) => event.Records[0].cf.request },
+  {
+    name: 'node-dom-floor', nocheck: true, handler: async (event) => {
+      const request = event.Records[0].cf.request;
+      const doc = JSON.parse(Buffer.from(request.body.data, 'base64').toString('utf8'));
+      request.body.action = 'replace';
+      request.body.data = Buffer.from(JSON.stringify(doc), 'utf8').toString('base64');
+      return request;
+    },
+  },
   { name: 'node-rsa', handler: require('./handler-rsa').create(policy, rsaPem) },
   { name: 'node-rsa-keyobject', handler: require('./handler-rsa').create(policy, rsaPem, true) },
   { name: 'node-x25519', handler: require('./handler-x25519').create(policy, { kty: 'OKP', crv: 'X25519', x: x25519Jwk.x }) },
@@ -56,6 +71,9 @@ if (pkgDir) {
   // Its addon writes one log line per request to stdout (fd 1): that write is part of its cost.
   const pkg = require(path.resolve(pkgDir, 'index.js'));
   variants.push({ name: 'pii-edge', handler: pkg.handler });
+}
+for (const [name, d] of extra) {
+  variants.push({ name, handler: require(path.resolve(d, 'index.js')).handler });
 }
 
 // Every selected value must leave sealed: check each variant's output once per case.
@@ -89,7 +107,7 @@ async function main() {
   for (const v of variants) {
     for (const c of cases) {
       const [, s] = await once(v, c.text);
-      check(v, c, JSON.parse(s));
+      if (!v.nocheck) check(v, c, JSON.parse(s));
       for (let i = 0; i < warm; i++) await once(v, c.text);
       samples.set(`${v.name} ${c.id}`, []);
     }

@@ -7,6 +7,9 @@
 //! - `pii-bench check DIR`: runs every event of DIR through the edge handler once and checks
 //!   that it is forwarded with every protected value sealed (no plaintext left); prints the
 //!   body growth per case as JSON.
+//! - `pii-bench breakdown DIR`: where the time of the full event path goes, 5 fields per size:
+//!   event JSON parse, engine, the handler around it, output JSON; medians of 15 rounds of
+//!   20 ms per part (µs), as JSON.
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -21,7 +24,8 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["fixtures", dir] => fixtures(Path::new(dir)),
         ["check", dir] => check(Path::new(dir)),
-        _ => Err("usage: pii-bench fixtures DIR | pii-bench check DIR".to_string()),
+        ["breakdown", dir] => breakdown(Path::new(dir)),
+        _ => Err("usage: pii-bench fixtures DIR | check DIR | breakdown DIR".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,6 +118,51 @@ fn check(dir: &Path) -> Result<(), String> {
         report.push(json!({
             "id": id, "bodyIn": body_in.len(), "bodyOut": body_out.len(),
             "growthPerField": (body_out.len() - body_in.len()) / case["fields"].as_u64().unwrap_or(1).max(1) as usize,
+        }));
+    }
+    println!("{}", Value::Array(report));
+    Ok(())
+}
+
+/// Median per-call time in µs of `f`, over `rounds` batches of about 20 ms.
+fn time<T>(rounds: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = std::time::Instant::now();
+        let mut n = 0u32;
+        while start.elapsed().as_millis() < 20 {
+            std::hint::black_box(f());
+            n += 1;
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn breakdown(dir: &Path) -> Result<(), String> {
+    use edge_fn::cloudfront::CloudFrontEvent;
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let edge = pii_bench::edge(&read(&dir.join("bundle.json"))?);
+    let engine = edge.engine().map_err(str::to_string)?;
+    let mut report = Vec::new();
+    for case in pii_bench::cases().into_iter().filter(|c| c.fields == 5) {
+        let event: CloudFrontEvent = case.event.parse().map_err(|e| format!("{e}"))?;
+        let output = edge_fn::handle(&edge, event.clone());
+        if output.status() != 200 {
+            return Err(format!("{}: {}", case.id(), output.to_json()));
+        }
+        let rounds = 15;
+        let parse = time(rounds, || case.event.parse::<CloudFrontEvent>().is_ok());
+        let handle = time(rounds, || edge_fn::handle(&edge, event.clone()));
+        let clone = time(rounds, || event.clone());
+        let engine_only = time(rounds, || engine.apply(&case.request));
+        let to_json = time(rounds, || output.to_json().len());
+        let total = time(rounds, || edge_fn::handle_json(&edge, &case.event).len());
+        report.push(json!({
+            "id": case.id(), "handleJson": total, "parseEvent": parse,
+            "handleMinusEventClone": handle - clone, "engine": engine_only,
+            "handlerAroundEngine": handle - clone - engine_only, "outputToJson": to_json,
         }));
     }
     println!("{}", Value::Array(report));
