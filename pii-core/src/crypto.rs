@@ -261,15 +261,38 @@ pub(crate) fn aes256gcm_seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, key)?);
-    let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
-    buf.extend_from_slice(plaintext);
-    key.seal_in_place_append_tag(
-        aead::Nonce::assume_unique_for_key(nonce),
-        aead::Aad::from(aad),
-        &mut buf,
-    )?;
-    Ok(buf)
+    SealingKey::new(key)?.seal(nonce, aad, plaintext)
+}
+
+/// An AES-256-GCM key expanded once, for sealing many fields under one data key (the key
+/// schedule is about a tenth of a small field's sealing cost).
+pub(crate) struct SealingKey(aead::LessSafeKey);
+
+impl SealingKey {
+    pub(crate) fn new(key: &[u8; KEY_LEN]) -> Result<Self, CryptoError> {
+        Ok(SealingKey(aead::LessSafeKey::new(aead::UnboundKey::new(
+            &aead::AES_256_GCM,
+            key,
+        )?)))
+    }
+
+    /// AES-256-GCM encryption; returns ciphertext || tag.
+    pub(crate) fn seal(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = &self.0;
+        let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        buf.extend_from_slice(plaintext);
+        key.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut buf,
+        )?;
+        Ok(buf)
+    }
 }
 
 /// AES-256-GCM decryption of ciphertext || tag; the plaintext lives in memory wiped on drop.

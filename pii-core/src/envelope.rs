@@ -294,7 +294,9 @@ pub fn sealed_len(zone: &str, recipients: usize, plaintext_len: usize) -> usize 
 /// Seals the fields of one request: one data key, wrapped once per recipient when the sealer
 /// is made, then one AES-256-GCM per field. The data key is wiped on drop.
 pub(crate) struct Sealer {
-    dk: Zeroizing<[u8; crypto::KEY_LEN]>,
+    /// The data key expanded for AES-GCM once, not per field. (The raw data key is wiped when
+    /// `new` returns; ring does not wipe its expanded key schedule, see docs/threat-model.md.)
+    aead: crypto::SealingKey,
     zone: String,
     hints: Vec<[u8; HINT_LEN]>,
     /// Recipient count byte, then hint || enc || wrapped per recipient.
@@ -347,8 +349,9 @@ impl Sealer {
             block.extend_from_slice(&enc);
             block.extend_from_slice(&wrapped);
         }
+        let aead = crypto::SealingKey::new(&dk).map_err(|_| SealError::Random)?;
         Ok(Sealer {
-            dk,
+            aead,
             zone: zone.to_owned(),
             hints: recipients.iter().map(|k| *k.hint()).collect(),
             recipients: block,
@@ -386,11 +389,12 @@ impl Sealer {
         // The counter moves on before anything else can fail: a nonce is never used twice.
         self.counter += 1;
         // ring refuses only inputs too long for AES-GCM, far above MAX_PLAINTEXT.
-        let ct = crypto::aes256gcm_seal(&self.dk, field_nonce(counter), &aad, plaintext).map_err(
-            |_| SealError::PlaintextTooLarge {
+        let ct = self
+            .aead
+            .seal(field_nonce(counter), &aad, plaintext)
+            .map_err(|_| SealError::PlaintextTooLarge {
                 len: plaintext.len(),
-            },
-        )?;
+            })?;
         let zone = self.zone.as_bytes();
         let mut binary =
             Vec::with_capacity(3 + zone.len() + self.recipients.len() + COUNTER_LEN + ct.len());

@@ -1276,6 +1276,14 @@ fn push_u00(out: &mut String, c: char) {
 /// A JSON string literal (with quotes) for `s`, escaped per RFC 8259: `"`, `\` and control
 /// characters (short forms where they exist, else `\u00XX`); the same text serde_json writes.
 pub(crate) fn quote(s: &str) -> String {
+    // Most values (envelopes, tokens, hashes, masks) need no escaping at all.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     let mut from = 0;
