@@ -56,6 +56,11 @@ fn public_key_cost(c: &mut Criterion) {
     let mask = engine("mask", &keys);
     let keys2 = pii_bench::keys(2).public();
     let two = engine("encrypt", &keys2);
+    // Issue 7's stretch: one encapsulation reused across requests (bounded).
+    let reuse = engine("encrypt", &keys).with_reuse(pii_core::Reuse {
+        max_age: std::time::Duration::from_secs(300),
+        max_fields: 1 << 32,
+    });
     let mut g = c.benchmark_group("apart");
     g.bench_function("x25519-seal", |b| b.iter(|| floor.seal()));
     for &(label, size) in &SIZES {
@@ -66,6 +71,9 @@ fn public_key_cost(c: &mut Criterion) {
         let five = Case::new(label, size, 5);
         g.bench_function(format!("recipients-2-f5-{label}"), |b| {
             b.iter(|| two.apply(black_box(&five.request)))
+        });
+        g.bench_function(format!("reuse-f5-{label}"), |b| {
+            b.iter(|| reuse.apply(black_box(&five.request)))
         });
     }
     g.finish();
