@@ -14,6 +14,9 @@ python3 -m pip install --quiet --disable-pip-version-check -r scripts/requiremen
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
+step "pii-core as the edge builds it (no YAML parser, no opener)"
+cargo test -p pii-core --no-default-features
+
 step "example policies: pii-edge test policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
 

@@ -330,6 +330,8 @@ impl Engine {
     /// public key.
     ///
     /// ```
+    /// # #[cfg(feature = "open")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Residency, TokenKeys};
     /// let mut keys = PrivateKeyring::new();
     /// keys.push(PrivateKey::generate("eu-west", "eu-west-1", 1)?);
@@ -344,7 +346,9 @@ impl Engine {
     /// assert_eq!(p.zone.as_deref(), Some("eu-west"));
     /// let Outcome::Rejected(r) = engine.apply(&Request::new("GET", "/")) else { panic!() };
     /// assert_eq!(r.reason.code(), "no-zone");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "open"))]
+    /// # fn main() {}
     /// ```
     pub fn with_residency(
         policies: Vec<Policy>,
@@ -433,6 +437,8 @@ impl Engine {
     /// `docs/threat-model.md`). Off by default.
     ///
     /// ```
+    /// # #[cfg(feature = "open")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Reuse, TokenKeys};
     /// let mut keys = PrivateKeyring::new();
@@ -446,7 +452,9 @@ impl Engine {
     /// else { panic!() };
     /// // Same wrapped data key in both requests, different field counters.
     /// assert_ne!(a.request.header("x-ssn"), b.request.header("x-ssn"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "open"))]
+    /// # fn main() {}
     /// ```
     pub fn with_reuse(mut self, limits: Reuse) -> Engine {
         self.reuse = Some(SealerCache::new(limits));

@@ -14,6 +14,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+#[cfg(any(test, feature = "open"))]
 use zeroize::Zeroizing;
 
 use crate::crypto;

@@ -1,7 +1,7 @@
 //! The engine end to end: every action, every selector, every fail-closed path, and the
 //! property tests of issue 2 (no selected plaintext in the output, unselected values unchanged,
 //! reversible actions round-trip with their type).
-#![cfg(feature = "open")]
+#![cfg(all(feature = "open", feature = "yaml"))]
 
 use pii_core::{
     reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, RejectReason,

@@ -1,4 +1,5 @@
 //! Every policy under `policies/` loads and compiles.
+#![cfg(feature = "yaml")]
 
 use std::path::Path;
 

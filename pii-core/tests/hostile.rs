@@ -6,7 +6,7 @@
 //! `docs/threat-model.md` lists every case with its test. The parser-differential cases (a
 //! spelling a lenient origin parser reads as a selected name) were found while writing this
 //! suite; the engine now protects or rejects each of them.
-#![cfg(feature = "open")]
+#![cfg(all(feature = "open", feature = "yaml"))]
 
 use pii_core::envelope::{open, Binding, ValueKind};
 use pii_core::{
