@@ -7,6 +7,9 @@
 //! `docs/threat-model.md` lists each case with its test.
 
 mod support;
+// Only its HTTP request reader is used here.
+#[allow(dead_code)]
+mod runtime_api;
 
 use std::sync::Arc;
 
@@ -553,7 +556,7 @@ mod runtime_faults {
     //! clear message, and never emit plaintext (responses, stdout, stderr).
 
     use std::collections::VecDeque;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::process::{Child, Command, Stdio};
     use std::sync::{Arc, Condvar, Mutex};
@@ -742,49 +745,12 @@ mod runtime_faults {
     }
 
     fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, String)> {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next()?.to_owned();
-        let path = parts.next()?.to_owned();
-        let (mut len, mut chunked) = (0usize, false);
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).ok()? == 0 {
-                return None;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':') {
-                if n.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().ok()?;
-                } else if n.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = v.trim().eq_ignore_ascii_case("chunked");
-                }
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let mut size = String::new();
-                reader.read_line(&mut size).ok()?;
-                let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-                let mut chunk = vec![0; size + 2];
-                reader.read_exact(&mut chunk).ok()?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..size]);
-            }
-        } else {
-            body.resize(len, 0);
-            reader.read_exact(&mut body).ok()?;
-        }
-        Some((method, path, String::from_utf8_lossy(&body).into_owned()))
+        let r = super::runtime_api::read_request(reader)?;
+        Some((
+            r.method,
+            r.path,
+            String::from_utf8_lossy(&r.body).into_owned(),
+        ))
     }
 
     pub(super) struct Running {

@@ -100,10 +100,10 @@ impl RuntimeApi {
     }
 }
 
-struct HttpRequest {
-    method: String,
-    path: String,
-    body: Vec<u8>,
+pub(crate) struct HttpRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) body: Vec<u8>,
 }
 
 fn serve(stream: TcpStream, shared: &Arc<(Mutex<State>, Condvar)>) {
@@ -204,7 +204,9 @@ fn route(
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> {
+/// One HTTP/1.1 request (Content-Length or chunked body); shared with the fault emulator of
+/// tests/hostile_events.rs.
+pub(crate) fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
