@@ -280,6 +280,30 @@ fn event(event_type: &str, request: Value) -> Value {
     }}]})
 }
 
+/// Send a sign-up of a user of `country` through the viewer-request trigger; returns what the
+/// trigger forwards and its decoded body.
+fn seal(edge: &Edge, country: &str, body: &str) -> (Value, Vec<u8>) {
+    let viewer = event(
+        "viewer-request",
+        json!({
+            "clientIp": "203.0.113.9", "method": "POST", "uri": "/api/users", "querystring": "",
+            "headers": {
+                "host": [{"key": "Host", "value": "shop.example"}],
+                "content-type": [{"key": "Content-Type", "value": "application/json"}],
+                "x-account-country": [{"key": "X-Account-Country", "value": country}]
+            },
+            "body": {"inputTruncated": false, "action": "read-only", "encoding": "base64",
+                     "data": base64::engine::general_purpose::STANDARD.encode(body)}
+        }),
+    );
+    let sealed = handle_value(edge, viewer);
+    let body = sealed["body"]["data"]
+        .as_str()
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .unwrap_or_default();
+    (sealed, body)
+}
+
 /// Run the simulation: `requests` requests, region `stop_region` stopped after `stop_after`.
 pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Result<Report, String> {
     let mut origins: Vec<Origin> = Vec::new();
@@ -325,28 +349,11 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
         report.sent += 1;
 
         // Viewer-request: seal.
-        let viewer = event(
-            "viewer-request",
-            json!({
-                "clientIp": "203.0.113.9", "method": "POST", "uri": "/api/users", "querystring": "",
-                "headers": {
-                    "host": [{"key": "Host", "value": "shop.example"}],
-                    "content-type": [{"key": "Content-Type", "value": "application/json"}],
-                    "x-account-country": [{"key": "X-Account-Country", "value": country}]
-                },
-                "body": {"inputTruncated": false, "action": "read-only", "encoding": "base64",
-                         "data": base64::engine::general_purpose::STANDARD.encode(&body)}
-            }),
-        );
-        let sealed = handle_value(&edge, viewer);
+        let (sealed, sealed_body) = seal(&edge, country, &body);
         let sealed_text = sealed.to_string();
         if sealed_text.contains(&email) || sealed_text.contains(&name) {
             report.plaintext_leaks += 1;
         }
-        let sealed_body = sealed["body"]["data"]
-            .as_str()
-            .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-            .unwrap_or_default();
         if String::from_utf8_lossy(&sealed_body).contains(&email) {
             report.plaintext_leaks += 1;
         }
@@ -425,22 +432,7 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
             .map(|(c, _)| *c)
             .unwrap_or("DE");
         let body = json!({"email": "probe@example.eu", "name": "Probe"}).to_string();
-        let viewer = event(
-            "viewer-request",
-            json!({
-                "clientIp": "203.0.113.9", "method": "POST", "uri": "/api/users", "querystring": "",
-                "headers": {
-                    "content-type": [{"key": "Content-Type", "value": "application/json"}],
-                    "x-account-country": [{"key": "X-Account-Country", "value": country}]
-                },
-                "body": {"inputTruncated": false, "action": "read-only", "encoding": "text", "data": body}
-            }),
-        );
-        let sealed = handle_value(&edge, viewer);
-        let sealed_body = sealed["body"]["data"]
-            .as_str()
-            .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-            .unwrap_or_default();
+        let (_, sealed_body) = seal(&edge, country, &body);
         for o in origins
             .iter()
             .filter(|o| o.zone != zone && o.thread.is_some())
