@@ -309,12 +309,6 @@ fn model_json(doc: &Value, rules: &[Rule], remove: bool) -> Expect {
         if plan_remove && path.is_empty() {
             return Expect::Reject;
         }
-        let outer = targets
-            .iter()
-            .any(|(t, _)| t.len() < path.len() && path.starts_with(t));
-        if outer {
-            continue;
-        }
         markers(value, &mut selected_markers);
         if plan_remove {
             removals.push(path.clone());
