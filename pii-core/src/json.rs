@@ -100,7 +100,7 @@ fn syntax(offset: usize, what: &'static str) -> JsonProblem {
 }
 
 /// A state the scanner guarantees cannot happen; reported rather than panicking.
-fn internal(offset: usize) -> JsonProblem {
+pub(crate) fn internal(offset: usize) -> JsonProblem {
     syntax(offset, "internal error: unexpected scanner state")
 }
 
@@ -110,16 +110,16 @@ fn internal(offset: usize) -> JsonProblem {
 
 /// A string token: `start` is the opening quote, `end` is just after the closing quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    start: usize,
-    end: usize,
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
     /// Contains a backslash escape (the raw bytes differ from the decoded text).
-    esc: bool,
+    pub(crate) esc: bool,
 }
 
 impl Span {
     /// The content between the quotes.
-    fn inner(self) -> (usize, usize) {
+    pub(crate) fn inner(self) -> (usize, usize) {
         (
             self.start + 1,
             self.end.saturating_sub(1).max(self.start + 1),
@@ -129,7 +129,7 @@ impl Span {
 
 /// One token. Offsets are byte offsets in the input.
 #[derive(Debug, Clone, Copy)]
-enum Tok {
+pub(crate) enum Tok {
     /// `{` at this offset.
     Obj(usize),
     /// `[` at this offset.
@@ -154,7 +154,7 @@ enum Tok {
 
 impl Tok {
     /// Start and end of a scalar value token.
-    fn scalar_span(self) -> Option<(usize, usize)> {
+    pub(crate) fn scalar_span(self) -> Option<(usize, usize)> {
         match self {
             Tok::Str(s) => Some((s.start, s.end)),
             Tok::Num(a, b)
@@ -182,8 +182,8 @@ enum State {
 
 /// A pull tokenizer that validates everything (grammar, escapes, depth, numbers and optionally
 /// duplicate names) with an explicit stack, so nothing it reads can make it recurse.
-struct Lexer<'a> {
-    text: &'a str,
+pub(crate) struct Lexer<'a> {
+    pub(crate) text: &'a str,
     b: &'a [u8],
     pos: usize,
     max_depth: usize,
@@ -253,7 +253,7 @@ fn check_escape(b: &[u8], i: usize) -> Result<usize, JsonProblem> {
 }
 
 /// Appends the decoded content `text[start..end]` (between the quotes) to `out`.
-fn unescape_into(
+pub(crate) fn unescape_into(
     text: &str,
     start: usize,
     end: usize,
@@ -296,7 +296,11 @@ fn decoded<'t>(text: &'t str, span: Span) -> Result<Cow<'t, str>, JsonProblem> {
 }
 
 impl<'a> Lexer<'a> {
-    fn new(bytes: &'a [u8], max_depth: usize, check_dups: bool) -> Result<Self, JsonProblem> {
+    pub(crate) fn new(
+        bytes: &'a [u8],
+        max_depth: usize,
+        check_dups: bool,
+    ) -> Result<Self, JsonProblem> {
         if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
             return Err(syntax(0, "byte order mark"));
         }
@@ -314,6 +318,31 @@ impl<'a> Lexer<'a> {
             state: State::Value,
             keys: check_dups.then(KeyTracker::default),
         })
+    }
+
+    /// Whether a name of the object whose member value was just read (`value` is its token),
+    /// other than that member's own name, read before it satisfies `pred` (decoded). Only when
+    /// duplicate names are checked: the names are kept for that.
+    pub(crate) fn any_earlier_name(&self, value: Tok, mut pred: impl FnMut(&[u8]) -> bool) -> bool {
+        let Some(k) = &self.keys else {
+            return false;
+        };
+        // An object value has opened its own list of names already.
+        let (first, end) = if matches!(value, Tok::Obj(_)) {
+            let n = k.marks.len();
+            let first = n
+                .checked_sub(2)
+                .and_then(|i| k.marks.get(i))
+                .map_or(0, |m| m.0);
+            (first, k.marks.last().map_or(0, |m| m.0))
+        } else {
+            (k.marks.last().map_or(0, |m| m.0), k.keys.len())
+        };
+        k.keys
+            .get(first..end.saturating_sub(1))
+            .unwrap_or_default()
+            .iter()
+            .any(|&key| pred(k.name(self.text, key)))
     }
 
     fn err(&self, what: &'static str) -> JsonProblem {
@@ -335,7 +364,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn next(&mut self) -> Result<Tok, JsonProblem> {
+    pub(crate) fn next(&mut self) -> Result<Tok, JsonProblem> {
         match self.state {
             State::Value => self.value(),
             State::ArrFirst => {
@@ -714,7 +743,7 @@ impl KeyTracker {
 
 /// After an `Obj` or `Arr` token: consumes (and validates) the rest of that container and returns
 /// the offset just after it.
-fn skip_container(lx: &mut Lexer<'_>) -> Result<usize, JsonProblem> {
+pub(crate) fn skip_container(lx: &mut Lexer<'_>) -> Result<usize, JsonProblem> {
     let mut depth = 0usize;
     loop {
         match lx.next()? {
@@ -971,21 +1000,40 @@ struct Frame {
     obj: bool,
     lo: usize,
     hi: usize,
-    /// Entries seen so far (for arrays: the index of the next element).
-    count: usize,
     /// Arrays: the first target in `lo..hi` whose index may still come.
     cursor: usize,
-    prev_kept_end: Option<usize>,
-    run: Option<Run>,
+    entries: Entries,
 }
 
-struct Out<'a> {
+/// The output of a rewrite: the input copied through, with edits spliced in.
+pub(crate) struct Out<'a> {
     src: &'a [u8],
-    buf: Vec<u8>,
+    pub(crate) buf: Vec<u8>,
     copied: usize,
 }
 
-impl Out<'_> {
+impl<'a> Out<'a> {
+    pub(crate) fn new(src: &'a [u8]) -> Self {
+        Out {
+            src,
+            buf: Vec::with_capacity(src.len() + src.len() / 8),
+            copied: 0,
+        }
+    }
+
+    /// Replaces `start..end` of the input with `new`.
+    pub(crate) fn replace(&mut self, start: usize, end: usize, new: &[u8]) {
+        self.copy_to(start);
+        self.buf.extend_from_slice(new);
+        self.copied = end;
+    }
+
+    /// Copies the rest of the input and returns the output.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.copy_to(self.src.len());
+        self.buf
+    }
+
     /// Copies the input up to `upto` (from where copying stopped).
     fn copy_to(&mut self, upto: usize) {
         if upto > self.copied {
@@ -997,22 +1045,36 @@ impl Out<'_> {
     }
 }
 
-impl Frame {
+/// The entries of one open container as the output sees them: which were removed, and where
+/// the commas between them go.
+#[derive(Debug, Default)]
+pub(crate) struct Entries {
+    /// Entries seen so far (for arrays: the index of the next element in the input).
+    pub(crate) count: usize,
+    /// Entries removed so far (for arrays: `count - removed` is the next index in the output).
+    pub(crate) removed: usize,
+    prev_kept_end: Option<usize>,
+    run: Option<Run>,
+}
+
+impl Entries {
     /// An entry starting at `start` is kept: settle the pending removed entries (they take the
     /// comma after them).
-    fn begin_kept(&mut self, out: &mut Out<'_>, start: usize) {
+    pub(crate) fn begin_kept(&mut self, out: &mut Out<'_>, start: usize) {
         if let Some(run) = self.run.take() {
             out.copy_to(run.first);
             out.copied = out.copied.max(start);
         }
     }
 
-    fn end_kept(&mut self, end: usize) {
+    /// The entry kept last ends at `end`.
+    pub(crate) fn end_kept(&mut self, end: usize) {
         self.prev_kept_end = Some(end);
         self.count += 1;
     }
 
-    fn removed(&mut self, start: usize, end: usize) {
+    /// The entry `start..end` goes.
+    pub(crate) fn remove(&mut self, start: usize, end: usize) {
         self.run = Some(match self.run {
             None => Run {
                 gap: self.prev_kept_end.unwrap_or(start),
@@ -1022,10 +1084,11 @@ impl Frame {
             Some(r) => Run { last_end: end, ..r },
         });
         self.count += 1;
+        self.removed += 1;
     }
 
     /// The container closes: pending removed entries take the comma before them.
-    fn close(&self, out: &mut Out<'_>) {
+    pub(crate) fn close(&self, out: &mut Out<'_>) {
         if let Some(run) = self.run {
             out.copy_to(run.gap);
             out.copied = out.copied.max(run.last_end);
@@ -1060,11 +1123,7 @@ pub(crate) fn rewrite<E>(
     let text = lx.text;
     let trie = Trie::new(targets);
     let mut seen = vec![false; targets.len()];
-    let mut out = Out {
-        src: bytes,
-        buf: Vec::with_capacity(bytes.len() + bytes.len() / 8),
-        copied: 0,
-    };
+    let mut out = Out::new(bytes);
     let mut frames: Vec<Frame> = Vec::new();
     let mut scratch = String::new();
     let mut want = trie.want(0, trie.sorted.len(), 0);
@@ -1095,9 +1154,9 @@ pub(crate) fn rewrite<E>(
                 let Some(f) = frames.pop() else {
                     return Err(internal(end).into());
                 };
-                f.close(&mut out);
+                f.entries.close(&mut out);
                 if let Some(parent) = frames.last_mut() {
-                    parent.end_kept(end);
+                    parent.entries.end_kept(end);
                 }
                 continue;
             }
@@ -1109,7 +1168,7 @@ pub(crate) fn rewrite<E>(
         if let Some(f) = frames.last_mut() {
             if !f.obj {
                 entry_start = start;
-                let i = f.count;
+                let i = f.entries.count;
                 while f.cursor < f.hi && trie.index_at(f.cursor, d - 1).is_some_and(|x| x < i) {
                     f.cursor += 1;
                 }
@@ -1125,7 +1184,7 @@ pub(crate) fn rewrite<E>(
         match want {
             Want::Descend(lo, hi) if container => {
                 if let Some(parent) = frames.last_mut() {
-                    parent.begin_kept(&mut out, entry_start);
+                    parent.entries.begin_kept(&mut out, entry_start);
                 }
                 let obj = matches!(tok, Tok::Obj(_));
                 let cursor = if obj { hi } else { trie.first_index(lo, hi, d) };
@@ -1133,10 +1192,8 @@ pub(crate) fn rewrite<E>(
                     obj,
                     lo,
                     hi,
-                    count: 0,
                     cursor,
-                    prev_kept_end: None,
-                    run: None,
+                    entries: Entries::default(),
                 });
             }
             Want::Skip | Want::Descend(..) => {
@@ -1145,8 +1202,8 @@ pub(crate) fn rewrite<E>(
                     None => skip_container(&mut lx)?,
                 };
                 if let Some(parent) = frames.last_mut() {
-                    parent.begin_kept(&mut out, entry_start);
-                    parent.end_kept(end);
+                    parent.entries.begin_kept(&mut out, entry_start);
+                    parent.entries.end_kept(end);
                 }
             }
             Want::Capture(t) => {
@@ -1167,31 +1224,28 @@ pub(crate) fn rewrite<E>(
                 match edit(t, raw).map_err(RewriteError::Edit)? {
                     Edit::Keep => {
                         if let Some(parent) = frames.last_mut() {
-                            parent.begin_kept(&mut out, entry_start);
-                            parent.end_kept(end);
+                            parent.entries.begin_kept(&mut out, entry_start);
+                            parent.entries.end_kept(end);
                         }
                     }
                     Edit::Replace(new) => {
                         if let Some(parent) = frames.last_mut() {
-                            parent.begin_kept(&mut out, entry_start);
-                            parent.end_kept(end);
+                            parent.entries.begin_kept(&mut out, entry_start);
+                            parent.entries.end_kept(end);
                         }
-                        out.copy_to(start);
-                        out.buf.extend_from_slice(&new);
-                        out.copied = end;
+                        out.replace(start, end, &new);
                     }
                     Edit::Remove => {
                         let Some(parent) = frames.last_mut() else {
                             return Err(RewriteError::RemoveRoot);
                         };
-                        parent.removed(entry_start, end);
+                        parent.entries.remove(entry_start, end);
                     }
                 }
             }
         }
     }
-    out.copy_to(bytes.len());
-    Ok(out.buf)
+    Ok(out.finish())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1318,31 +1372,36 @@ pub(crate) fn normalized(path: &[Seg]) -> String {
     let mut out = String::from("$");
     for seg in path {
         match seg {
-            Seg::Index(i) => {
-                out.push('[');
-                out.push_str(&i.to_string());
-                out.push(']');
-            }
-            Seg::Name(n) => {
-                out.push_str("['");
-                for c in n.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\'' => out.push_str("\\'"),
-                        '\u{8}' => out.push_str("\\b"),
-                        '\u{c}' => out.push_str("\\f"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        c if c < ' ' => push_u00(&mut out, c),
-                        c => out.push(c),
-                    }
-                }
-                out.push_str("']");
-            }
+            Seg::Index(i) => push_index(&mut out, *i),
+            Seg::Name(n) => push_name(&mut out, n),
         }
     }
     out
+}
+
+/// Appends the normalized path segment of an array index: `[3]`.
+pub(crate) fn push_index(out: &mut String, i: usize) {
+    use std::fmt::Write;
+    let _ = write!(out, "[{i}]");
+}
+
+/// Appends the normalized path segment of a member name: `['name']`, escaped per RFC 9535.
+pub(crate) fn push_name(out: &mut String, n: &str) {
+    out.push_str("['");
+    for c in n.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => push_u00(out, c),
+            c => out.push(c),
+        }
+    }
+    out.push_str("']");
 }
 
 #[cfg(test)]

@@ -371,6 +371,8 @@ pub struct Policy {
     pub(crate) formats: Vec<(String, BodyFormat)>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) max_depth: usize,
+    /// The JSON rules as one-pass queries, when all of them can be (see `onepass.rs`).
+    pub(crate) onepass: Option<crate::onepass::Queries>,
 }
 
 impl Policy {
@@ -719,7 +721,9 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         return Err(problems);
     }
     let max_depth = spec.limits.max_depth as usize;
+    let onepass = crate::onepass::Queries::plan(&rules);
     Ok(Policy {
+        onepass,
         methods,
         paths,
         headers: spec.matches.headers.clone(),
