@@ -10,7 +10,9 @@
 //! and, in group `apart`: `x25519-seal` (one X25519 agreement + HKDF + AES-GCM, the public-key part of a
 //! request), `mask-f1-<size>` (the engine with a `mask` rule on one field: no public-key work;
 //! `engine` minus this is the one-time public-key cost), `recipients-2-f5-<size>` (5 fields
-//! sealed to a zone of two regions).
+//! sealed to a zone of two regions), `reuse-f5-<size>` (one encapsulation reused across
+//! requests), `tree-f5-<size>` and `tree-mask-f1-<size>` (the same selection written as a slice,
+//! `$.pii[0:]`, which the engine evaluates on a document tree instead of in one pass).
 //!
 //! Run: `cargo bench -p pii-bench --bench request` (add `-- --quick` for a smoke run);
 //! `scripts/bench.sh` runs it with the Node.js comparison and writes the table.
@@ -61,6 +63,8 @@ fn public_key_cost(c: &mut Criterion) {
         max_age: std::time::Duration::from_secs(300),
         max_fields: 1 << 32,
     });
+    let tree = pii_bench::engine_with("encrypt", pii_bench::TREE_SELECTOR, &keys);
+    let tree_mask = pii_bench::engine_with("mask", pii_bench::TREE_SELECTOR, &keys);
     let mut g = c.benchmark_group("apart");
     g.bench_function("x25519-seal", |b| b.iter(|| floor.seal()));
     for &(label, size) in &SIZES {
@@ -74,6 +78,12 @@ fn public_key_cost(c: &mut Criterion) {
         });
         g.bench_function(format!("reuse-f5-{label}"), |b| {
             b.iter(|| reuse.apply(black_box(&five.request)))
+        });
+        g.bench_function(format!("tree-f5-{label}"), |b| {
+            b.iter(|| tree.apply(black_box(&five.request)))
+        });
+        g.bench_function(format!("tree-mask-f1-{label}"), |b| {
+            b.iter(|| tree_mask.apply(black_box(&one.request)))
         });
     }
     g.finish();

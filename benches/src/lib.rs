@@ -88,7 +88,17 @@ fn pii_value(i: usize, fields: usize) -> String {
 /// The benchmark policy (JSON form): requests `POST /api/bench` with a JSON body; every value
 /// of `$.pii[*]` gets `action` (`encrypt`, `mask`, ...), sealed to [`ZONE`].
 pub fn policy_spec(action: &str) -> PolicySpec {
-    let mut rule = json!({"name": "pii", "select": {"json": SELECTOR}, "action": action});
+    policy_spec_with(action, SELECTOR)
+}
+
+/// [`SELECTOR`] written as a slice: it selects the same values, but slices are outside the
+/// one-pass JSONPath subset, so the engine evaluates it on a `serde_json::Value` tree (the
+/// engine before the one-pass evaluation). The baseline of the `apart/tree-*` benchmarks.
+pub const TREE_SELECTOR: &str = "$.pii[0:]";
+
+/// The benchmark policy with another JSONPath.
+pub fn policy_spec_with(action: &str, selector: &str) -> PolicySpec {
+    let mut rule = json!({"name": "pii", "select": {"json": selector}, "action": action});
     if action == "mask" {
         rule["keepFirst"] = json!(1);
     }
@@ -115,7 +125,12 @@ pub fn keys(recipients: usize) -> PrivateKeyring {
 
 /// The engine alone, compiled once, with the benchmark policy.
 pub fn engine(action: &str, keys: &PublicKeyring) -> Engine {
-    let policy = Policy::compile(policy_spec(action)).expect("policy compiles");
+    engine_with(action, SELECTOR, keys)
+}
+
+/// The engine alone with the benchmark policy selecting with `selector`.
+pub fn engine_with(action: &str, selector: &str, keys: &PublicKeyring) -> Engine {
+    let policy = Policy::compile(policy_spec_with(action, selector)).expect("policy compiles");
     Engine::new(vec![policy], keys.clone(), Default::default()).expect("engine")
 }
 
