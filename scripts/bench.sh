@@ -7,18 +7,19 @@
 # 1. fixtures: bodies of 1/10/40 KB with 1/5/10/100 protected fields, the policy, keys, events
 #    (pii-bench fixtures), and a check that the edge handler seals every field (pii-bench check);
 # 2. Rust, criterion: engine alone, full CloudFront event path, physical floor, DOM floor,
-#    X25519 operation, mask-only engine, two recipients (cargo bench -p pii-bench);
+#    X25519 operation, mask-only engine, two recipients, one encapsulation reused, and the same
+#    selection on the document-tree path (cargo bench -p pii-bench);
 # 3. Node.js, same policy and events, timed inside Node: jsonpath-plus + RSA-OAEP per field
 #    (PEM text, and KeyObject), jsonpath-plus + one X25519 + AES-GCM per field, and the pii-edge
-#    Lambda@Edge package itself (index.js + Rust addon) (benches/node/bench.js);
+#    Lambda@Edge package itself (index.js + Rust addon), also with the bundle's one-encapsulation
+#    reuse on (benches/node/bench.js);
 # 4. cold start and peak RSS: `bootstrap` through a Runtime API emulator, the pii-edge package
 #    and the hand-written handler loaded by `node` (benches/coldstart.py);
 # 5. package size: the Lambda@Edge zip (pii-edge package), headroom under 1 MB;
 # 6. the report: target/pii-bench/report.md (tables, ratios, targets) and results.json.
 #
 # Rust is measured with the workspace's release profile (opt-level "z", LTO), the one the
-# package ships with. PII_BENCH_RING_O3=1 adds a criterion run with ring at opt-level 3 (the
-# X25519 code of ring is C; -Os makes it about 1.8x slower). Not part of the test suite.
+# package ships with (ring itself at opt-level 3, see Cargo.toml). Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +30,7 @@ OUT="$TARGET/pii-bench"
 mkdir -p "$OUT"
 export CRITERION_HOME="$OUT/criterion"
 # Results of an earlier run must not leak into this report.
-rm -rf "$OUT/criterion" "$OUT/criterion-ring-o3" "$OUT/pkg-ring-o3"
+rm -rf "$OUT/criterion" "$OUT/criterion-ring-o3" "$OUT/pkg-ring-o3" "$OUT/pkg-reuse"
 rm -f "$OUT"/{node,coldstart,breakdown,check,results}.json "$OUT"/{report.md,edge.zip,edge-ring-o3.zip,edge-bench.zip}
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -82,14 +83,12 @@ if [ -n "$HAVE_ADDON" ]; then
   cp examples/bundle/bundle.json "$PKGEX/"
 fi
 EXTRA_PKG=()
-if [ -n "$HAVE_ADDON" ] && [ "${PII_BENCH_RING_O3:-}" = "1" ]; then
-  step "build: the addon with ring at opt-level 3 (own target dir, the shipped build is untouched)"
-  CARGO_TARGET_DIR="$OUT/ring-o3-target" cargo build --quiet --release -p pii-edge-node --lib \
-    --config 'profile.release.package.ring.opt-level=3'
-  rm -rf "$OUT/pkg-ring-o3"; mkdir -p "$OUT/pkg-ring-o3"
-  cp edge-fn/node/index.js "$OUT/fixtures/bundle.json" "$OUT/pkg-ring-o3/"
-  cp "$OUT/ring-o3-target/release/libpii_edge_node.so" "$OUT/pkg-ring-o3/pii_edge.node"
-  EXTRA_PKG=(--extra-package "pii-edge ring-O3=$OUT/pkg-ring-o3")
+if [ -n "$HAVE_ADDON" ]; then
+  # The same package with one encapsulation reused across requests (bundle "reuse").
+  PKGREUSE="$OUT/pkg-reuse"; rm -rf "$PKGREUSE"; mkdir -p "$PKGREUSE"
+  cp edge-fn/node/index.js "$PKG/pii_edge.node" "$PKGREUSE/"
+  cp "$OUT/fixtures/bundle-reuse.json" "$PKGREUSE/bundle.json"
+  EXTRA_PKG=(--extra-package "pii-edge reuse=$PKGREUSE")
 fi
 
 step "Node.js handlers: npm dependencies"
@@ -112,16 +111,6 @@ cargo bench --quiet -p pii-bench --bench request --no-run 2>/dev/null
 "${NICE[@]}" cargo bench --quiet -p pii-bench --bench request -- "${CRIT_ARGS[@]}" > "$OUT/criterion.log" 2>&1 \
   || { tail -20 "$OUT/criterion.log"; exit 1; }
 echo "$(grep -c 'time:' "$OUT/criterion.log") benchmarks; log in $OUT/criterion.log"
-if [ "${PII_BENCH_RING_O3:-}" = "1" ]; then
-  step "Rust: criterion again with ring at opt-level 3"
-  # Own target dir: `cargo bench` also rebuilds this package's binaries (target/release/pii-bench).
-  CARGO_TARGET_DIR="$OUT/ring-o3-target" cargo bench --quiet -p pii-bench --bench request \
-    --config 'profile.bench.package.ring.opt-level=3' --no-run 2>/dev/null
-  CARGO_TARGET_DIR="$OUT/ring-o3-target" CRITERION_HOME="$OUT/criterion-ring-o3" "${NICE[@]}" \
-    cargo bench --quiet -p pii-bench --bench request --config 'profile.bench.package.ring.opt-level=3' \
-    -- "${CRIT_ARGS[@]}" > "$OUT/criterion-ring-o3.log" 2>&1
-fi
-
 step "Rust: where the event path's time goes (5 fields)"
 "${NICE[@]}" "$TARGET/release/pii-bench" breakdown "$OUT/fixtures" > "$OUT/breakdown.json"
 echo "results in $OUT/breakdown.json"
@@ -153,14 +142,6 @@ if [ -n "$HAVE_ADDON" ]; then
     echo "pii-edge package failed (see $OUT/package.log); zipping the example package directory instead"
     (cd "$PKGEX" && python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED,compresslevel=9); [z.write(f) for f in ('index.js','pii_edge.node','bundle.json')]" "$OUT/edge.zip")
   fi
-fi
-
-if [ -d "$OUT/pkg-ring-o3" ]; then
-  rm -f "$OUT/edge-ring-o3.zip"
-  (cd "$OUT/pkg-ring-o3" && python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED,compresslevel=9); [z.write(f) for f in ('index.js','pii_edge.node','bundle.json')]" "$OUT/edge-ring-o3.zip")
-  echo "with ring at opt-level 3 (bench bundle): $(stat -c %s "$OUT/edge-ring-o3.zip") bytes"
-  (cd "$PKG" && python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED,compresslevel=9); [z.write(f) for f in ('index.js','pii_edge.node','bundle.json')]" "$OUT/edge-bench.zip")
-  echo "shipped build (same bench bundle):          $(stat -c %s "$OUT/edge-bench.zip") bytes"
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

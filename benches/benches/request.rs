@@ -11,7 +11,7 @@
 //! request), `mask-f1-<size>` (the engine with a `mask` rule on one field: no public-key work;
 //! `engine` minus this is the one-time public-key cost), `recipients-2-f5-<size>` (5 fields
 //! sealed to a zone of two regions), `reuse-f5-<size>` (one encapsulation reused across
-//! requests), `tree-f5-<size>` and `tree-mask-f1-<size>` (the same selection written as a slice,
+//! requests; `reuse-event-f5-<size>` the event path so), `tree-f5-<size>` and `tree-mask-f1-<size>` (the same selection written as a slice,
 //! `$.pii[0:]`, which the engine evaluates on a document tree instead of in one pass).
 //!
 //! Run: `cargo bench -p pii-bench --bench request` (add `-- --quick` for a smoke run);
@@ -60,9 +60,10 @@ fn public_key_cost(c: &mut Criterion) {
     let two = engine("encrypt", &keys2);
     // Issue 7's stretch: one encapsulation reused across requests (bounded).
     let reuse = engine("encrypt", &keys).with_reuse(pii_core::Reuse {
-        max_age: std::time::Duration::from_secs(300),
-        max_fields: 1 << 32,
+        max_age: std::time::Duration::from_secs(pii_bench::REUSE.0),
+        max_fields: pii_bench::REUSE.1,
     });
+    let reuse_edge = edge(&pii_bench::bundle_with_reuse("encrypt", &keys));
     let tree = pii_bench::engine_with("encrypt", pii_bench::TREE_SELECTOR, &keys);
     let tree_mask = pii_bench::engine_with("mask", pii_bench::TREE_SELECTOR, &keys);
     let mut g = c.benchmark_group("apart");
@@ -78,6 +79,9 @@ fn public_key_cost(c: &mut Criterion) {
         });
         g.bench_function(format!("reuse-f5-{label}"), |b| {
             b.iter(|| reuse.apply(black_box(&five.request)))
+        });
+        g.bench_function(format!("reuse-event-f5-{label}"), |b| {
+            b.iter(|| edge_fn::handle_json(&reuse_edge, black_box(&five.event)))
         });
         g.bench_function(format!("tree-f5-{label}"), |b| {
             b.iter(|| tree.apply(black_box(&five.request)))

@@ -147,6 +147,17 @@ pub fn bundle(action: &str, keys: &PublicKeyring) -> String {
         .expect("bundle builds")
 }
 
+/// The reuse limits of the `reuse` variants: one encapsulation for at most 5 minutes and
+/// 100,000 values (the bundle's `reuse`, docs/envelope.md §10.1).
+pub const REUSE: (u64, u64) = (300, 100_000);
+
+/// [`bundle`] with one encapsulation reused across requests within [`REUSE`].
+pub fn bundle_with_reuse(action: &str, keys: &PublicKeyring) -> String {
+    let mut bundle: Value = serde_json::from_str(&bundle(action, keys)).expect("bundle is JSON");
+    bundle["reuse"] = json!({"maxAgeSeconds": REUSE.0, "maxFields": REUSE.1});
+    bundle.to_string()
+}
+
 /// A log sink that formats nothing further and writes nothing (the line is still built by
 /// the handler; only the `write` system call of the real sink is left out).
 #[derive(Debug, Default)]

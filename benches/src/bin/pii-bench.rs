@@ -52,6 +52,10 @@ fn fixtures(dir: &Path) -> Result<(), String> {
         &dir.join("bundle.json"),
         &pii_bench::bundle("encrypt", &keys),
     )?;
+    write(
+        &dir.join("bundle-reuse.json"),
+        &pii_bench::bundle_with_reuse("encrypt", &keys),
+    )?;
     let mut list = Vec::new();
     for case in pii_bench::cases() {
         let name = format!("{}-f{}.json", case.label, case.fields);
