@@ -547,6 +547,67 @@ mod tests {
         }
     }
 
+    fn queries(paths: &[&str]) -> Queries {
+        Queries {
+            select: paths
+                .iter()
+                .map(|p| Query::parse(p).expect("subset"))
+                .collect(),
+            probes: Vec::new(),
+            variants: Vec::new(),
+        }
+    }
+
+    fn run(body: &str, paths: &[&str]) -> Result<(String, Vec<String>), RewriteError<()>> {
+        let mut seen = Vec::new();
+        let pass = select_rewrite(body.as_bytes(), 8, &queries(paths), |hit| {
+            seen.push(format!(
+                "{} {}",
+                hit.location(false),
+                String::from_utf8_lossy(hit.raw)
+            ));
+            Ok(Edit::Replace(b"\"X\"".to_vec()))
+        })?;
+        Ok((String::from_utf8(pass.out).expect("utf-8"), seen))
+    }
+
+    #[test]
+    fn skipped_parts_are_still_validated() {
+        // Nothing selects inside `b`, but its duplicate name, depth and syntax still count.
+        for (body, problem) in [
+            (r#"{"a": 1, "b": {"x": 1, "x": 2}}"#, "duplicate"),
+            (r#"{"a": 1, "b": [[[[[[[[[1]]]]]]]]]}"#, "nested deeper"),
+            (r#"{"a": 1, "b": [1, 2,]}"#, "invalid JSON"),
+            (r#"{"a": 1, "b": "\ud800"}"#, "invalid JSON"),
+            (r#"{"a": 1, "b": 1e400}"#, "out of range"),
+        ] {
+            match run(body, &["$.a"]) {
+                Err(RewriteError::Json(p)) => {
+                    assert!(p.to_string().contains(problem), "{body}: {p}")
+                }
+                other => panic!("{body}: {:?}", other.map(|o| o.0)),
+            }
+        }
+    }
+
+    #[test]
+    fn copies_everything_it_does_not_select() {
+        let body = "{ \"k\" : [ 1.50 , {\"a\":\"x\"} ],\n \"a\":\"\\u0041\" , \"z\": null }";
+        let (out, seen) = run(body, &["$..a"]).expect("valid");
+        assert_eq!(
+            out,
+            "{ \"k\" : [ 1.50 , {\"a\":\"X\"} ],\n \"a\":\"X\" , \"z\": null }"
+        );
+        assert_eq!(seen, ["$['k'][1]['a'] \"x\"", "$['a'] \"\\u0041\""]);
+    }
+
+    #[test]
+    fn selects_escaped_names_by_their_decoded_text() {
+        let (out, seen) = run(r#"{"e\u006dail": "x"}"#, &["$.email"]).expect("valid");
+        assert_eq!(out, r#"{"e\u006dail": "X"}"#);
+        assert_eq!(seen, [r#"$['email'] "x""#]);
+    }
+
     /// Every value a query selects in `doc`, by walking the tree with the automaton.
     fn select_all(q: &Query, doc: &Value) -> Vec<String> {
         fn walk(
