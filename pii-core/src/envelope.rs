@@ -256,6 +256,10 @@ fn push_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
 
 /// The field's associated data: version || u16 policy || u16 location || u16 zone || kind ||
 /// recipient count || key id hints (u16 = 2-byte big-endian length, then the bytes).
+///
+/// The opener's form; the sealer assembles the same bytes from parts it keeps (checked by
+/// the unit test `sealer_aad_is_field_aad`).
+#[cfg(any(test, feature = "open"))]
 fn field_aad(
     policy: &[u8],
     location: &[u8],
@@ -886,6 +890,35 @@ mod tests {
                     assert_eq!(open(&ring, text, &moved), Err(OpenError::Authentication));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sealer_aad_is_field_aad() {
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"HASmI_UI8F8-KJYicEQzO_uXfnYSMdi_vy3RMwPUFRw","zone":"eu-central","region":"eu-central-1","created":1},{"kty":"OKP","crv":"X25519","x":"uHCJq5E2Vq2wmPN2L0Es8NatFtVo7WOwoBVc4cU0Bh4","zone":"eu-central","region":"eu-central-2","created":1}]}"#;
+        let ring = keys::PublicKeyring::from_jwks(jwks).expect("keys");
+        let recipients = ring.recipients("eu-central").expect("recipients");
+        let hints: Vec<[u8; HINT_LEN]> = recipients.iter().map(|k| *k.hint()).collect();
+        let mut sealer = Sealer::new(&recipients, "eu-central").expect("sealer");
+        for kind in ValueKind::ALL {
+            let binding = Binding {
+                policy: "signup",
+                location: "json:$['user']['email']",
+                zone: "eu-central",
+            };
+            let mut out = Vec::new();
+            sealer
+                .seal_into(&binding, kind, b"\"a\"", &mut out)
+                .expect("seal");
+            let expected = field_aad(
+                b"signup",
+                b"json:$['user']['email']",
+                b"eu-central",
+                kind.code(),
+                &hints,
+            )
+            .expect("aad");
+            assert_eq!(sealer.aad, expected);
         }
     }
 
