@@ -104,21 +104,21 @@ impl SealerCache {
         let fresh = |c: &Cached| {
             c.born.elapsed() < self.limits.max_age && c.sealed < self.limits.max_fields
         };
-        if !sealers.get(binding.zone).is_some_and(fresh) {
-            let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
-            let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
-            sealers.insert(
-                binding.zone.to_owned(),
-                Cached {
-                    sealer,
-                    born: std::time::Instant::now(),
-                    sealed: 0,
-                },
-            );
+        // One lookup per field; a new sealer only when there is none or it is spent.
+        if let Some(cached) = sealers.get_mut(binding.zone).filter(|c| fresh(c)) {
+            cached.sealed += 1;
+            return seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
         }
-        let cached = sealers.get_mut(binding.zone).ok_or(Failure::Seal)?;
-        cached.sealed += 1;
-        seal_value(&mut cached.sealer, binding, kind, plaintext, quoted)
+        let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
+        let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
+        let mut cached = Cached {
+            sealer,
+            born: std::time::Instant::now(),
+            sealed: 1,
+        };
+        let sealed = seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
+        sealers.insert(binding.zone.to_owned(), cached);
+        sealed
     }
 }
 
