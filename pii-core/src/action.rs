@@ -96,31 +96,29 @@ impl SealerCache {
         binding: &Binding<'_>,
         kind: ValueKind,
         plaintext: &[u8],
-    ) -> Result<String, Failure> {
+        quoted: bool,
+    ) -> Result<Vec<u8>, Failure> {
         // A poisoned lock only means another request panicked mid-seal; the cache holds no
         // half-written state a seal could observe (the counter moves before encryption).
         let mut sealers = self.sealers.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = |c: &Cached| {
             c.born.elapsed() < self.limits.max_age && c.sealed < self.limits.max_fields
         };
-        if !sealers.get(binding.zone).is_some_and(fresh) {
-            let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
-            let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
-            sealers.insert(
-                binding.zone.to_owned(),
-                Cached {
-                    sealer,
-                    born: std::time::Instant::now(),
-                    sealed: 0,
-                },
-            );
+        // One lookup per field; a new sealer only when there is none or it is spent.
+        if let Some(cached) = sealers.get_mut(binding.zone).filter(|c| fresh(c)) {
+            cached.sealed += 1;
+            return seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
         }
-        let cached = sealers.get_mut(binding.zone).ok_or(Failure::Seal)?;
-        cached.sealed += 1;
-        cached
-            .sealer
-            .seal(binding, kind, plaintext)
-            .map_err(seal_failure)
+        let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
+        let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
+        let mut cached = Cached {
+            sealer,
+            born: std::time::Instant::now(),
+            sealed: 1,
+        };
+        let sealed = seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
+        sealers.insert(binding.zone.to_owned(), cached);
+        sealed
     }
 }
 
@@ -150,6 +148,28 @@ impl<'e> Context<'e> {
         // Just set above when it was empty.
         self.sealer.as_mut().ok_or(Failure::Seal)
     }
+}
+
+/// The envelope text of one value in a buffer of its own, between quotes for a JSON body:
+/// envelope text is `pe1.` and base64url, which JSON never escapes.
+fn seal_value(
+    sealer: &mut Sealer,
+    binding: &Binding<'_>,
+    kind: ValueKind,
+    plaintext: &[u8],
+    quoted: bool,
+) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::with_capacity(sealer.sealed_len(plaintext.len()) + 2);
+    if quoted {
+        out.push(b'"');
+    }
+    sealer
+        .seal_into(binding, kind, plaintext, &mut out)
+        .map_err(seal_failure)?;
+    if quoted {
+        out.push(b'"');
+    }
+    Ok(out)
 }
 
 fn seal_failure(e: crate::envelope::SealError) -> Failure {
@@ -215,9 +235,9 @@ pub(crate) fn apply(
 ) -> Result<Output, Failure> {
     match action {
         Action::Encrypt => {
-            let (kind, plaintext) = match input {
-                Input::Json(raw) => (kind_of(raw), raw),
-                Input::Text(t) => (ValueKind::Text, t),
+            let (kind, plaintext, quoted) = match input {
+                Input::Json(raw) => (kind_of(raw), raw, true),
+                Input::Text(t) => (ValueKind::Text, t, false),
             };
             let binding = Binding {
                 policy: ctx.policy,
@@ -225,13 +245,14 @@ pub(crate) fn apply(
                 zone: ctx.zone,
             };
             let sealed = match ctx.reuse {
-                Some(cache) => cache.seal(ctx.keys, &binding, kind, plaintext)?,
-                None => ctx
-                    .sealer()?
-                    .seal(&binding, kind, plaintext)
-                    .map_err(seal_failure)?,
+                Some(cache) => cache.seal(ctx.keys, &binding, kind, plaintext, quoted)?,
+                None => seal_value(ctx.sealer()?, &binding, kind, plaintext, quoted)?,
             };
-            Ok(text_out(input, sealed))
+            Ok(if quoted {
+                Output::Json(sealed)
+            } else {
+                Output::Text(sealed)
+            })
         }
         Action::Tokenize { domain } => {
             let key = ctx.tokens.get(domain).ok_or(Failure::Seal)?;

@@ -283,15 +283,31 @@ impl SealingKey {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let key = &self.0;
         let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
         buf.extend_from_slice(plaintext);
-        key.seal_in_place_append_tag(
+        self.seal_in_place(nonce, aad, &mut buf, 0)?;
+        Ok(buf)
+    }
+
+    /// AES-256-GCM encryption of `buf[from..]` in place, the tag appended to `buf`: lets a
+    /// caller encrypt straight into a buffer that already holds a header, with no copy of the
+    /// ciphertext. Reserve `TAG_LEN` spare capacity first if the plaintext must not be left
+    /// behind in a reallocated-away block. On error `buf` is unchanged.
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+        from: usize,
+    ) -> Result<(), CryptoError> {
+        let in_out = buf.get_mut(from..).ok_or(CryptoError::Authentication)?;
+        let tag = self.0.seal_in_place_separate_tag(
             aead::Nonce::assume_unique_for_key(nonce),
             aead::Aad::from(aad),
-            &mut buf,
+            in_out,
         )?;
-        Ok(buf)
+        buf.extend_from_slice(tag.as_ref());
+        Ok(())
     }
 }
 
@@ -361,6 +377,19 @@ mod tests {
         assert_eq!(ct, hex(CT));
         let pt = aes256gcm_open(&hex32(KEY), nonce, &hex(AAD), &ct).expect("open");
         assert_eq!(pt.as_slice(), hex(PT).as_slice());
+    }
+
+    #[test]
+    fn seal_in_place_after_a_header() {
+        let key = SealingKey::new(&hex32(KEY)).expect("key");
+        let nonce: [u8; 12] = hex(BASE_NONCE).try_into().expect("12 bytes");
+        let mut buf = b"head".to_vec();
+        buf.extend_from_slice(&hex(PT));
+        key.seal_in_place(nonce, &hex(AAD), &mut buf, 4)
+            .expect("seal");
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], hex(CT).as_slice());
+        assert!(key.seal_in_place(nonce, b"", &mut buf, 1000).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use zeroize::Zeroize as _;
 #[cfg(any(test, feature = "open"))]
 use zeroize::Zeroizing;
 
@@ -255,6 +256,10 @@ fn push_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
 
 /// The field's associated data: version || u16 policy || u16 location || u16 zone || kind ||
 /// recipient count || key id hints (u16 = 2-byte big-endian length, then the bytes).
+///
+/// The opener's form; the sealer assembles the same bytes from parts it keeps (checked by
+/// the unit test `sealer_aad_is_field_aad`).
+#[cfg(any(test, feature = "open"))]
 fn field_aad(
     policy: &[u8],
     location: &[u8],
@@ -294,14 +299,35 @@ pub fn sealed_len(zone: &str, recipients: usize, plaintext_len: usize) -> usize 
 
 /// Seals the fields of one request: one data key, wrapped once per recipient when the sealer
 /// is made, then one AES-256-GCM per field. The data key is wiped on drop.
+///
+/// Everything of an envelope that is the same for every field (the binary header with the
+/// recipients and its base64url text, the zone and recipient part of the associated data) is
+/// built once here; a field costs its associated data, one AES-GCM and the base64url of its
+/// counter and ciphertext, written straight into the caller's buffer.
 pub(crate) struct Sealer {
     /// The data key expanded for AES-GCM once, not per field. (The raw data key is wiped when
     /// `new` returns; ring does not wipe its expanded key schedule, see docs/threat-model.md.)
     aead: crypto::SealingKey,
     zone: String,
-    hints: Vec<[u8; HINT_LEN]>,
-    /// Recipient count byte, then hint || enc || wrapped per recipient.
-    recipients: Vec<u8>,
+    /// How many recipients (regions) each envelope carries.
+    recipient_count: usize,
+    /// The binary header's bytes after version, kind and zone length that fill whole 3-byte
+    /// groups, as base64url text: the 4 characters of the first group (which holds the kind)
+    /// come before it, and the header's last `tail.len()` bytes go with the counter.
+    head_text: Vec<u8>,
+    /// Version, a placeholder kind and the zone length: the first 3-byte group of the header.
+    head_first: [u8; 3],
+    /// The header's last 0 to 2 bytes, which share a base64 group with the counter.
+    tail: Vec<u8>,
+    /// The associated data after the location: u16 zone length || zone.
+    aad_zone: Vec<u8>,
+    /// The associated data after the kind: recipient count || key id hints.
+    aad_hints: Vec<u8>,
+    /// Reused per field: the associated data.
+    aad: Vec<u8>,
+    /// Reused per field: header tail || counter || ciphertext || tag. Holds plaintext only
+    /// while it is encrypted in place (and is wiped if that fails), never after `seal` returns.
+    binary: Vec<u8>,
     counter: u64,
 }
 
@@ -334,10 +360,15 @@ impl Sealer {
                 });
             }
         }
+        // Validated above: 1 to 64 bytes.
+        let zone_len = u8::try_from(zone.len()).map_err(|_| SealError::InvalidZone)?;
         let dk = crypto::random_key().map_err(|_| SealError::Random)?;
         let info = hpke_info(zone.as_bytes());
-        let mut block = Vec::with_capacity(1 + RECIPIENT_LEN * recipients.len());
-        block.push(count);
+        // The binary envelope up to the counter (the kind byte is filled in per field).
+        let mut head = Vec::with_capacity(4 + zone.len() + RECIPIENT_LEN * recipients.len());
+        head.extend_from_slice(&[VERSION, 0, zone_len]);
+        head.extend_from_slice(zone.as_bytes());
+        head.push(count);
         for key in recipients {
             let (enc, wrapped) = crypto::hpke_seal(key.x(), &info, key.kid().as_bytes(), &*dk)
                 .map_err(|e| match e {
@@ -346,27 +377,53 @@ impl Sealer {
                         kid: key.kid().to_owned(),
                     },
                 })?;
-            block.extend_from_slice(key.hint());
-            block.extend_from_slice(&enc);
-            block.extend_from_slice(&wrapped);
+            head.extend_from_slice(key.hint());
+            head.extend_from_slice(&enc);
+            head.extend_from_slice(&wrapped);
         }
         let aead = crypto::SealingKey::new(&dk).map_err(|_| SealError::Random)?;
+        // base64url(a || b) = base64url(a) || base64url(b) when a is whole 3-byte groups.
+        // The header is at least 4 + 1 + RECIPIENT_LEN bytes: `rest` is never empty.
+        let whole = head.len() - head.len() % 3;
+        let rest = head.get(3..whole).ok_or(SealError::NoRecipients)?;
+        let tail = head.get(whole..).unwrap_or_default();
+        let mut aad_zone = Vec::with_capacity(2 + zone.len());
+        push_u16_prefixed(&mut aad_zone, zone.as_bytes()).ok_or(SealError::InvalidZone)?;
+        let mut aad_hints = Vec::with_capacity(1 + HINT_LEN * recipients.len());
+        aad_hints.push(count);
+        for key in recipients {
+            aad_hints.extend_from_slice(key.hint());
+        }
         Ok(Sealer {
             aead,
             zone: zone.to_owned(),
-            hints: recipients.iter().map(|k| *k.hint()).collect(),
-            recipients: block,
+            recipient_count: recipients.len(),
+            head_text: URL_SAFE_NO_PAD.encode(rest).into_bytes(),
+            head_first: [VERSION, 0, zone_len],
+            tail: tail.to_vec(),
+            aad_zone,
+            aad_hints,
+            aad: Vec::new(),
+            binary: Vec::new(),
             counter: 0,
         })
     }
 
-    /// Seal one value; returns its envelope text. Each call uses the next field counter.
-    pub(crate) fn seal(
+    /// Length of the envelope text of a `plaintext_len`-byte value from this sealer.
+    pub(crate) fn sealed_len(&self, plaintext_len: usize) -> usize {
+        sealed_len(&self.zone, self.recipient_count, plaintext_len)
+    }
+
+    /// Seal one value and append its envelope text (`pe1.` + base64url, never in need of any
+    /// escaping) to `out`. Each call uses the next field counter. On error `out` is left as it
+    /// was.
+    pub(crate) fn seal_into(
         &mut self,
         binding: &Binding<'_>,
         kind: ValueKind,
         plaintext: &[u8],
-    ) -> Result<String, SealError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
         if binding.zone != self.zone {
             return Err(SealError::ZoneMismatch);
         }
@@ -378,40 +435,83 @@ impl Sealer {
         if self.counter >= MAX_FIELDS {
             return Err(SealError::CounterExhausted);
         }
-        let aad = field_aad(
-            binding.policy.as_bytes(),
-            binding.location.as_bytes(),
-            self.zone.as_bytes(),
-            kind.code(),
-            &self.hints,
-        )
-        .ok_or(SealError::BindingTooLong)?;
+        // The associated data, as `field_aad` lays it out.
+        self.aad.clear();
+        self.aad.push(VERSION);
+        push_u16_prefixed(&mut self.aad, binding.policy.as_bytes())
+            .ok_or(SealError::BindingTooLong)?;
+        push_u16_prefixed(&mut self.aad, binding.location.as_bytes())
+            .ok_or(SealError::BindingTooLong)?;
+        self.aad.extend_from_slice(&self.aad_zone);
+        self.aad.push(kind.code());
+        self.aad.extend_from_slice(&self.aad_hints);
+
         let counter = self.counter;
         // The counter moves on before anything else can fail: a nonce is never used twice.
         self.counter += 1;
+        // Room for the tag too, so the buffer holding the plaintext is never reallocated.
+        let from = self.tail.len() + COUNTER_LEN;
+        self.binary.clear();
+        self.binary
+            .reserve(from + plaintext.len() + crypto::TAG_LEN);
+        self.binary.extend_from_slice(&self.tail);
+        self.binary.extend_from_slice(&counter.to_be_bytes());
+        self.binary.extend_from_slice(plaintext);
         // ring refuses only inputs too long for AES-GCM, far above MAX_PLAINTEXT.
-        let ct = self
+        if self
             .aead
-            .seal(field_nonce(counter), &aad, plaintext)
-            .map_err(|_| SealError::PlaintextTooLarge {
+            .seal_in_place(field_nonce(counter), &self.aad, &mut self.binary, from)
+            .is_err()
+        {
+            self.binary.zeroize();
+            return Err(SealError::PlaintextTooLarge {
                 len: plaintext.len(),
-            })?;
-        let zone = self.zone.as_bytes();
-        let mut binary =
-            Vec::with_capacity(3 + zone.len() + self.recipients.len() + COUNTER_LEN + ct.len());
-        binary.push(VERSION);
-        binary.push(kind.code());
-        // Zone length fits: validated to at most 64 bytes.
-        binary.push(u8::try_from(zone.len()).map_err(|_| SealError::InvalidZone)?);
-        binary.extend_from_slice(zone);
-        binary.extend_from_slice(&self.recipients);
-        binary.extend_from_slice(&counter.to_be_bytes());
-        binary.extend_from_slice(&ct);
-        let mut text =
-            String::with_capacity(sealed_len(&self.zone, self.hints.len(), plaintext.len()));
-        text.push_str(PREFIX);
-        URL_SAFE_NO_PAD.encode_string(&binary, &mut text);
-        Ok(text)
+            });
+        }
+
+        let mut first = self.head_first;
+        first[1] = kind.code();
+        let start = out.len();
+        out.reserve(self.sealed_len(plaintext.len()));
+        out.extend_from_slice(PREFIX.as_bytes());
+        let mut first_text = [0u8; 4];
+        let encoded = URL_SAFE_NO_PAD
+            .encode_slice(first, &mut first_text)
+            .is_ok_and(|n| n == first_text.len());
+        out.extend_from_slice(&first_text);
+        out.extend_from_slice(&self.head_text);
+        let at = out.len();
+        let len = base64::encoded_len(self.binary.len(), false).unwrap_or(0);
+        out.resize(at + len, 0);
+        let encoded = encoded
+            && out.get_mut(at..).is_some_and(|dst| {
+                URL_SAFE_NO_PAD
+                    .encode_slice(&self.binary, dst)
+                    .is_ok_and(|n| n == len)
+            });
+        if !encoded {
+            // Cannot happen (the lengths are computed above); never leave half an envelope.
+            out.truncate(start);
+            return Err(SealError::PlaintextTooLarge {
+                len: plaintext.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Seal one value; returns its envelope text. Each call uses the next field counter.
+    pub(crate) fn seal(
+        &mut self,
+        binding: &Binding<'_>,
+        kind: ValueKind,
+        plaintext: &[u8],
+    ) -> Result<String, SealError> {
+        let mut out = Vec::new();
+        self.seal_into(binding, kind, plaintext, &mut out)?;
+        // Base64url text: always ASCII.
+        String::from_utf8(out).map_err(|_| SealError::PlaintextTooLarge {
+            len: plaintext.len(),
+        })
     }
 
     #[cfg(all(test, feature = "open"))]
@@ -747,6 +847,119 @@ mod tests {
             open(&ring, &last, &binding),
             Ok((ValueKind::Text, b"x".to_vec()))
         );
+    }
+
+    /// The precomputed header text and associated data give the same envelope as building it
+    /// whole, whatever the header's length modulo 3 (zone length, recipient count) and kind.
+    #[cfg(feature = "open")]
+    #[test]
+    fn seal_into_opens_for_every_header_alignment() {
+        for zone in ["eu", "eux", "eu-c", "a"] {
+            for regions in 1..=3 {
+                let keys: Vec<PrivateKey> = (0..regions)
+                    .map(|i| PrivateKey::generate(zone, &format!("{zone}-{i}"), 1).expect("key"))
+                    .collect();
+                let publics: Vec<PublicKey> = keys.iter().map(PrivateKey::public).collect();
+                let refs: Vec<&PublicKey> = publics.iter().collect();
+                let mut sealer = Sealer::new(&refs, zone).expect("sealer");
+                let mut ring = PrivateKeyring::new();
+                for key in keys {
+                    ring.push(key);
+                }
+                for (i, kind) in ValueKind::ALL.into_iter().enumerate() {
+                    let binding = Binding {
+                        policy: "policy",
+                        location: &format!("json:$['v'][{i}]"),
+                        zone,
+                    };
+                    let plaintext = vec![b'x'; i * 7];
+                    let mut out = b"\"".to_vec();
+                    sealer
+                        .seal_into(&binding, kind, &plaintext, &mut out)
+                        .expect("seal");
+                    let text = std::str::from_utf8(&out[1..]).expect("ascii");
+                    assert_eq!(text.len(), sealed_len(zone, regions, plaintext.len()));
+                    assert!(is_envelope(text));
+                    let binary = decode_text(text).expect("decode");
+                    assert_eq!(binary[1], kind.code());
+                    assert_eq!(open(&ring, text, &binding), Ok((kind, plaintext.clone())));
+                    let moved = Binding {
+                        location: "json:$['w']",
+                        ..binding
+                    };
+                    assert_eq!(open(&ring, text, &moved), Err(OpenError::Authentication));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sealer_aad_is_field_aad() {
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"HASmI_UI8F8-KJYicEQzO_uXfnYSMdi_vy3RMwPUFRw","zone":"eu-central","region":"eu-central-1","created":1},{"kty":"OKP","crv":"X25519","x":"uHCJq5E2Vq2wmPN2L0Es8NatFtVo7WOwoBVc4cU0Bh4","zone":"eu-central","region":"eu-central-2","created":1}]}"#;
+        let ring = keys::PublicKeyring::from_jwks(jwks).expect("keys");
+        let recipients = ring.recipients("eu-central").expect("recipients");
+        let hints: Vec<[u8; HINT_LEN]> = recipients.iter().map(|k| *k.hint()).collect();
+        let mut sealer = Sealer::new(&recipients, "eu-central").expect("sealer");
+        for kind in ValueKind::ALL {
+            let binding = Binding {
+                policy: "signup",
+                location: "json:$['user']['email']",
+                zone: "eu-central",
+            };
+            let mut out = Vec::new();
+            sealer
+                .seal_into(&binding, kind, b"\"a\"", &mut out)
+                .expect("seal");
+            let expected = field_aad(
+                b"signup",
+                b"json:$['user']['email']",
+                b"eu-central",
+                kind.code(),
+                &hints,
+            )
+            .expect("aad");
+            assert_eq!(sealer.aad, expected);
+        }
+    }
+
+    #[test]
+    fn seal_into_leaves_the_buffer_alone_on_error() {
+        // The published test key of eu-central-1 (public half).
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"HASmI_UI8F8-KJYicEQzO_uXfnYSMdi_vy3RMwPUFRw","zone":"eu","region":"eu-1","created":1}]}"#;
+        let ring = keys::PublicKeyring::from_jwks(jwks).expect("keys");
+        let recipients = ring.recipients("eu").expect("recipients");
+        let mut sealer = Sealer::new(&recipients, "eu").expect("sealer");
+        let long = "l".repeat(70_000);
+        let mut out = b"keep".to_vec();
+        for (policy, location, zone) in [("p", long.as_str(), "eu"), ("p", "l", "us")] {
+            let binding = Binding {
+                policy,
+                location,
+                zone,
+            };
+            assert!(sealer
+                .seal_into(&binding, ValueKind::Text, b"x", &mut out)
+                .is_err());
+            assert_eq!(out, b"keep");
+        }
+        let binding = Binding {
+            policy: "p",
+            location: "l",
+            zone: "eu",
+        };
+        let too_large = vec![0u8; MAX_PLAINTEXT + 1];
+        assert_eq!(
+            sealer.seal_into(&binding, ValueKind::Text, &too_large, &mut out),
+            Err(SealError::PlaintextTooLarge {
+                len: MAX_PLAINTEXT + 1
+            })
+        );
+        assert_eq!(out, b"keep");
+        sealer
+            .seal_into(&binding, ValueKind::Text, b"x", &mut out)
+            .expect("seal");
+        assert!(out.starts_with(b"keeppe1."));
+        assert_eq!(out.len(), 4 + sealed_len("eu", 1, 1));
     }
 
     #[test]
