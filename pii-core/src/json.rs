@@ -807,7 +807,9 @@ enum Building {
 /// and `max_depth`, it never recurses and never panics. Keep `max_depth` moderate all the same
 /// (the engine uses at most 512): dropping or comparing a `Value` recurses in serde_json.
 pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonProblem> {
-    let mut lx = Lexer::new(bytes, max_depth, false)?;
+    // Duplicate names are left to the lexer (as in `rewrite` and the one-pass evaluation), so
+    // every reader of a body reports the same first problem.
+    let mut lx = Lexer::new(bytes, max_depth, true)?;
     let text = lx.text;
     let mut stack: Vec<Building> = Vec::new();
     let mut root: Option<Value> = None;
@@ -842,12 +844,11 @@ pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, Json
             None => root = Some(value),
             Some(Building::Arr(v)) => v.push(value),
             Some(Building::Obj(m, pending)) => {
-                let Some((key, offset)) = pending.take() else {
+                let Some((key, _)) = pending.take() else {
                     return Err(internal(lx.pos));
                 };
-                if m.insert(key, value).is_some() {
-                    return Err(JsonProblem::DuplicateKey { offset });
-                }
+                // A repeated name is refused by the lexer by the time its object closes.
+                m.insert(key, value);
             }
         }
     }
