@@ -11,14 +11,16 @@
 //! 4xx/5xx status; a protected request holds only protected forms at selected places (an origin
 //! reading it leniently finds no plaintext), a forwarded body is of an inspected type, JSON when
 //! declared JSON, not encoded and not truncated; no marker survives; and what was sealed opens at
-//! the origin where it is.
+//! the origin where it is. And the one-pass JSON evaluation answers like the document-tree one
+//! (the same policy with one more rule that forces the tree path): same rejection, or the same
+//! request and field reports up to the randomized envelopes.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use pii_core::{ActionKind, Outcome};
 use pii_edge_fuzz::{
-    check_forwarded, check_no_marker, fixture, may_hold_envelopes, parse_http, Forwarded,
+    blank_envelopes, check_forwarded, check_no_marker, fixture, may_hold_envelopes, parse_http, Forwarded,
     FuzzRequest, ZONE,
 };
 
@@ -33,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
     } else {
         parse_http(data)
     };
-    match fx.engine.apply(&req) {
+    let outcome = fx.engine.apply(&req);
+    same_as_tree(&outcome, &fx.tree.apply(&req));
+    match outcome {
         Outcome::Unmatched => panic!("the fuzz policy matches every request"),
         Outcome::Rejected(r) => {
             assert!((400..600).contains(&r.status), "status {}", r.status);
@@ -62,3 +66,39 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+fn same_as_tree(one: &Outcome, tree: &Outcome) {
+    match (one, tree) {
+        (Outcome::Rejected(a), Outcome::Rejected(b)) => assert_eq!(a.reason, b.reason),
+        (Outcome::Protected(a), Outcome::Protected(b)) => {
+            let show = |p: &pii_core::Protected| {
+                let fields: Vec<String> = p
+                    .fields
+                    .iter()
+                    .map(|f| format!("{} {} {:?} {} {}", f.rule, f.location, f.action, f.removed, f.failed))
+                    .collect();
+                let r = &p.request;
+                (
+                    blank_envelopes(&r.body),
+                    blank_envelopes(r.query.as_bytes()),
+                    blank_envelopes(format!("{:?}", r.headers).as_bytes()),
+                    fields,
+                )
+            };
+            assert!(show(a) == show(b), "one pass and tree differ");
+        }
+        (a, b) => panic!(
+            "one pass and tree differ: {} / {}",
+            kind(a),
+            kind(b)
+        ),
+    }
+}
+
+fn kind(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Unmatched => "unmatched",
+        Outcome::Protected(_) => "protected",
+        Outcome::Rejected(_) => "rejected",
+    }
+}

@@ -47,6 +47,9 @@ pub const JSON_ANYWHERE: &[&str] = &["email", "phone", "card", "password"];
 
 pub struct Fixture {
     pub engine: Engine,
+    /// The same policy plus a rule that never selects anything but is outside the one-pass
+    /// JSONPath subset: the engine evaluates it on a document tree. Both must answer alike.
+    pub tree: Engine,
     pub private: PrivateKeyring,
     /// The bundle document for `edge_fn` (public keys and token keys only).
     pub bundle: String,
@@ -64,12 +67,21 @@ pub fn fixture() -> &'static Fixture {
         let tokens = TokenKeys::from_jwks(&tokens_jwks).expect("token jwks");
         let policy = Policy::from_json(POLICY).expect("fuzz policy");
         let engine = Engine::new(vec![policy], private.public(), tokens).expect("engine");
+        let tree_policy = POLICY.replacen(
+            "\"rules\": [",
+            "\"rules\": [\n    {\"select\": {\"json\": \"$[?@ && !@]\"}, \"action\": \"redact\"},",
+            1,
+        );
+        let tree_policy = Policy::from_json(&tree_policy).expect("tree policy");
+        let tokens = TokenKeys::from_jwks(&tokens_jwks).expect("token jwks");
+        let tree = Engine::new(vec![tree_policy], private.public(), tokens).expect("engine");
         let bundle = format!(
             "{{\"policies\":[{POLICY}],\"keys\":{},\"tokens\":{tokens_jwks}}}",
             private.public().to_jwks()
         );
         Fixture {
             engine,
+            tree,
             private,
             bundle,
         }
@@ -804,4 +816,24 @@ pub fn may_hold_envelopes(req: &Request) -> bool {
         || has(&req.body)
         || has(&percent_decode(&req.body))
         || req.headers.iter().any(|(_, v)| has(v.as_bytes()))
+}
+
+/// `text` with every envelope (`pe1.` and its base64url) replaced by `pe1.*`: sealing is
+/// randomized, everything else the engine writes is deterministic.
+pub fn blank_envelopes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i..].starts_with(b"pe1.") {
+            out.extend_from_slice(b"pe1.*");
+            i += 4;
+            while i < text.len() && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_')) {
+                i += 1;
+            }
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
 }
