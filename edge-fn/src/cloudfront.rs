@@ -305,20 +305,28 @@ fn write_extra(out: &mut Vec<u8>, extra: &Map<String, Value>) -> Result<(), serd
 pub fn needs_no_json_escape(text: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Exact "is any byte of w below n" (n <= 128), the classic bit trick: a byte below n
-    // borrows into its own high bit, which `!w` keeps only for bytes below 0x80.
-    let any_below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    // The classic exact test "is any byte of x below n" (n <= 0x80) is
+    // `(x - n * ONES) & !x & HIGH != 0`: a byte below n borrows into its own high bit, and `!x`
+    // keeps that bit only for bytes below 0x80 (a borrow can only mark a byte above one that
+    // is below n, so "any" is exact). A byte equals c when the byte of x ^ c is below 1, and
+    // as '"' and '\\' have no high bit, !(x ^ c) & HIGH is !x & HIGH: the three tests share
+    // one mask, and the high bits are kept only once, at the end.
+    let needs_escape = |w: u64| {
+        (w.wrapping_sub(ONES * 0x20)
+            | (w ^ QUOTES).wrapping_sub(ONES)
+            | (w ^ BACKSLASHES).wrapping_sub(ONES))
+            & !w
+    };
     let mut found = 0u64;
     let mut chunks = text.as_bytes().chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        found |= any_below(w, 0x20)
-            | any_below(w ^ (ONES * u64::from(b'"')), 1)
-            | any_below(w ^ (ONES * u64::from(b'\\')), 1);
+        found |= needs_escape(u64::from_le_bytes(word));
     }
-    found == 0
+    found & HIGH == 0
         && chunks
             .remainder()
             .iter()

@@ -152,13 +152,17 @@ fn needs_no_json_escape_agrees_with_serde_json() {
         let plain = serde_json::to_string(text).expect("json") == format!("\"{text}\"");
         assert_eq!(needs_no_json_escape(text), plain, "{text:?}");
     };
-    // Every ASCII character at every position of an 8-byte word and in the tail.
+    // Every ASCII character at every position of both 8-byte words of a 16-byte block and
+    // of the tail, among ASCII and among non-ASCII (high-bit) bytes.
     for c in 0u8..=127 {
-        for len in 1..=19 {
+        for len in 1..=35 {
             for at in 0..len {
                 let mut bytes = vec![b'A'; len];
                 bytes[at] = c;
                 agrees(std::str::from_utf8(&bytes).expect("ascii"));
+                let mut text: Vec<char> = vec!['\u{ff}'; len];
+                text[at] = char::from(c);
+                agrees(&text.into_iter().collect::<String>());
             }
         }
     }
