@@ -215,17 +215,25 @@ pub fn handle_parts(edge: &Edge, event_json: &str, body_data: Option<String>) ->
         .parse::<CloudFrontEvent>()
         .map_err(|e| parse_problem(&e))
         .and_then(|event| put_body_data(event, body_data));
-    let mut output = run(edge, parsed);
-    let body_data = match &mut output {
-        HandlerOutput::Forward(request) => request
-            .body
-            .as_mut()
-            .map(|body| std::mem::take(&mut body.data)),
-        HandlerOutput::Respond(_) => None,
-    };
-    AnswerParts {
-        json: output.to_json(),
-        body_data,
+    match run(edge, parsed) {
+        HandlerOutput::Forward(mut request) => {
+            let body_data = request
+                .body
+                .as_mut()
+                .map(|body| std::mem::take(&mut body.data));
+            match request.to_json() {
+                Ok(json) => AnswerParts { json, body_data },
+                // Not reached (see `HandlerOutput::to_json`); never half an answer.
+                Err(_) => AnswerParts {
+                    json: FALLBACK_RESPONSE.to_owned(),
+                    body_data: None,
+                },
+            }
+        }
+        output @ HandlerOutput::Respond(_) => AnswerParts {
+            json: output.to_json(),
+            body_data: None,
+        },
     }
 }
 
