@@ -248,8 +248,20 @@ impl Request {
             origin,
             extra,
         } = self;
+        // Room for everything up front: growing past a large body would copy it again.
         let data_len = body.as_ref().map_or(0, |body| body.data.len());
-        let mut out = Vec::with_capacity(data_len + 1024);
+        let headers_len: usize = headers
+            .iter()
+            .map(|(name, values)| {
+                let values_len: usize = values
+                    .iter()
+                    .map(|h| h.key.as_ref().map_or(0, String::len) + h.value.len() + 32)
+                    .sum();
+                name.len() + 8 + values_len
+            })
+            .sum();
+        let mut out =
+            Vec::with_capacity(data_len + uri.len() + querystring.len() + headers_len + 1024);
         // The same members in the same order as `#[derive(Serialize)]`: declared fields (the
         // optional ones only when present), then the flattened `extra` members.
         out.extend_from_slice(b"{\"clientIp\":");
