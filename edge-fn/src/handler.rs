@@ -113,9 +113,15 @@ impl HandlerOutput {
         }
     }
 
-    /// The output as CloudFront's JSON.
+    /// The output as CloudFront's JSON: the text `serde_json::to_string` gives, with a
+    /// forwarded body's base64 appended without going through the string escaper (see
+    /// [`CfRequest::to_json`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| FALLBACK_RESPONSE.to_owned())
+        let json = match self {
+            HandlerOutput::Forward(request) => request.to_json(),
+            HandlerOutput::Respond(response) => serde_json::to_string(response),
+        };
+        json.unwrap_or_else(|_| FALLBACK_RESPONSE.to_owned())
     }
 
     /// The output as a JSON value (what `lambda_runtime` returns).
@@ -140,6 +146,118 @@ pub fn handle_json(edge: &Edge, event_json: &str) -> String {
         .parse::<CloudFrontEvent>()
         .map_err(|e| parse_problem(&e));
     run(edge, parsed).to_json()
+}
+
+/// CloudFront's answer with a forwarded body's `data` apart from the rest, see
+/// [`handle_parts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerParts {
+    /// The answer as JSON, what [`handle_json`] returns, except that when `body_data` is
+    /// `Some` the forwarded request's `body.data` in it is `""`.
+    pub json: String,
+    /// The forwarded request's `body.data`: `Some` exactly when the answer is a forwarded
+    /// request with a body (whether or not the body was replaced). `None` for a generated
+    /// response and for a request without a body.
+    pub body_data: Option<String>,
+}
+
+impl AnswerParts {
+    /// The whole answer JSON, `body_data` put back in place: the text [`handle_json`] returns
+    /// for the same event. Parses and writes the answer again: for tests and tools.
+    pub fn joined(&self) -> Result<String, serde_json::Error> {
+        let Some(data) = &self.body_data else {
+            return Ok(self.json.clone());
+        };
+        // A forwarded request: parsing and writing it gives back the same text.
+        let mut request: CfRequest = serde_json::from_str(&self.json)?;
+        if let Some(body) = request.body.as_mut() {
+            body.data.clone_from(data);
+        }
+        request.to_json()
+    }
+}
+
+/// Handles one event whose body `data` travels apart from the rest of it, the path of the
+/// Node.js addon: the caller takes `Records[0].cf.request.body.data` out of the event, sets it
+/// to `""`, and passes the event JSON and the data separately; the forwarded request's new
+/// `data` comes back separately too ([`AnswerParts`]). The large base64 string is then
+/// never written into or parsed out of a JSON text on either side of the bridge.
+///
+/// The answer is the one [`handle_json`] gives for the whole event. `body_data: None` is
+/// [`handle_json`] (with the answer's body data taken out all the same). Never panics and
+/// fails closed: given `body_data`, an event that does not hold exactly one record whose
+/// request has a body with `data: ""` is answered 400 `invalid-event`, like any other event
+/// that is not what it should be.
+///
+/// ```
+/// use edge_fn::{bundle::Edge, handler::{handle_json, handle_parts}, log::MemorySink};
+/// # let bundle = r#"{"policies":[{"apiVersion":"pii-edge/v1","name":"signup",
+/// #   "match":{"paths":["/signup"]},
+/// #   "rules":[{"select":{"json":"$.email"},"action":"mask","keepFirst":1}]}],
+/// #   "keys":{"keys":[]},"tokens":null}"#;
+/// # let edge = Edge::from_bundle_with_log(bundle, std::sync::Arc::new(MemorySink::default()));
+/// let event = |data: &str| format!(r#"{{"Records":[{{"cf":{{
+///   "config":{{"distributionId":"E1","eventType":"viewer-request"}},
+///   "request":{{"clientIp":"203.0.113.1","method":"POST","uri":"/signup","querystring":"",
+///     "headers":{{"content-type":[{{"key":"Content-Type","value":"application/json"}}]}},
+///     "body":{{"inputTruncated":false,"action":"read-only","encoding":"base64",
+///       "data":"{data}"}}}}}}}}]}}"#);
+/// let data = "eyJlbWFpbCI6ImVyaWthQGV4YW1wbGUuZGUifQ=="; // {"email":"erika@example.de"}
+///
+/// let parts = handle_parts(&edge, &event(""), Some(data.to_owned()));
+/// let new_data = parts.body_data.clone().expect("forwarded with a body");
+/// assert_ne!(new_data, data);
+/// assert_eq!(parts.joined()?, handle_json(&edge, &event(data)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn handle_parts(edge: &Edge, event_json: &str, body_data: Option<String>) -> AnswerParts {
+    let parsed = event_json
+        .parse::<CloudFrontEvent>()
+        .map_err(|e| parse_problem(&e))
+        .and_then(|event| put_body_data(event, body_data));
+    match run(edge, parsed) {
+        HandlerOutput::Forward(mut request) => {
+            let body_data = request
+                .body
+                .as_mut()
+                .map(|body| std::mem::take(&mut body.data));
+            match request.to_json() {
+                Ok(json) => AnswerParts { json, body_data },
+                // Not reached (see `HandlerOutput::to_json`); never half an answer.
+                Err(_) => AnswerParts {
+                    json: FALLBACK_RESPONSE.to_owned(),
+                    body_data: None,
+                },
+            }
+        }
+        output @ HandlerOutput::Respond(_) => AnswerParts {
+            json: output.to_json(),
+            body_data: None,
+        },
+    }
+}
+
+/// Puts the body data passed apart back into its event (see [`handle_parts`]).
+fn put_body_data(
+    mut event: CloudFrontEvent,
+    body_data: Option<String>,
+) -> Result<CloudFrontEvent, Problem> {
+    let Some(data) = body_data else {
+        return Ok(event);
+    };
+    let body = match event.records.as_mut_slice() {
+        [record] => record.cf.request.body.as_mut(),
+        _ => None,
+    };
+    match body {
+        Some(body) if body.data.is_empty() => {
+            body.data = data;
+            Ok(event)
+        }
+        _ => Err(Problem::invalid_event(
+            "body data was passed apart, but the event does not hold one request body with empty data",
+        )),
+    }
 }
 
 /// Handles one event given as a JSON value (what `lambda_runtime` passes) and returns the

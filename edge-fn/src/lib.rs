@@ -4,7 +4,7 @@
 //! - [`bundle`]: the configuration compiled into the package (policies, public keys, token
 //!   keys), validated once per cold start; [`Edge`] holds the outcome.
 //! - [`handler`]: one event in, the request to forward or a generated response out
-//!   ([`handle`], [`handle_json`]).
+//!   ([`handle`], [`handle_json`], [`handle_parts`]).
 //! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
 //!
@@ -19,4 +19,4 @@ pub mod log;
 pub mod problem;
 
 pub use bundle::{build_bundle, load_bundle, Bundle, BundleError, Edge};
-pub use handler::{handle, handle_json, handle_value, HandlerOutput};
+pub use handler::{handle, handle_json, handle_parts, handle_value, AnswerParts, HandlerOutput};

@@ -95,8 +95,10 @@ fn node_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn package_runs_under_node_like_lambda() {
+/// The package unpacked into a fresh task root, as the Lambda service does: the zip of
+/// `PII_EDGE_ZIP`, or one built from this build's addon. Returns the work directory (remove it
+/// when done) and the task root in it; `None` when node is missing (the test is skipped).
+fn unpacked_package(tag: &str) -> Option<(PathBuf, PathBuf)> {
     if !node_available() {
         // .ci/package-checks.sh installs node and runs this test again; it must not be missed there.
         assert!(
@@ -104,9 +106,9 @@ fn package_runs_under_node_like_lambda() {
             "node is required"
         );
         eprintln!("SKIPPED: node not found (run .ci/package-checks.sh)");
-        return;
+        return None;
     }
-    let work = temp_dir("work");
+    let work = temp_dir(tag);
     let zip_path = match std::env::var_os("PII_EDGE_ZIP") {
         Some(path) => PathBuf::from(path),
         None => {
@@ -135,6 +137,14 @@ fn package_runs_under_node_like_lambda() {
         "package contents"
     );
     archive.extract(&task_root).expect("unzip");
+    Some((work, task_root))
+}
+
+#[test]
+fn package_runs_under_node_like_lambda() {
+    let Some((work, task_root)) = unpacked_package("work") else {
+        return;
+    };
 
     // The bundle in the package holds no private key.
     let bundle: Value = serde_json::from_str(
@@ -179,6 +189,59 @@ fn package_runs_under_node_like_lambda() {
     // The function's log (stdout): one EMF line per request, no plaintext.
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
     assert_eq!(lines.len(), EVENTS.len(), "log:\n{stdout}");
+    for line in lines {
+        for plain in support::PLAINTEXT {
+            assert!(!line.contains(plain), "plaintext {plain:?} logged");
+        }
+    }
+    let _ = fs::remove_dir_all(&work);
+}
+
+/// index.js passes the body's data to the addon apart from the event (`handleSplit`): its
+/// answers must be, byte for byte, what the whole-event path (`handle`) answers, for events
+/// with a body (replaced or not), without one, and rejected ones; odd bodies take the
+/// whole-event path. The package's bundle with `encrypt` rules turned into `redact` makes the
+/// answers deterministic.
+#[test]
+fn split_path_answers_like_the_whole_event_path() {
+    let Some((work, task_root)) = unpacked_package("split") else {
+        return;
+    };
+    let bundle_path = task_root.join("bundle.json");
+    let mut bundle: Value =
+        serde_json::from_str(&fs::read_to_string(&bundle_path).expect("bundle.json"))
+            .expect("bundle json");
+    for policy in bundle["policies"].as_array_mut().expect("policies") {
+        for rule in policy["rules"].as_array_mut().expect("rules") {
+            if rule["action"] == "encrypt" {
+                rule["action"] = Value::from("redact");
+            }
+        }
+    }
+    fs::write(&bundle_path, bundle.to_string()).expect("write bundle");
+
+    let out = work.join("split.json");
+    let mut command = Command::new("node");
+    command
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/split.js"))
+        .arg(&task_root)
+        .arg(&out);
+    for (name, _) in EVENTS {
+        command.arg(support::root().join("examples/events").join(name));
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "node failed:\n{stderr}");
+    let result: Value =
+        serde_json::from_str(&fs::read_to_string(&out).expect("result")).expect("result json");
+    let made_up = 6;
+    assert_eq!(result["checked"], EVENTS.len() + made_up, "{result}");
+    assert!(result["split"].as_u64().unwrap_or(0) >= 3, "{result}");
+
+    // Both paths log: one line per request (each event ran twice), no plaintext.
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(lines.len(), 2 * (EVENTS.len() + made_up), "log:\n{stdout}");
     for line in lines {
         for plain in support::PLAINTEXT {
             assert!(!line.contains(plain), "plaintext {plain:?} logged");
