@@ -643,6 +643,16 @@ fn json_problem(p: JsonProblem, limit: usize) -> RejectReason {
     }
 }
 
+/// Why a rewrite of the body failed, as a rejection. Removing the root never reaches the
+/// rewrite (the plan refuses it first), so it is an internal fault there.
+fn rewrite_failure(e: RewriteError<RejectReason>, limit: usize) -> RejectReason {
+    match e {
+        RewriteError::Json(p) => json_problem(p, limit),
+        RewriteError::Edit(reason) => reason,
+        RewriteError::RemoveRoot => RejectReason::Internal,
+    }
+}
+
 fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
     match f {
         Failure::NotApplicable(why) => RejectReason::NotApplicable {
@@ -761,12 +771,7 @@ fn protect_json_onepass(
         reports.push(report);
         Ok(edit)
     });
-    let pass = match pass {
-        Ok(p) => p,
-        Err(RewriteError::Json(p)) => return Err(json_problem(p, limit)),
-        Err(RewriteError::Edit(reason)) => return Err(reason),
-        Err(RewriteError::RemoveRoot) => return Err(RejectReason::Internal),
-    };
+    let pass = pass.map_err(|e| rewrite_failure(e, limit))?;
     if pass.ambiguous {
         return Err(RejectReason::AmbiguousName);
     }
@@ -933,12 +938,7 @@ fn protect_json_tree(
         reports.push((k, report));
         Ok(edit)
     });
-    let rewritten = match rewritten {
-        Ok(b) => b,
-        Err(RewriteError::Json(p)) => return Err(json_problem(p, limit)),
-        Err(RewriteError::Edit(reason)) => return Err(reason),
-        Err(RewriteError::RemoveRoot) => return Err(RejectReason::Internal),
-    };
+    let rewritten = rewritten.map_err(|e| rewrite_failure(e, limit))?;
     fields.extend(reports.into_iter().map(|(_, r)| r));
     Ok(Some(rewritten))
 }

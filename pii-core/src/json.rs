@@ -1098,8 +1098,22 @@ impl Entries {
         self.removed += 1;
     }
 
+    /// The container of these entries ends just before `end`: settle its commas, and count it
+    /// as a kept entry of its parent (none for the root).
+    pub(crate) fn end_container(
+        &self,
+        out: &mut Out<'_>,
+        parent: Option<&mut Entries>,
+        end: usize,
+    ) {
+        self.close(out);
+        if let Some(parent) = parent {
+            parent.end_kept(end);
+        }
+    }
+
     /// The container closes: pending removed entries take the comma before them.
-    pub(crate) fn close(&self, out: &mut Out<'_>) {
+    fn close(&self, out: &mut Out<'_>) {
         if let Some(run) = self.run {
             out.copy_to(run.gap);
             out.copied = out.copied.max(run.last_end);
@@ -1165,10 +1179,8 @@ pub(crate) fn rewrite<E>(
                 let Some(f) = frames.pop() else {
                     return Err(internal(end).into());
                 };
-                f.entries.close(&mut out);
-                if let Some(parent) = frames.last_mut() {
-                    parent.entries.end_kept(end);
-                }
+                f.entries
+                    .end_container(&mut out, frames.last_mut().map(|p| &mut p.entries), end);
                 continue;
             }
             Tok::Obj(s) | Tok::Arr(s) | Tok::Num(s, _) | Tok::Lit { start: s, .. } => s,

@@ -379,10 +379,11 @@ pub(crate) fn select_rewrite<E>(
                     return Err(json::internal(end).into());
                 };
                 states.truncate(levels.len() * width);
-                level.entries.close(&mut out);
-                if let Some(parent) = levels.last_mut() {
-                    parent.entries.end_kept(end);
-                }
+                level.entries.end_container(
+                    &mut out,
+                    levels.last_mut().map(|p| &mut p.entries),
+                    end,
+                );
                 continue;
             }
             Tok::Obj(s) | Tok::Arr(s) | Tok::Num(s, _) | Tok::Lit { start: s, .. } => s,
