@@ -478,7 +478,33 @@ impl Engine {
         let Some(policy) = self.policy_for(req) else {
             return Outcome::Unmatched;
         };
-        match self.protect(policy, req) {
+        Self::outcome(policy, self.protect(policy, req.clone()))
+    }
+
+    /// [`Engine::apply`] for a request the caller no longer needs: a protected request is the
+    /// same value, changed in place, instead of a copy (the body, the headers). What an edge
+    /// adapter that builds the request for the engine wants.
+    ///
+    /// ```
+    /// use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+    ///
+    /// let policy = Policy::from_json(r#"{"apiVersion": "pii-edge/v1", "name": "p",
+    ///   "match": {"paths": ["/x"]}, "rules": [{"select": {"header": "x-id"}, "action": "hash"}]}"#)?;
+    /// let engine = Engine::new(vec![policy], PublicKeyring::default(), TokenKeys::default())?;
+    /// let req = Request::new("GET", "/x").with_header("x-id", "42");
+    /// let Outcome::Protected(p) = engine.apply_owned(req) else { panic!("not protected") };
+    /// assert!(p.request.header("x-id").is_some_and(|v| v.starts_with("sha256:")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn apply_owned(&self, req: Request) -> Outcome {
+        let Some(policy) = self.policy_for(&req) else {
+            return Outcome::Unmatched;
+        };
+        Self::outcome(policy, self.protect(policy, req))
+    }
+
+    fn outcome(policy: &Policy, result: Result<Protected, RejectReason>) -> Outcome {
+        match result {
             Ok(p) => Outcome::Protected(p),
             Err(reason) => {
                 Outcome::Rejected(Rejection::new(reason, Some(policy.name().to_string())))
@@ -486,11 +512,11 @@ impl Engine {
         }
     }
 
-    fn protect(&self, policy: &Policy, req: &Request) -> Result<Protected, RejectReason> {
+    fn protect(&self, policy: &Policy, req: Request) -> Result<Protected, RejectReason> {
         // The policy's own zone wins; otherwise the request's zone as residency resolves it.
         let zone = policy
             .zone()
-            .or_else(|| self.residency.as_ref().and_then(|r| r.resolve(req)));
+            .or_else(|| self.residency.as_ref().and_then(|r| r.resolve(&req)));
         let encrypts = policy
             .rules
             .iter()
@@ -506,14 +532,15 @@ impl Engine {
             self.reuse.as_ref(),
         );
         let mut out = Protected {
-            request: req.clone(),
             policy: policy.name().to_string(),
             zone: zone.map(str::to_string),
+            request: req,
             fields: Vec::new(),
             body_changed: false,
             query_changed: false,
             headers_changed: false,
         };
+        let req = &out.request;
 
         if let Some(format) = body_format(policy, req)? {
             let body = match format {
@@ -533,6 +560,7 @@ impl Engine {
                 out.body_changed = true;
             }
         }
+        let req = &out.request;
         if let Some(q) = protect_params(policy, &req.query, "query", &mut ctx, &mut out.fields)? {
             out.request.query = q;
             out.query_changed = true;
