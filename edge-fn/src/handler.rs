@@ -429,7 +429,7 @@ fn process(
     if let Some(fault) = edge.fault() {
         fault(&core);
     }
-    match engine.apply(&core) {
+    match engine.apply_owned(core) {
         Outcome::Unmatched => {
             entry.decision = Decision::Unmatched;
             entry.status = 200;
