@@ -235,7 +235,9 @@ fn outcome<T: DeserializeOwned + Serialize>(json: &str) -> Result<Value, String>
 
 /// The same, through `serde_json::from_value` (the handler's path for an event given as a
 /// `Value`), when `json` is valid JSON.
-fn outcome_from_value<T: DeserializeOwned + Serialize>(json: &str) -> Option<Result<Value, String>> {
+fn outcome_from_value<T: DeserializeOwned + Serialize>(
+    json: &str,
+) -> Option<Result<Value, String>> {
     let value: Value = serde_json::from_str(json).ok()?;
     Some(match serde_json::from_value::<T>(value) {
         Ok(parsed) => Ok(serde_json::to_value(&parsed).expect("serializes")),
@@ -449,7 +451,10 @@ const REPLACEMENTS: &[&str] = &[
 const ADDITIONS: &[(&str, &str)] = &[
     ("\"unknown\"", "{\"a\":[1,2.5,-3,null,true,\"s\"]}"),
     ("\"\"", "null"),
-    ("\"Gr\\u00fc\\u00dfe \\\"q\\\" \\n\"", "\"na\\u00efve \\ud83d\\ude00 \\\\ \\/\""),
+    (
+        "\"Gr\\u00fc\\u00dfe \\\"q\\\" \\n\"",
+        "\"na\\u00efve \\ud83d\\ude00 \\\\ \\/\"",
+    ),
     ("\"dup\"", "1"),
     // An escaped spelling of a known name is that name.
     ("\"d\\u0061ta\"", "\"QQ==\""),
@@ -509,7 +514,11 @@ fn examples_and_their_mutations_parse_the_same() {
         };
         assert!(check(&json), "{} must parse", file.display());
         let (ok, refused) = mutate_all(&json, check);
-        assert!(ok > 0 && refused > 0, "{}: {ok} ok, {refused} refused", file.display());
+        assert!(
+            ok > 0 && refused > 0,
+            "{}: {ok} ok, {refused} refused",
+            file.display()
+        );
         totals.0 += ok;
         totals.1 += refused;
         // The request (and response) alone, as `AnswerParts::joined` parses a request.
