@@ -161,13 +161,14 @@ impl EventType {
         }
     }
 
-    fn from_wire(name: String) -> Self {
-        match name.as_str() {
-            "viewer-request" => EventType::ViewerRequest,
-            "origin-request" => EventType::OriginRequest,
-            "origin-response" => EventType::OriginResponse,
-            "viewer-response" => EventType::ViewerResponse,
-            _ => EventType::Other(name),
+    /// The variant named `name`, `None` for [`EventType::Other`].
+    fn known(name: &str) -> Option<Self> {
+        match name {
+            "viewer-request" => Some(EventType::ViewerRequest),
+            "origin-request" => Some(EventType::OriginRequest),
+            "origin-response" => Some(EventType::OriginResponse),
+            "viewer-response" => Some(EventType::ViewerResponse),
+            _ => None,
         }
     }
 }
@@ -185,8 +186,38 @@ impl Serialize for EventType {
 }
 
 impl<'de> Deserialize<'de> for EventType {
+    /// Accepts what `String` accepts, and allocates only for [`EventType::Other`].
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(EventType::from_wire)
+        struct EventTypeVisitor;
+
+        impl Visitor<'_> for EventTypeVisitor {
+            type Value = EventType;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // What `String`'s visitor says, so the messages stay as they were.
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<EventType, E> {
+                Ok(EventType::known(name).unwrap_or_else(|| EventType::Other(name.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, name: String) -> Result<EventType, E> {
+                Ok(EventType::known(&name).unwrap_or(EventType::Other(name)))
+            }
+
+            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<EventType, E> {
+                match std::str::from_utf8(bytes) {
+                    Ok(name) => self.visit_str(name),
+                    Err(_) => Err(de::Error::invalid_value(
+                        de::Unexpected::Bytes(bytes),
+                        &self,
+                    )),
+                }
+            }
+        }
+
+        deserializer.deserialize_string(EventTypeVisitor)
     }
 }
 
@@ -505,10 +536,18 @@ impl<'de> Deserialize<'de> for Headers {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Headers, A::Error> {
+                // A repeated name is found by comparing with the names so far while there
+                // are few (a request has a dozen or so), without hashing or copying them;
+                // past that, with a set, so that an event with thousands of names stays fast.
+                const SCAN_UP_TO: usize = 32;
                 let mut entries: Vec<(String, Vec<Header>)> = Vec::new();
-                let mut seen: HashSet<String> = HashSet::new();
+                let mut seen: Option<HashSet<String>> = None;
                 while let Some(name) = access.next_key::<String>()? {
-                    if !seen.insert(name.clone()) {
+                    let repeated = match &mut seen {
+                        Some(seen) => !seen.insert(name.clone()),
+                        None => entries.iter().any(|(n, _)| *n == name),
+                    };
+                    if repeated {
                         // Header names are not secret; the values are never echoed.
                         return Err(de::Error::custom(format_args!(
                             "duplicate header name `{name}`"
@@ -516,6 +555,9 @@ impl<'de> Deserialize<'de> for Headers {
                     }
                     let values: Vec<Header> = access.next_value()?;
                     entries.push((name, values));
+                    if seen.is_none() && entries.len() == SCAN_UP_TO {
+                        seen = Some(entries.iter().map(|(n, _)| n.clone()).collect());
+                    }
                 }
                 Ok(Headers { entries })
             }

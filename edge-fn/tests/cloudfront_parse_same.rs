@@ -647,6 +647,28 @@ fn odd_events_parse_the_same() {
         let event = format!("{{\"Records\":[{{\"cf\":{{{config},\"request\":{json}}}}}]}}");
         same_event(&event);
     }
+    // Many header names, with a name repeated before, at and after the point where the
+    // duplicate check changes from a scan to a set.
+    for count in [1, 2, 31, 32, 33, 34, 64, 200] {
+        let names: Vec<String> = (0..count).map(|i| format!("x-h{i}")).collect();
+        let mut variants = vec![names.clone()];
+        for (at, of) in [(count, 0), (count, count - 1), (count / 2, 0)] {
+            let mut repeated = names.clone();
+            repeated.insert(at, names[of].clone());
+            variants.push(repeated);
+        }
+        for names in variants {
+            let headers: Vec<String> = names
+                .iter()
+                .map(|n| format!("\"{n}\":[{{\"key\":\"{n}\",\"value\":\"v\"}}]"))
+                .collect();
+            let json = format!(
+                r#"{{"clientIp":"1","method":"GET","uri":"/","headers":{{{}}}}}"#,
+                headers.join(",")
+            );
+            same_request(&json);
+        }
+    }
     let responses = [
         r#"{}"#,
         r#"{"status":"200"}"#,
