@@ -42,7 +42,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A Lambda@Edge event as CloudFront passes it to the function: `{"Records": [...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CloudFrontEvent {
     /// The records of the event (`Records`). CloudFront always sends exactly one.
     #[serde(rename = "Records")]
@@ -86,7 +86,7 @@ impl FromStr for CloudFrontEvent {
 }
 
 /// One record of a [`CloudFrontEvent`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record {
     /// The CloudFront part of the record.
     pub cf: Cf,
@@ -96,7 +96,7 @@ pub struct Record {
 }
 
 /// The `cf` object of a record: configuration, request and, for response events, response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cf {
     /// Which distribution and trigger this event belongs to (read-only).
     pub config: Config,
@@ -104,7 +104,7 @@ pub struct Cf {
     /// the origin (origin events).
     pub request: Request,
     /// The response, present in viewer-response and origin-response events only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<Response>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -112,13 +112,13 @@ pub struct Cf {
 }
 
 /// The `config` object of a record. Read-only: CloudFront ignores changes to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     /// The distribution's domain name (`distributionDomainName`), e.g.
     /// `d111111abcdef8.cloudfront.net`. Always sent by CloudFront today; optional so that
     /// older or hand-written events still parse.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_domain_name: Option<String>,
     /// The distribution's ID (`distributionId`).
     pub distribution_id: String,
@@ -127,7 +127,7 @@ pub struct Config {
     /// CloudFront's opaque ID of the viewer request (`requestId`), the same as
     /// `x-edge-request-id` in the access logs. Optional for the same reason as
     /// `distribution_domain_name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -161,13 +161,14 @@ impl EventType {
         }
     }
 
-    fn from_wire(name: String) -> Self {
-        match name.as_str() {
-            "viewer-request" => EventType::ViewerRequest,
-            "origin-request" => EventType::OriginRequest,
-            "origin-response" => EventType::OriginResponse,
-            "viewer-response" => EventType::ViewerResponse,
-            _ => EventType::Other(name),
+    /// The variant named `name`, `None` for [`EventType::Other`].
+    fn known(name: &str) -> Option<Self> {
+        match name {
+            "viewer-request" => Some(EventType::ViewerRequest),
+            "origin-request" => Some(EventType::OriginRequest),
+            "origin-response" => Some(EventType::OriginResponse),
+            "viewer-response" => Some(EventType::ViewerResponse),
+            _ => None,
         }
     }
 }
@@ -185,13 +186,43 @@ impl Serialize for EventType {
 }
 
 impl<'de> Deserialize<'de> for EventType {
+    /// Accepts what `String` accepts, and allocates only for [`EventType::Other`].
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(EventType::from_wire)
+        struct EventTypeVisitor;
+
+        impl Visitor<'_> for EventTypeVisitor {
+            type Value = EventType;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // What `String`'s visitor says, so the messages stay as they were.
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<EventType, E> {
+                Ok(EventType::known(name).unwrap_or_else(|| EventType::Other(name.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, name: String) -> Result<EventType, E> {
+                Ok(EventType::known(&name).unwrap_or(EventType::Other(name)))
+            }
+
+            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<EventType, E> {
+                match std::str::from_utf8(bytes) {
+                    Ok(name) => self.visit_str(name),
+                    Err(_) => Err(de::Error::invalid_value(
+                        de::Unexpected::Bytes(bytes),
+                        &self,
+                    )),
+                }
+            }
+        }
+
+        deserializer.deserialize_string(EventTypeVisitor)
     }
 }
 
 /// The `request` object of a record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     /// The viewer's IP address, or its proxy's (`clientIp`, read-only).
@@ -202,16 +233,14 @@ pub struct Request {
     pub uri: String,
     /// The raw query string without the leading `?`, still percent-encoded; empty when the
     /// request has none.
-    #[serde(default)]
     pub querystring: String,
     /// The request headers.
-    #[serde(default)]
     pub headers: Headers,
     /// The body, present when the trigger has "include body" enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Body>,
     /// The origin the request will go to (origin-request events only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -346,11 +375,11 @@ pub fn needs_no_json_escape(text: &str) -> bool {
 }
 
 /// One value of a header: `{"key": "Content-Type", "value": "application/json"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Header {
     /// The header name in its original case. When a function leaves it out, CloudFront
     /// derives it from the lowercase name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The header value.
     pub value: String,
@@ -507,10 +536,18 @@ impl<'de> Deserialize<'de> for Headers {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Headers, A::Error> {
+                // A repeated name is found by comparing with the names so far while there
+                // are few (a request has a dozen or so), without hashing or copying them;
+                // past that, with a set, so that an event with thousands of names stays fast.
+                const SCAN_UP_TO: usize = 32;
                 let mut entries: Vec<(String, Vec<Header>)> = Vec::new();
-                let mut seen: HashSet<String> = HashSet::new();
+                let mut seen: Option<HashSet<String>> = None;
                 while let Some(name) = access.next_key::<String>()? {
-                    if !seen.insert(name.clone()) {
+                    let repeated = match &mut seen {
+                        Some(seen) => !seen.insert(name.clone()),
+                        None => entries.iter().any(|(n, _)| *n == name),
+                    };
+                    if repeated {
                         // Header names are not secret; the values are never echoed.
                         return Err(de::Error::custom(format_args!(
                             "duplicate header name `{name}`"
@@ -518,6 +555,9 @@ impl<'de> Deserialize<'de> for Headers {
                     }
                     let values: Vec<Header> = access.next_value()?;
                     entries.push((name, values));
+                    if seen.is_none() && entries.len() == SCAN_UP_TO {
+                        seen = Some(entries.iter().map(|(n, _)| n.clone()).collect());
+                    }
                 }
                 Ok(Headers { entries })
             }
@@ -528,7 +568,7 @@ impl<'de> Deserialize<'de> for Headers {
 }
 
 /// The request body (`request.body`), present when the trigger includes the body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Body {
     /// Whether CloudFront cut the body before passing it (`inputTruncated`, read-only): the
@@ -667,13 +707,13 @@ impl fmt::Display for BodyDecodeError {
 impl std::error::Error for BodyDecodeError {}
 
 /// The origin of an origin-request event (`request.origin`): exactly one of `custom`, `s3`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Origin {
     /// A custom (HTTP) origin, e.g. API Gateway, a load balancer, an S3 website endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<CustomOrigin>,
     /// An Amazon S3 bucket origin.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Origin>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -681,31 +721,29 @@ pub struct Origin {
 }
 
 /// A custom origin (`request.origin.custom`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomOrigin {
     /// Headers CloudFront adds when it calls this origin (`customHeaders`).
-    #[serde(default)]
     pub custom_headers: Headers,
     /// The origin's DNS name (`domainName`).
     pub domain_name: String,
     /// Seconds to keep the origin connection open after a response (`keepaliveTimeout`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keepalive_timeout: Option<u32>,
     /// Path prefix at the origin, e.g. `/prod`; empty for none.
-    #[serde(default)]
     pub path: String,
     /// Port at the origin.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// `http` or `https`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Seconds to wait for the origin's response (`readTimeout`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_timeout: Option<u32>,
     /// TLS versions CloudFront may use with the origin (`sslProtocols`), e.g. `TLSv1.2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssl_protocols: Option<Vec<String>>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -713,22 +751,20 @@ pub struct CustomOrigin {
 }
 
 /// An Amazon S3 origin (`request.origin.s3`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct S3Origin {
     /// `origin-access-identity` or `none` (`authMethod`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<String>,
     /// Headers CloudFront adds when it calls this origin (`customHeaders`).
-    #[serde(default)]
     pub custom_headers: Headers,
     /// The bucket's DNS name (`domainName`), e.g. `my-bucket.s3.amazonaws.com`.
     pub domain_name: String,
     /// Path prefix in the bucket; empty for none.
-    #[serde(default)]
     pub path: String,
     /// The bucket's region, required with an origin access identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -741,22 +777,21 @@ pub struct S3Origin {
 /// A generated response is at most 40 KB (headers and body) on viewer-request and 1 MB on
 /// origin-request; CloudFront answers 502 when it is larger, or when `status` is 204 and
 /// there is a body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Response {
     /// The HTTP status code as a string, e.g. `"413"` (200 to 599).
     pub status: String,
     /// The reason phrase (`statusDescription`), e.g. `"Payload Too Large"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
     /// The response headers.
-    #[serde(default)]
     pub headers: Headers,
     /// The body, encoded as `body_encoding` says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// The encoding of `body` (`bodyEncoding`); CloudFront assumes `text` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_encoding: Option<BodyEncoding>,
     /// Fields this type does not model, kept as they came.
     #[serde(flatten)]
@@ -795,3 +830,202 @@ impl Response {
         self
     }
 }
+
+// Deserialization.
+//
+// The structs above keep unknown members in `extra`. `#[serde(flatten)]` did that when
+// `Deserialize` was derived, at a price on the hot path of every request: serde buffers each
+// unknown member into its private `Content` type and reads `extra` back from that buffer, and
+// its generated code for it is large. The impls below read each known member straight into
+// its field and each unknown one straight into `extra` as a `Value`, and accept and refuse
+// exactly what the derived impls did, with the same messages (`tests/cloudfront_parse_same.rs`
+// compares them against a copy of the derived types):
+//
+// - the input must be an object ("invalid type: ..., expected struct Request");
+// - members in any order; a known member twice is an error ("duplicate field `uri`"), an
+//   unknown member twice keeps the last value;
+// - a missing required member is an error ("missing field `uri`"), the first missing one in
+//   declaration order; a missing `default` member takes `Default::default()` (`None` for an
+//   `Option`, which also takes `null` as `None`);
+// - names are compared after JSON unescaping, so `"ur\u0069"` is `uri`.
+
+/// An object member's name, borrowed from the input when the deserializer allows it, so that
+/// known names cost no allocation.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(name) => name,
+            Key::Owned(name) => name,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Key::Borrowed(name) => name.to_owned(),
+            Key::Owned(name) => name,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("field identifier")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(name))
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(name.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, name: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(name))
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The value of a member once the object is read: what was read, or for a missing member an
+/// error (`required`) or the type's default (`default`).
+macro_rules! member_or_missing {
+    ($value:ident, $name:literal, required) => {
+        match $value {
+            Some(value) => value,
+            None => return Err(de::Error::missing_field($name)),
+        }
+    };
+    ($value:ident, $name:literal, default) => {
+        $value.unwrap_or_default()
+    };
+}
+
+/// `impl Deserialize` for a struct with an `extra: Map<String, Value>` field: every other
+/// field is listed, in declaration order, with its JSON name and whether it is `required`.
+macro_rules! deserialize_with_extra {
+    ($type:ident { $($field:ident: $name:literal $kind:ident),* $(,)? }) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ObjectVisitor;
+
+                impl<'de> Visitor<'de> for ObjectVisitor {
+                    type Value = $type;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("struct ", stringify!($type)))
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$type, A::Error> {
+                        $(let mut $field = None;)*
+                        let mut extra = Map::new();
+                        while let Some(key) = map.next_key::<Key<'de>>()? {
+                            match key.as_str() {
+                                $($name => {
+                                    if $field.is_some() {
+                                        return Err(de::Error::duplicate_field($name));
+                                    }
+                                    $field = Some(map.next_value()?);
+                                })*
+                                _ => {
+                                    let value: Value = map.next_value()?;
+                                    extra.insert(key.into_string(), value);
+                                }
+                            }
+                        }
+                        $(let $field = member_or_missing!($field, $name, $kind);)*
+                        Ok($type { $($field,)* extra })
+                    }
+                }
+
+                deserializer.deserialize_map(ObjectVisitor)
+            }
+        }
+    };
+}
+
+deserialize_with_extra!(CloudFrontEvent {
+    records: "Records" required,
+});
+
+deserialize_with_extra!(Record { cf: "cf" required });
+
+deserialize_with_extra!(Cf {
+    config: "config" required,
+    request: "request" required,
+    response: "response" default,
+});
+
+deserialize_with_extra!(Config {
+    distribution_domain_name: "distributionDomainName" default,
+    distribution_id: "distributionId" required,
+    event_type: "eventType" required,
+    request_id: "requestId" default,
+});
+
+deserialize_with_extra!(Request {
+    client_ip: "clientIp" required,
+    method: "method" required,
+    uri: "uri" required,
+    querystring: "querystring" default,
+    headers: "headers" default,
+    body: "body" default,
+    origin: "origin" default,
+});
+
+deserialize_with_extra!(Header {
+    key: "key" default,
+    value: "value" required,
+});
+
+deserialize_with_extra!(Body {
+    input_truncated: "inputTruncated" required,
+    action: "action" required,
+    encoding: "encoding" required,
+    data: "data" required,
+});
+
+deserialize_with_extra!(Origin {
+    custom: "custom" default,
+    s3: "s3" default,
+});
+
+deserialize_with_extra!(CustomOrigin {
+    custom_headers: "customHeaders" default,
+    domain_name: "domainName" required,
+    keepalive_timeout: "keepaliveTimeout" default,
+    path: "path" default,
+    port: "port" default,
+    protocol: "protocol" default,
+    read_timeout: "readTimeout" default,
+    ssl_protocols: "sslProtocols" default,
+});
+
+deserialize_with_extra!(S3Origin {
+    auth_method: "authMethod" default,
+    custom_headers: "customHeaders" default,
+    domain_name: "domainName" required,
+    path: "path" default,
+    region: "region" default,
+});
+
+deserialize_with_extra!(Response {
+    status: "status" required,
+    status_description: "statusDescription" default,
+    headers: "headers" default,
+    body: "body" default,
+    body_encoding: "bodyEncoding" default,
+});
