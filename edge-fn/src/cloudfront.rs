@@ -302,7 +302,7 @@ impl Request {
         out.extend_from_slice(b",\"querystring\":");
         serde_json::to_writer(&mut out, querystring)?;
         out.extend_from_slice(b",\"headers\":");
-        serde_json::to_writer(&mut out, headers)?;
+        headers.write_json(&mut out)?;
         if let Some(body) = body {
             out.extend_from_slice(b",\"body\":");
             body.write_json(&mut out)?;
@@ -511,6 +511,56 @@ impl Headers {
             }
         });
         removed
+    }
+}
+
+impl Headers {
+    /// Appends the headers as JSON: what `serde_json::to_writer(out, self)` writes, with
+    /// names and values that need no escaping (nearly all) copied as they are rather than
+    /// through serde_json's escaper.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.push(b'{');
+        for (i, (name, values)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_str(out, name)?;
+            out.extend_from_slice(b":[");
+            for (j, header) in values.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                if !header.extra.is_empty() {
+                    // Unknown members: leave the whole entry to serde_json.
+                    serde_json::to_writer(&mut *out, header)?;
+                    continue;
+                }
+                out.push(b'{');
+                if let Some(key) = &header.key {
+                    out.extend_from_slice(b"\"key\":");
+                    write_json_str(out, key)?;
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"value\":");
+                write_json_str(out, &header.value)?;
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Appends `s` as a JSON string, exactly as serde_json writes it.
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
+    if needs_no_json_escape(s) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        serde_json::to_writer(&mut *out, s)
     }
 }
 

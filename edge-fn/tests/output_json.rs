@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use edge_fn::bundle::Edge;
-use edge_fn::cloudfront::{needs_no_json_escape, Body, BodyAction, BodyEncoding, CloudFrontEvent};
+use edge_fn::cloudfront::{
+    needs_no_json_escape, Body, BodyAction, BodyEncoding, CloudFrontEvent, Header,
+};
 use edge_fn::handler::{handle, handle_json, handle_parts, HandlerOutput};
 use edge_fn::log::MemorySink;
 use serde_json::{json, Value};
@@ -117,6 +119,15 @@ fn text_that_needs_escaping_is_still_escaped() {
         request
             .extra
             .insert("extra\n".to_owned(), json!({"k": text, "n": [1, null]}));
+        // Header names, original-case keys and values (the headers are written by hand too),
+        // with and without a member the type does not model.
+        request
+            .headers
+            .append(&format!("x-{text}"), Header::new(format!("X-{text}"), text));
+        let mut odd = Header::new("X-Odd", text);
+        odd.key = None;
+        odd.extra.insert(format!("why{text}"), json!([text]));
+        request.headers.append("x-odd", odd);
         let output = HandlerOutput::Forward(Box::new(request.clone()));
         assert_same_as_serde(&output, text);
         let parsed: Value = serde_json::from_str(&output.to_json()).expect("parses");
