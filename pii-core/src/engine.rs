@@ -681,6 +681,19 @@ fn rewrite_failure(e: RewriteError<RejectReason>, limit: usize) -> RejectReason 
     }
 }
 
+impl FieldReport {
+    /// A report for a value `rule` selected, its location and outcome still to fill in.
+    fn of(rule: &crate::policy::Rule) -> FieldReport {
+        FieldReport {
+            rule: rule.label.clone(),
+            location: String::new(),
+            action: rule.action.kind(),
+            removed: false,
+            failed: false,
+        }
+    }
+}
+
 fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
     match f {
         Failure::NotApplicable(why) => RejectReason::NotApplicable {
@@ -746,13 +759,7 @@ fn protect_json_onepass(
         let Some(rule) = json_rules.get(hit.query) else {
             return Err(RejectReason::Internal);
         };
-        let mut report = FieldReport {
-            rule: rule.label.clone(),
-            location: String::new(),
-            action: rule.action.kind(),
-            removed: false,
-            failed: false,
-        };
+        let mut report = FieldReport::of(rule);
         let remove = if matches!(rule.action, Action::Redact { replace_with: None }) {
             Some(false)
         } else {
@@ -934,13 +941,7 @@ fn protect_json_tree(
     let rewritten = json::rewrite(body, &paths, limit, |k, raw| {
         let i = kept[k];
         let rule = &policy.rules[targets[i].1];
-        let mut report = FieldReport {
-            rule: rule.label.clone(),
-            location: String::new(),
-            action: rule.action.kind(),
-            removed: false,
-            failed: false,
-        };
+        let mut report = FieldReport::of(rule);
         let edit = match &plans[i] {
             Plan::Fail(reason) => return Err(reason.clone()),
             Plan::Remove { failed } => {
@@ -1153,11 +1154,9 @@ fn protect_params(
             pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
         }
         fields.push(FieldReport {
-            rule: rule.label.clone(),
             location,
-            action: rule.action.kind(),
             removed,
-            failed: false,
+            ..FieldReport::of(rule)
         });
     }
     Ok(changed.then(|| pieces.join("&")))
@@ -1191,11 +1190,9 @@ fn protect_headers(
                         keep.push((n, header_safe(&t)));
                     }
                     fields.push(FieldReport {
-                        rule: rule.label.clone(),
                         location,
-                        action: rule.action.kind(),
                         removed,
-                        failed: false,
+                        ..FieldReport::of(rule)
                     });
                     changed = true;
                 }
@@ -1228,11 +1225,9 @@ fn protect_headers(
                             pieces.push(format!("{cn}={}", select::percent_encode(&t)));
                         }
                         fields.push(FieldReport {
-                            rule: rule.label.clone(),
                             location,
-                            action: rule.action.kind(),
                             removed,
-                            failed: false,
+                            ..FieldReport::of(rule)
                         });
                         touched = true;
                     }

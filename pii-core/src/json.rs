@@ -1078,6 +1078,12 @@ impl Entries {
         }
     }
 
+    /// The entry `start..end` is kept as it is.
+    pub(crate) fn keep(&mut self, out: &mut Out<'_>, start: usize, end: usize) {
+        self.begin_kept(out, start);
+        self.end_kept(end);
+    }
+
     /// The entry kept last ends at `end`.
     pub(crate) fn end_kept(&mut self, end: usize) {
         self.prev_kept_end = Some(end);
@@ -1225,8 +1231,7 @@ pub(crate) fn rewrite<E>(
                     None => skip_container(&mut lx)?,
                 };
                 if let Some(parent) = frames.last_mut() {
-                    parent.entries.begin_kept(&mut out, entry_start);
-                    parent.entries.end_kept(end);
+                    parent.entries.keep(&mut out, entry_start, end);
                 }
             }
             Want::Capture(t) => {
@@ -1247,14 +1252,12 @@ pub(crate) fn rewrite<E>(
                 match edit(t, raw).map_err(RewriteError::Edit)? {
                     Edit::Keep => {
                         if let Some(parent) = frames.last_mut() {
-                            parent.entries.begin_kept(&mut out, entry_start);
-                            parent.entries.end_kept(end);
+                            parent.entries.keep(&mut out, entry_start, end);
                         }
                     }
                     Edit::Replace(new) => {
                         if let Some(parent) = frames.last_mut() {
-                            parent.entries.begin_kept(&mut out, entry_start);
-                            parent.entries.end_kept(end);
+                            parent.entries.keep(&mut out, entry_start, end);
                         }
                         out.replace(start, end, &new);
                     }

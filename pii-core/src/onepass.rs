@@ -461,8 +461,7 @@ pub(crate) fn select_rewrite<E>(
             match answer {
                 Edit::Keep | Edit::Replace(_) => {
                     if let Some(parent) = levels.last_mut() {
-                        parent.entries.begin_kept(&mut out, entry_start);
-                        parent.entries.end_kept(end);
+                        parent.entries.keep(&mut out, entry_start, end);
                     }
                     if let Edit::Replace(new) = answer {
                         out.replace(start, end, &new);
@@ -500,8 +499,7 @@ pub(crate) fn select_rewrite<E>(
                 None => skip_container(&mut lx)?,
             };
             if let Some(parent) = levels.last_mut() {
-                parent.entries.begin_kept(&mut out, entry_start);
-                parent.entries.end_kept(end);
+                parent.entries.keep(&mut out, entry_start, end);
             }
         }
     }
