@@ -744,11 +744,6 @@ fn protect_json_onepass(
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     let limit = policy.max_depth;
-    let json_rules: Vec<&crate::policy::Rule> = policy
-        .rules
-        .iter()
-        .filter(|r| matches!(r.selector, CompiledSelector::Json { .. }))
-        .collect();
     let mut failed: Option<RejectReason> = None;
     let mut reports = Vec::new();
     let pass = onepass::select_rewrite(body, limit, queries, |hit| {
@@ -756,7 +751,11 @@ fn protect_json_onepass(
             // The body is still read to its end: invalid JSON later on wins.
             return Ok::<_, RejectReason>(Edit::Keep);
         }
-        let Some(rule) = json_rules.get(hit.query) else {
+        let Some(rule) = queries
+            .rules
+            .get(hit.query)
+            .and_then(|&i| policy.rules.get(i))
+        else {
             return Err(RejectReason::Internal);
         };
         let mut report = FieldReport::of(rule);

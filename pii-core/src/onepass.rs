@@ -72,10 +72,11 @@ impl Queries {
     pub(crate) fn plan(rules: &[crate::policy::Rule]) -> Option<Queries> {
         let mut queries = Queries {
             select: Vec::new(),
+            rules: Vec::new(),
             probes: Vec::new(),
             variants: Vec::new(),
         };
-        for rule in rules {
+        for (index, rule) in rules.iter().enumerate() {
             let crate::select::CompiledSelector::Json {
                 text,
                 singular,
@@ -93,6 +94,7 @@ impl Queries {
                 queries.variants.push(name.clone());
             }
             queries.select.push(query);
+            queries.rules.push(index);
         }
         Some(queries)
     }
@@ -244,6 +246,8 @@ fn bracket(text: &str, mut i: usize) -> Option<(Vec<Selector>, usize)> {
 pub(crate) struct Queries {
     /// One per JSON rule, in rule order; the first that selects a value wins.
     pub(crate) select: Vec<Query>,
+    /// The index in the policy's rules of each query in `select`.
+    pub(crate) rules: Vec<usize>,
     /// For plain paths (`$.user.email`): (index in `select`, the same query compared ignoring
     /// case). A value this reaches and its own query does not is a case variant of it.
     pub(crate) probes: Vec<(usize, Query)>,
@@ -552,6 +556,7 @@ mod tests {
                 .iter()
                 .map(|p| Query::parse(p).expect("subset"))
                 .collect(),
+            rules: (0..paths.len()).collect(),
             probes: Vec::new(),
             variants: Vec::new(),
         }
