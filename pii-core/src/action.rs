@@ -179,15 +179,27 @@ fn seal_failure(e: crate::envelope::SealError) -> Failure {
     }
 }
 
-/// Check, from the parsed value alone, whether an action can apply to a JSON value; used to
-/// plan removals before the single rewriting pass.
-pub(crate) fn fits_json(action: &Action, value: &Value) -> Result<(), &'static str> {
+/// Check, from the type of a JSON value alone, whether an action can apply to it; used to
+/// decide on a removal before the value is rewritten.
+pub(crate) fn fits_json(action: &Action, kind: ValueKind) -> Result<(), &'static str> {
     match action {
         Action::Encrypt | Action::Redact { .. } => Ok(()),
-        Action::Mask { .. } | Action::Tokenize { .. } | Action::Hash => match value {
-            Value::String(_) | Value::Number(_) => Ok(()),
+        Action::Mask { .. } | Action::Tokenize { .. } | Action::Hash => match kind {
+            ValueKind::String | ValueKind::Number => Ok(()),
             _ => Err("it applies to strings and numbers only"),
         },
+    }
+}
+
+/// The type of a parsed JSON value.
+pub(crate) fn kind_of_value(value: &Value) -> ValueKind {
+    match value {
+        Value::String(_) => ValueKind::String,
+        Value::Number(_) => ValueKind::Number,
+        Value::Bool(_) => ValueKind::Bool,
+        Value::Null => ValueKind::Null,
+        Value::Object(_) => ValueKind::Object,
+        Value::Array(_) => ValueKind::Array,
     }
 }
 
@@ -207,7 +219,8 @@ fn scalar_bytes(input: Input<'_>) -> Result<Vec<u8>, Failure> {
     }
 }
 
-fn kind_of(raw: &[u8]) -> ValueKind {
+/// The type of a raw JSON value (its exact bytes, already validated).
+pub(crate) fn kind_of(raw: &[u8]) -> ValueKind {
     match raw.first() {
         Some(b'"') => ValueKind::String,
         Some(b'{') => ValueKind::Object,

@@ -762,7 +762,7 @@ fn protect_json_onepass(
         let remove = if matches!(rule.action, Action::Redact { replace_with: None }) {
             Some(false)
         } else {
-            match action::fits_json(&rule.action, &same_kind(hit.raw)) {
+            match action::fits_json(&rule.action, action::kind_of(hit.raw)) {
                 Ok(()) => None,
                 Err(why) => match policy.spec.on_error {
                     OnError::Reject => {
@@ -817,20 +817,6 @@ fn protect_json_onepass(
     }
     fields.extend(reports);
     Ok(Some(pass.out))
-}
-
-/// A value of the same JSON type as the raw value `raw`, for `action::fits_json` (which looks
-/// at the type only). Allocates nothing.
-fn same_kind(raw: &[u8]) -> serde_json::Value {
-    use serde_json::Value;
-    match raw.first() {
-        Some(b'"') => Value::String(String::new()),
-        Some(b'{') => Value::Object(serde_json::Map::new()),
-        Some(b'[') => Value::Array(Vec::new()),
-        Some(b't' | b'f') => Value::Bool(true),
-        Some(b'n') => Value::Null,
-        _ => Value::Number(0.into()),
-    }
 }
 
 /// The JSON rules of `policy` evaluated by serde_json_path on a document tree, for policies
@@ -903,7 +889,7 @@ fn protect_json_tree(
                 Plan::Remove { failed: false }
             }
         } else {
-            match action::fits_json(&rule.action, values[i]) {
+            match action::fits_json(&rule.action, action::kind_of_value(values[i])) {
                 Ok(()) => Plan::Apply {
                     location: String::new(),
                 },
