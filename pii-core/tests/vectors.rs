@@ -93,7 +93,7 @@ fn kid_of(x: &str) -> String {
 // The independent implementation of docs/envelope.md
 // ---------------------------------------------------------------------------------------
 
-/// A binding as the spec's text: policy, zone, location in its text form (§4.1).
+/// A binding as the spec's text: policy, zone, location in its text form (§3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SpecBinding {
     policy: String,
@@ -111,7 +111,7 @@ struct SpecOpened {
     location_binary: Vec<u8>,
 }
 
-/// A parsed binary envelope (§3).
+/// A parsed binary envelope (§4.2).
 struct SpecEnvelope {
     kind: u8,
     zone: String,
@@ -125,7 +125,7 @@ struct SpecEnvelope {
     ct: Vec<u8>,
 }
 
-/// `is_envelope` of §5.1.
+/// `is_envelope` of §4.4.
 fn spec_is_envelope(s: &str) -> bool {
     let Some(rest) = s.strip_prefix("pe") else {
         return false;
@@ -134,7 +134,7 @@ fn spec_is_envelope(s: &str) -> bool {
     (1..=3).contains(&digits) && rest.as_bytes().get(digits) == Some(&b'.')
 }
 
-/// A location's text form from its binary form (§4.2 → §4.1); `None` unless well formed.
+/// A location's text form from its binary form (§3.3 → §3.2); `None` unless well formed.
 fn spec_location_text(bin: &[u8]) -> Option<String> {
     let (&code, mut rest) = bin.split_first()?;
     if code == 0 {
@@ -380,7 +380,7 @@ impl hpke::rand_core::RngCore for SystemRng {
 
 impl hpke::rand_core::CryptoRng for SystemRng {}
 
-/// Binary form of a JSON location (§4.2): each element a name or an index.
+/// Binary form of a JSON location (§3.3): each element a name or an index.
 fn spec_json_location(elements: &[Result<&str, u32>]) -> Vec<u8> {
     let mut out = vec![0u8];
     for e in elements {
@@ -399,7 +399,7 @@ fn spec_json_location(elements: &[Result<&str, u32>]) -> Vec<u8> {
     out
 }
 
-/// Binary form of a field location (§4.2): part code 1..4, index, decoded lower-case name.
+/// Binary form of a field location (§3.3): part code 1..4, index, decoded lower-case name.
 fn spec_field_location(code: u8, name: &str, index: u32) -> Vec<u8> {
     let mut out = vec![code];
     out.extend_from_slice(&index.to_be_bytes());
@@ -776,7 +776,7 @@ fn we_open_what_the_hpke_crate_seals() {
     }
 }
 
-/// The worked example of docs/envelope.md §10 is `string_email.json`: its field AAD, printed
+/// The worked example of docs/envelope.md §11 is `string_email.json`: its field AAD, printed
 /// in the spec, is every byte before the ciphertext.
 #[test]
 fn worked_example_matches_the_spec() {
