@@ -70,11 +70,18 @@ hostile = [
 for h in hostile:
     put("engine_apply", h)
 
-# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
+# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order; and
+# the locations of the vectors (and of the envelope spec's examples) for the location parser.
 for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+    for b in (v.get("binding"), v.get("expected_binding")):
+        if b:
+            put("envelope_open", bytes([i]) + b["location"].encode())
+for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", "query:email#12",
+            "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
+    put("envelope_open", b"\0" + loc.encode())
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
