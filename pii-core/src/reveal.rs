@@ -209,14 +209,15 @@ pub fn reveal(
             for piece in value.split(';') {
                 let piece = piece.trim();
                 let (cn, cv) = piece.split_once('=').unwrap_or((piece, ""));
-                let decoded = select::percent_decode(cv.as_bytes(), false);
-                let decoded = String::from_utf8_lossy(&decoded);
-                if envelope::is_envelope(&decoded) {
-                    let lower_cn = cn.to_ascii_lowercase();
-                    let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
-                    let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
-                    *n += 1;
-                    let opened = open(&decoded, location)?;
+                // As the edge reads cookies (docs/envelope.md §5.2): the name trimmed and
+                // compared in ASCII lower case, every cookie of a name counted, the value raw.
+                let cn = cn.trim_end();
+                let lower_cn = cn.to_ascii_lowercase();
+                let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
+                let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
+                *n += 1;
+                if envelope::is_envelope(cv) {
+                    let opened = open(cv, location)?;
                     pieces.push(format!(
                         "{cn}={}",
                         String::from_utf8_lossy(opened.plaintext())

@@ -714,3 +714,37 @@ proptest! {
         }
     }
 }
+
+/// `reveal` reads cookies as the edge does (docs/envelope.md §5.2): names trimmed and
+/// lower-cased, every cookie of a name counted, values raw (not percent-decoded).
+#[test]
+fn reveal_reads_cookies_as_the_spec_says() {
+    use pii_core::{reveal, Expect, Request};
+    let ring = ring_of(vec![key("eu-central-1", 1)]);
+    let at = |i| binding("p", Location::field(Part::Cookie, "session_id", i));
+    let sealed = seal_all(
+        &ring.public(),
+        &[
+            (at(0), ValueKind::Text, b"first"),
+            (at(1), ValueKind::Text, b"a%2Bb"),
+        ],
+    );
+    // A name with trailing spaces is the trimmed name; the plain value before counts as #0.
+    let req = Request::new("GET", "/").with_header(
+        "cookie",
+        format!("Session_ID=plain; session_id ={}; x=1", sealed[1]),
+    );
+    let revealed = reveal(&ring, &req, Expect::default()).expect("reveal");
+    assert_eq!(revealed.opened(), 1);
+    assert_eq!(revealed.fields[0].binding, at(1));
+    assert_eq!(
+        revealed.request.header("cookie"),
+        Some("Session_ID=plain; session_id=a%2Bb; x=1")
+    );
+    // A percent-encoded envelope is not an envelope: cookie values are raw.
+    let encoded = sealed[0].replacen('.', "%2E", 1);
+    let req = Request::new("GET", "/").with_header("cookie", format!("session_id={encoded}"));
+    let revealed = reveal(&ring, &req, Expect::default()).expect("reveal");
+    assert_eq!(revealed.opened(), 0);
+    assert_eq!(revealed.request, req);
+}
