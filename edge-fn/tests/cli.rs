@@ -817,6 +817,55 @@ fn package_refuses_private_keys_and_checks_the_size() {
     );
 }
 
+/// The hint of a zone without keys is a command that works once REGION is filled in, and the
+/// keys it writes make `package` pass (issue 12: it used to omit the required `--region`).
+#[test]
+fn package_hint_for_a_zone_without_keys_works() {
+    let dir = scratch("package-hint");
+    let empty = dir.join("empty.jwks");
+    std::fs::write(&empty, "{\"keys\":[]}").expect("empty key set");
+    let addon = dir.join("pii_edge.node");
+    std::fs::write(&addon, fake_addon(1_000)).expect("addon");
+    let index = dir.join("index.js");
+    std::fs::write(&index, "exports.handler = async () => ({});\n").expect("index.js");
+    let package = |keys_file: &Path| {
+        run(&[
+            "package",
+            "--policies",
+            "../policies",
+            "--keys",
+            &keys_file.display().to_string(),
+            "--tokens",
+            &keys("tokens.jwks"),
+            "--out",
+            &dir.join("edge.zip").display().to_string(),
+            "--addon",
+            &addon.display().to_string(),
+            "--index-js",
+            &index.display().to_string(),
+        ])
+    };
+    let out = package(&empty);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    let start = err.find("pii-edge keygen").expect("a keygen hint");
+    let hint = &err[start..];
+    let hint = &hint[..hint.find(',').expect("the hint ends with a comma")];
+    let words: Vec<String> = hint
+        .split_whitespace()
+        .skip(1)
+        .map(|w| match w {
+            "REGION" => "eu-central-1".to_string(),
+            "keys/" => dir.join("keys").display().to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let out = run(&words.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&out), 0, "`{hint}` fails: {}", stderr(&out));
+    let out = package(&dir.join("keys/public.jwks"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 #[test]
 fn schema_is_json_schema() {
     let out = run(&["schema"]);
