@@ -866,6 +866,82 @@ fn package_hint_for_a_zone_without_keys_works() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
+/// A header entry whose `key` names another header is refused by `apply` (engine and `--edge`),
+/// `reveal` and `test` alike: the one CloudFront conversion of the handler (issue 12).
+#[test]
+fn a_header_key_naming_another_header_is_refused_by_every_command() {
+    let dir = scratch("header-key");
+    let event = r#"{"Records":[{"cf":{"config":{"distributionId":"E1","eventType":"viewer-request"},
+      "request":{"clientIp":"203.0.113.1","method":"GET","uri":"/api/profile","querystring":"",
+        "headers":{"host":[{"key":"Host","value":"d1.cloudfront.net"}],
+                   "x-trace":[{"key":"X-National-ID","value":"SECRET-NID-1"}]}}}}]}"#;
+    let file = dir.join("event.json");
+    std::fs::write(&file, event).expect("event");
+    let file = file.display().to_string();
+    let expected = "header `x-trace` has an entry whose `key` names a different header";
+
+    let out = run(&["apply", "--policy", "../policies", "--event", &file]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("SECRET") && !stderr(&out).contains("SECRET"));
+
+    let out = run(&[
+        "apply",
+        "--policy",
+        "../policies",
+        "--event",
+        &file,
+        "--edge",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let answer: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(answer["status"], "400", "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().expect("body")).expect("json");
+    assert_eq!(body["type"], "https://pii-edge.dev/problems/invalid-event");
+    assert!(body["detail"].as_str().expect("detail").contains(expected));
+    assert!(!stdout(&out).contains("SECRET") && !stderr(&out).contains("SECRET"));
+
+    let out = run(&[
+        "reveal",
+        "--keys",
+        &keys("private.jwks"),
+        "--policy",
+        "profile-headers",
+        "--event",
+        &file,
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+
+    // A test case on that event: the deployed function answers 400, so a case may expect it,
+    // and a case expecting anything else fails with the reason.
+    let policies = dir.join("policies");
+    let cases = policies.join("profile-headers.tests");
+    std::fs::create_dir_all(&cases).expect("cases dir");
+    std::fs::copy(
+        root().join("policies/profile-headers.yaml"),
+        policies.join("profile-headers.yaml"),
+    )
+    .expect("policy");
+    std::fs::write(cases.join("event.json"), event).expect("event");
+    std::fs::write(
+        cases.join("refused.yaml"),
+        "description: refused\nevent: event.json\nexpect:\n  outcome: rejected\n  status: 400\n  reason: invalid-event\n",
+    )
+    .expect("case");
+    std::fs::write(
+        cases.join("unmatched.yaml"),
+        "description: would be forwarded\nevent: event.json\nexpect:\n  outcome: unmatched\n",
+    )
+    .expect("case");
+    let out = run(&["test", &policies.display().to_string()]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("rejected 400 invalid-event"), "{text}");
+    assert!(text.contains(expected), "{text}");
+}
+
 #[test]
 fn schema_is_json_schema() {
     let out = run(&["schema"]);

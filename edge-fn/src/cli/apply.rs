@@ -79,7 +79,6 @@ pub(crate) struct RevealArgs {
 }
 
 pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
-    let loaded = args.request.load()?;
     let policies = files::load_policies(&args.policy)?;
     let (public, tokens) =
         files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
@@ -105,7 +104,8 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
         outln!("{shown}");
         return Ok(ExitCode::SUCCESS);
     }
-    let original = loaded.request;
+    // The same conversion the handler makes (`edge_fn::cloudfront::to_core`) for an event.
+    let original = args.request.load()?.request;
     let outcome = engine.apply(&original);
     let zone_of = |name: &str| {
         engine
