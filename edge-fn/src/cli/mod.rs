@@ -16,7 +16,7 @@ mod files;
 mod inspect;
 mod keygen;
 mod package;
-mod rawjson;
+pub(crate) mod rawjson;
 mod request;
 mod testcases;
 
