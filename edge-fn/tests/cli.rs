@@ -942,6 +942,66 @@ fn a_header_key_naming_another_header_is_refused_by_every_command() {
     assert!(text.contains(expected), "{text}");
 }
 
+/// `check` refuses a rule on a header the edge may not change, pointing at the header name;
+/// `test` runs such a policy's cases through the handler, which answers 500, and fails them
+/// with the function's log note; a body that grows past the viewer-request limit fails with
+/// 413 (issue 12).
+#[test]
+fn rules_the_deployed_function_cannot_carry_out_fail_check_and_test() {
+    let dir = scratch("restricted");
+    let policy = "apiVersion: pii-edge/v1\nname: proxy\nzone: eu-central\nmatch:\n  paths: [\"/x\"]\nrules:\n  - select: { header: x-id }\n    action: hash\n  - select:\n      header: Via\n    action: hash\n  - select: { json: $.notes }\n    action: encrypt\n";
+    std::fs::write(dir.join("proxy.yaml"), policy).expect("policy");
+    let file = dir.join("proxy.yaml").display().to_string();
+    let out = run(&["check", &file]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("proxy.yaml:10:15: CloudFront does not let a function change header `via` on viewer-request"),
+        "{err}"
+    );
+    assert!(err.contains("      header: Via"), "{err}");
+    for header in ["X-Amz-Cf-Id", "Upgrade", "Range", "Host"] {
+        let other = policy.replace("Via", header);
+        let out = run_in(&dir, &["check", "-"], Some(other.as_bytes()));
+        assert_eq!(code(&out), 1, "{header}");
+        assert!(
+            stderr(&out).contains(&format!("change header `{}`", header.to_ascii_lowercase())),
+            "{header}: {}",
+            stderr(&out)
+        );
+    }
+    let fine = policy.replace("Via", "X-Customer-Id");
+    let out = run_in(&dir, &["check", "-"], Some(fine.as_bytes()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let cases = dir.join("proxy.tests");
+    std::fs::create_dir_all(&cases).expect("cases");
+    std::fs::write(
+        cases.join("01-via.yaml"),
+        "description: a proxied request\nrequest:\n  path: /x\n  headers:\n    Via: 1.1 proxy.example\nexpect:\n  outcome: protected\n",
+    )
+    .expect("case");
+    let notes = "n".repeat(38_000);
+    std::fs::write(
+        cases.join("02-large.yaml"),
+        format!("description: a large body\nrequest:\n  method: POST\n  path: /x\n  headers:\n    content-type: application/json\n  body: '{{\"notes\": \"{notes}\"}}'\nexpect:\n  outcome: protected\n"),
+    )
+    .expect("case");
+    let out = run(&["test", &dir.display().to_string()]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("0 passed, 2 failed"), "{text}");
+    assert!(
+        text.contains("outcome: expected protected, got rejected 500 internal by `proxy`")
+            && text.contains("(the function's log: a policy changed read-only header via)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("outcome: expected protected, got rejected 413 body-too-large by `proxy`"),
+        "{text}"
+    );
+}
+
 #[test]
 fn schema_is_json_schema() {
     let out = run(&["schema"]);

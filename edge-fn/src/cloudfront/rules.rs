@@ -143,9 +143,14 @@ pub struct RestrictedRule {
 impl RestrictedRule {
     /// The problem as one sentence for a policy author, naming the rule's `select.header`.
     pub fn message(&self) -> String {
+        format!("rules[{}].select.header: {}", self.rule, self.reason())
+    }
+
+    /// [`RestrictedRule::message`] without the rule's path, for a diagnostic that points at it.
+    pub fn reason(&self) -> String {
         format!(
-            "rules[{}].select.header: CloudFront does not let a function change header `{}` on {} (read-only or disallowed: every request this rule touches would be answered 500); protect it at the origin instead",
-            self.rule, self.header, self.trigger
+            "CloudFront does not let a function change header `{}` on {} (read-only or disallowed: every request this rule touches would be answered 500); protect it at the origin instead",
+            self.header, self.trigger
         )
     }
 }

@@ -84,8 +84,7 @@ pub(super) fn compare(
             }
         }
         (Happened::Unmatched, OutcomeKind::Unmatched) => {
-            if !expect.only_outcome_keys() || expect.status.is_some() || expect.reason.is_some()
-            {
+            if !expect.only_outcome_keys() || expect.status.is_some() || expect.reason.is_some() {
                 problems.push(
                     "an unmatched request is forwarded as is: no other expectation applies".into(),
                 );
@@ -592,8 +591,10 @@ mod tests {
         let (public, _, tokens) =
             keys_for(&KeyTexts::none(), std::slice::from_ref(&policy)).expect("keys");
         let f = Function::new(Engine::new(vec![policy], public, tokens).expect("engine"));
-        f.run(cloudfront::viewer_request_event(cloudfront::from_core(request)))
-            .expect("runs")
+        f.run(cloudfront::viewer_request_event(cloudfront::from_core(
+            request,
+        )))
+        .expect("runs")
     }
 
     fn compare_with(yaml: &str, original: &Request) -> Vec<String> {
@@ -620,8 +621,14 @@ mod tests {
             &original,
         );
         assert_eq!(wrong.len(), 2, "{wrong:?}");
-        assert!(wrong[0].starts_with("query:email#0: expected masked to \"x\""), "{wrong:?}");
-        assert!(wrong[1].contains("not listed in expect.fields"), "{wrong:?}");
+        assert!(
+            wrong[0].starts_with("query:email#0: expected masked to \"x\""),
+            "{wrong:?}"
+        );
+        assert!(
+            wrong[1].contains("not listed in expect.fields"),
+            "{wrong:?}"
+        );
         let present = compare_with("outcome: protected\nabsent: ['q=1']\n", &original);
         assert_eq!(present, ["absent: \"q=1\" is still in the protected query"]);
     }
@@ -644,8 +651,11 @@ mod tests {
         let run = |yaml: &str, happened: &Happened| {
             compare(&expect(yaml), "search", None, happened, None, &|_| None)
         };
-        assert!(run("outcome: rejected\nstatus: 413\nreason: body-too-large\n", &rejected)
-            .is_empty());
+        assert!(run(
+            "outcome: rejected\nstatus: 413\nreason: body-too-large\n",
+            &rejected
+        )
+        .is_empty());
         assert_eq!(
             run("outcome: rejected\nstatus: 400\n", &rejected),
             ["status: expected 400, got 413 (body-too-large: too large)"]

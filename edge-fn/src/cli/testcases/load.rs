@@ -371,12 +371,8 @@ mod tests {
         std::fs::create_dir_all(&cases).expect("cases");
         std::fs::write(dir.join("signup.yaml"), "").expect("policy");
         std::fs::write(cases.join("01.yaml"), "").expect("case");
-        let found = jobs(&[
-            dir.clone(),
-            dir.join("signup.yaml"),
-            cases.join("01.yaml"),
-        ])
-        .expect("jobs");
+        let found =
+            jobs(&[dir.clone(), dir.join("signup.yaml"), cases.join("01.yaml")]).expect("jobs");
         assert_eq!(
             found,
             [
@@ -456,7 +452,10 @@ mod tests {
         let record = event.single_record().expect("one record");
         assert_eq!(record.cf.config.event_type, EventType::ViewerRequest);
         let request = &record.cf.request;
-        assert_eq!((request.method.as_str(), request.uri.as_str()), ("POST", "/a"));
+        assert_eq!(
+            (request.method.as_str(), request.uri.as_str()),
+            ("POST", "/a")
+        );
         assert_eq!(request.headers.len(), 1, "one name, two values");
         assert_eq!(request.headers.values("x-id"), ["one", "two"]);
         let core = cloudfront::to_core(request).expect("converts");
@@ -466,7 +465,8 @@ mod tests {
 
     #[test]
     fn events_bare_requests_and_response_events() {
-        let request = r#"{"clientIp":"203.0.113.1","method":"GET","uri":"/x","querystring":"","headers":{}}"#;
+        let request =
+            r#"{"clientIp":"203.0.113.1","method":"GET","uri":"/x","querystring":"","headers":{}}"#;
         let event = event_from_bytes(request.as_bytes()).expect("bare request");
         assert_eq!(
             event.single_record().map(|r| r.cf.request.uri.as_str()),
@@ -476,7 +476,10 @@ mod tests {
             r#"{{"Records":[{{"cf":{{"config":{{"distributionId":"E","eventType":"origin-response"}},"request":{request},"response":{{"status":"200","headers":{{}}}}}}}}]}}"#
         );
         let err = event_from_bytes(response.as_bytes()).expect_err("response event");
-        assert!(err.contains("origin-response event carries a response"), "{err}");
+        assert!(
+            err.contains("origin-response event carries a response"),
+            "{err}"
+        );
         assert!(event_from_bytes(b"{").is_err());
         assert!(event_from_bytes(br#"{"Records":[]}"#)
             .expect_err("no record")

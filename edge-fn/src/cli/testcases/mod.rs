@@ -121,7 +121,13 @@ impl Deployment {
         }
         let policies = loaded
             .iter()
-            .map(|(s, p)| (s.clone(), p.name().to_string(), p.zone().map(str::to_string)))
+            .map(|(s, p)| {
+                (
+                    s.clone(),
+                    p.name().to_string(),
+                    p.zone().map(str::to_string),
+                )
+            })
             .collect();
         let loaded: Vec<Policy> = loaded.into_iter().map(|(_, p)| p).collect();
         let (public, private, tokens) = keys_for(texts, &loaded)?;

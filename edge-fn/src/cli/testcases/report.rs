@@ -24,7 +24,12 @@ impl Tally {
             Ok(description) => {
                 self.passed += 1;
                 if !quiet {
-                    outln!("{}  {}  {}", style.green("ok  "), name, style.dim(&description));
+                    outln!(
+                        "{}  {}  {}",
+                        style.green("ok  "),
+                        name,
+                        style.dim(&description)
+                    );
                 }
             }
             Err(problems) => {
@@ -94,7 +99,10 @@ pub(super) fn describe(happened: &Happened) -> String {
                 .as_deref()
                 .map(|n| format!(" (the function's log: {n})"))
                 .unwrap_or_default();
-            format!("rejected {} {} by {by}: {}{note}", r.status, r.code, r.detail)
+            format!(
+                "rejected {} {} by {by}: {}{note}",
+                r.status, r.code, r.detail
+            )
         }
     }
 }
@@ -122,7 +130,10 @@ mod tests {
         let long = "x".repeat(100);
         let shown = show(&long);
         assert!(shown.ends_with("…\" (102 chars)"), "{shown}");
-        assert_eq!(shown.chars().count(), 40 + "…\" (102 chars)".chars().count());
+        assert_eq!(
+            shown.chars().count(),
+            40 + "…\" (102 chars)".chars().count()
+        );
     }
 
     #[test]

@@ -78,8 +78,7 @@ impl Function {
                     .last()
                     .and_then(|line| serde_json::from_str::<Value>(line).ok())
                     .and_then(|line| line["note"].as_str().map(str::to_string));
-                refused(response.body.as_deref().unwrap_or_default(), note)
-                    .map(Happened::Rejected)
+                refused(response.body.as_deref().unwrap_or_default(), note).map(Happened::Rejected)
             }
             HandlerOutput::Forward(request) => match reported.policy {
                 None => Ok(Happened::Unmatched),
@@ -204,7 +203,10 @@ mod tests {
             .with_body(format!(r#"{{"notes":"{notes}"}}"#).into_bytes());
         let engine = f.engine().expect("engine");
         assert!(
-            matches!(through_engine(engine, &event(&request)), Happened::Protected(_)),
+            matches!(
+                through_engine(engine, &event(&request)),
+                Happened::Protected(_)
+            ),
             "the engine alone has no transport limit"
         );
         match f.run(event(&request)).expect("runs") {
@@ -227,7 +229,10 @@ mod tests {
                     p.request.header("content-length"),
                     Some(p.request.body.len().to_string().as_str())
                 );
-                assert!(p.request.header(ZONE_HEADER).is_none(), "the stamp is the function's");
+                assert!(
+                    p.request.header(ZONE_HEADER).is_none(),
+                    "the stamp is the function's"
+                );
             }
             other => panic!("not protected: {other:?}"),
         }
@@ -261,7 +266,8 @@ mod tests {
     fn unmatched_and_refused_events() {
         let f = function(SIGNUP);
         assert_eq!(
-            f.run(event(&Request::new("GET", "/elsewhere"))).expect("runs"),
+            f.run(event(&Request::new("GET", "/elsewhere")))
+                .expect("runs"),
             Happened::Unmatched
         );
         let mut refused = event(&Request::new("GET", "/signup"));
@@ -291,6 +297,9 @@ mod tests {
             None,
         )
         .expect("problem");
-        assert_eq!((r.status, r.code.as_str(), r.policy), (400, "too-deep", None));
+        assert_eq!(
+            (r.status, r.code.as_str(), r.policy),
+            (400, "too-deep", None)
+        );
     }
 }
