@@ -3,8 +3,6 @@
 //! protected request each field, the values that must not change or must be gone, the exact
 //! body, query and headers, and that the origin can open every envelope.
 
-use std::collections::HashSet;
-
 use pii_core::envelope::{self, Binding};
 use pii_core::{ActionKind, FieldReport, PrivateKeyring, Request};
 use serde_json::Value;
@@ -12,9 +10,9 @@ use serde_json::Value;
 use super::load::{Expect, FieldExpect, OutcomeKind};
 use super::report::{describe, show};
 use super::run::{Forwarded, Happened};
-use crate::cli::inspect::{self, Location, Part};
-use crate::cli::rawjson::{self, Seg};
+use crate::cli::inspect;
 use crate::cli::request::Values;
+use pii_core::{json_span, Location, Part, PathElement};
 
 /// Every way `happened` differs from `expect`; empty when the case holds. `original` is the
 /// request the case sent (`None` when it does not read as one: then nothing was protected),
@@ -106,12 +104,15 @@ pub(super) fn check_protected(
     zone: &str,
     problems: &mut Vec<String>,
 ) {
-    let removed: Vec<Vec<Seg>> = p
+    // Where the removed JSON values were: later array elements moved up past them.
+    let removed: Vec<&[PathElement]> = p
         .fields
         .iter()
         .filter(|f| f.removed)
-        .filter_map(|f| f.location.strip_prefix("json:"))
-        .filter_map(rawjson::parse_normalized)
+        .filter_map(|f| match &f.original {
+            Location::Json(path) => Some(path.as_slice()),
+            _ => None,
+        })
         .collect();
 
     if let Some(fields) = &expect.fields {
@@ -123,30 +124,35 @@ pub(super) fn check_protected(
                     continue;
                 }
             };
-            let parsed = match Location::parse(location) {
+            let parsed = match location.parse::<Location>() {
                 Ok(l) => l,
                 Err(e) => {
-                    problems.push(e);
+                    problems.push(format!(
+                        "`{location}` is not a location (json:$['a'][0], query:NAME, form:NAME#1, header:NAME, cookie:NAME): {e}"
+                    ));
                     continue;
                 }
             };
-            let Some(report) = p.fields.iter().find(|f| f.location == *location) else {
-                let protected: Vec<&str> = p.fields.iter().map(|f| f.location.as_str()).collect();
+            let Some(report) = p.fields.iter().find(|f| f.location == parsed) else {
+                let protected: Vec<String> =
+                    p.fields.iter().map(|f| f.location.to_string()).collect();
                 problems.push(format!(
                     "{location}: expected {want}, but no rule protected a value there (protected: {})",
                     if protected.is_empty() { "nothing".to_string() } else { protected.join(", ") }
                 ));
                 continue;
             };
-            if let Err(e) =
-                check_field(&want, report, &parsed, original, p, private, zone, &removed)
-            {
+            if let Err(e) = check_field(&want, report, original, p, private, zone) {
                 problems.push(format!("{location}: expected {want}, {e}"));
             }
         }
-        let listed: HashSet<&str> = fields.0.iter().map(|(l, _)| l.as_str()).collect();
+        let listed: Vec<Location> = fields
+            .0
+            .iter()
+            .filter_map(|(l, _)| l.parse().ok())
+            .collect();
         for f in &p.fields {
-            if !listed.contains(f.location.as_str()) {
+            if !listed.contains(&f.location) {
                 problems.push(format!(
                     "{}: {} by rule `{}`, but not listed in expect.fields (list every protected value)",
                     f.location,
@@ -228,7 +234,14 @@ pub(super) fn check_protected(
                 "roundTrip: no private key set to open the envelopes with (--private-keys)".into(),
             ),
             None => {}
-            Some(keys) => match pii_core::reveal(keys, &p.policy, zone, &p.request) {
+            Some(keys) => match pii_core::reveal(
+                keys,
+                &p.request,
+                pii_core::Expect {
+                    policy: Some(&p.policy),
+                    zone: Some(zone),
+                },
+            ) {
                 Err(e) => {
                     problems.push(format!("reveal: the protected request does not open: {e}"))
                 }
@@ -322,17 +335,17 @@ pub(super) fn what_happened(f: &FieldReport) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One protected value against what the case expects of it.
 fn check_field(
     want: &FieldExpect,
     report: &FieldReport,
-    location: &Location,
     original: &Request,
     p: &Forwarded,
     private: Option<&PrivateKeyring>,
     zone: &str,
-    removed: &[Vec<Seg>],
 ) -> Result<(), String> {
+    let location = &report.location;
+    let json = matches!(location, Location::Json(_));
     let happened = what_happened(report);
     let action_ok = match want {
         FieldExpect::Encrypted => report.action == ActionKind::Encrypt && !report.removed,
@@ -348,13 +361,13 @@ fn check_field(
         return Err(format!("got {happened} (rule `{}`)", report.rule));
     }
     if matches!(want, FieldExpect::Removed | FieldExpect::Failed) {
-        return check_removed(location, original, p);
+        return check_removed(report, original, p);
     }
     let found = inspect::value_at(&p.request, location).ok_or_else(|| {
         format!("got {happened}, but there is no value there in the protected request")
     })?;
     let json_value = || -> Result<Value, String> {
-        if location.part == Part::Json {
+        if json {
             serde_json::from_slice(&found.raw).map_err(|_| {
                 format!(
                     "got {} (not JSON)",
@@ -365,7 +378,7 @@ fn check_field(
             Ok(Value::String(found.text.clone()))
         }
     };
-    let is_string = location.part != Part::Json || found.raw.first() == Some(&b'"');
+    let is_string = !json || found.raw.first() == Some(&b'"');
     match want {
         FieldExpect::Encrypted => {
             if !is_string || !envelope::is_envelope(&found.text) {
@@ -376,14 +389,11 @@ fn check_field(
                     "cannot check that it opens: no private key set (--private-keys)".into(),
                 );
             };
-            let binding = Binding {
-                policy: &p.policy,
-                location: &report.location,
-                zone,
-            };
-            let (_, plain) = envelope::open(keys, &found.text, &binding)
+            let binding = Binding::new(p.policy.as_str(), zone, report.location.clone());
+            let opened = envelope::open_expecting(keys, &found.text, &binding)
                 .map_err(|e| format!("got an envelope that does not open: {e}"))?;
-            let original_bytes = original_value(location, original, removed)
+            let plain = opened.plaintext().to_vec();
+            let original_bytes = original_value(&report.original, original)
                 .ok_or("got an envelope, but the original request has no value there to compare")?;
             if plain != original_bytes {
                 return Err(format!(
@@ -436,10 +446,10 @@ fn check_field(
         }
         FieldExpect::Replaced(v) | FieldExpect::Equals(v) => {
             let actual = json_value()?;
-            let wanted = match (location.part, v) {
-                (Part::Json, v) => v.clone(),
-                (_, Value::String(s)) => Value::String(s.clone()),
-                (_, other) => Value::String(other.to_string()),
+            let wanted = match (json, v) {
+                (true, v) => v.clone(),
+                (false, Value::String(s)) => Value::String(s.clone()),
+                (false, other) => Value::String(other.to_string()),
             };
             if actual == wanted {
                 Ok(())
@@ -451,37 +461,27 @@ fn check_field(
     }
 }
 
-/// The value at a protected location as it was in the original request: the bytes the engine
-/// sealed (JSON text for body values, the decoded value of parameters, the raw value of
+/// The value at `location` (a report's `original`) in the original request: the bytes the
+/// engine sealed (JSON text for body values, the decoded value of parameters, the raw value of
 /// headers and cookies).
-fn original_value(
-    location: &Location,
-    original: &Request,
-    removed: &[Vec<Seg>],
-) -> Option<Vec<u8>> {
-    if location.part == Part::Json {
-        let segs = rawjson::parse_normalized(&location.name)?;
-        let at = Location {
-            name: rawjson::format_normalized(&rawjson::unshift(&segs, removed)),
-            ..location.clone()
-        };
-        return inspect::value_at(original, &at).map(|f| f.raw);
-    }
+fn original_value(location: &Location, original: &Request) -> Option<Vec<u8>> {
     let found = inspect::value_at(original, location)?;
-    Some(match location.part {
-        Part::Query | Part::Form => found.text.into_bytes(),
+    Some(match location {
+        Location::Field {
+            part: Part::Query | Part::Form,
+            ..
+        } => found.text.into_bytes(),
         _ => found.raw,
     })
 }
 
-fn check_removed(location: &Location, original: &Request, p: &Forwarded) -> Result<(), String> {
-    match location.part {
-        Part::Json => {
-            let segs = rawjson::parse_normalized(&location.name).unwrap_or_default();
+fn check_removed(report: &FieldReport, original: &Request, p: &Forwarded) -> Result<(), String> {
+    match &report.location {
+        Location::Json(path) => {
             // A removed member leaves nothing behind; a removed array element makes room for
             // the next one, which is not checked here.
-            if matches!(segs.last(), Some(Seg::Name(_)))
-                && inspect::value_at(&p.request, location).is_some()
+            if matches!(path.last(), Some(PathElement::Name(_)))
+                && inspect::value_at(&p.request, &report.location).is_some()
             {
                 return Err(
                     "the report says removed, but the member is still in the protected body".into(),
@@ -489,8 +489,8 @@ fn check_removed(location: &Location, original: &Request, p: &Forwarded) -> Resu
             }
             Ok(())
         }
-        _ => {
-            let Some(before) = inspect::value_at(original, location) else {
+        location => {
+            let Some(before) = inspect::value_at(original, &report.original) else {
                 return Ok(());
             };
             if inspect::all_values(&p.request, location).contains(&before.text) {
@@ -505,24 +505,45 @@ fn check_removed(location: &Location, original: &Request, p: &Forwarded) -> Resu
     }
 }
 
+/// Where the value at `path` of the original body is in the protected body: array elements
+/// after a removed one (`removed`: where the removed values were) move up by one each. `None`
+/// when the value or one that holds it was removed.
+fn moved(path: &[PathElement], removed: &[&[PathElement]]) -> Option<Vec<PathElement>> {
+    if removed.iter().any(|r| path.starts_with(r)) {
+        return None;
+    }
+    let mut out = path.to_vec();
+    for (k, element) in path.iter().enumerate() {
+        if let PathElement::Index(n) = element {
+            let before = removed
+                .iter()
+                .filter(|r| {
+                    r.len() == k + 1
+                        && r[..k] == path[..k]
+                        && matches!(r[k], PathElement::Index(m) if m < *n)
+                })
+                .count();
+            out[k] = PathElement::Index(n - before);
+        }
+    }
+    Some(out)
+}
+
 fn check_unchanged(
     original: &Request,
     p: &Forwarded,
     paths: &[String],
-    removed: &[Vec<Seg>],
+    removed: &[&[PathElement]],
     problems: &mut Vec<String>,
 ) {
     let Ok(doc) = serde_json::from_slice::<Value>(&original.body) else {
         problems.push("unchanged: the request body is not JSON".into());
         return;
     };
-    let (Some(before), Some(after)) = (
-        rawjson::spans(&original.body),
-        rawjson::spans(&p.request.body),
-    ) else {
+    if json_span(&p.request.body, &[]).is_none() {
         problems.push("unchanged: the protected body is not JSON".into());
         return;
-    };
+    }
     for path in paths {
         let selected = match pii_core::select_json(path, &doc) {
             Ok(s) => s,
@@ -541,19 +562,18 @@ fn check_unchanged(
             continue;
         }
         for (normalized, _) in selected {
-            let Some(segs) = rawjson::parse_normalized(&normalized) else {
+            let Ok(Location::Json(elements)) = format!("json:{normalized}").parse::<Location>()
+            else {
                 continue;
             };
-            let Some(was) = rawjson::find(&before, &normalized) else {
+            let Some(was) = json_span(&original.body, &elements).map(|r| &original.body[r]) else {
                 continue;
             };
-            let was = &original.body[was];
-            let Some(moved) = rawjson::shift(&segs, removed) else {
+            let Some(moved) = moved(&elements, removed) else {
                 problems.push(format!("unchanged: {normalized} was removed"));
                 continue;
             };
-            let now = rawjson::find(&after, &rawjson::format_normalized(&moved))
-                .map(|r| &p.request.body[r]);
+            let now = json_span(&p.request.body, &moved).map(|r| &p.request.body[r]);
             match now {
                 None => problems.push(format!(
                     "unchanged: {normalized} is missing from the protected body"
@@ -612,17 +632,17 @@ mod tests {
     fn fields_are_checked_one_by_one_and_all_must_be_listed() {
         let original = Request::new("GET", "/api/search").with_query("email=erika&drop=x&q=1");
         let ok = compare_with(
-            "outcome: protected\nfields:\n  'query:email#0': {masked: 'e****'}\n  'query:drop#0': removed\nquery: email=e%2A%2A%2A%2A&q=1\nabsent: [erika]\n",
+            "outcome: protected\nfields:\n  'query:email': {masked: 'e****'}\n  'query:drop': removed\nquery: email=e%2A%2A%2A%2A&q=1\nabsent: [erika]\n",
             &original,
         );
         assert_eq!(ok, Vec::<String>::new());
         let wrong = compare_with(
-            "outcome: protected\nfields:\n  'query:email#0': {masked: 'x'}\n",
+            "outcome: protected\nfields:\n  'query:email': {masked: 'x'}\n",
             &original,
         );
         assert_eq!(wrong.len(), 2, "{wrong:?}");
         assert!(
-            wrong[0].starts_with("query:email#0: expected masked to \"x\""),
+            wrong[0].starts_with("query:email: expected masked to \"x\""),
             "{wrong:?}"
         );
         assert!(
@@ -679,6 +699,39 @@ mod tests {
         assert_eq!(
             run("outcome: unmatched\nstatus: 200\n", &Happened::Unmatched),
             ["an unmatched request is forwarded as is: no other expectation applies"]
+        );
+    }
+
+    #[test]
+    fn values_move_up_past_removed_array_elements() {
+        let path = |s: &str| match format!("json:{s}").parse::<Location>() {
+            Ok(Location::Json(p)) => p,
+            other => panic!("{s}: {other:?}"),
+        };
+        let r1 = path("$['a'][1]");
+        let r2 = path("$['a'][5]");
+        let removed = [r1.as_slice(), r2.as_slice()];
+        assert_eq!(
+            moved(&path("$['a'][3]['b']"), &removed),
+            Some(path("$['a'][2]['b']"))
+        );
+        assert_eq!(moved(&path("$['a'][0]"), &removed), Some(path("$['a'][0]")));
+        assert_eq!(moved(&path("$['a'][6]"), &removed), Some(path("$['a'][4]")));
+        assert_eq!(moved(&path("$['b'][3]"), &removed), Some(path("$['b'][3]")));
+        assert_eq!(moved(&path("$['a'][1]['x']"), &removed), None);
+        assert_eq!(moved(&path("$['a'][5]"), &removed), None);
+    }
+
+    #[test]
+    fn a_field_key_that_is_no_location_is_named() {
+        let original = Request::new("GET", "/api/search").with_query("email=erika");
+        let problems = compare_with(
+            "outcome: protected\nfields:\n  'email': encrypted\n",
+            &original,
+        );
+        assert!(
+            problems[0].starts_with("`email` is not a location"),
+            "{problems:?}"
         );
     }
 
