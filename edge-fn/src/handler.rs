@@ -12,11 +12,12 @@
 //!    `invalid-event`).
 //! 4. Applies the engine, catching panics (a panic becomes a 500 and the function keeps
 //!    serving).
-//! 5. Writes back only what changed ([`cloudfront::write_back`]): the body with `action: "replace"` (base64, or text when
-//!    only text fits), the query string, the headers. A body that grows past what CloudFront
-//!    accepts back ([`BodyLimits`]) is rejected with 413 `body-too-large`, never cut. A change
-//!    to a header CloudFront does not let functions change (read-only or disallowed) is
-//!    rejected with 500 `internal` and logged.
+//! 5. Writes back only what changed ([`cloudfront::write_back`]): the body with
+//!    `action: "replace"` (base64, or text when only text fits), the query string, the
+//!    headers. A body that grows past what CloudFront accepts back ([`BodyLimits`]) is
+//!    rejected with 413 `body-too-large`, never cut. A change to a header CloudFront does not
+//!    let functions change (read-only or disallowed) is rejected with 500 `internal` and
+//!    logged.
 //! 6. Rejections become a generated response with an RFC 9457 `application/problem+json`
 //!    body (see [`crate::problem`]).
 //! 7. Logs one JSON line (see [`crate::log`]).
@@ -333,6 +334,10 @@ fn run_reporting(
     };
     entry.duration_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     edge.log().write_line(&entry.to_json());
+    if matches!(output, HandlerOutput::Respond(_)) {
+        // Nothing was forwarded (a write-back refused, a panic): no value was protected.
+        fields.clear();
+    }
     (output, entry.policy)
 }
 
