@@ -1423,7 +1423,8 @@ pub(crate) fn span_at(
 /// Where the value at a JSON location is in a body: the byte range of its JSON text (a string
 /// with its quotes, an object or array from its opening to its closing bracket), or `None`
 /// when the body holds no value there or is not JSON the engine accepts (RFC 8259, UTF-8, no
-/// member name twice in one object, at most [`MAX_MAX_DEPTH`](crate::MAX_MAX_DEPTH) levels).
+/// member name twice in one object, at most
+/// [`MAX_MAX_DEPTH`](crate::spec::MAX_MAX_DEPTH) levels).
 ///
 /// `path` is a [`Location::Json`](crate::Location::Json)'s elements, as in every
 /// [`FieldReport`](crate::FieldReport): `location` in the protected body, `original` in the
@@ -1446,7 +1447,7 @@ pub(crate) fn span_at(
 /// # Ok::<(), pii_core::LocationError>(())
 /// ```
 pub fn json_span(body: &[u8], path: &[crate::PathElement]) -> Option<std::ops::Range<usize>> {
-    span_at(body, path, crate::MAX_MAX_DEPTH as usize)
+    span_at(body, path, crate::spec::MAX_MAX_DEPTH as usize)
         .ok()
         .flatten()
 }

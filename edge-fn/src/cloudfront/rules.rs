@@ -13,7 +13,7 @@
 //! assert!(header_restriction("x-national-id", &EventType::ViewerRequest).is_none());
 //! ```
 
-use pii_core::{PolicySpec, SelectorSpec};
+use pii_core::spec::{PolicySpec, SelectorSpec};
 
 use super::event::EventType;
 
