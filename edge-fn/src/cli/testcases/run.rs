@@ -6,12 +6,12 @@
 //! a policy or unmatched) as the origin receives it, or the generated problem response with the
 //! operator note of the function's log line (which read-only header a rule changed, ...).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use edge_fn::bundle::Edge;
 use edge_fn::cloudfront::{self, BodyAction, CloudFrontEvent, Request as CfRequest};
 use edge_fn::handler::{self, HandlerOutput, ZONE_HEADER};
-use edge_fn::log::MemorySink;
+use edge_fn::log::LogSink;
 use edge_fn::problem::PROBLEM_TYPE_BASE;
 use pii_core::{Engine, FieldReport, Request};
 use serde_json::Value;
@@ -46,15 +46,27 @@ pub(super) enum Happened {
     Rejected(Refused),
 }
 
+/// The function's log, keeping its last line (the handler writes one per request).
+#[derive(Default)]
+struct LastLine(Mutex<Option<String>>);
+
+impl LogSink for LastLine {
+    fn write_line(&self, line: &str) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(line.to_owned());
+        }
+    }
+}
+
 /// The function of a test run: `engine` behind the real handler, its log kept for the notes.
 pub(super) struct Function {
     edge: Edge,
-    log: Arc<MemorySink>,
+    log: Arc<LastLine>,
 }
 
 impl Function {
     pub(super) fn new(engine: Engine) -> Function {
-        let log = Arc::new(MemorySink::default());
+        let log = Arc::new(LastLine::default());
         Function {
             edge: Edge::new(Ok(engine), log.clone()),
             log,
@@ -74,9 +86,11 @@ impl Function {
             HandlerOutput::Respond(response) => {
                 let note = self
                     .log
-                    .lines()
-                    .last()
-                    .and_then(|line| serde_json::from_str::<Value>(line).ok())
+                    .0
+                    .lock()
+                    .ok()
+                    .and_then(|last| last.as_deref().map(serde_json::from_str::<Value>))
+                    .and_then(Result::ok)
                     .and_then(|line| line["note"].as_str().map(str::to_string));
                 refused(response.body.as_deref().unwrap_or_default(), note).map(Happened::Rejected)
             }
