@@ -43,6 +43,7 @@ pub mod envelope;
 mod error;
 mod json;
 mod keys;
+pub mod names;
 mod onepass;
 mod policy;
 mod request;

@@ -35,15 +35,18 @@ struct Segment {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Selector {
-    Name(String),
+    /// A member name, and its skeleton (`names::skeleton`) for the name checks.
+    Name(String, String),
     Wildcard,
     Index(usize),
 }
 
-/// One step from a container to a child: the member name (decoded) or the array index.
+/// One step from a container to a child: the member name (decoded) with its skeleton, or the
+/// array index. The skeleton is only read when stepping a probe (`fold`); exact steps may
+/// pass `""`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Step<'a> {
-    Name(&'a str),
+    Name(&'a str, &'a str),
     Index(usize),
 }
 
@@ -51,12 +54,12 @@ pub(crate) enum Step<'a> {
 const MAX_SEGMENTS: usize = 63;
 
 impl Selector {
-    fn matches(&self, step: Step<'_>, fold_case: bool) -> bool {
+    fn matches(&self, step: Step<'_>, fold: bool) -> bool {
         match (self, step) {
             (Selector::Wildcard, _) => true,
-            (Selector::Name(n), Step::Name(k)) => {
-                if fold_case {
-                    n.eq_ignore_ascii_case(k)
+            (Selector::Name(n, skeleton), Step::Name(k, k_skeleton)) => {
+                if fold {
+                    skeleton == k_skeleton
                 } else {
                     n == k
                 }
@@ -74,29 +77,53 @@ impl Queries {
             select: Vec::new(),
             rules: Vec::new(),
             probes: Vec::new(),
-            variants: Vec::new(),
         };
         for (index, rule) in rules.iter().enumerate() {
-            let crate::select::CompiledSelector::Json {
-                text,
-                singular,
-                descendant,
-                ..
-            } = &rule.selector
-            else {
+            let crate::select::CompiledSelector::Json { text, .. } = &rule.selector else {
                 continue;
             };
             let query = Query::parse(text)?;
-            if singular.is_some() {
-                queries.probes.push((queries.select.len(), query.clone()));
-            }
-            if let Some(name) = descendant {
-                queries.variants.push(name.clone());
+            if query.names_something() {
+                queries.probes.push(query.clone());
             }
             queries.select.push(query);
             queries.rules.push(index);
         }
         Some(queries)
+    }
+}
+
+/// What JSON member names are compared with to find names an origin could read as selected
+/// ones (`names::equivalent`) that the policy does not select as written.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NameChecks {
+    /// The queries of the subset that name a member, stepped with names compared by skeleton:
+    /// a value one of them reaches and no rule selects was reached through a name that is
+    /// only equivalent to a selected one.
+    pub(crate) probes: Vec<Query>,
+    /// Names that queries outside the subset (filters, slices, negative indexes) mention: a
+    /// member anywhere whose name is equivalent to one of them but not the same is refused.
+    pub(crate) loose: Vec<crate::names::Selected>,
+}
+
+impl NameChecks {
+    pub(crate) fn plan(rules: &[crate::policy::Rule]) -> NameChecks {
+        let mut checks = NameChecks::default();
+        for rule in rules {
+            let crate::select::CompiledSelector::Json { text, .. } = &rule.selector else {
+                continue;
+            };
+            match Query::parse(text) {
+                Some(query) if query.names_something() => checks.probes.push(query),
+                Some(_) => {}
+                None => checks.loose.extend(
+                    crate::select::path_names(text)
+                        .iter()
+                        .map(|n| crate::names::Selected::new(n)),
+                ),
+            }
+        }
+        checks
     }
 }
 
@@ -140,6 +167,18 @@ impl Query {
         (segs.len() <= MAX_SEGMENTS).then_some(Query { segs })
     }
 
+    /// Whether a selector of the query is a member name.
+    fn names_something(&self) -> bool {
+        self.segs
+            .iter()
+            .any(|s| s.selectors.iter().any(|s| matches!(s, Selector::Name(..))))
+    }
+
+    /// Whether stepping this query needs the skeleton of member names (`fold`) in this state.
+    fn folds_names(&self, state: u64) -> bool {
+        self.live(state)
+    }
+
     /// The state at the root.
     pub(crate) fn start(&self) -> u64 {
         1
@@ -159,8 +198,8 @@ impl Query {
         state & !self.done_bit() != 0
     }
 
-    /// The state of a child. `fold_case` compares member names ignoring ASCII case.
-    pub(crate) fn step(&self, state: u64, step: Step<'_>, fold_case: bool) -> u64 {
+    /// The state of a child. `fold` compares member names by their skeletons.
+    pub(crate) fn step(&self, state: u64, step: Step<'_>, fold: bool) -> u64 {
         let mut next = 0;
         let mut pending = state & !self.done_bit();
         while pending != 0 {
@@ -172,7 +211,7 @@ impl Query {
             if seg.descendant {
                 next |= 1 << i;
             }
-            if seg.selectors.iter().any(|s| s.matches(step, fold_case)) {
+            if seg.selectors.iter().any(|s| s.matches(step, fold)) {
                 next |= 1 << (i + 1);
             }
         }
@@ -194,7 +233,13 @@ fn member(text: &str, i: usize) -> Option<(Vec<Selector>, usize)> {
     if !name_first(first) || !chars.all(|c| name_first(c) || c.is_ascii_digit()) {
         return None;
     }
-    Some((vec![Selector::Name(name.to_string())], i + end))
+    Some((
+        vec![Selector::Name(
+            name.to_string(),
+            crate::names::skeleton(name),
+        )],
+        i + end,
+    ))
 }
 
 /// `[sel, sel, ...]` starting at the `[`, without whitespace; selectors are quoted names
@@ -215,7 +260,10 @@ fn bracket(text: &str, mut i: usize) -> Option<(Vec<Selector>, usize)> {
                 if name.contains('\\') {
                     return None;
                 }
-                selectors.push(Selector::Name(name.to_string()));
+                selectors.push(Selector::Name(
+                    name.to_string(),
+                    crate::names::skeleton(name),
+                ));
                 i += len + 2;
             }
             b'0'..=b'9' => {
@@ -248,11 +296,10 @@ pub(crate) struct Queries {
     pub(crate) select: Vec<Query>,
     /// The index in the policy's rules of each query in `select`.
     pub(crate) rules: Vec<usize>,
-    /// For plain paths (`$.user.email`): (index in `select`, the same query compared ignoring
-    /// case). A value this reaches and its own query does not is a case variant of it.
-    pub(crate) probes: Vec<(usize, Query)>,
-    /// Names of `$..name` rules: a member named so in another case is ambiguous.
-    pub(crate) variants: Vec<String>,
+    /// The queries that name a member, stepped with names compared by skeleton
+    /// (`NameChecks::probes`): a value one of them reaches and no query in `select` selects
+    /// was reached through an equivalent name, not the selected one.
+    pub(crate) probes: Vec<Query>,
 }
 
 /// One selected value, as the edit callback sees it.
@@ -303,7 +350,8 @@ pub(crate) struct Pass {
     pub(crate) out: Vec<u8>,
     /// Values selected (and handed to the callback).
     pub(crate) hits: usize,
-    /// A member name differs only in case from a selected one, or from a plain path's name.
+    /// A value is reached through a member name equivalent to a selected one
+    /// (`names::equivalent`) but not selected as written.
     pub(crate) ambiguous: bool,
 }
 
@@ -313,8 +361,6 @@ struct Level {
     /// Objects: the current member's name; `None` for arrays.
     key: Option<Span>,
     obj: bool,
-    /// Objects: decoded names of the members selected so far.
-    selected: Vec<String>,
 }
 
 fn name_of<'t>(text: &'t str, span: Span, scratch: &'t mut String) -> Result<&'t str, JsonProblem> {
@@ -326,10 +372,6 @@ fn name_of<'t>(text: &'t str, span: Span, scratch: &'t mut String) -> Result<&'t
     } else {
         text.get(s..e).ok_or(json::internal(s))
     }
-}
-
-fn folds_to(a: &str, b: &str) -> bool {
-    a != b && a.eq_ignore_ascii_case(b)
 }
 
 /// One pass over `bytes`: every value some query selects (the outermost, first query in order)
@@ -346,6 +388,7 @@ pub(crate) fn select_rewrite<E>(
     let text = lx.text;
     let nsel = queries.select.len();
     let width = nsel + queries.probes.len();
+    let mut skeleton = String::new();
     // The states of every open level, `width` per level.
     let mut states: Vec<u64> = Vec::with_capacity(width * 8);
     let mut next: Vec<u64> = vec![0; width];
@@ -368,14 +411,6 @@ pub(crate) fn select_rewrite<E>(
                     return Err(json::internal(span.start).into());
                 };
                 level.key = Some(span);
-                if !level.selected.is_empty() || !queries.variants.is_empty() {
-                    let name = name_of(text, span, &mut scratch)?;
-                    if level.selected.iter().any(|s| folds_to(s, name))
-                        || queries.variants.iter().any(|v| folds_to(v, name))
-                    {
-                        pass.ambiguous = true;
-                    }
-                }
                 continue;
             }
             Tok::End(end) => {
@@ -400,32 +435,40 @@ pub(crate) fn select_rewrite<E>(
                 for (k, q) in queries.select.iter().enumerate() {
                     next[k] = q.start();
                 }
-                for (k, (_, q)) in queries.probes.iter().enumerate() {
+                for (k, q) in queries.probes.iter().enumerate() {
                     next[nsel + k] = q.start();
                 }
             }
             Some(level) => {
+                let from = states
+                    .get(states.len() - width..)
+                    .ok_or(json::internal(start))?;
                 let step = match level.key {
-                    Some(span) if level.obj => Step::Name(name_of(text, span, &mut scratch)?),
+                    Some(span) if level.obj => {
+                        let name = name_of(text, span, &mut scratch)?;
+                        // The skeleton only when a probe can still step on a name here.
+                        skeleton.clear();
+                        if queries
+                            .probes
+                            .iter()
+                            .zip(&from[nsel..])
+                            .any(|(q, &s)| q.folds_names(s))
+                        {
+                            crate::names::skeleton_into(name, &mut skeleton);
+                        }
+                        Step::Name(name, &skeleton)
+                    }
                     _ => {
                         entry_start = start;
                         Step::Index(level.entries.count)
                     }
                 };
-                let from = states
-                    .get(states.len() - width..)
-                    .ok_or(json::internal(start))?;
                 for (k, q) in queries.select.iter().enumerate() {
                     next[k] = q.step(from[k], step, false);
                 }
-                for (k, (_, q)) in queries.probes.iter().enumerate() {
+                for (k, q) in queries.probes.iter().enumerate() {
                     next[nsel + k] = q.step(from[nsel + k], step, true);
                 }
-            }
-        }
-        for (k, (sel, q)) in queries.probes.iter().enumerate() {
-            if q.accepts(next[nsel + k]) && !queries.select[*sel].accepts(next[*sel]) {
-                pass.ambiguous = true;
             }
         }
         let hit = queries
@@ -433,22 +476,18 @@ pub(crate) fn select_rewrite<E>(
             .iter()
             .zip(&next)
             .position(|(q, &s)| q.accepts(s));
+        if hit.is_none()
+            && queries
+                .probes
+                .iter()
+                .zip(&next[nsel..])
+                .any(|(q, &s)| q.accepts(s))
+        {
+            pass.ambiguous = true;
+        }
         let container = matches!(tok, Tok::Obj(_) | Tok::Arr(_));
 
         if let Some(query) = hit {
-            // A member selected: is there another member of this object with the same name
-            // in another case (before it, or later: `selected` is checked on each name)?
-            if let Some(level) = levels.last_mut() {
-                if let (true, Some(span)) = (level.obj, level.key) {
-                    let name = name_of(text, span, &mut scratch)?;
-                    if lx.any_earlier_name(tok, |n| {
-                        n != name.as_bytes() && n.eq_ignore_ascii_case(name.as_bytes())
-                    }) {
-                        pass.ambiguous = true;
-                    }
-                    level.selected.push(name.to_string());
-                }
-            }
             let end = match tok.scalar_span() {
                 Some((_, end)) => end,
                 None => skip_container(&mut lx)?,
@@ -484,7 +523,7 @@ pub(crate) fn select_rewrite<E>(
                     .probes
                     .iter()
                     .zip(&next[nsel..])
-                    .any(|((_, q), &s)| q.live(s)))
+                    .any(|(q, &s)| q.live(s)))
         {
             if let Some(parent) = levels.last_mut() {
                 parent.entries.begin_kept(&mut out, entry_start);
@@ -495,7 +534,6 @@ pub(crate) fn select_rewrite<E>(
                 entries: Entries::default(),
                 key: None,
                 obj,
-                selected: Vec::new(),
             });
         } else {
             let end = match tok.scalar_span() {
@@ -509,6 +547,86 @@ pub(crate) fn select_rewrite<E>(
     }
     pass.out = out.finish();
     Ok(pass)
+}
+
+/// The name checks of [`NameChecks`] on a document tree, for the tree evaluation in
+/// `engine.rs`: whether a value no rule selects (`selected` says which locations are selected)
+/// is reached by a probe, or a member has a name equivalent to one in `loose` but not the
+/// same. Nothing inside a selected value is looked at: it is protected as a whole. Gives the
+/// answer `select_rewrite` gives for the same policy when every query is in the subset.
+pub(crate) fn ambiguous_in_tree(
+    checks: &NameChecks,
+    doc: &serde_json::Value,
+    selected: &dyn Fn(&[json::Seg]) -> bool,
+) -> bool {
+    fn walk(
+        checks: &NameChecks,
+        v: &serde_json::Value,
+        states: &[u64],
+        path: &mut Vec<json::Seg>,
+        selected: &dyn Fn(&[json::Seg]) -> bool,
+        skeleton: &mut String,
+    ) -> bool {
+        use serde_json::Value;
+        if selected(path) {
+            return false;
+        }
+        let probes = || checks.probes.iter().zip(states);
+        if probes().any(|(q, &s)| q.accepts(s)) {
+            return true;
+        }
+        if checks.loose.is_empty() && !probes().any(|(q, &s)| q.live(s)) {
+            return false;
+        }
+        let mut next = vec![0; states.len()];
+        match v {
+            Value::Object(members) => {
+                for (k, c) in members {
+                    crate::names::skeleton_into(k, skeleton);
+                    if checks
+                        .loose
+                        .iter()
+                        .any(|n| n.name != *k && n.skeleton == *skeleton)
+                    {
+                        return true;
+                    }
+                    for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
+                        *slot = q.step(s, Step::Name(k, skeleton), true);
+                    }
+                    path.push(json::Seg::Name(k.clone()));
+                    let found = walk(checks, c, &next, path, selected, skeleton);
+                    path.pop();
+                    if found {
+                        return true;
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, c) in items.iter().enumerate() {
+                    for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
+                        *slot = q.step(s, Step::Index(i), true);
+                    }
+                    path.push(json::Seg::Index(i));
+                    let found = walk(checks, c, &next, path, selected, skeleton);
+                    path.pop();
+                    if found {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+    let start: Vec<u64> = checks.probes.iter().map(Query::start).collect();
+    walk(
+        checks,
+        doc,
+        &start,
+        &mut Vec::new(),
+        selected,
+        &mut String::new(),
+    )
 }
 
 #[cfg(test)]
@@ -558,7 +676,6 @@ mod tests {
                 .collect(),
             rules: (0..paths.len()).collect(),
             probes: Vec::new(),
-            variants: Vec::new(),
         }
     }
 
@@ -628,7 +745,7 @@ mod tests {
                 Value::Object(m) => {
                     for (k, c) in m {
                         path.push(json::Seg::Name(k.clone()));
-                        walk(q, c, q.step(state, Step::Name(k), false), path, out);
+                        walk(q, c, q.step(state, Step::Name(k, ""), false), path, out);
                         path.pop();
                     }
                 }
