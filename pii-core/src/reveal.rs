@@ -113,11 +113,10 @@ pub fn reveal(
     for (name, value) in out.headers.iter_mut() {
         let lower = name.to_ascii_lowercase();
         if lower == "cookie" {
-            let mut touched = false;
-            let mut pieces = Vec::new();
-            for piece in value.split(';') {
-                let piece = piece.trim();
-                let (cn, cv) = piece.split_once('=').unwrap_or((piece, ""));
+            // Cookies split as the edge splits them (`;`, `,`, white space).
+            let mut edits = Vec::new();
+            for piece in select::cookie_pieces(value) {
+                let (cn, cv) = (piece.name, piece.value);
                 let decoded = select::percent_decode(cv.as_bytes(), false);
                 let decoded = String::from_utf8_lossy(&decoded);
                 if envelope::is_envelope(&decoded) {
@@ -127,14 +126,15 @@ pub fn reveal(
                     *n += 1;
                     let (_, plain) = open(&decoded, &location)?;
                     opened += 1;
-                    pieces.push(format!("{cn}={}", String::from_utf8_lossy(&plain)));
-                    touched = true;
-                } else {
-                    pieces.push(piece.to_string());
+                    edits.push((
+                        piece.value_start,
+                        piece.end,
+                        String::from_utf8_lossy(&plain).into_owned(),
+                    ));
                 }
             }
-            if touched {
-                *value = pieces.join("; ");
+            if !edits.is_empty() {
+                *value = select::edit_cookie_header(value, &edits);
             }
             continue;
         }

@@ -275,7 +275,10 @@ pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
                 });
                 break;
             };
-            let value_start = at + raw_name.len() + 1;
+            // `name = value`: parsers trim the value too.
+            let pad = after.len() - after.trim_start().len();
+            let after = &after[pad..];
+            let value_start = at + raw_name.len() + 1 + pad;
             // The value ends at white space; what follows is another cookie to some parsers.
             let value_len = after.find(char::is_whitespace).unwrap_or(after.len());
             let value = &after[..value_len];
@@ -287,7 +290,7 @@ pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
                 value_start,
             });
             at = value_start + value_len;
-            rest = &after[value_len..];
+            rest = after.get(value_len..).unwrap_or("");
         }
     }
     out
