@@ -76,6 +76,13 @@ for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
 
+# names: <place byte> + a name, for each place; the spellings of the differential cases.
+for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "FileName", "card_number",
+             "card.number", "card number", "Card.Number", "card_number[]", "x-national-id",
+             "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
+    for place in range(7):
+        put("names", bytes([place]) + name.encode())
+
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
 PY

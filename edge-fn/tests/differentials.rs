@@ -124,14 +124,20 @@ fn run_case(case: &Path, keys: &Path) -> Vec<String> {
         for secret in meta["secrets"][ev].as_array().into_iter().flatten() {
             let secret = secret.as_str().unwrap_or_default();
             if texts.iter().any(|t| t.contains(secret)) || stderr.contains(secret) {
-                failures.push(format!("{name}/{ev}: plaintext {secret:?} forwarded or logged"));
+                failures.push(format!(
+                    "{name}/{ev}: plaintext {secret:?} forwarded or logged"
+                ));
             }
         }
         if meta["accept"] == "reject" && status < 400 {
-            failures.push(format!("{name}/{ev}: forwarded (status {status}), must be refused"));
+            failures.push(format!(
+                "{name}/{ev}: forwarded (status {status}), must be refused"
+            ));
         }
         if status >= 400 && !answer["body"].as_str().unwrap_or("").contains("\"type\"") {
-            failures.push(format!("{name}/{ev}: a refusal without an RFC 9457 problem body"));
+            failures.push(format!(
+                "{name}/{ev}: a refusal without an RFC 9457 problem body"
+            ));
         }
         eprintln!("{name}/{ev}: status {status}");
     }
@@ -170,8 +176,8 @@ fn a_body_the_function_was_not_given_is_refused_naming_include_body() {
     let _ = std::fs::remove_dir_all(&keys);
     let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
     assert_eq!(answer["status"], "500");
-    let problem: Value = serde_json::from_str(answer["body"].as_str().expect("problem body"))
-        .expect("problem JSON");
+    let problem: Value =
+        serde_json::from_str(answer["body"].as_str().expect("problem body")).expect("problem JSON");
     assert_eq!(
         problem["type"],
         "https://pii-edge.dev/problems/body-not-received"
@@ -197,5 +203,8 @@ fn handed_cases_pass_the_shared_checker() {
         .expect("python3 runs check.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.lines().any(|l| l.ends_with(" passed, 0 failed")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.ends_with(" passed, 0 failed")),
+        "{stdout}"
+    );
 }
