@@ -10,11 +10,13 @@ use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
 use crate::keys::{PublicKeyring, TokenKeys};
+use crate::location::{Location, Part};
 use crate::onepass;
-use crate::policy::{Action, ActionKind, BodyFormat, OnError, Policy};
+use crate::policy::{Action, BodyFormat, Policy};
 use crate::request::Request;
 use crate::residency::Residency;
 use crate::select::{self, CompiledSelector};
+use crate::spec::{ActionKind, OnError};
 
 /// Compiled policies plus the public keys and token keys they use. Build it once, share it
 /// (it is `Send + Sync`), and call [`Engine::apply`] for every request.
@@ -85,16 +87,20 @@ impl Protected {
     }
 }
 
-/// What happened to one selected value. `location` names where it was (for JSON a normalized
-/// path such as `$['user']['email']`); it contains member names from the request, so treat
-/// reports like request metadata, not like log-safe constants.
+/// What happened to one selected value. Its locations contain member names from the request,
+/// so treat reports like request metadata, not like log-safe constants.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldReport {
     /// The rule's name (or its selector).
     pub rule: String,
-    /// Where the value was: `json:$['a']`, `query:email#0`, `form:cvv#0`, `header:x-id#0`,
-    /// `cookie:session#0`.
-    pub location: String,
+    /// Where the value is in the forwarded request (`json:$['a'][1]`, `query:email#1`,
+    /// `header:x-id`; see [`Location`]): the location an envelope is bound to. For a removed
+    /// value, where it was.
+    pub location: Location,
+    /// Where the value was in the request as it arrived. It differs from `location` only for
+    /// JSON array elements after an element that was removed.
+    pub original: Location,
     /// The rule's action.
     pub action: ActionKind,
     /// The value was removed: by `redact`, or because the action did not fit it and the
@@ -449,11 +455,14 @@ impl Engine {
         &self.keys
     }
 
-    /// Reuse one encapsulation (one data key wrapped to the zone's regions) across the requests
-    /// of this engine, within `limits`, instead of one per request. Sealing a small request then
-    /// costs microseconds instead of one X25519 operation per region; the price is that one
-    /// data key protects more values (see `docs/envelope.md`, "Amortized encapsulation", and
-    /// `docs/threat-model.md`). Off by default.
+    /// **Hazard: weakens the keying of every value.** Reuse one encapsulation (one data key
+    /// and its HPKE wraps) for the requests of this engine, within `limits`, instead of a fresh
+    /// one per request. Sealing a small request then costs microseconds instead of one X25519
+    /// operation per region; the price is that one data key protects every value of the window:
+    /// whoever reads that key from the instance's memory reads the whole window, not one
+    /// request, and envelopes of one window are linkable by their equal recipient block (see
+    /// `docs/envelope.md`, "Amortized encapsulation", and `docs/threat-model.md`). Off by
+    /// default; the name says so wherever it is used.
     ///
     /// ```
     /// # #[cfg(feature = "open")]
@@ -465,7 +474,7 @@ impl Engine {
     /// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p","zone":"eu",
     ///   "match":{},"rules":[{"select":{"header":"x-ssn"},"action":"encrypt"}]}"#)?;
     /// let engine = Engine::new(vec![policy], keys.public(), TokenKeys::default())?
-    ///     .with_reuse(Reuse { max_age: Duration::from_secs(300), max_fields: 100_000 });
+    ///     .with_reused_data_key_hazard(Reuse { max_age: Duration::from_secs(300), max_fields: 100_000 });
     /// let req = Request::new("GET", "/").with_header("x-ssn", "123");
     /// let (Outcome::Protected(a), Outcome::Protected(b)) = (engine.apply(&req), engine.apply(&req))
     /// else { panic!() };
@@ -475,7 +484,7 @@ impl Engine {
     /// # #[cfg(not(feature = "open"))]
     /// # fn main() {}
     /// ```
-    pub fn with_reuse(mut self, limits: Reuse) -> Engine {
+    pub fn with_reused_data_key_hazard(mut self, limits: Reuse) -> Engine {
         self.reuse = Some(SealerCache::new(limits));
         self
     }
@@ -573,7 +582,7 @@ impl Engine {
                     }
                     let text =
                         std::str::from_utf8(&req.body).map_err(|_| RejectReason::MalformedForm)?;
-                    protect_params(policy, text, "form", &mut ctx, &mut out.fields)?
+                    protect_params(policy, text, Part::Form, &mut ctx, &mut out.fields)?
                         .map(String::into_bytes)
                 }
             };
@@ -583,7 +592,8 @@ impl Engine {
             }
         }
         let req = &out.request;
-        if let Some(q) = protect_params(policy, &req.query, "query", &mut ctx, &mut out.fields)? {
+        if let Some(q) = protect_params(policy, &req.query, Part::Query, &mut ctx, &mut out.fields)?
+        {
             out.request.query = q;
             out.query_changed = true;
         }
@@ -713,7 +723,8 @@ impl FieldReport {
     fn of(rule: &crate::policy::Rule) -> FieldReport {
         FieldReport {
             rule: rule.label.clone(),
-            location: String::new(),
+            location: Location::Json(Vec::new()),
+            original: Location::Json(Vec::new()),
             action: rule.action.kind(),
             removed: false,
             failed: false,
@@ -738,7 +749,7 @@ fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
 /// What the plan says for one JSON target.
 enum Plan {
     Apply {
-        location: String,
+        location: Location,
     },
     Remove {
         failed: bool,
@@ -808,13 +819,15 @@ fn protect_json_onepass(
                 return Ok(Edit::Keep);
             }
             Some(why_failed) => {
-                report.location = format!("json:{}", hit.location(false));
+                report.location = hit.location(false);
+                report.original = report.location.clone();
                 report.removed = true;
                 report.failed = why_failed;
                 Edit::Remove
             }
             None => {
-                report.location = format!("json:{}", hit.location(true));
+                report.location = hit.location(true);
+                report.original = hit.location(false);
                 match action::apply(&rule.action, Input::Json(hit.raw), &report.location, ctx) {
                     Err(f) => {
                         failed = Some(failure(f, rule));
@@ -912,7 +925,7 @@ fn protect_json_tree(
         } else {
             match action::fits_json(&rule.action, action::kind_of_value(values[i])) {
                 Ok(()) => Plan::Apply {
-                    location: String::new(),
+                    location: Location::Json(Vec::new()),
                 },
                 Err(why) => match policy.spec.on_error {
                     OnError::Reject => Plan::Fail(failure(Failure::NotApplicable(why), rule)),
@@ -934,10 +947,7 @@ fn protect_json_tree(
         .collect();
     for (i, plan) in plans.iter_mut().enumerate() {
         if let Plan::Apply { location } = plan {
-            *location = format!(
-                "json:{}",
-                json::normalized(&shifted(&targets[i].0, &removed))
-            );
+            *location = Location::Json(shifted(&targets[i].0, &removed));
         }
     }
 
@@ -951,13 +961,15 @@ fn protect_json_tree(
         let edit = match &plans[i] {
             Plan::Fail(reason) => return Err(reason.clone()),
             Plan::Remove { failed } => {
-                report.location = format!("json:{}", json::normalized(&targets[i].0));
+                report.location = Location::Json(targets[i].0.clone());
+                report.original = report.location.clone();
                 report.removed = true;
                 report.failed = *failed;
                 Edit::Remove
             }
             Plan::Apply { location } => {
                 report.location = location.clone();
+                report.original = Location::Json(targets[i].0.clone());
                 match action::apply(&rule.action, Input::Json(raw), location, ctx)
                     .map_err(|f| failure(f, rule))?
                 {
@@ -1001,7 +1013,7 @@ fn shifted(path: &[Seg], removed: &[&[Seg]]) -> Vec<Seg> {
 fn protect_params(
     policy: &Policy,
     raw: &str,
-    part: &'static str,
+    part: Part,
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<String>, RejectReason> {
@@ -1012,10 +1024,10 @@ fn protect_params(
         .rules
         .iter()
         .filter_map(|r| match (&r.selector, part) {
-            (CompiledSelector::Query(n), "query") | (CompiledSelector::Form(n), "form") => {
+            (CompiledSelector::Query(n), Part::Query) | (CompiledSelector::Form(n), Part::Form) => {
                 Some((r, n.as_str()))
             }
-            (CompiledSelector::Form(n), "query") if r.also_query => Some((r, n.as_str())),
+            (CompiledSelector::Form(n), Part::Query) if r.also_query => Some((r, n.as_str())),
             _ => None,
         })
         .collect();
@@ -1061,7 +1073,7 @@ fn protect_params(
             continue;
         };
         let nth = seen.entry(lower.clone()).or_insert(0);
-        let location = format!("{part}:{}#{nth}", String::from_utf8_lossy(&lower));
+        let location = Location::field(part, String::from_utf8_lossy(&lower), *nth);
         *nth += 1;
         let out = action::apply(&rule.action, Input::Text(&p.value), &location, ctx)
             .map_err(|f| failure(f, rule))?;
@@ -1072,6 +1084,7 @@ fn protect_params(
             pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
         }
         fields.push(FieldReport {
+            original: location.clone(),
             location,
             removed,
             ..FieldReport::of(rule)
@@ -1099,7 +1112,7 @@ fn protect_headers(
                         keep.push((n, v));
                         continue;
                     }
-                    let location = format!("header:{name}#{nth}");
+                    let location = Location::field(Part::Header, name.as_str(), nth);
                     nth += 1;
                     let out =
                         action::apply(&rule.action, Input::Text(v.as_bytes()), &location, ctx)
@@ -1109,6 +1122,7 @@ fn protect_headers(
                         keep.push((n, header_safe(&t)));
                     }
                     fields.push(FieldReport {
+                        original: location.clone(),
                         location,
                         removed,
                         ..FieldReport::of(rule)
@@ -1130,7 +1144,7 @@ fn protect_headers(
                         if !piece.name.eq_ignore_ascii_case(name) {
                             continue;
                         }
-                        let location = format!("cookie:{}#{nth}", name.to_ascii_lowercase());
+                        let location = Location::field(Part::Cookie, name.as_str(), nth);
                         nth += 1;
                         let out = action::apply(
                             &rule.action,
@@ -1149,6 +1163,7 @@ fn protect_headers(
                             _ => edits.push((piece.start, piece.end, String::new())),
                         }
                         fields.push(FieldReport {
+                            original: location.clone(),
                             location,
                             removed,
                             ..FieldReport::of(rule)
