@@ -899,7 +899,13 @@ fn protect_json_tree(
         .iter()
         .map(|(segs, _)| !(0..segs.len()).any(|n| index.contains_key(&segs[..n])))
         .collect();
-    if onepass::ambiguous_in_tree(&policy.json_names, &doc, &|at| index.contains_key(at)) {
+    // Selected nodes by identity: the walk builds no paths.
+    let selected: HashSet<*const serde_json::Value> = values
+        .iter()
+        .map(|v| *v as *const serde_json::Value)
+        .collect();
+    let is_selected = |v: &serde_json::Value| selected.contains(&(v as *const serde_json::Value));
+    if onepass::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
         return Err(RejectReason::AmbiguousName);
     }
     if targets.is_empty() {
@@ -1042,15 +1048,16 @@ fn protect_params(
     // Origins differ in how they read names (`;` as a separator, `email[]` arrays, leading
     // spaces, NUL, `.` and space for `_`, Unicode case): a name that is equivalent to a
     // selected one (`names::skeleton`) must be selected as written, or the request is refused.
-    let mut skeleton = String::new();
     for piece in raw.split(['&', ';']) {
         let name = piece.split_once('=').map_or(piece, |(n, _)| n);
         let decoded = select::percent_decode(name.as_bytes(), true);
         let Ok(decoded) = std::str::from_utf8(&decoded) else {
             return Err(RejectReason::InvalidEncoding);
         };
-        crate::names::skeleton_into(decoded, &mut skeleton);
-        if !rules.iter().any(|(r, _)| r.skeleton == skeleton) {
+        if !rules
+            .iter()
+            .any(|(r, _)| crate::names::skeleton_is(decoded, &r.skeleton))
+        {
             continue;
         }
         let strict_selected = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded));
@@ -1202,13 +1209,11 @@ fn check_header_and_cookie_names(
             _ => None,
         })
         .collect();
-    let mut skeleton = String::new();
     if header_rules.next().is_some() {
         for (n, _) in headers {
-            crate::names::skeleton_into(n, &mut skeleton);
             let ambiguous = policy.rules.iter().any(|r| {
                 matches!(&r.selector, CompiledSelector::Header(h)
-                    if r.skeleton == skeleton && !h.eq_ignore_ascii_case(n))
+                    if !h.eq_ignore_ascii_case(n) && crate::names::skeleton_is(n, &r.skeleton))
             });
             if ambiguous {
                 return Err(RejectReason::AmbiguousName);
@@ -1226,11 +1231,9 @@ fn check_header_and_cookie_names(
             // PHP decodes cookie names before it rewrites them.
             let decoded = select::percent_decode(piece.name.as_bytes(), false);
             let decoded = String::from_utf8_lossy(&decoded);
-            crate::names::skeleton_into(&decoded, &mut skeleton);
-            if cookie_rules
-                .iter()
-                .any(|(n, sk)| *sk == skeleton && !n.eq_ignore_ascii_case(piece.name))
-            {
+            if cookie_rules.iter().any(|(n, sk)| {
+                !n.eq_ignore_ascii_case(piece.name) && crate::names::skeleton_is(&decoded, sk)
+            }) {
                 return Err(RejectReason::AmbiguousName);
             }
         }

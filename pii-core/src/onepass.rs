@@ -42,12 +42,10 @@ enum Selector {
     Index(usize),
 }
 
-/// One step from a container to a child: the member name (decoded) with its skeleton, or the
-/// array index. The skeleton is only read when stepping a probe (`fold`); exact steps may
-/// pass `""`.
+/// One step from a container to a child: the member name (decoded) or the array index.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Step<'a> {
-    Name(&'a str, &'a str),
+    Name(&'a str),
     Index(usize),
 }
 
@@ -58,9 +56,9 @@ impl Selector {
     fn matches(&self, step: Step<'_>, fold: bool) -> bool {
         match (self, step) {
             (Selector::Wildcard, _) => true,
-            (Selector::Name(n, skeleton), Step::Name(k, k_skeleton)) => {
+            (Selector::Name(n, skeleton), Step::Name(k)) => {
                 if fold {
-                    skeleton == k_skeleton
+                    n == k || crate::names::skeleton_is(k, skeleton)
                 } else {
                     n == k
                 }
@@ -178,11 +176,6 @@ impl Query {
         self.segs
             .iter()
             .any(|s| s.selectors.iter().any(|s| matches!(s, Selector::Name(..))))
-    }
-
-    /// Whether stepping this query needs the skeleton of member names (`fold`) in this state.
-    fn folds_names(&self, state: u64) -> bool {
-        self.live(state)
     }
 
     /// The state at the root.
@@ -393,7 +386,6 @@ pub(crate) fn select_rewrite<E>(
     let text = lx.text;
     let nsel = queries.select.len();
     let width = nsel + queries.probes.len();
-    let mut skeleton = String::new();
     // The states of every open level, `width` per level.
     let mut states: Vec<u64> = Vec::with_capacity(width * 8);
     let mut next: Vec<u64> = vec![0; width];
@@ -449,20 +441,7 @@ pub(crate) fn select_rewrite<E>(
                     .get(states.len() - width..)
                     .ok_or(json::internal(start))?;
                 let step = match level.key {
-                    Some(span) if level.obj => {
-                        let name = name_of(text, span, &mut scratch)?;
-                        // The skeleton only when a probe can still step on a name here.
-                        skeleton.clear();
-                        if queries
-                            .probes
-                            .iter()
-                            .zip(&from[nsel..])
-                            .any(|(q, &s)| q.folds_names(s))
-                        {
-                            crate::names::skeleton_into(name, &mut skeleton);
-                        }
-                        Step::Name(name, &skeleton)
-                    }
+                    Some(span) if level.obj => Step::Name(name_of(text, span, &mut scratch)?),
                     _ => {
                         entry_start = start;
                         Step::Index(level.entries.count)
@@ -555,25 +534,24 @@ pub(crate) fn select_rewrite<E>(
 }
 
 /// The name checks of [`NameChecks`] on a document tree, for the tree evaluation in
-/// `engine.rs`: whether a value no rule selects (`selected` says which locations are selected)
-/// is reached by a probe, or a member has a name equivalent to one in `loose` but not the
-/// same. Nothing inside a selected value is looked at: it is protected as a whole. Gives the
-/// answer `select_rewrite` gives for the same policy when every query is in the subset.
+/// `engine.rs`: whether a value no rule selects (`selected` says whether a node of `doc` is a
+/// selected value) is reached by a probe, or a member has a name equivalent to one in `loose`
+/// but not the same. Nothing inside a selected value is looked at: it is protected as a whole.
+/// Gives the answer `select_rewrite` gives for the same policy when every query is in the
+/// subset.
 pub(crate) fn ambiguous_in_tree(
     checks: &NameChecks,
     doc: &serde_json::Value,
-    selected: &dyn Fn(&[json::Seg]) -> bool,
+    selected: &dyn Fn(&serde_json::Value) -> bool,
 ) -> bool {
     fn walk(
         checks: &NameChecks,
         v: &serde_json::Value,
         states: &[u64],
-        path: &mut Vec<json::Seg>,
-        selected: &dyn Fn(&[json::Seg]) -> bool,
-        skeleton: &mut String,
+        selected: &dyn Fn(&serde_json::Value) -> bool,
     ) -> bool {
         use serde_json::Value;
-        if selected(path) {
+        if selected(v) {
             return false;
         }
         let probes = || checks.probes.iter().zip(states);
@@ -584,54 +562,29 @@ pub(crate) fn ambiguous_in_tree(
             return false;
         }
         let mut next = vec![0; states.len()];
+        let mut step_into = |c: &Value, step: Step<'_>| {
+            for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
+                *slot = q.step(s, step, true);
+            }
+            walk(checks, c, &next, selected)
+        };
         match v {
-            Value::Object(members) => {
-                for (k, c) in members {
-                    crate::names::skeleton_into(k, skeleton);
-                    if checks
-                        .loose
-                        .iter()
-                        .any(|n| n.name != *k && n.skeleton == *skeleton)
-                    {
-                        return true;
-                    }
-                    for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
-                        *slot = q.step(s, Step::Name(k, skeleton), true);
-                    }
-                    path.push(json::Seg::Name(k.clone()));
-                    let found = walk(checks, c, &next, path, selected, skeleton);
-                    path.pop();
-                    if found {
-                        return true;
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (i, c) in items.iter().enumerate() {
-                    for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
-                        *slot = q.step(s, Step::Index(i), true);
-                    }
-                    path.push(json::Seg::Index(i));
-                    let found = walk(checks, c, &next, path, selected, skeleton);
-                    path.pop();
-                    if found {
-                        return true;
-                    }
-                }
-            }
-            _ => {}
+            Value::Object(members) => members.iter().any(|(k, c)| {
+                checks
+                    .loose
+                    .iter()
+                    .any(|n| n.name != *k && crate::names::skeleton_is(k, &n.skeleton))
+                    || step_into(c, Step::Name(k))
+            }),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .any(|(i, c)| step_into(c, Step::Index(i))),
+            _ => false,
         }
-        false
     }
     let start: Vec<u64> = checks.probes.iter().map(Query::start).collect();
-    walk(
-        checks,
-        doc,
-        &start,
-        &mut Vec::new(),
-        selected,
-        &mut String::new(),
-    )
+    walk(checks, doc, &start, selected)
 }
 
 #[cfg(test)]
@@ -750,7 +703,7 @@ mod tests {
                 Value::Object(m) => {
                     for (k, c) in m {
                         path.push(json::Seg::Name(k.clone()));
-                        walk(q, c, q.step(state, Step::Name(k, ""), false), path, out);
+                        walk(q, c, q.step(state, Step::Name(k), false), path, out);
                         path.pop();
                     }
                 }
