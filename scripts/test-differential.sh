@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=${CARGO_TARGET_DIR:-target}
-work="$target/origin-parsers"
-mkdir -p "$work"
+mkdir -p "$target/origin-parsers"
+work="$(cd "$target/origin-parsers" && pwd)"
 
 missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
@@ -32,7 +32,7 @@ if ! cmp -s "$work/package.json" "$work/.installed" 2>/dev/null; then
   (cd "$work" && npm install --silent --no-audit --no-fund >/dev/null)
   cp "$work/package.json" "$work/.installed"
 fi
-(cd edge-fn/tests/origin_parsers && GOFLAGS=-mod=mod go build -o "$OLDPWD/$work/goparse" .)
+(cd edge-fn/tests/origin_parsers && GOFLAGS=-mod=mod go build -o "$work/goparse" .)
 
 cargo build --quiet -p edge-fn --bin pii-edge
 cli="$target/debug/pii-edge"
@@ -41,9 +41,9 @@ echo "origin parsers: python $(python3 -c 'import sys; print(sys.version.split()
   "flask $(python3 -c 'import importlib.metadata as m; print(m.version("flask"))')," \
   "werkzeug $(python3 -c 'import importlib.metadata as m; print(m.version("werkzeug"))')," \
   "django $(python3 -c 'import django; print(django.get_version())')," \
-  "node $(node --version), express $(node -p "require('$PWD/$work/node_modules/express/package.json').version")," \
-  "qs $(node -p "require('$PWD/$work/node_modules/qs/package.json').version")," \
-  "cookie $(node -p "require('$PWD/$work/node_modules/cookie/package.json').version")," \
+  "node $(node --version), express $(node -p "require('$work/node_modules/express/package.json').version")," \
+  "qs $(node -p "require('$work/node_modules/qs/package.json').version")," \
+  "cookie $(node -p "require('$work/node_modules/cookie/package.json').version")," \
   "$(php -r 'echo "php ", PHP_VERSION;'), $(go version | cut -d' ' -f3)"
 
 python3 edge-fn/tests/differentials/check.py "$cli" edge-fn/tests/differentials
