@@ -899,12 +899,17 @@ fn protect_json_tree(
         .iter()
         .map(|(segs, _)| !(0..segs.len()).any(|n| index.contains_key(&segs[..n])))
         .collect();
-    // Selected nodes by identity: the walk builds no paths.
-    let selected: HashSet<*const serde_json::Value> = values
+    // Selected nodes by identity (their addresses, sorted): the walk builds no paths.
+    let mut selected: Vec<usize> = values
         .iter()
-        .map(|v| *v as *const serde_json::Value)
+        .map(|v| std::ptr::from_ref::<serde_json::Value>(v) as usize)
         .collect();
-    let is_selected = |v: &serde_json::Value| selected.contains(&(v as *const serde_json::Value));
+    selected.sort_unstable();
+    let is_selected = |v: &serde_json::Value| {
+        selected
+            .binary_search(&(std::ptr::from_ref(v) as usize))
+            .is_ok()
+    };
     if onepass::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
         return Err(RejectReason::AmbiguousName);
     }

@@ -103,8 +103,14 @@ pub(crate) struct NameChecks {
     /// a value one of them reaches and no rule selects was reached through a name that is
     /// only equivalent to a selected one.
     pub(crate) probes: Vec<Query>,
-    /// Names that queries outside the subset (filters, slices, negative indexes) mention: a
-    /// member anywhere whose name is equivalent to one of them but not the same is refused.
+    /// For queries outside the subset (filters, slices, negative indexes): subset queries that
+    /// reach every value they can select (those selectors read as `[*]`) and every member a
+    /// filter tests (`[?@.a.b ...]` gives `...[*].a.b`). A value one of them reaches with names
+    /// compared by skeleton, but not with names compared exactly, was reached through an
+    /// equivalent name.
+    pub(crate) approx: Vec<Query>,
+    /// Names that queries neither form can describe mention (a nested filter): a member
+    /// anywhere whose name is equivalent to one of them but not the same is refused.
     pub(crate) loose: Vec<crate::names::Selected>,
 }
 
@@ -120,15 +126,113 @@ impl NameChecks {
             match Query::parse(text) {
                 Some(query) if query.names_something() => checks.probes.push(query),
                 Some(_) => {}
-                None => checks.loose.extend(
-                    crate::select::path_names(text)
-                        .iter()
-                        .map(|n| crate::names::Selected::new(n)),
-                ),
+                None => match over_approximate(text) {
+                    Some(queries) => checks.approx.extend(queries),
+                    None => checks.loose.extend(
+                        crate::select::path_names(text)
+                            .iter()
+                            .map(|n| crate::names::Selected::new(n)),
+                    ),
+                },
             }
         }
         checks
     }
+}
+
+/// The end of the bracket that starts at `start` (a `[`): the index after its `]`, skipping
+/// quoted strings and nested brackets.
+fn bracket_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Subset queries that together reach every value `text` selects and every member its
+/// filters test (see [`NameChecks::approx`]); `None` when the text is beyond this reading
+/// (a filter inside a filter, escapes in a filtered name).
+fn over_approximate(text: &str) -> Option<Vec<Query>> {
+    let b = text.as_bytes();
+    let mut main = String::from("$");
+    let mut extra = Vec::new();
+    let mut i = 1;
+    while i < b.len() {
+        if b[i] == b'.' {
+            let start = i;
+            i += if b.get(i + 1) == Some(&b'.') { 2 } else { 1 };
+            if b.get(i) == Some(&b'[') {
+                continue;
+            }
+            while i < b.len() && b[i] != b'.' && b[i] != b'[' {
+                i += 1;
+            }
+            main.push_str(text.get(start..i)?);
+        } else if b[i] == b'[' {
+            let end = bracket_end(b, i)?;
+            let seg = text.get(i..end)?;
+            if bracket(text, i).is_some_and(|(_, next)| next == end) {
+                main.push_str(seg);
+            } else {
+                main.push_str("[*]");
+                let inner = seg.get(1..seg.len() - 1)?.trim_start();
+                if let Some(filter) = inner.strip_prefix('?') {
+                    if filter.contains('[') && filter.contains('?') {
+                        return None;
+                    }
+                    // Every `@.a.b` the filter tests, relative to the filtered element.
+                    let fb = filter.as_bytes();
+                    for (at, _) in filter.match_indices('@') {
+                        let mut j = at + 1;
+                        let mut rel = String::new();
+                        while j < fb.len() && fb[j] == b'.' {
+                            let k = j + 1;
+                            let mut e = k;
+                            while e < fb.len()
+                                && (fb[e].is_ascii_alphanumeric() || fb[e] == b'_' || fb[e] >= 0x80)
+                            {
+                                e += 1;
+                            }
+                            if e == k {
+                                break;
+                            }
+                            rel.push_str(filter.get(j..e)?);
+                            j = e;
+                        }
+                        if !rel.is_empty() {
+                            extra.push(format!("{main}{rel}"));
+                        }
+                    }
+                }
+            }
+            i = end;
+        } else {
+            return None;
+        }
+    }
+    let mut out = vec![Query::parse(&main)?];
+    for e in extra {
+        out.push(Query::parse(&e)?);
+    }
+    Some(out)
 }
 
 impl Query {
@@ -544,29 +648,52 @@ pub(crate) fn ambiguous_in_tree(
     doc: &serde_json::Value,
     selected: &dyn Fn(&serde_json::Value) -> bool,
 ) -> bool {
-    fn walk(
-        checks: &NameChecks,
-        v: &serde_json::Value,
+    use serde_json::Value;
+    let np = checks.probes.len();
+    let na = checks.approx.len();
+    // States: the probes folded, the approximations folded, the approximations exact.
+    let queries = |k: usize| -> (&Query, bool) {
+        if k < np {
+            (&checks.probes[k], true)
+        } else if k < np + na {
+            (&checks.approx[k - np], true)
+        } else {
+            (&checks.approx[k - np - na], false)
+        }
+    };
+    let width = np + 2 * na;
+    fn walk<'a>(
+        checks: &'a NameChecks,
+        v: &Value,
         states: &[u64],
-        selected: &dyn Fn(&serde_json::Value) -> bool,
+        width: usize,
+        queries: &dyn Fn(usize) -> (&'a Query, bool),
+        selected: &dyn Fn(&Value) -> bool,
     ) -> bool {
-        use serde_json::Value;
+        let (np, na) = (checks.probes.len(), checks.approx.len());
+        let reached = checks.probes.iter().zip(states).any(|(q, &s)| q.accepts(s))
+            || (0..na).any(|k| {
+                let q = &checks.approx[k];
+                q.accepts(states[np + k]) && !q.accepts(states[np + na + k])
+            });
+        let live = (0..width).any(|k| queries(k).0.live(states[k]));
+        let container = matches!(v, Value::Object(_) | Value::Array(_));
+        if !reached && (!container || (!live && checks.loose.is_empty())) {
+            return false;
+        }
         if selected(v) {
             return false;
         }
-        let probes = || checks.probes.iter().zip(states);
-        if probes().any(|(q, &s)| q.accepts(s)) {
+        if reached {
             return true;
         }
-        if checks.loose.is_empty() && !probes().any(|(q, &s)| q.live(s)) {
-            return false;
-        }
-        let mut next = vec![0; states.len()];
+        let mut next = vec![0; width];
         let mut step_into = |c: &Value, step: Step<'_>| {
-            for (slot, (q, &s)) in next.iter_mut().zip(probes()) {
-                *slot = q.step(s, step, true);
+            for (k, slot) in next.iter_mut().enumerate() {
+                let (q, fold) = queries(k);
+                *slot = q.step(states[k], step, fold);
             }
-            walk(checks, c, &next, selected)
+            walk(checks, c, &next, width, queries, selected)
         };
         match v {
             Value::Object(members) => members.iter().any(|(k, c)| {
@@ -583,8 +710,8 @@ pub(crate) fn ambiguous_in_tree(
             _ => false,
         }
     }
-    let start: Vec<u64> = checks.probes.iter().map(Query::start).collect();
-    walk(checks, doc, &start, selected)
+    let start: Vec<u64> = (0..width).map(|k| queries(k).0.start()).collect();
+    walk(checks, doc, &start, width, &queries, selected)
 }
 
 #[cfg(test)]
@@ -592,6 +719,24 @@ mod tests {
     use super::*;
     use serde_json::Value;
     use serde_json_path::JsonPath;
+
+    #[test]
+    fn paths_outside_the_subset_are_over_approximated() {
+        let texts = |t: &str| -> Option<Vec<String>> {
+            over_approximate(t).map(|qs| qs.iter().map(|q| format!("{:?}", q.segs.len())).collect())
+        };
+        assert_eq!(
+            texts("$.messages[?@.internal != true].body"),
+            Some(vec!["3".into(), "3".into()])
+        );
+        assert_eq!(texts("$.a[1:].b"), Some(vec!["3".into()]));
+        assert_eq!(texts("$..x[-1]"), Some(vec!["2".into()]));
+        assert_eq!(texts("$.a[?@.b[?@.c]]"), None);
+        let q = over_approximate("$.items[?@.kind.type == 'card'].number").expect("subset");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[1], Query::parse("$.items[*].kind.type").expect("subset"));
+        assert_eq!(q[0], Query::parse("$.items[*].number").expect("subset"));
+    }
 
     #[test]
     fn parses_the_subset_only() {
