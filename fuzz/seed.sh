@@ -97,6 +97,13 @@ for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", 
             "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
     put("envelope_open", b"\0" + loc.encode())
 
+# names: <place byte> + a name, for each place; the spellings of the differential cases.
+for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "FileName", "card_number",
+             "card.number", "card number", "Card.Number", "card_number[]", "x-national-id",
+             "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
+    for place in range(7):
+        put("names", bytes([place]) + name.encode())
+
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
 PY

@@ -24,6 +24,9 @@ cargo test -p pii-core --no-default-features
 step "example policies: pii-edge test policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
 
+step "differential test against real origin parsers (Python, Node.js, PHP, Go)"
+bash scripts/test-differential.sh
+
 if [ -f docs/interop/open_vectors.py ]; then
   step "envelope vectors opened by an independent implementation (Python)"
   python3 docs/interop/open_vectors.py
