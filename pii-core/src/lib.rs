@@ -45,6 +45,7 @@ mod json;
 mod keys;
 mod onepass;
 mod policy;
+pub mod receipt;
 mod request;
 mod residency;
 #[cfg(feature = "open")]
