@@ -750,7 +750,9 @@ pub fn verify_receipt<N: AsRef<str>, V: AsRef<str>>(
         _ => return Err(ReceiptError::Body),
     }
     if claims.hn != header_names(&claims.hn) {
-        return Err(malformed("hn is not sorted, lower-case and without repeats"));
+        return Err(malformed(
+            "hn is not sorted, lower-case and without repeats",
+        ));
     }
     if claims.h != digest(&header_block(&claims.hn, request.headers)) {
         return Err(ReceiptError::Headers);
@@ -878,20 +880,38 @@ mod tests {
             err(verify(&value, "POST", "/signup?x=1", &changed, body, NOW)),
             ReceiptError::Headers
         );
-        let added = vec![h("X-Id", "pe1.a"), h("X-Id", "plain"), h("cookie", "s=1; t=2")];
+        let added = vec![
+            h("X-Id", "pe1.a"),
+            h("X-Id", "plain"),
+            h("cookie", "s=1; t=2"),
+        ];
         assert_eq!(
             err(verify(&value, "POST", "/signup?x=1", &added, body, NOW)),
             ReceiptError::Headers
         );
         assert_eq!(
-            err(verify(&value, "POST", "/signup?x=1", &headers, body, NOW + 301)),
+            err(verify(
+                &value,
+                "POST",
+                "/signup?x=1",
+                &headers,
+                body,
+                NOW + 301
+            )),
             ReceiptError::Expired {
                 age: 301,
                 max_age: 300
             }
         );
         assert_eq!(
-            err(verify(&value, "POST", "/signup?x=1", &headers, body, NOW - 61)),
+            err(verify(
+                &value,
+                "POST",
+                "/signup?x=1",
+                &headers,
+                body,
+                NOW - 61
+            )),
             ReceiptError::FromTheFuture { ahead: 61 }
         );
         assert!(verify(&value, "POST", "/signup?x=1", &headers, body, NOW - 60).is_ok());
@@ -973,10 +993,7 @@ mod tests {
         let value = signer().sign(&f, NOW);
         assert!(value.len() < 2600, "{}", value.len());
         let receipt = verify(&value, "POST", "/signup?x=1", &[], b"{\"a\":1}", NOW).expect("ok");
-        assert_eq!(
-            receipt.locations.len() as u64 + receipt.more_locations,
-            200
-        );
+        assert_eq!(receipt.locations.len() as u64 + receipt.more_locations, 200);
         assert!(receipt.locations.iter().map(String::len).sum::<usize>() <= MAX_LOCATIONS_LEN);
     }
 
@@ -994,7 +1011,8 @@ mod tests {
         ));
         let set = format!("{{\"keys\":[{}]}}", signer.public_jwk());
         assert_eq!(ReceiptKeys::from_jwks(&set).expect("set").keys().len(), 1);
-        let x25519 = r#"{"kty":"OKP","crv":"X25519","x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08"}"#;
+        let x25519 =
+            r#"{"kty":"OKP","crv":"X25519","x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08"}"#;
         assert!(matches!(
             ReceiptKeys::from_jwks(x25519),
             Err(KeyError::UnsupportedKey { .. })
@@ -1002,9 +1020,18 @@ mod tests {
         // The private JWK round-trips; a seed that does not match x is refused and the error
         // does not contain it.
         let jwk = signer.to_jwk();
-        assert_eq!(ReceiptSigner::from_jwk(&jwk).expect("jwk").kid(), signer.kid());
+        assert_eq!(
+            ReceiptSigner::from_jwk(&jwk).expect("jwk").kid(),
+            signer.kid()
+        );
         let other = ReceiptSigner::from_seed(Zeroizing::new([9; 32]), 1).expect("key");
-        let d = |j: &str| j.rsplit_once("\"d\":\"").expect("d").1.trim_end_matches("\"}").to_owned();
+        let d = |j: &str| {
+            j.rsplit_once("\"d\":\"")
+                .expect("d")
+                .1
+                .trim_end_matches("\"}")
+                .to_owned()
+        };
         let mixed = jwk.replace(&d(&jwk), &d(&other.to_jwk()));
         let err = ReceiptSigner::from_jwk(&mixed).expect_err("mismatch");
         assert!(!err.to_string().contains(&d(&other.to_jwk())));

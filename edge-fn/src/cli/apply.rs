@@ -43,6 +43,10 @@ pub(crate) struct ApplyArgs {
     /// (the request to forward, or the generated response); its log line goes to stderr
     #[arg(long, requires = "event")]
     edge: bool,
+    /// With --edge: sign a receipt on the forwarded request with this private Ed25519 JWK
+    /// (`pii-edge keygen --receipt`), as a package built with --receipt-key does
+    #[arg(long, value_name = "JWK", requires = "edge")]
+    receipt_key: Option<PathBuf>,
 }
 
 /// Log lines of the handler, on stderr (they never hold values).
@@ -92,7 +96,12 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
             .as_deref()
             .unwrap_or(std::path::Path::new("-"));
         let text = files::read_text(path)?;
-        let edge = edge_fn::bundle::Edge::new(Ok(engine), std::sync::Arc::new(StderrSink));
+        let mut edge = edge_fn::bundle::Edge::new(Ok(engine), std::sync::Arc::new(StderrSink));
+        if let Some(path) = &args.receipt_key {
+            let signer = pii_core::receipt::ReceiptSigner::from_jwk(&files::read_text(path)?)
+                .map_err(|e| CliError::new(format!("{}: {e}", files::shown(path))))?;
+            edge = edge.with_receipt_signer(signer);
+        }
         let raw = edge_fn::handler::handle_json(&edge, &text);
         // Pretty, in the handler's order (headers keep theirs).
         let shown = match serde_json::from_str::<edge_fn::cloudfront::Request>(&raw) {
