@@ -25,6 +25,11 @@ if [ -f docs/interop/open_vectors.py ]; then
   python3 docs/interop/open_vectors.py
 fi
 
+if [ -f docs/interop/verify_receipts.py ]; then
+  step "receipt vectors verified by an independent implementation (Python)"
+  python3 docs/interop/verify_receipts.py
+fi
+
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"
   bash .ci/cfn-lint.sh
