@@ -52,6 +52,8 @@ mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
+#[cfg(feature = "open")]
+pub mod strict;
 #[cfg(feature = "yaml")]
 mod yaml;
 
