@@ -332,7 +332,10 @@ mod tests {
         let err = strict
             .reveal(&keys, &back, Expect::default())
             .expect_err("removed value");
-        assert!(matches!(err, StrictError::Plaintext { removed: true, .. }), "{err}");
+        assert!(
+            matches!(err, StrictError::Plaintext { removed: true, .. }),
+            "{err}"
+        );
 
         // A body the edge could not read either.
         let mut broken = p.request.clone();

@@ -78,6 +78,10 @@ pub(crate) struct RevealArgs {
     /// Refuse values sealed for another residency zone [default: from --request, else any]
     #[arg(long, value_name = "ZONE")]
     zone: Option<String>,
+    /// Refuse (exit 1) a request in which a location these policies encrypt holds plaintext
+    /// instead of an envelope, or a value they remove is present (a policy file or directory)
+    #[arg(long, value_name = "FILE|DIR")]
+    strict: Vec<PathBuf>,
     #[command(flatten)]
     request: RequestArgs,
 }
@@ -390,11 +394,23 @@ pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
         policy: policy.as_deref(),
         zone: zone.as_deref(),
     };
-    let revealed = pii_core::reveal(&keys, &loaded.request, expect).map_err(|e| {
-        CliError::new(format!(
-            "cannot reveal the request: {e} (check --policy, --zone and that the keys are this zone's private keys)"
-        ))
-    })?;
+    let revealed = if args.strict.is_empty() {
+        pii_core::reveal(&keys, &loaded.request, expect).map_err(|e| {
+            CliError::new(format!(
+                "cannot reveal the request: {e} (check --policy, --zone and that the keys are this zone's private keys)"
+            ))
+        })?
+    } else {
+        let policies: Vec<_> = files::load_policies(&args.strict)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let strict = pii_core::strict::Strict::new(&policies)
+            .map_err(|e| CliError::new(format!("--strict: {e}")))?;
+        strict
+            .reveal(&keys, &loaded.request, expect)
+            .map_err(|e| CliError::new(format!("refused (--strict): {e}")))?
+    };
     let out = RevealOut {
         opened: revealed.opened(),
         fields: revealed
