@@ -12,6 +12,13 @@ documentation and the web-framework middleware (:mod:`pii_edge.middleware`).
 
 from ._native import (
     RECEIPT_HEADER,
+    Binding,
+    Location,
+    Opened,
+    Policies,
+    Revealed,
+    RevealedField,
+    Uninspectable,
     InvalidKeys,
     LocationError,
     Malformed,
@@ -34,6 +41,13 @@ from ._native import (
 
 __all__ = [
     "RECEIPT_HEADER",
+    "Binding",
+    "Location",
+    "Opened",
+    "Policies",
+    "Revealed",
+    "RevealedField",
+    "Uninspectable",
     "InvalidKeys",
     "LocationError",
     "Malformed",
