@@ -23,6 +23,7 @@ class WrongLocation extends OpenError {}
 class NoKey extends OpenError {}
 class Tampered extends OpenError {}
 class PlaintextFound extends PiiEdgeError {}
+class Uninspectable extends PiiEdgeError {}
 class LocationError extends PiiEdgeError {}
 class PolicyError extends PiiEdgeError {}
 /** A request without a valid, fresh receipt; `code` names the failed check. */
@@ -30,7 +31,8 @@ class ReceiptError extends PiiEdgeError {}
 
 const classes = {
   PiiEdgeError, InvalidKeys, OpenError, Malformed, UnsupportedVersion, WrongZone, WrongPolicy,
-  WrongLocation, NoKey, Tampered, PlaintextFound, LocationError, PolicyError, ReceiptError,
+  WrongLocation, NoKey, Tampered, PlaintextFound, Uninspectable, LocationError, PolicyError,
+  ReceiptError,
 };
 
 /** The typed error for an addon error (its `code` is the Rust error kind). */
@@ -40,7 +42,11 @@ function typed(err) {
   if (kind === 'TypeError') return new TypeError(err.message);
   const Class = classes[kind];
   if (!Class) return err;
-  return new Class(err.message, code);
+  // A value of a request: the message ends with U+001F and the location's text form.
+  const [message, location] = String(err.message).split('\u001f');
+  const typedErr = new Class(location === undefined ? message : `${message}`, code);
+  if (location !== undefined) typedErr.location = location;
+  return typedErr;
 }
 
 function call(fn) {
@@ -108,6 +114,64 @@ function verifyReceipt(method, path, headers, body, keys, maxAge = 300, options 
   ));
 }
 
+/** Where a value is in a request, in its one text form (`String(location)`). */
+class Location {
+  constructor(text) {
+    const parts = call(() => native.parseLocation(String(text)));
+    Location._init(this, parts);
+  }
+  static _init(self, parts) {
+    self.part = parts.part;
+    self.name = parts.name === null ? undefined : parts.name;
+    self.index = parts.index === null ? undefined : parts.index;
+    self.path = parts.path === null ? undefined : parts.path;
+    Object.defineProperty(self, '_text', { value: parts.text });
+    Object.freeze(self);
+  }
+  static _of(parts) {
+    const self = Object.create(Location.prototype);
+    Location._init(self, parts);
+    return self;
+  }
+  /** Parses the text form; throws LocationError for any other spelling. */
+  static parse(text) { return new Location(text); }
+  /** A JSON body location from member names and array indexes. */
+  static json(path) { return Location._of(call(() => native.jsonLocation(path))); }
+  /** A header, query, form or cookie location (name lower-cased). */
+  static field(part, name, index = 0) { return Location._of(call(() => native.fieldLocation(part, name, index))); }
+  equals(other) { return other instanceof Location && other._text === this._text; }
+  toString() { return this._text; }
+  toJSON() { return this._text; }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return `Location(${this._text})`; }
+}
+
+function bindingOf(b) {
+  return Object.freeze({ policy: b.policy, zone: b.zone, location: new Location(b.location) });
+}
+
+/** An opened value; `value` has its JSON type restored (string for text). */
+class Opened {
+  constructor(raw) {
+    this.kind = raw.kind;
+    this.binding = bindingOf(raw.binding);
+    Object.defineProperty(this, 'value', {
+      value: raw.kind === 'text' ? raw.plaintext : JSON.parse(raw.plaintext),
+      enumerable: false,
+    });
+  }
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `Opened(kind=${this.kind}, location=${this.binding.location}, value=<hidden>)`;
+  }
+}
+
+/** Policies compiled for strict opening. */
+class Policies {
+  constructor(inner) { this._inner = inner; }
+  /** Policies from YAML files or directories of them (first match wins). */
+  static fromFiles(paths) { return new Policies(call(() => native.Policies.fromFiles([].concat(paths).map(String)))); }
+  get names() { return this._inner.names; }
+}
+
 class PrivateKeyring {
   constructor(inner) { this._inner = inner; }
   /** A private X25519 JWK Set (what `pii-edge keygen` writes as private.jwks). */
@@ -115,6 +179,46 @@ class PrivateKeyring {
   /** `fromJwks` of a file. */
   static fromFile(path) { return new PrivateKeyring(call(() => native.PrivateKeyring.fromFile(String(path)))); }
   get zones() { return this._inner.zones; }
+  /** Opens one envelope: `{value, kind, binding}`. */
+  open(envelope) { return new Opened(call(() => this._inner.open(String(envelope)))); }
+  /** Opens one envelope only if sealed by `policy`, for `zone`, at `location`. */
+  openExpecting(envelope, policy, zone, location) {
+    return new Opened(call(() => this._inner.openExpecting(String(envelope), String(policy), String(zone), String(location))));
+  }
+  /**
+   * Opens every envelope of a request, as `pii-edge reveal` does.
+   * reveal({method, path, query?, headers?, body?}, {policy?, zone?, strict?})
+   * `path` may carry the query when `query` is absent.
+   */
+  reveal(request, options = {}) {
+    let { method = 'POST', path = '/', query, headers = [], body } = request;
+    if (query === undefined) {
+      const at = path.indexOf('?');
+      query = at < 0 ? '' : path.slice(at + 1);
+      if (at >= 0) path = path.slice(0, at);
+    }
+    const strict = options.strict;
+    if (strict !== undefined && !(strict instanceof Policies)) throw new TypeError('strict must be a Policies');
+    const r = call(() => this._inner.reveal(
+      String(method), String(path), String(query), headerPairs(headers), toBuffer(body),
+      options.policy, options.zone, strict === undefined ? undefined : strict._inner,
+    ));
+    return {
+      method: r.method,
+      path: r.path,
+      query: r.query,
+      headers: r.headers,
+      body: r.body,
+      fields: r.fields.map((f) => Object.freeze({ kind: f.kind, binding: bindingOf(f.binding) })),
+      get opened() { return this.fields.length; },
+      json() { return JSON.parse(this.body.toString('utf8')); },
+    };
+  }
+  /** Opens every envelope of a JSON (or form) body. */
+  revealBody(body, options = {}) {
+    const { contentType = 'application/json', ...rest } = options;
+    return this.reveal({ method: 'POST', path: '/', query: '', headers: [['content-type', contentType]], body }, rest);
+  }
   toString() { return `PrivateKeyring(zones: ${this.zones.join(', ')})`; }
   [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString(); }
 }
@@ -122,6 +226,9 @@ class PrivateKeyring {
 module.exports = {
   ...classes,
   RECEIPT_HEADER: 'x-pii-edge-receipt',
+  Location,
+  Opened,
+  Policies,
   PrivateKeyring,
   ReceiptKeys,
   verifyReceipt,

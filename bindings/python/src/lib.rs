@@ -159,9 +159,8 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = body.cast::<PyString>() {
         return Ok(s.to_cow()?.as_bytes().to_vec());
     }
-    body.extract::<Vec<u8>>().or_else(|_| {
-        Err(PyTypeError::new_err("body must be bytes, bytearray or str"))
-    })
+    body.extract::<Vec<u8>>()
+        .or_else(|_| Err(PyTypeError::new_err("body must be bytes, bytearray or str")))
 }
 
 fn now_seconds() -> u64 {
@@ -422,7 +421,10 @@ impl PrivateKeyring {
         policy: Option<&str>,
         zone: Option<&str>,
     ) -> PyResult<Revealed> {
-        let headers = PyList::new(py, [(String::from("content-type"), content_type.to_owned())])?;
+        let headers = PyList::new(
+            py,
+            [(String::from("content-type"), content_type.to_owned())],
+        )?;
         self.reveal(
             py,
             "POST",
@@ -689,10 +691,7 @@ fn opened(py: Python<'_>, o: &envelope::Opened) -> PyResult<Opened> {
         .map_err(|_| Malformed::new_err("the opened value is not UTF-8"))?;
     let value = match o.kind() {
         ValueKind::Text => PyString::new(py, text).into_any().unbind(),
-        _ => py
-            .import("json")?
-            .call_method1("loads", (text,))?
-            .unbind(),
+        _ => py.import("json")?.call_method1("loads", (text,))?.unbind(),
     };
     Ok(Opened {
         value,
