@@ -167,3 +167,6 @@ export function verifyReceipt(
 
 /** Header pairs from any accepted headers input. */
 export function headerPairs(headers: HeadersInput): Array<[string, string]>;
+
+/** Whether `text` has the form of an envelope (`pe<version>.` + base64url): syntax only, opens nothing. */
+export function isEnvelope(text: string): boolean;

@@ -233,4 +233,6 @@ module.exports = {
   ReceiptKeys,
   verifyReceipt,
   headerPairs,
+  /** Whether `text` has the form of an envelope (syntax only; opens nothing). */
+  isEnvelope: (text) => native.isEnvelope(String(text)),
 };

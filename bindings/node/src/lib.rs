@@ -593,6 +593,12 @@ pub mod exports {
         }
     }
 
+    /// `isEnvelope(text)`: whether `text` has the form of an envelope (opens nothing).
+    #[napi]
+    pub fn is_envelope(text: String) -> bool {
+        super::envelope::is_envelope(&text)
+    }
+
     /// `parseLocation(text)`.
     #[napi]
     pub fn parse_location(text: String) -> Result<LocationParts> {

@@ -833,6 +833,14 @@ impl Revealed {
     }
 }
 
+/// Whether `text` has the form of an envelope (`pe<version>.` and base64url): a syntax check
+/// only, it opens nothing. Use it to refuse plaintext where an envelope belongs without
+/// decrypting; `open` proves the envelope authentic.
+#[pyfunction]
+fn is_envelope(text: &str) -> bool {
+    envelope::is_envelope(text)
+}
+
 /// The module `pii_edge._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -847,6 +855,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Revealed>()?;
     m.add_class::<RevealedField>()?;
     m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(is_envelope, m)?)?;
     for (name, class) in [
         ("PiiEdgeError", py.get_type::<PiiEdgeError>()),
         ("InvalidKeys", py.get_type::<InvalidKeys>()),

@@ -36,6 +36,7 @@ from ._native import (
     WrongLocation,
     WrongPolicy,
     WrongZone,
+    is_envelope,
     verify_receipt,
 )
 
@@ -65,5 +66,6 @@ __all__ = [
     "WrongLocation",
     "WrongPolicy",
     "WrongZone",
+    "is_envelope",
     "verify_receipt",
 ]

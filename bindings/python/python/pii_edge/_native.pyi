@@ -184,3 +184,6 @@ def verify_receipt(
     max_age: int = 300,
     now: Optional[int] = None,
 ) -> Receipt: ...
+
+def is_envelope(text: str) -> bool:
+    """Whether ``text`` has the form of an envelope (syntax only; opens nothing)."""
