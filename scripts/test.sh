@@ -30,6 +30,9 @@ if [ -f docs/interop/verify_receipts.py ]; then
   python3 docs/interop/verify_receipts.py
 fi
 
+step "origin packages: Python wheel and Node.js addon, their tests, the Python example origin"
+bash scripts/test-bindings.sh
+
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"
   bash .ci/cfn-lint.sh
