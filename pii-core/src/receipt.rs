@@ -794,8 +794,8 @@ pub fn bound_headers(policy: &crate::Policy) -> Vec<String> {
         .rules
         .iter()
         .filter_map(|rule| match &rule.select {
-            crate::SelectorSpec::Header(name) => Some(name.to_ascii_lowercase()),
-            crate::SelectorSpec::Cookie(_) => Some("cookie".to_owned()),
+            crate::spec::SelectorSpec::Header(name) => Some(name.to_ascii_lowercase()),
+            crate::spec::SelectorSpec::Cookie(_) => Some("cookie".to_owned()),
             _ => None,
         })
         .collect();

@@ -49,7 +49,8 @@ use std::fmt;
 use crate::engine::{Engine, Outcome, RejectReason};
 use crate::keys::{PrivateKeyring, PublicKeyring, TokenKeys};
 use crate::location::Location;
-use crate::policy::{ActionKind, Policy};
+use crate::policy::Policy;
+use crate::spec::ActionKind;
 use crate::request::Request;
 use crate::reveal::{reveal, Expect, RevealError, Revealed};
 use crate::{Error, PolicyError};
@@ -157,7 +158,7 @@ impl Strict {
                 rule.name = Some(requirements.len().to_string());
                 rule.action = ActionKind::Redact;
                 rule.replace_with = Some(match rule.select {
-                    crate::SelectorSpec::Json(_) => serde_json::Value::Null,
+                    crate::spec::SelectorSpec::Json(_) => serde_json::Value::Null,
                     _ => serde_json::Value::String(String::new()),
                 });
                 rule.domain = None;
