@@ -2,7 +2,8 @@
 # Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
-# (engine_apply), and the envelopes of docs/vectors/ (envelope_open). Safe to re-run: it only
+# (engine_apply), the envelopes of docs/vectors/ (envelope_open) and the receipts of
+# docs/vectors/receipts/ (receipt_verify). Safe to re-run: it only
 # adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +76,16 @@ for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+
+# receipt_verify: <vector index byte> + every vector's receipt, under each vector's request.
+receipts = sorted(glob.glob("docs/vectors/receipts/*.json"))
+values = []
+for path in receipts:
+    v = json.load(open(path))
+    values += [h[1] for h in v["request"]["headers"] if h[0].lower() == "x-pii-edge-receipt"]
+for i in range(len(receipts)):
+    for value in values:
+        put("receipt_verify", bytes([i]) + value.encode())
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
