@@ -50,9 +50,9 @@ use crate::engine::{Engine, Outcome, RejectReason};
 use crate::keys::{PrivateKeyring, PublicKeyring, TokenKeys};
 use crate::location::Location;
 use crate::policy::Policy;
-use crate::spec::ActionKind;
 use crate::request::Request;
 use crate::reveal::{reveal, Expect, RevealError, Revealed};
+use crate::spec::ActionKind;
 use crate::{Error, PolicyError};
 
 /// What a location selected by a rule must hold at the origin.
