@@ -64,6 +64,10 @@ enum Requirement {
     Absent,
 }
 
+/// The matching policy and the locations it requires an envelope at (`false`) or nothing at
+/// (`true`).
+type Selected = (String, Vec<(Location, bool)>);
+
 /// Policies compiled once for strict opening (`Send + Sync`, share it).
 #[derive(Debug)]
 pub struct Strict {
@@ -185,10 +189,7 @@ impl Strict {
     /// The locations of `req` that the matching policy encrypts (must hold envelopes) or
     /// removes (must be absent): `(policy, [(location, removed)])`, or `None` when no policy
     /// matches the request.
-    fn selected(
-        &self,
-        req: &Request,
-    ) -> Result<Option<(String, Vec<(Location, bool)>)>, StrictError> {
+    fn selected(&self, req: &Request) -> Result<Option<Selected>, StrictError> {
         match self.engine.apply(req) {
             Outcome::Unmatched => Ok(None),
             Outcome::Rejected(r) => Err(StrictError::Uninspectable {

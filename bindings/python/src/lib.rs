@@ -160,7 +160,7 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(s.to_cow()?.as_bytes().to_vec());
     }
     body.extract::<Vec<u8>>()
-        .or_else(|_| Err(PyTypeError::new_err("body must be bytes, bytearray or str")))
+        .map_err(|_| PyTypeError::new_err("body must be bytes, bytearray or str"))
 }
 
 fn now_seconds() -> u64 {
@@ -255,6 +255,7 @@ impl Receipt {
 /// than `max_age` seconds, or issued for another request.
 #[pyfunction]
 #[pyo3(signature = (method, path, headers, body, keys, max_age = 300, now = None))]
+#[allow(clippy::too_many_arguments)] // the signature of the issue, the same in both packages
 fn verify_receipt(
     py: Python<'_>,
     method: &str,
