@@ -146,7 +146,16 @@ class Location {
 }
 
 function bindingOf(b) {
-  return Object.freeze({ policy: b.policy, zone: b.zone, location: new Location(b.location) });
+  // The Location object is made when asked for: a reveal reports every value, few read them.
+  let location;
+  return Object.freeze({
+    policy: b.policy,
+    zone: b.zone,
+    get location() {
+      if (location === undefined) location = new Location(b.location);
+      return location;
+    },
+  });
 }
 
 /** An opened value; `value` has its JSON type restored (string for text). */
