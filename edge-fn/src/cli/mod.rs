@@ -18,6 +18,8 @@ mod keygen;
 mod package;
 mod rawjson;
 mod request;
+#[cfg(feature = "serve")]
+mod serve;
 mod testcases;
 
 use style::{errln, Stream, Style};
@@ -88,6 +90,14 @@ enum Command {
     /// anyone who can read the function). The zip is written only when it fits the trigger's
     /// size limit (1,000,000 bytes compressed for viewer-request).
     Package(package::PackageArgs),
+    /// Run your application behind the edge: a local HTTP/1.1 reverse proxy that runs the
+    /// Lambda@Edge handler on every request, with a live inspector at /_pii-edge/.
+    ///
+    /// Each request becomes the viewer-request event CloudFront would deliver; the handler's
+    /// answer is forwarded to --upstream or returned, as CloudFront would. Policies, keys and
+    /// residency reload when their files change; a bad edit keeps the last good policies.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -134,6 +144,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Reveal(args) => apply::run_reveal(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Package(args) => package::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)
