@@ -185,7 +185,7 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
             ids: AtomicU64::new(0),
         });
         let reloader = Arc::clone(&state);
-        let _watcher = watch::start(&state.sources, move || reload(&reloader))
+        watch::start(&state.sources, move || reload(&reloader))
             .map_err(CliError::new)?;
         errln!(
             "pii-edge serve: listening on http://{local}, forwarding to {} (policies: {policies})",

@@ -3,7 +3,8 @@
 //! The watcher (inotify through `notify`) watches the directories that hold the files, not
 //! the files: editors save by writing a new file and renaming it over the old one, which a
 //! watch on the old file would miss. Events are gathered for [`SETTLE`] before reloading, so
-//! one save (several events) is one reload.
+//! one save (several events) is one reload. The parents of the policy directories are watched
+//! too, so a policy directory replaced whole (moved away and created again) is watched anew.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,12 +18,9 @@ use super::bundle::Sources;
 /// How long events are gathered before a reload.
 const SETTLE: Duration = Duration::from_millis(150);
 
-/// Starts watching; `reload` runs on a thread of its own after each burst of changes to a
-/// file that matters. Returns the watcher, which stops watching when dropped.
-pub(super) fn start(
-    sources: &Sources,
-    reload: impl Fn() + Send + 'static,
-) -> Result<notify::RecommendedWatcher, String> {
+/// Starts watching; `reload` runs on a thread of its own (which owns the watcher) after each
+/// burst of changes to a file that matters.
+pub(super) fn start(sources: &Sources, reload: impl Fn() + Send + 'static) -> Result<(), String> {
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx)
         .map_err(|e| format!("cannot watch the policy files for changes: {e}"))?;
@@ -44,8 +42,10 @@ pub(super) fn start(
             .watch(dir, RecursiveMode::NonRecursive)
             .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     }
+    let rewatch: Vec<PathBuf> = policy_dirs.iter().cloned().collect();
     let matters = move |path: &Path| {
         files.contains(path)
+            || policy_dirs.contains(path)
             || (path
                 .parent()
                 .is_some_and(|parent| policy_dirs.contains(parent))
@@ -64,12 +64,17 @@ pub(super) fn start(
                     relevant |= touches(&next, &matters);
                 }
                 if relevant {
+                    // A policy directory created anew is another inode: watch it again.
+                    for dir in &rewatch {
+                        let _ = watcher.unwatch(dir);
+                        let _ = watcher.watch(dir, RecursiveMode::NonRecursive);
+                    }
                     reload();
                 }
             }
         })
         .map_err(|e| format!("cannot start the watcher thread: {e}"))?;
-    Ok(watcher)
+    Ok(())
 }
 
 /// Whether an event is about a file that matters (an error of the watcher itself counts: a
