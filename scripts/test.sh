@@ -2,7 +2,7 @@
 # The whole test suite: Rust tests (unit, integration, property, doc, JSONPath compliance),
 # the example policies' test cases, the envelope vectors opened by an independent Python
 # implementation, the deployment template lint, and the Lambda@Edge package checks.
-# Installs what it needs (Python packages from PyPI) on a fresh machine.
+# Installs what it needs (Python packages from PyPI, Debian's Chromium) on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Python tools (interop opener, cfn-lint)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+
+step "pii-edge serve: Chromium for the inspector test, no HTTP stack in the Lambda@Edge package"
+bash scripts/test-serve.sh
 
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
