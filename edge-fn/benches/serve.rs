@@ -1,6 +1,7 @@
 //! What `pii-edge serve` adds in front of an upstream: requests per second and the latency
 //! added at the median and the 99th percentile, against calling the same upstream directly,
-//! in the same run (rounds alternate direct / through serve so that drift hits both alike).
+//! in the same run (rounds alternate direct / through serve / through serve without the
+//! inspector, so that drift hits all alike).
 //!
 //! ```sh
 //! cargo bench -p edge-fn --bench serve             # release build of serve and this program
@@ -83,6 +84,9 @@ fn main() {
     rt.block_on(async {
         let upstream = Upstream::start(false, Duration::ZERO).await;
         let serve = Serve::start(BIN, &example_args(&upstream.url()));
+        let mut args = example_args(&upstream.url());
+        args.push("--no-inspector".into());
+        let bare = Serve::start(BIN, &args);
         let traffic = serve_support::traffic();
         let forwarded: Vec<Req> = traffic
             .iter()
@@ -100,29 +104,41 @@ fn main() {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
         );
         println!();
-        println!("| requests | clients | direct req/s | serve req/s | ratio | direct p50 | serve p50 | added p50 | direct p99 | serve p99 | added p99 |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| requests | clients | via | req/s | ratio to direct | p50 | added p50 | p99 | added p99 |");
+        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
         for (name, requests) in [("example mix", &forwarded), ("sign-up JSON", &signup)] {
             for concurrency in [1, 8] {
+                let targets = [
+                    ("direct", upstream.url()),
+                    ("serve", serve.url()),
+                    ("serve --no-inspector", bare.url()),
+                ];
                 // Warm-up: connections, caches, the first sealing.
-                phase(&upstream.url(), requests, 200, concurrency).await;
-                phase(&serve.url(), requests, 200, concurrency).await;
-                let mut direct = Vec::new();
-                let mut through = Vec::new();
-                for _ in 0..rounds {
-                    direct.push(phase(&upstream.url(), requests, per_phase, concurrency).await);
-                    through.push(phase(&serve.url(), requests, per_phase, concurrency).await);
+                for (_, base) in &targets {
+                    phase(base, requests, 200, concurrency).await;
                 }
-                let (d_rps, d50, d99) = summary(&direct);
-                let (s_rps, s50, s99) = summary(&through);
-                println!(
-                    "| {name} | {concurrency} | {d_rps:.0} | {s_rps:.0} | {:.2} | {d50} µs | {s50} µs | +{} µs | {d99} µs | {s99} µs | +{} µs |",
-                    s_rps / d_rps,
-                    s50.saturating_sub(d50),
-                    s99.saturating_sub(d99)
-                );
+                let mut results: Vec<Vec<Phase>> = targets.iter().map(|_| Vec::new()).collect();
+                for _ in 0..rounds {
+                    for (i, (_, base)) in targets.iter().enumerate() {
+                        results[i].push(phase(base, requests, per_phase, concurrency).await);
+                    }
+                }
+                let (d_rps, d50, d99) = summary(&results[0]);
+                for (i, (via, _)) in targets.iter().enumerate() {
+                    let (rps, p50, p99) = summary(&results[i]);
+                    let added = |x: u64, base: u64| {
+                        if i == 0 { "".to_owned() } else { format!("+{} µs", x.saturating_sub(base)) }
+                    };
+                    println!(
+                        "| {name} | {concurrency} | {via} | {rps:.0} | {:.2} | {p50} µs | {} | {p99} µs | {} |",
+                        rps / d_rps,
+                        added(p50, d50),
+                        added(p99, d99)
+                    );
+                }
             }
         }
         drop(serve);
+        drop(bare);
     });
 }

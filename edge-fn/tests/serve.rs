@@ -388,6 +388,31 @@ fn show_values_shows_originals_and_only_on_loopback() {
 }
 
 #[test]
+fn without_the_inspector_nothing_is_kept_and_the_path_stays_reserved() {
+    let rt = runtime();
+    rt.block_on(async {
+        let upstream = Upstream::start(true, Duration::ZERO).await;
+        let mut args = example_args(&upstream.url());
+        args.push("--no-inspector".into());
+        let serve = Serve::start(BIN, &args);
+        let http = client();
+        let resp = send(&http, &serve.url(), &search("erika%40example.de")).await.expect("send");
+        assert_eq!(resp.status, 200);
+        assert!(resp.header("x-amz-cf-id").is_some());
+        assert!(upstream.taken()[0].target.contains("email=pe1."));
+        for target in ["/_pii-edge/", "/_pii-edge/api/state"] {
+            let resp = send(&http, &serve.url(), &Req { method: "GET".into(), target: target.into(), ..Req::default() })
+                .await
+                .expect("send");
+            assert_eq!(resp.status, 404, "{target}");
+            assert!(!String::from_utf8_lossy(&resp.body).contains("search"));
+        }
+        assert!(upstream.taken().is_empty(), "the reserved path reached the upstream");
+        assert!(!serve.stderr_text().contains("inspector at"));
+    });
+}
+
+#[test]
 fn bad_arguments_are_refused_before_listening() {
     for (upstream, needle) in [
         ("https://example.com", "only http://"),

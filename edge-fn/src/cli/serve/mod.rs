@@ -87,8 +87,12 @@ pub(crate) struct ServeArgs {
     history: usize,
     /// Show the values as the viewer sent them (plaintext) in the inspector. Only for local
     /// fake data; refused unless --listen is a loopback address
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_inspector")]
     show_values: bool,
+    /// No inspector: /_pii-edge/ answers 404 and no request is kept (for a sidecar others can
+    /// reach)
+    #[arg(long)]
+    no_inspector: bool,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -105,6 +109,7 @@ struct State {
     timeout: Duration,
     max_body: usize,
     show_values: bool,
+    inspector: bool,
     /// `distributionDomainName` of the events: the listen address.
     distribution: String,
     /// Request ids: a per-process prefix and a counter.
@@ -180,6 +185,7 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
             timeout: Duration::from_secs_f64(args.upstream_timeout),
             max_body: args.max_body,
             show_values: args.show_values,
+            inspector: !args.no_inspector,
             distribution: local.to_string(),
             id_prefix: format!("{:x}-", start & 0xffff_ffff_ffff),
             ids: AtomicU64::new(0),
@@ -191,7 +197,12 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
             "pii-edge serve: listening on http://{local}, forwarding to {} (policies: {policies})",
             state.upstream.shown()
         );
-        errln!("pii-edge serve: inspector at http://{local}{INSPECTOR}/");
+        if state.inspector {
+            errln!("pii-edge serve: inspector at http://{local}{INSPECTOR}/");
+            if !local.ip().is_loopback() {
+                errln!("pii-edge serve: the inspector (paths, policies, protected values) is open to anyone who can reach {local}; --no-inspector turns it off");
+            }
+        }
         if state.show_values {
             errln!("pii-edge serve: --show-values: the inspector shows plaintext values; use fake data only");
         }
@@ -267,18 +278,39 @@ async fn respond(
         return inspect(state, &request);
     }
     let started = Instant::now();
-    let time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let id = format!(
+    let id = next_id(state);
+    let mut entry = new_entry(state, &request, id.clone(), millis(SystemTime::now()));
+    let mut response = protect_and_forward(state, request, peer, &id, &mut entry).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amz-cf-id", value);
+    }
+    if state.inspector {
+        entry.status = response.status().as_u16();
+        entry.latency_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        state.history.push(entry);
+    }
+    response
+}
+
+/// A fresh request id: the process prefix and a counter.
+fn next_id(state: &State) -> String {
+    format!(
         "{}{}",
         state.id_prefix,
         state.ids.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut entry = inspector::Entry {
+    )
+}
+
+/// The inspector's entry for a request, before anything happened to it.
+fn new_entry(
+    state: &State,
+    request: &hyper::Request<Incoming>,
+    id: String,
+    time: u64,
+) -> inspector::Entry {
+    inspector::Entry {
         seq: 0,
-        id: id.clone(),
+        id,
         time,
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
@@ -293,16 +325,7 @@ async fn respond(
         query: state
             .show_values
             .then(|| request.uri().query().unwrap_or("").to_owned()),
-    };
-    let response = protect_and_forward(state, request, peer, &id, &mut entry).await;
-    let mut response = response;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amz-cf-id", value);
     }
-    entry.status = response.status().as_u16();
-    entry.latency_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    state.history.push(entry);
-    response
 }
 
 async fn protect_and_forward(
@@ -340,7 +363,17 @@ async fn protect_and_forward(
     };
     let loaded = Arc::clone(&state.current.read().unwrap_or_else(PoisonError::into_inner));
     // The request as the handler sees it, for the inspector's rule table.
-    let seen = core_request(&event.records[0].cf.request);
+    let seen = state.inspector.then(|| {
+        let cf = &event.records[0].cf.request;
+        pii_core::Request {
+            method: cf.method.clone(),
+            path: cf.uri.clone(),
+            query: cf.querystring.clone(),
+            headers: flatten(&cf.headers),
+            body: body[..body.len().min(event::INCLUDE_BODY_LIMIT)].to_vec(),
+            body_truncated: body.len() > event::INCLUDE_BODY_LIMIT,
+        }
+    });
     LAST_LINE.with(|last| last.borrow_mut().take());
     let output = edge_fn::handle(&loaded.edge, event);
     let line = LAST_LINE
@@ -356,7 +389,9 @@ async fn protect_and_forward(
         HandlerOutput::Respond(response) => return forward::generated(&response),
         HandlerOutput::Forward(forwarded) => forwarded,
     };
-    if let (Ok(engine), Some(seen)) = (loaded.edge.engine(), seen) {
+    if let (Ok(engine), Some(seen), "protected") =
+        (loaded.edge.engine(), seen, entry.decision.as_str())
+    {
         if let Some(shown) = core_request(&forwarded) {
             entry.rules = inspector::rules(engine, &seen, shown, state.show_values);
         }
@@ -409,30 +444,36 @@ fn core_request(request: &edge_fn::cloudfront::Request) -> Option<pii_core::Requ
         Some(body) => (body.decode().ok()?, body.input_truncated),
         None => (Vec::new(), false),
     };
-    let mut headers = Vec::new();
-    for (name, values) in request.headers.iter() {
+    Some(pii_core::Request {
+        method: request.method.clone(),
+        path: request.uri.clone(),
+        query: request.querystring.clone(),
+        headers: flatten(&request.headers),
+        body,
+        body_truncated,
+    })
+}
+
+/// Headers as the handler gives them to the engine: `(key, value)` in order, `key` the
+/// original-case name when it spells the name.
+fn flatten(headers: &edge_fn::cloudfront::Headers) -> Vec<(String, String)> {
+    let mut flat = Vec::new();
+    for (name, values) in headers.iter() {
         for header in values {
             let key = header
                 .key
                 .as_deref()
                 .filter(|k| k.eq_ignore_ascii_case(name))
                 .unwrap_or(name);
-            headers.push((key.to_owned(), header.value.clone()));
+            flat.push((key.to_owned(), header.value.clone()));
         }
     }
-    Some(pii_core::Request {
-        method: request.method.clone(),
-        path: request.uri.clone(),
-        query: request.querystring.clone(),
-        headers,
-        body,
-        body_truncated,
-    })
+    flat
 }
 
 /// The inspector's routes: the page, its state, and a redirect to the page.
 fn inspect(state: &State, request: &hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
-    let path = request.uri().path();
+    let path = if state.inspector { request.uri().path() } else { "" };
     let with = |status: StatusCode, content_type: &'static str, body: String| {
         let mut response = hyper::Response::new(forward::full(body));
         *response.status_mut() = status;
