@@ -66,10 +66,17 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 /// `(requests/s, p50 µs, p99 µs)` over the phases.
 fn summary(phases: &[Phase]) -> (f64, u64, u64) {
-    let mut all: Vec<u64> = phases.iter().flat_map(|p| p.latencies.iter().copied()).collect();
+    let mut all: Vec<u64> = phases
+        .iter()
+        .flat_map(|p| p.latencies.iter().copied())
+        .collect();
     all.sort_unstable();
     let wall: f64 = phases.iter().map(|p| p.wall.as_secs_f64()).sum();
-    (all.len() as f64 / wall, percentile(&all, 0.5), percentile(&all, 0.99))
+    (
+        all.len() as f64 / wall,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    )
 }
 
 fn main() {

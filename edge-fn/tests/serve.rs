@@ -315,7 +315,7 @@ fn the_inspector_lists_requests_and_rules_without_plaintext() {
             email["result"]
                 .as_str()
                 .expect("result")
-                .starts_with("\"pe1."),
+                .starts_with("\"pe2."),
             "{email}"
         );
         assert!(email.get("original").is_none());
@@ -369,7 +369,7 @@ fn show_values_shows_originals_and_only_on_loopback() {
         .await
         .expect("state");
         let rule = &state.json()["requests"][0]["rules"][0];
-        assert_eq!(rule["location"], "query:email#0");
+        assert_eq!(rule["location"], "query:email");
         assert_eq!(rule["original"], "\"erika@example.de\"");
         assert_eq!(
             state.json()["requests"][0]["query"],
@@ -396,18 +396,31 @@ fn without_the_inspector_nothing_is_kept_and_the_path_stays_reserved() {
         args.push("--no-inspector".into());
         let serve = Serve::start(BIN, &args);
         let http = client();
-        let resp = send(&http, &serve.url(), &search("erika%40example.de")).await.expect("send");
+        let resp = send(&http, &serve.url(), &search("erika%40example.de"))
+            .await
+            .expect("send");
         assert_eq!(resp.status, 200);
         assert!(resp.header("x-amz-cf-id").is_some());
-        assert!(upstream.taken()[0].target.contains("email=pe1."));
+        assert!(upstream.taken()[0].target.contains("email=pe2."));
         for target in ["/_pii-edge/", "/_pii-edge/api/state"] {
-            let resp = send(&http, &serve.url(), &Req { method: "GET".into(), target: target.into(), ..Req::default() })
-                .await
-                .expect("send");
+            let resp = send(
+                &http,
+                &serve.url(),
+                &Req {
+                    method: "GET".into(),
+                    target: target.into(),
+                    ..Req::default()
+                },
+            )
+            .await
+            .expect("send");
             assert_eq!(resp.status, 404, "{target}");
             assert!(!String::from_utf8_lossy(&resp.body).contains("search"));
         }
-        assert!(upstream.taken().is_empty(), "the reserved path reached the upstream");
+        assert!(
+            upstream.taken().is_empty(),
+            "the reserved path reached the upstream"
+        );
         assert!(!serve.stderr_text().contains("inspector at"));
     });
 }
@@ -525,7 +538,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        assert!(protected(&upstream).contains("email=pe1."));
+        assert!(protected(&upstream).contains("email=pe2."));
 
         // 2. A bad edit: the search policy no longer parses. The old bundle stays; stderr and
         //    the inspector say why; traffic stays protected, before and after the reload.
@@ -538,7 +551,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
                 .await
                 .expect("send");
             assert_eq!(resp.status, 200);
-            assert!(protected(&upstream).contains("email=pe1."));
+            assert!(protected(&upstream).contains("email=pe2."));
         }
         assert!(
             serve.wait_stderr("reload failed", lines),
@@ -564,7 +577,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        assert!(protected(&upstream).contains("email=pe1."));
+        assert!(protected(&upstream).contains("email=pe2."));
         let lines = serve.stderr_lines();
         save(&search_yaml, &good);
         assert!(
@@ -586,7 +599,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        assert!(protected(&upstream).contains("email=pe1."));
+        assert!(protected(&upstream).contains("email=pe2."));
         std::fs::remove_dir(dir.join("policies")).expect("rmdir");
         let lines = serve.stderr_lines();
         std::fs::rename(&aside, dir.join("policies")).expect("move back");
@@ -621,7 +634,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        assert!(protected(&upstream).contains("email=pe1."));
+        assert!(protected(&upstream).contains("email=pe2."));
         let lines = serve.stderr_lines();
         save(&dir.join("public.jwks"), &public);
         assert!(
@@ -645,7 +658,7 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        assert!(protected(&upstream).contains("email=pe1."));
+        assert!(protected(&upstream).contains("email=pe2."));
         let lines = serve.stderr_lines();
         save(&dir.join("residency.yaml"), &residency);
         assert!(

@@ -207,7 +207,7 @@ fn serve_decides_what_apply_edge_decides() {
                 case.name
             );
             // Which kinds of policy this covered.
-            if got.text().contains("pe1.") || got.header("x-pii-edge-zone").len() == 1 {
+            if got.text().contains("pe2.") || got.header("x-pii-edge-zone").len() == 1 {
                 let name = &case.name;
                 for (kind, hint) in [
                     ("json", "signup"),

@@ -228,7 +228,7 @@ fn the_inspector_page_shows_a_request_and_its_rules_live_without_plaintext() {
         .unwrap_or_else(|| panic!("no e-mail row in {rules:?}"));
     assert_eq!(email[2], "encrypt");
     assert!(
-        email[3].as_str().expect("result").starts_with("\"pe1."),
+        email[3].as_str().expect("result").starts_with("\"pe2."),
         "{email:?}"
     );
     assert!(rules.iter().any(|r| r[2] == "mask"), "{rules:?}");

@@ -645,7 +645,7 @@ pub fn traffic() -> Vec<Case> {
     cases
 }
 
-/// Every envelope `pe1.…`/`pe2.…` replaced by `pe1.*`: sealing is randomized, everything else
+/// Every envelope `pe1.…`/`pe2.…` replaced by `pe*.*`: sealing is randomized, everything else
 /// the edge does is not.
 pub fn without_envelopes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -59,7 +59,7 @@ pub(super) struct Rule {
     pub(super) rule: String,
     pub(super) location: String,
     pub(super) action: &'static str,
-    /// The value as forwarded, shortened (`"pe1.…(402 chars)"`, `"e***@example.de"`), or
+    /// The value as forwarded, shortened (`"pe2.…(402 chars)"`, `"e***@example.de"`), or
     /// `removed`.
     pub(super) result: String,
     /// The value as the viewer sent it; only with `--show-values`.
@@ -108,10 +108,10 @@ pub(super) fn rules(
         .iter()
         .map(|field| Rule {
             rule: field.rule.clone(),
-            location: field.location.clone(),
+            location: field.location.to_string(),
             action: field.action.as_str(),
             result: result_of(&protected, field),
-            original: show_values.then(|| original(seen, &field.location)),
+            original: show_values.then(|| original(seen, &field.location.to_string())),
         })
         .collect()
 }
@@ -255,7 +255,7 @@ mod tests {
         };
         let rows = rules(&engine, &seen, forwarded.clone(), false);
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].location, "query:email#0");
+        assert_eq!(rows[0].location, "query:email");
         assert_eq!(rows[0].action, "mask");
         assert_eq!(rows[0].result, "\"e***\"");
         let json = serde_json::to_string(&rows).expect("json");

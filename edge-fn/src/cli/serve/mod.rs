@@ -473,7 +473,11 @@ fn flatten(headers: &edge_fn::cloudfront::Headers) -> Vec<(String, String)> {
 
 /// The inspector's routes: the page, its state, and a redirect to the page.
 fn inspect(state: &State, request: &hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
-    let path = if state.inspector { request.uri().path() } else { "" };
+    let path = if state.inspector {
+        request.uri().path()
+    } else {
+        ""
+    };
     let with = |status: StatusCode, content_type: &'static str, body: String| {
         let mut response = hyper::Response::new(forward::full(body));
         *response.status_mut() = status;
