@@ -259,20 +259,8 @@ fn the_inspector_lists_requests_and_rules_without_plaintext() {
         for case in &cases {
             send(&http, &serve.url(), &case.req).await.expect("send");
         }
-        let state = send(
-            &http,
-            &serve.url(),
-            &Req {
-                method: "GET".into(),
-                target: "/_pii-edge/api/state".into(),
-                ..Req::default()
-            },
-        )
-        .await
-        .expect("state");
-        assert_eq!(state.status, 200);
-        let text = String::from_utf8_lossy(&state.body).into_owned();
-        let json = state.json();
+        let json = serve_support::inspector_state(&http, &serve.url(), cases.len()).await;
+        let text = json.to_string();
         let requests = json["requests"].as_array().expect("requests");
         assert_eq!(requests.len(), cases.len());
         // Every plaintext value any case protects. (A case's `absent` also lists the names of
@@ -357,22 +345,12 @@ fn show_values_shows_originals_and_only_on_loopback() {
         send(&http, &serve.url(), &search("erika%40example.de"))
             .await
             .expect("send");
-        let state = send(
-            &http,
-            &serve.url(),
-            &Req {
-                method: "GET".into(),
-                target: "/_pii-edge/api/state".into(),
-                ..Req::default()
-            },
-        )
-        .await
-        .expect("state");
-        let rule = &state.json()["requests"][0]["rules"][0];
+        let state = serve_support::inspector_state(&http, &serve.url(), 1).await;
+        let rule = &state["requests"][0]["rules"][0];
         assert_eq!(rule["location"], "query:email");
         assert_eq!(rule["original"], "\"erika@example.de\"");
         assert_eq!(
-            state.json()["requests"][0]["query"],
+            state["requests"][0]["query"],
             "email=erika%40example.de&q=shoes"
         );
         // Never where others can reach it.

@@ -376,6 +376,28 @@ pub async fn send(client: &HttpClient, base: &str, req: &Req) -> Result<Resp, St
     })
 }
 
+/// The inspector's state once it lists at least `count` requests (the rule table of a
+/// protected request is computed after its response; bounded wait).
+pub async fn inspector_state(client: &HttpClient, base: &str, count: usize) -> Value {
+    let req = Req {
+        method: "GET".into(),
+        target: "/_pii-edge/api/state".into(),
+        ..Req::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = send(client, base, &req)
+            .await
+            .expect("inspector state")
+            .json();
+        let listed = state["requests"].as_array().map_or(0, Vec::len);
+        if listed >= count || Instant::now() > deadline {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// What must happen to a request of the traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {

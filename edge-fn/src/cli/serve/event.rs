@@ -184,6 +184,42 @@ mod tests {
         assert!(!problem.detail.contains('\u{fffd}'));
     }
 
+    proptest::proptest! {
+        /// Whatever HTTP carries comes out of the event as it went in: the path, the raw
+        /// query string, every header value in order under its lowercase name, the body
+        /// bytes; and the event parses back to itself (what the handler reads).
+        #[test]
+        fn any_request_round_trips_through_the_event(
+            path in "/[a-zA-Z0-9/%._~!$&'()*+,;=:@-]{0,40}",
+            query in "[a-zA-Z0-9=&%+._~/?-]{0,60}",
+            headers in proptest::collection::vec(("[a-z][a-z0-9-]{0,15}", "[!-~]([ -~]{0,28}[!-~])?"), 0..8),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let uri = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+            let mut builder = hyper::Request::builder().method("POST").uri(uri.as_str());
+            for (n, v) in &headers {
+                builder = builder.header(n.as_str(), v.as_str());
+            }
+            let Ok(request) = builder.body(()) else { return Ok(()) };
+            let p = request.into_parts().0;
+            let event = viewer_request(&p, &body, "192.0.2.1", "d", "id").expect("event");
+            let text = serde_json::to_string(&event).expect("json");
+            proptest::prop_assert_eq!(&text.parse::<CloudFrontEvent>().expect("parses"), &event);
+            let r = &event.records[0].cf.request;
+            proptest::prop_assert_eq!(&r.uri, p.uri.path());
+            proptest::prop_assert_eq!(r.querystring.as_str(), p.uri.query().unwrap_or(""));
+            proptest::prop_assert_eq!(r.body.as_ref().expect("body").decode().expect("base64"), body);
+            for (name, _) in &headers {
+                if HOP_BY_HOP.contains(&name.as_str()) {
+                    proptest::prop_assert!(!r.headers.contains(name));
+                    continue;
+                }
+                let sent: Vec<&str> = headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+                proptest::prop_assert_eq!(r.headers.values(name), sent);
+            }
+        }
+    }
+
     #[test]
     fn keys_are_title_case() {
         assert_eq!(key_of("content-type"), "Content-Type");

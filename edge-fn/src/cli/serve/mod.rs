@@ -256,7 +256,7 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(respond(&state, request, peer.ip()).await) }
+                async move { Ok::<_, Infallible>(respond(state, request, peer.ip()).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -269,27 +269,55 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
 
 /// One request: the inspector's, or one to protect and forward.
 async fn respond(
-    state: &State,
+    state: Arc<State>,
     request: hyper::Request<Incoming>,
     peer: IpAddr,
 ) -> hyper::Response<ResponseBody> {
     let path = request.uri().path();
     if path == INSPECTOR || path.starts_with("/_pii-edge/") {
-        return inspect(state, &request);
+        return inspect(&state, &request);
     }
+    let shared = Arc::clone(&state);
+    let state = state.as_ref();
     let started = Instant::now();
     let id = next_id(state);
     let mut entry = new_entry(state, &request, id.clone(), millis(SystemTime::now()));
-    let mut response = protect_and_forward(state, request, peer, &id, &mut entry).await;
+    let mut pending = None;
+    let mut response =
+        protect_and_forward(state, request, peer, &id, &mut entry, &mut pending).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-amz-cf-id", value);
     }
     if state.inspector {
         entry.status = response.status().as_u16();
         entry.latency_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        state.history.push(entry);
+        match pending {
+            None => state.history.push(entry),
+            // The rule table costs a second run of the engine: off the request's path.
+            Some(Pending {
+                loaded,
+                seen,
+                forwarded,
+            }) => {
+                let state = Arc::clone(&shared);
+                tokio::task::spawn_blocking(move || {
+                    if let Ok(engine) = loaded.edge.engine() {
+                        entry.rules = inspector::rules(engine, &seen, forwarded, state.show_values);
+                    }
+                    state.history.push(entry);
+                });
+            }
+        }
     }
     response
+}
+
+/// What the inspector's rule table of a protected request is computed from, after the
+/// response: the bundle that ran, the request as the handler saw it, as it was forwarded.
+struct Pending {
+    loaded: Arc<bundle::Loaded>,
+    seen: pii_core::Request,
+    forwarded: pii_core::Request,
 }
 
 /// A fresh request id: the process prefix and a counter.
@@ -334,6 +362,7 @@ async fn protect_and_forward(
     peer: IpAddr,
     id: &str,
     entry: &mut inspector::Entry,
+    pending: &mut Option<Pending>,
 ) -> hyper::Response<ResponseBody> {
     let (parts, body) = request.into_parts();
     let body: Bytes = match Limited::new(body, state.max_body).collect().await {
@@ -389,11 +418,13 @@ async fn protect_and_forward(
         HandlerOutput::Respond(response) => return forward::generated(&response),
         HandlerOutput::Forward(forwarded) => forwarded,
     };
-    if let (Ok(engine), Some(seen), "protected") =
-        (loaded.edge.engine(), seen, entry.decision.as_str())
-    {
-        if let Some(shown) = core_request(&forwarded) {
-            entry.rules = inspector::rules(engine, &seen, shown, state.show_values);
+    if let (Some(seen), "protected") = (seen, entry.decision.as_str()) {
+        if let Some(forwarded) = core_request(&forwarded) {
+            *pending = Some(Pending {
+                loaded: Arc::clone(&loaded),
+                seen,
+                forwarded,
+            });
         }
     }
     let upstream_request = match forward::upstream_request(
