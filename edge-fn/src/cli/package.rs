@@ -92,7 +92,8 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     };
 
     let policies = files::load_policies(&args.policies)?;
-    let specs: Vec<pii_core::PolicySpec> = policies.iter().map(|(_, p)| p.spec().clone()).collect();
+    let specs: Vec<pii_core::spec::PolicySpec> =
+        policies.iter().map(|(_, p)| p.spec().clone()).collect();
     let mut doc = bundle_document(
         &specs,
         &public_text,
@@ -177,7 +178,7 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
 /// (every policy compiles, every zone has keys, every token domain a key); `seal_at` and
 /// `reuse` are left at their defaults.
 pub(crate) fn bundle_document(
-    specs: &[pii_core::PolicySpec],
+    specs: &[pii_core::spec::PolicySpec],
     public_text: &str,
     tokens_text: Option<&str>,
     residency: Option<&Path>,

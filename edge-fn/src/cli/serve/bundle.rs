@@ -67,7 +67,8 @@ pub(super) fn load(sources: &Sources, log: Arc<dyn LogSink>) -> Result<Loaded, S
     };
     let policies = load_policies(&sources.policies)?;
     let names = policies.iter().map(|p| p.name().to_owned()).collect();
-    let specs: Vec<pii_core::PolicySpec> = policies.iter().map(|p| p.spec().clone()).collect();
+    let specs: Vec<pii_core::spec::PolicySpec> =
+        policies.iter().map(|p| p.spec().clone()).collect();
     let doc = bundle_document(
         &specs,
         &public_text,

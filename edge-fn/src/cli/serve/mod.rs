@@ -215,10 +215,8 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
 fn reload(state: &State) {
     match bundle::load(&state.sources, Arc::new(Tap)) {
         Ok(loaded) => {
-            errln!(
-                "pii-edge serve: reloaded (policies: {})",
-                loaded.policies.join(", ")
-            );
+            let policies = loaded.policies.join(", ");
+            // In force first, then said: a request sent after the line runs on it.
             *state
                 .current
                 .write()
@@ -227,6 +225,7 @@ fn reload(state: &State) {
                 .reload_error
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = None;
+            errln!("pii-edge serve: reloaded (policies: {policies})");
         }
         Err(message) => {
             errln!(
