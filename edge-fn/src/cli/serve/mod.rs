@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -115,7 +115,13 @@ struct State {
     /// Request ids: a per-process prefix and a counter.
     id_prefix: String,
     ids: AtomicU64,
+    /// Rule tables waiting for a blocking thread (each holds a request as the viewer sent it):
+    /// past [`MAX_PENDING_RULES`], entries are listed without one.
+    pending_rules: AtomicUsize,
 }
+
+/// Most rule tables waiting to be computed at once.
+const MAX_PENDING_RULES: usize = 256;
 
 thread_local! {
     /// The handler's log line of the request this thread is running (the handler runs
@@ -189,6 +195,7 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
             distribution: local.to_string(),
             id_prefix: format!("{:x}-", start & 0xffff_ffff_ffff),
             ids: AtomicU64::new(0),
+            pending_rules: AtomicUsize::new(0),
         });
         let reloader = Arc::clone(&state);
         watch::start(&state.sources, move || reload(&reloader))
@@ -292,6 +299,10 @@ async fn respond(
         entry.latency_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match pending {
             None => state.history.push(entry),
+            Some(_) if state.pending_rules.load(Ordering::Relaxed) >= MAX_PENDING_RULES => {
+                entry.note = Some("rule table skipped: the inspector was behind".to_owned());
+                state.history.push(entry);
+            }
             // The rule table costs a second run of the engine: off the request's path.
             Some(Pending {
                 loaded,
@@ -299,11 +310,13 @@ async fn respond(
                 forwarded,
             }) => {
                 let state = Arc::clone(&shared);
+                state.pending_rules.fetch_add(1, Ordering::Relaxed);
                 tokio::task::spawn_blocking(move || {
                     if let Ok(engine) = loaded.edge.engine() {
                         entry.rules = inspector::rules(engine, &seen, forwarded, state.show_values);
                     }
                     state.history.push(entry);
+                    state.pending_rules.fetch_sub(1, Ordering::Relaxed);
                 });
             }
         }
