@@ -1,7 +1,7 @@
 //! The `pii-edge` command line: argument parsing and dispatch. Each command lives in its own
 //! module; shared pieces are `files` (reading policies, keys and stdin), `request` (requests,
 //! events and their JSON form), `inspect` (finding a protected value by its report location)
-//! and `style` (colours and output).
+//! and `style` (colours and output). `serve` (feature `serve`) is the local reverse proxy.
 
 use std::fmt;
 use std::process::ExitCode;
