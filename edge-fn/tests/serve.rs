@@ -243,6 +243,17 @@ fn a_body_over_max_body_is_refused_with_a_problem() {
             resp.json()["type"],
             "https://pii-edge.dev/problems/request-too-large"
         );
+        let long = Req {
+            method: "GET".into(),
+            target: format!("/api/search?q={}", "a".repeat(8200)),
+            ..Req::default()
+        };
+        let resp = send(&client(), &serve.url(), &long).await.expect("send");
+        assert_eq!(resp.status, 414);
+        assert_eq!(
+            resp.json()["type"],
+            "https://pii-edge.dev/problems/uri-too-long"
+        );
         assert!(upstream.taken().is_empty());
     });
 }

@@ -243,6 +243,20 @@ pub(super) fn request_too_large(limit: usize) -> Problem {
     }
 }
 
+/// 414 `uri-too-long`: a path and query string over CloudFront's 8,192-byte request URL
+/// limit (CloudFront answers these itself, before any function).
+pub(super) fn uri_too_long(limit: usize) -> Problem {
+    Problem {
+        status: 414,
+        code: "uri-too-long",
+        title: reason_phrase(414),
+        detail: format!(
+            "the path and query string are over {limit} bytes, CloudFront's limit for a request URL"
+        ),
+        policy: None,
+    }
+}
+
 fn internal(detail: &str) -> Problem {
     Problem {
         status: 502,

@@ -377,6 +377,12 @@ async fn protect_and_forward(
     pending: &mut Option<Pending>,
 ) -> hyper::Response<ResponseBody> {
     let (parts, body) = request.into_parts();
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if target > edge_fn::handler::MAX_URI_AND_QUERY {
+        let problem = forward::uri_too_long(edge_fn::handler::MAX_URI_AND_QUERY);
+        entry.reason = Some(problem.code.to_owned());
+        return forward::problem_response(&problem);
+    }
     let body: Bytes = match Limited::new(body, state.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
