@@ -11,6 +11,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Python tools (interop opener, cfn-lint)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
+step "module import cycles: the checker's own tests, then the crates"
+python3 scripts/check-module-cycles.py --self-test
+python3 scripts/check-module-cycles.py pii-core edge-fn
+
 step "pii-edge serve: Chromium for the inspector test, no HTTP stack in the Lambda@Edge package"
 bash scripts/test-serve.sh
 

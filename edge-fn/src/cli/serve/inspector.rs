@@ -111,21 +111,18 @@ pub(super) fn rules(
             location: field.location.to_string(),
             action: field.action.as_str(),
             result: result_of(&protected, field),
-            original: show_values.then(|| original(seen, &field.location.to_string())),
+            original: show_values.then(|| original(seen, &field.location)),
         })
         .collect()
 }
 
-/// The value the viewer sent at `location`, shortened.
-fn original(seen: &Request, location: &str) -> String {
-    let found = inspect::Location::parse(location)
-        .ok()
-        .and_then(|l| inspect::value_at(seen, &l).map(|f| (l, f)));
-    match found {
-        Some((l, f)) if l.part == inspect::Part::Json => {
-            shorten(&String::from_utf8_lossy(&f.raw), 44)
+/// The value the viewer sent at `location`, shortened (as `apply --explain` shows values).
+fn original(seen: &Request, location: &pii_core::Location) -> String {
+    match inspect::value_at(seen, location) {
+        Some(found) if matches!(location, pii_core::Location::Json(_)) => {
+            shorten(&String::from_utf8_lossy(&found.raw), 44)
         }
-        Some((_, f)) => shorten(&format!("{:?}", f.text), 44),
+        Some(found) => shorten(&format!("{:?}", found.text), 44),
         None => "(not found)".to_owned(),
     }
 }
