@@ -235,13 +235,15 @@ fn reload(state: &State) {
             errln!("pii-edge serve: reloaded (policies: {policies})");
         }
         Err(message) => {
-            errln!(
+            // Shown in the inspector first, then said on stderr (as for a good reload).
+            let said = format!(
                 "pii-edge serve: reload failed; still serving the policies loaded before:\n{message}"
             );
             *state
                 .reload_error
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = Some((SystemTime::now(), message));
+            errln!("{said}");
         }
     }
 }
