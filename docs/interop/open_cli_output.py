@@ -104,14 +104,30 @@ def header_values(headers):
         seen[lower] += 1
         if lower != "cookie":
             continue
-        for piece in value.split(";"):
-            piece = piece.strip()
-            cname, _, cvalue = piece.partition("=")
-            cname = cname.rstrip().lower()
-            if not cname:
-                continue
+        for cname, cvalue in cookie_pieces(value):
+            cname = cname.lower()
             yield field_location("cookie", cname, cookies[cname]), cvalue.encode("utf-8")
             cookies[cname] += 1
+
+
+def cookie_pieces(header):
+    """(name, raw value) of every cookie of a Cookie header, split as envelope.md §5.2 says:
+    at `;` and `,`, then within a segment at the white space after each value."""
+    for segment in re.split("[;,]", header):
+        rest = segment
+        while True:
+            rest = rest.lstrip()
+            if not rest:
+                break
+            if "=" not in rest:
+                yield rest.rstrip(), ""
+                break
+            name, after = rest.split("=", 1)
+            after = after.lstrip()
+            m = re.search(r"\s", after)
+            end = m.start() if m else len(after)
+            yield name.strip(), after[:end]
+            rest = after[end:]
 
 
 def json_values(doc, path=()):
