@@ -85,11 +85,25 @@ for doc in [b' {"a": [1, {"b\\u0063": null}], "e": "\\ud83d\\ude00"} ', b"[]", b
             b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"[" * 140 + b"]" * 140, b'{"k": [true, false, -0.0]}']:
     put("json_span", doc)
 
-# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
+# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order; and
+# the locations of the vectors (and of the envelope spec's examples) for the location parser.
 for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+    for b in (v.get("binding"), v.get("expected_binding")):
+        if b:
+            put("envelope_open", bytes([i]) + b["location"].encode())
+for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", "query:email#12",
+            "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
+    put("envelope_open", b"\0" + loc.encode())
+
+# names: <place byte> + a name, for each place; the spellings of the differential cases.
+for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "FileName", "card_number",
+             "card.number", "card number", "Card.Number", "card_number[]", "x-national-id",
+             "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
+    for place in range(7):
+        put("names", bytes([place]) + name.encode())
 
 # receipt_verify: <vector index byte> + every vector's receipt, under each vector's request.
 receipts = sorted(glob.glob("docs/vectors/receipts/*.json"))

@@ -44,6 +44,7 @@ mod error;
 mod json;
 mod keys;
 mod location;
+pub mod names;
 mod onepass;
 mod policy;
 pub mod receipt;
