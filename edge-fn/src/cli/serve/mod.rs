@@ -418,7 +418,7 @@ async fn protect_and_forward(
             method: cf.method.clone(),
             path: cf.uri.clone(),
             query: cf.querystring.clone(),
-            headers: flatten(&cf.headers),
+            headers: edge_fn::cloudfront::core_headers(&cf.headers).unwrap_or_default(),
             body: body[..body.len().min(event::INCLUDE_BODY_LIMIT)].to_vec(),
             body_truncated: body.len() > event::INCLUDE_BODY_LIMIT,
         }
@@ -439,7 +439,7 @@ async fn protect_and_forward(
         HandlerOutput::Forward(forwarded) => forwarded,
     };
     if let (Some(seen), "protected") = (seen, entry.decision.as_str()) {
-        if let Some(forwarded) = core_request(&forwarded) {
+        if let Ok(forwarded) = edge_fn::cloudfront::to_core(&forwarded) {
             *pending = Some(Pending {
                 loaded: Arc::clone(&loaded),
                 seen,
@@ -487,39 +487,6 @@ fn cause(error: &(dyn std::error::Error + 'static)) -> String {
         last = source;
     }
     last.to_string()
-}
-
-/// A CloudFront request as the engine sees it (what the handler builds from it).
-fn core_request(request: &edge_fn::cloudfront::Request) -> Option<pii_core::Request> {
-    let (body, body_truncated) = match &request.body {
-        Some(body) => (body.decode().ok()?, body.input_truncated),
-        None => (Vec::new(), false),
-    };
-    Some(pii_core::Request {
-        method: request.method.clone(),
-        path: request.uri.clone(),
-        query: request.querystring.clone(),
-        headers: flatten(&request.headers),
-        body,
-        body_truncated,
-    })
-}
-
-/// Headers as the handler gives them to the engine: `(key, value)` in order, `key` the
-/// original-case name when it spells the name.
-fn flatten(headers: &edge_fn::cloudfront::Headers) -> Vec<(String, String)> {
-    let mut flat = Vec::new();
-    for (name, values) in headers.iter() {
-        for header in values {
-            let key = header
-                .key
-                .as_deref()
-                .filter(|k| k.eq_ignore_ascii_case(name))
-                .unwrap_or(name);
-            flat.push((key.to_owned(), header.value.clone()));
-        }
-    }
-    flat
 }
 
 /// The inspector's routes: the page, its state, and a redirect to the page.
