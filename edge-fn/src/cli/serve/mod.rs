@@ -75,6 +75,10 @@ pub(crate) struct ServeArgs {
     /// Residency configuration (YAML, `kind: Residency`, see docs/residency.md). Reloaded on change
     #[arg(long, value_name = "FILE")]
     residency: Option<PathBuf>,
+    /// Private Ed25519 JWK that signs a receipt on every forwarded request, as the deployed
+    /// edge does with `pii-edge package --receipt-key` (docs/receipt.md). Reloaded on change
+    #[arg(long, value_name = "JWK")]
+    receipt_key: Option<PathBuf>,
     /// Seconds to wait for the upstream's response headers before answering 504
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     upstream_timeout: f64,
@@ -158,6 +162,7 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
         keys: args.keys,
         tokens: args.tokens,
         residency: args.residency,
+        receipt: args.receipt_key,
     };
     let loaded = bundle::load(&sources, Arc::new(Tap))
         .map_err(|e| CliError::new(format!("{e}\nthe policies did not load; nothing is served")))?;
