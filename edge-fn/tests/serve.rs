@@ -701,3 +701,61 @@ fn edits_reload_and_a_bad_edit_keeps_the_last_good_bundle() {
         let _ = std::fs::remove_dir_all(dir);
     });
 }
+
+#[test]
+fn with_a_receipt_key_every_forwarded_request_carries_a_receipt() {
+    let rt = runtime();
+    rt.block_on(async {
+        let dir = temp_copy("receipt");
+        let keygen = std::process::Command::new(BIN)
+            .args(["keygen", "--receipt", "--out"])
+            .arg(&dir)
+            .output()
+            .expect("keygen");
+        assert!(
+            keygen.status.success(),
+            "{}",
+            String::from_utf8_lossy(&keygen.stderr)
+        );
+        let key = dir.join("receipt.private.jwk");
+        assert!(key.is_file());
+        let upstream = Upstream::start(true, Duration::ZERO).await;
+        let mut args = dir_args(&dir, &upstream.url());
+        args.extend(["--receipt-key".into(), key.display().to_string()]);
+        let serve = Serve::start(BIN, &args);
+        let http = client();
+        // A viewer's own receipt never reaches the upstream.
+        let mut req = search("erika%40example.de");
+        req.headers
+            .push(("X-Pii-Edge-Receipt".into(), "forged".into()));
+        let resp = send(&http, &serve.url(), &req).await.expect("send");
+        assert_eq!(resp.status, 200);
+        let got = upstream.taken();
+        let receipts = got[0].header("x-pii-edge-receipt");
+        assert_eq!(receipts.len(), 1, "{:?}", got[0].headers);
+        assert_ne!(receipts[0], "forged");
+        assert_eq!(receipts[0].split('.').count(), 3, "a JWS: {}", receipts[0]);
+        // A broken key file is a failed reload: the last good bundle (and its key) stays.
+        let good = std::fs::read_to_string(&key).expect("key");
+        let lines = serve.stderr_lines();
+        save(&key, "{\"kty\": \"OKP\"}");
+        assert!(
+            serve.wait_stderr("reload failed", lines),
+            "{}",
+            serve.stderr_text()
+        );
+        let d = good
+            .split("\"d\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("d");
+        assert!(!serve.stderr_text().contains(d), "key material on stderr");
+        send(&http, &serve.url(), &search("erika%40example.de"))
+            .await
+            .expect("send");
+        let got = upstream.taken();
+        assert_eq!(got[0].header("x-pii-edge-receipt").len(), 1);
+        assert!(got[0].target.contains("email=pe2."));
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}

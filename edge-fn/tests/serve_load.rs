@@ -205,9 +205,9 @@ fn a_stopped_upstream_gives_502_problems_and_serve_recovers_when_it_returns() {
 fn a_slow_upstream_does_not_block_other_requests_and_times_out_with_504() {
     let rt = runtime();
     rt.block_on(async {
-        let upstream = Upstream::start(true, Duration::from_secs(6)).await;
+        let upstream = Upstream::start(true, Duration::from_secs(10)).await;
         let mut args = example_args(&upstream.url());
-        args.extend(["--upstream-timeout".into(), "4".into()]);
+        args.extend(["--upstream-timeout".into(), "8".into()]);
         let serve = Serve::start(BIN, &args);
         let base = serve.url();
         let mut slow = Vec::new();

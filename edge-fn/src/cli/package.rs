@@ -123,9 +123,9 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
             serde_json::from_str(&text)
                 .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?,
         );
-        doc.receipt_signer()
-            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
     }
+    doc.receipt_signer()
+        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
     doc.clone()
         .into_engine()
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;

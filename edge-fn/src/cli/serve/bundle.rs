@@ -23,6 +23,9 @@ pub(super) struct Sources {
     pub(super) tokens: Option<PathBuf>,
     /// `--residency`: the residency configuration (YAML).
     pub(super) residency: Option<PathBuf>,
+    /// `--receipt-key`: the private Ed25519 JWK that signs a receipt on every forwarded
+    /// request (docs/receipt.md).
+    pub(super) receipt: Option<PathBuf>,
 }
 
 impl Sources {
@@ -31,6 +34,7 @@ impl Sources {
         let mut files = vec![self.keys.as_path()];
         files.extend(self.tokens.as_deref());
         files.extend(self.residency.as_deref());
+        files.extend(self.receipt.as_deref());
         files.extend(
             self.policies
                 .iter()
@@ -69,18 +73,43 @@ pub(super) fn load(sources: &Sources, log: Arc<dyn LogSink>) -> Result<Loaded, S
     let names = policies.iter().map(|p| p.name().to_owned()).collect();
     let specs: Vec<pii_core::spec::PolicySpec> =
         policies.iter().map(|p| p.spec().clone()).collect();
-    let doc = bundle_document(
+    let mut doc = bundle_document(
         &specs,
         &public_text,
         tokens_text.as_deref(),
         sources.residency.as_deref(),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(path) = &sources.receipt {
+        let text = files::read_text(path).map_err(|e| e.to_string())?;
+        doc.receipt = Some(serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}: not a JWK (line {}, column {})",
+                files::shown(path),
+                e.line(),
+                e.column()
+            )
+        })?);
+    }
+    let receipt = doc.receipt_signer().map_err(|e| {
+        format!(
+            "{}: {e}",
+            sources
+                .receipt
+                .as_deref()
+                .map(files::shown)
+                .unwrap_or_default()
+        )
+    })?;
     let engine = doc
         .into_engine()
         .map_err(|e| format!("the bundle does not validate: {e}"))?;
+    let edge = Edge::new(Ok(engine), log);
     Ok(Loaded {
-        edge: Edge::new(Ok(engine), log),
+        edge: match receipt {
+            Some(signer) => edge.with_receipt_signer(signer),
+            None => edge,
+        },
         policies: names,
         at: SystemTime::now(),
     })
@@ -135,6 +164,7 @@ mod tests {
             keys: root().join("examples/keys/public.jwks"),
             tokens: Some(root().join("examples/keys/tokens.jwks")),
             residency: None,
+            receipt: None,
         };
         let loaded = load(&sources, Arc::new(Quiet)).expect("loads");
         assert!(loaded.edge.is_ready());
@@ -149,6 +179,7 @@ mod tests {
             keys: private.clone(),
             tokens: Some(root().join("examples/keys/tokens.jwks")),
             residency: None,
+            receipt: None,
         };
         let err = load(&sources, Arc::new(Quiet)).err().expect("refused");
         assert!(err.contains("private key"), "{err}");
@@ -175,6 +206,7 @@ mod tests {
             keys: root().join("examples/keys/public.jwks"),
             tokens: None,
             residency: None,
+            receipt: None,
         };
         let err = load(&sources, Arc::new(Quiet)).err().expect("refused");
         assert!(err.contains("a.yaml:5:"), "{err}");

@@ -4,8 +4,7 @@
 
 use base64::Engine as _;
 use edge_fn::cloudfront::{
-    Body, BodyAction, BodyEncoding, Cf, CloudFrontEvent, Config, EventType, Header, Headers,
-    Record, Request,
+    viewer_request_event, Body, BodyAction, BodyEncoding, CloudFrontEvent, Header, Headers, Request,
 };
 use edge_fn::problem::Problem;
 use hyper::http::request::Parts;
@@ -15,9 +14,6 @@ use serde_json::Map;
 /// 40 KB; read as 40,000 bytes (as the handler reads its write-back limits) so that a body
 /// `serve` inspects whole is never one CloudFront would cut.
 pub(super) const INCLUDE_BODY_LIMIT: usize = 40_000;
-
-/// The `distributionId` of every event `serve` builds.
-pub(super) const DISTRIBUTION_ID: &str = "EPIIEDGESERVE";
 
 /// Headers of one connection (RFC 9110 §7.6.1) and `expect`: CloudFront answers them itself;
 /// a function never sees them and the origin never receives the viewer's.
@@ -79,24 +75,12 @@ pub(super) fn viewer_request(
         origin: None,
         extra: Map::new(),
     };
-    Ok(CloudFrontEvent {
-        records: vec![Record {
-            cf: Cf {
-                config: Config {
-                    distribution_domain_name: Some(distribution.to_owned()),
-                    distribution_id: DISTRIBUTION_ID.to_owned(),
-                    event_type: EventType::ViewerRequest,
-                    request_id: Some(request_id.to_owned()),
-                    extra: Map::new(),
-                },
-                request,
-                response: None,
-                extra: Map::new(),
-            },
-            extra: Map::new(),
-        }],
-        extra: Map::new(),
-    })
+    let mut event = viewer_request_event(request);
+    if let Some(record) = event.single_record_mut() {
+        record.cf.config.distribution_domain_name = Some(distribution.to_owned());
+        record.cf.config.request_id = Some(request_id.to_owned());
+    }
+    Ok(event)
 }
 
 /// The `key` of a header: HTTP/1.1 names arrive lowercased from hyper, so the original case is

@@ -75,6 +75,10 @@ pub(crate) struct ServeArgs {
     /// Residency configuration (YAML, `kind: Residency`, see docs/residency.md). Reloaded on change
     #[arg(long, value_name = "FILE")]
     residency: Option<PathBuf>,
+    /// Private Ed25519 JWK that signs a receipt on every forwarded request, as the deployed
+    /// edge does with `pii-edge package --receipt-key` (docs/receipt.md). Reloaded on change
+    #[arg(long, value_name = "JWK")]
+    receipt_key: Option<PathBuf>,
     /// Seconds to wait for the upstream's response headers before answering 504
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     upstream_timeout: f64,
@@ -158,6 +162,7 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
         keys: args.keys,
         tokens: args.tokens,
         residency: args.residency,
+        receipt: args.receipt_key,
     };
     let loaded = bundle::load(&sources, Arc::new(Tap))
         .map_err(|e| CliError::new(format!("{e}\nthe policies did not load; nothing is served")))?;
@@ -418,7 +423,7 @@ async fn protect_and_forward(
             method: cf.method.clone(),
             path: cf.uri.clone(),
             query: cf.querystring.clone(),
-            headers: flatten(&cf.headers),
+            headers: edge_fn::cloudfront::core_headers(&cf.headers).unwrap_or_default(),
             body: body[..body.len().min(event::INCLUDE_BODY_LIMIT)].to_vec(),
             body_truncated: body.len() > event::INCLUDE_BODY_LIMIT,
         }
@@ -439,7 +444,7 @@ async fn protect_and_forward(
         HandlerOutput::Forward(forwarded) => forwarded,
     };
     if let (Some(seen), "protected") = (seen, entry.decision.as_str()) {
-        if let Some(forwarded) = core_request(&forwarded) {
+        if let Ok(forwarded) = edge_fn::cloudfront::to_core(&forwarded) {
             *pending = Some(Pending {
                 loaded: Arc::clone(&loaded),
                 seen,
@@ -487,39 +492,6 @@ fn cause(error: &(dyn std::error::Error + 'static)) -> String {
         last = source;
     }
     last.to_string()
-}
-
-/// A CloudFront request as the engine sees it (what the handler builds from it).
-fn core_request(request: &edge_fn::cloudfront::Request) -> Option<pii_core::Request> {
-    let (body, body_truncated) = match &request.body {
-        Some(body) => (body.decode().ok()?, body.input_truncated),
-        None => (Vec::new(), false),
-    };
-    Some(pii_core::Request {
-        method: request.method.clone(),
-        path: request.uri.clone(),
-        query: request.querystring.clone(),
-        headers: flatten(&request.headers),
-        body,
-        body_truncated,
-    })
-}
-
-/// Headers as the handler gives them to the engine: `(key, value)` in order, `key` the
-/// original-case name when it spells the name.
-fn flatten(headers: &edge_fn::cloudfront::Headers) -> Vec<(String, String)> {
-    let mut flat = Vec::new();
-    for (name, values) in headers.iter() {
-        for header in values {
-            let key = header
-                .key
-                .as_deref()
-                .filter(|k| k.eq_ignore_ascii_case(name))
-                .unwrap_or(name);
-            flat.push((key.to_owned(), header.value.clone()));
-        }
-    }
-    flat
 }
 
 /// The inspector's routes: the page, its state, and a redirect to the page.
