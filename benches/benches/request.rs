@@ -88,7 +88,9 @@ fn public_key_cost(c: &mut Criterion) {
         });
         let (event_apart, data) = pii_bench::event_apart(&five.event);
         g.bench_function(format!("split-event-f5-{label}"), |b| {
-            b.iter(|| edge_fn::handle_parts(&plain_edge, black_box(&event_apart), Some(data.clone())))
+            b.iter(|| {
+                edge_fn::handle_parts(&plain_edge, black_box(&event_apart), Some(data.clone()))
+            })
         });
         g.bench_function(format!("reuse-event-f5-{label}"), |b| {
             b.iter(|| edge_fn::handle_json(&reuse_edge, black_box(&five.event)))
