@@ -17,6 +17,10 @@
 //! - `keys`: the public JWK Set (X25519) the edge seals to. A key with a private member (`d`)
 //!   is refused: the package is readable by anyone who can read the function.
 //! - `tokens`: the token keys (JWK Set of `oct` keys) or `null` when no policy tokenizes.
+//! - `receipt` (optional): the private Ed25519 JWK with which the edge signs a receipt on
+//!   every request it forwards (docs/receipt.md). Like the token keys it is a secret the
+//!   package carries: whoever reads the package can forge receipts, so keep it private and
+//!   rotate it with `pii-edge keygen --receipt`. Without it no receipt is added.
 //!
 //! [`load_bundle`] validates everything once: every policy compiles, the key sets parse, every
 //! zone a policy encrypts to has keys and every token domain has a key. [`Edge`] does it once
@@ -40,14 +44,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pii_core::{
-    spec::{PolicySpec, SelectorSpec},
-    Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys,
-};
+use pii_core::receipt::ReceiptSigner;
+use pii_core::{spec::PolicySpec, Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cloudfront::EventType;
+use crate::cloudfront::{restricted_header_rules, EventType, RestrictedRule};
 use crate::log::{self, LogSink, StdoutSink};
 
 /// The bundle document, as written by [`build_bundle`] and read by [`load_bundle`].
@@ -78,6 +80,9 @@ pub struct Bundle {
     /// docs/envelope.md, "Amortized encapsulation".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reuse: Option<ReuseSpec>,
+    /// The private Ed25519 JWK that signs receipts (docs/receipt.md), or absent: no receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Value>,
 }
 
 /// Limits of reusing one encapsulation (see [`pii_core::Reuse`]).
@@ -152,6 +157,8 @@ pub enum BundleError {
     /// Policies and keys do not fit together (a zone without keys, a token domain without a
     /// key, two policies with one name).
     Config(String),
+    /// The receipt signing key is invalid.
+    Receipt(KeyError),
 }
 
 impl fmt::Display for BundleError {
@@ -185,6 +192,10 @@ impl fmt::Display for BundleError {
             BundleError::Keys(e) => write!(f, "public key set: {e}"),
             BundleError::Tokens(e) => write!(f, "token key set: {e}"),
             BundleError::Config(e) => write!(f, "policies and keys do not fit: {e}"),
+            BundleError::Receipt(e) => write!(
+                f,
+                "receipt signing key: {e} (it must be the private Ed25519 JWK `pii-edge keygen --receipt` writes)"
+            ),
         }
     }
 }
@@ -196,6 +207,7 @@ pub fn load_bundle(json: &str) -> Result<Engine, BundleError> {
     let bundle: Bundle = serde_json::from_str(json).map_err(|e| BundleError::Json {
         message: e.to_string(),
     })?;
+    bundle.receipt_signer()?;
     bundle.into_engine()
 }
 
@@ -238,6 +250,7 @@ pub fn build_bundle(
         residency: None,
         seal_at: SealAt::default(),
         reuse: None,
+        receipt: None,
     };
     let text = bundle.to_json();
     load_bundle(&text)?;
@@ -250,6 +263,16 @@ impl Bundle {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
+    }
+
+    /// The receipt signer of the `receipt` member, if the bundle has one.
+    pub fn receipt_signer(&self) -> Result<Option<ReceiptSigner>, BundleError> {
+        match &self.receipt {
+            None | Some(Value::Null) => Ok(None),
+            Some(jwk) => ReceiptSigner::from_jwk(&jwk.to_string())
+                .map(Some)
+                .map_err(BundleError::Receipt),
+        }
     }
 
     /// Validates the bundle and builds the engine.
@@ -325,25 +348,9 @@ impl Bundle {
 /// (read-only or disallowed on viewer-request or origin-request): every request it matches
 /// would otherwise be answered 500. Found here, at package time, instead.
 fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
-    let problems: Vec<String> = policy
-        .spec()
-        .rules
+    let problems: Vec<String> = restricted_header_rules(policy.spec())
         .iter()
-        .enumerate()
-        .filter_map(|(i, rule)| match &rule.select {
-            SelectorSpec::Header(name) => {
-                let lower = name.to_ascii_lowercase();
-                [EventType::ViewerRequest, EventType::OriginRequest]
-                    .iter()
-                    .find_map(|trigger| crate::handler::header_restriction(&lower, trigger))
-                    .map(|_| {
-                        format!(
-                            "rules[{i}].select.header: CloudFront does not let a function change header `{lower}` (read-only or disallowed); protect it at the origin instead"
-                        )
-                    })
-            }
-            _ => None,
-        })
+        .map(RestrictedRule::message)
         .collect();
     if problems.is_empty() {
         Ok(())
@@ -361,6 +368,7 @@ fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
 /// (it is `Send + Sync`).
 pub struct Edge {
     engine: Result<Engine, String>,
+    receipt: Option<ReceiptSigner>,
     seal_at: SealAt,
     log: Arc<dyn LogSink>,
     fault: Option<fn(&pii_core::Request)>,
@@ -388,9 +396,18 @@ impl Edge {
                 message: e.to_string(),
             });
         let seal_at = parsed.as_ref().map(|b| b.seal_at).unwrap_or_default();
-        let engine = parsed.and_then(Bundle::into_engine);
+        let receipt = parsed
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(Bundle::receipt_signer);
+        let (engine, receipt) = match receipt {
+            Ok(receipt) => (parsed.and_then(Bundle::into_engine), receipt),
+            // A receipt key that does not load fails closed like any other bundle error.
+            Err(e) => (Err(e), None),
+        };
         let mut edge = Edge::new(engine.map_err(|e| e.to_string()), log);
         edge.seal_at = seal_at;
+        edge.receipt = receipt;
         edge
     }
 
@@ -402,6 +419,7 @@ impl Edge {
         }
         Edge {
             engine,
+            receipt: None,
             seal_at: SealAt::default(),
             log,
             fault: None,
@@ -419,6 +437,17 @@ impl Edge {
 
     pub(crate) fn fault(&self) -> Option<fn(&pii_core::Request)> {
         self.fault
+    }
+
+    /// Signs receipts with `signer` (see [`Bundle::receipt`]).
+    pub fn with_receipt_signer(mut self, signer: ReceiptSigner) -> Edge {
+        self.receipt = Some(signer);
+        self
+    }
+
+    /// The receipt signer, when the bundle has a receipt key.
+    pub fn receipt_signer(&self) -> Option<&ReceiptSigner> {
+        self.receipt.as_ref()
     }
 
     /// The trigger that runs the policies (see [`Bundle::seal_at`]).

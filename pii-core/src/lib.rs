@@ -44,20 +44,25 @@ mod error;
 mod json;
 mod keys;
 mod location;
+pub mod names;
 mod onepass;
 mod policy;
+pub mod receipt;
 mod request;
 mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
 pub mod spec;
+#[cfg(feature = "open")]
+pub mod strict;
 #[cfg(feature = "yaml")]
 mod yaml;
 
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
 pub use keys::{PrivateKey, PrivateKeyring};

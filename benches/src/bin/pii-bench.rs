@@ -17,6 +17,7 @@
 //!   names), or `KIND-SIZE-fFIELDS` with KIND `event` (`edge_fn::handle_json`), `split`
 //!   (`edge_fn::handle_parts`, the Node.js package's path), `reuse-split` (the same with one
 //!   encapsulation reused: everything but the X25519) or `engine`, e.g. `split-40KB-f5`.
+//! - `pii-bench repeat DIR engine|event CASE N`: one case N times, for instruction counts.
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -33,8 +34,10 @@ fn main() -> ExitCode {
         ["check", dir] => check(Path::new(dir)),
         ["breakdown", dir] => breakdown(Path::new(dir)),
         ["count", what, n] => count(what, n),
+        ["repeat", dir, what, id, n] => repeat(Path::new(dir), what, id, n),
         _ => Err(
-            "usage: pii-bench fixtures DIR | check DIR | breakdown DIR | count WHAT N".to_string(),
+            "usage: pii-bench fixtures DIR | check DIR | breakdown DIR | count WHAT N | repeat DIR engine|event CASE N"
+                .to_string(),
         ),
     };
     match result {
@@ -152,6 +155,34 @@ fn time<T>(rounds: usize, mut f: impl FnMut() -> T) -> f64 {
     }
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// `pii-bench repeat DIR engine|event CASE N`: run the engine (or the whole event path) on one
+/// case N times and nothing else, for instruction counts under `valgrind --tool=callgrind`
+/// (repeatable on a loaded machine, unlike time): the count of N minus the count of 0,
+/// divided by N, is the cost of one call.
+fn repeat(dir: &Path, what: &str, id: &str, n: &str) -> Result<(), String> {
+    let n: usize = n.parse().map_err(|_| format!("not a count: {n}"))?;
+    let bundle = std::fs::read_to_string(dir.join("bundle.json")).map_err(|e| e.to_string())?;
+    let edge = pii_bench::edge(&bundle);
+    let engine = edge.engine().map_err(str::to_string)?;
+    let case = pii_bench::cases()
+        .into_iter()
+        .find(|c| c.id() == id)
+        .ok_or_else(|| format!("no case {id}"))?;
+    let mut sink = 0usize;
+    for _ in 0..n {
+        sink += match what {
+            "engine" => usize::from(matches!(
+                engine.apply(&case.request),
+                pii_core::Outcome::Protected(_)
+            )),
+            "event" => edge_fn::handle_json(&edge, &case.event).len(),
+            _ => return Err(format!("repeat what? engine or event, not {what}")),
+        };
+    }
+    println!("{sink}");
+    Ok(())
 }
 
 fn breakdown(dir: &Path) -> Result<(), String> {
