@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "clang (compiles ring's C, .cargo/config.toml)"
+bash scripts/install-clang.sh
+
 step "Python tools (interop opener, cfn-lint)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
