@@ -224,11 +224,11 @@ pub fn reveal(
                 *n += 1;
                 if envelope::is_envelope(cv) {
                     let opened = open(cv, location)?;
-                    // The cookie written back with its trimmed name (`name =v` is `name=v`).
+                    // Edited in place (docs/envelope.md 5.2): only the value changes.
                     edits.push((
-                        piece.start,
+                        piece.value_start,
                         piece.end,
-                        format!("{cn}={}", String::from_utf8_lossy(opened.plaintext())),
+                        String::from_utf8_lossy(opened.plaintext()).into_owned(),
                     ));
                 }
             }
