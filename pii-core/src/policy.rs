@@ -657,7 +657,8 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                 if let Some(why) = earlier.selector.shadows(&selector) {
                     add(&mut problems, &at("select"),
                         format!(
-                            "this rule never applies: {why} rule {j} (`{}`) already selects it; remove one or make them select different values",
+                            "this rule never applies: {why} rule {} (`{}`) already selects it; remove one or make them select different values",
+                            j + 1,
                             earlier.label
                         ),
                     );
