@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::envelope::{self, Binding, Sealer, ValueKind};
 use crate::json;
 use crate::keys::{PublicKeyring, TokenKeys};
+use crate::token::TokenError;
 use crate::policy::Action;
 
 /// A selected value, as found in the request.
@@ -267,12 +268,23 @@ pub(crate) fn apply(
                 Output::Text(sealed)
             })
         }
-        Action::Tokenize { domain } => {
+        Action::Tokenize {
+            domain,
+            normalization,
+        } => {
             let key = ctx.tokens.get(domain).ok_or(Failure::Seal)?;
-            Ok(text_out(
-                input,
-                envelope::tokenize(key, &scalar_bytes(input)?),
-            ))
+            let token = crate::token::tokenize(key, normalization, &scalar_bytes(input)?)
+                .map_err(|e| match e {
+                    TokenError::NotText => Failure::NotApplicable("it is not UTF-8 text"),
+                    TokenError::NoDigits => {
+                        Failure::NotApplicable("it has no digit to keep (normalize: digits)")
+                    }
+                    TokenError::NotAnEmail => Failure::NotApplicable(
+                        "it is not an e-mail address local@domain (normalize: email-*)",
+                    ),
+                    _ => Failure::Seal,
+                })?;
+            Ok(text_out(input, token))
         }
         Action::Hash => Ok(text_out(input, envelope::hash(&scalar_bytes(input)?))),
         Action::Mask {

@@ -50,6 +50,7 @@ mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
+mod token;
 #[cfg(feature = "yaml")]
 mod yaml;
 
@@ -64,6 +65,7 @@ pub use policy::{
     SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
 };
 pub use request::Request;
+pub use token::{tokens, Normalize, Token, TokenError};
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Revealed};

@@ -133,6 +133,12 @@ pub struct RuleSpec {
     /// equal tokens within one domain and unrelated tokens across domains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// `tokenize`: normalization steps applied, in this order, before the token is computed,
+    /// so that spellings of one value join (`[trim, nfkc, casefold]` for e-mail addresses,
+    /// `[nfkc, digits]` for phone and card numbers). The steps are bound into the token key:
+    /// another list gives unrelated tokens. See `docs/policy.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Vec<crate::token::Normalize>>,
 }
 
 /// Where a rule looks. Exactly one key.
@@ -314,6 +320,7 @@ pub(crate) enum Action {
     Encrypt,
     Tokenize {
         domain: String,
+        normalization: crate::token::Normalization,
     },
     Mask {
         keep_first: usize,
@@ -565,7 +572,8 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         }
 
         // Options that do not belong to the action are mistakes, not decoration.
-        let options: [(&'static str, bool, &[ActionKind]); 5] = [
+        let options: [(&'static str, bool, &[ActionKind]); 6] = [
+            ("normalize", r.normalize.is_some(), &[ActionKind::Tokenize]),
             ("keepFirst", r.keep_first.is_some(), &[ActionKind::Mask]),
             ("keepLast", r.keep_last.is_some(), &[ActionKind::Mask]),
             ("maskChar", r.mask_char.is_some(), &[ActionKind::Mask]),
@@ -592,7 +600,27 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         let action = match r.action {
             ActionKind::Encrypt => Action::Encrypt,
             ActionKind::Tokenize => match &r.domain {
-                Some(d) if is_domain(d) => Action::Tokenize { domain: d.clone() },
+                Some(d) if is_domain(d) => {
+                    let steps = r.normalize.as_deref().unwrap_or_default();
+                    if let Some(twice) = steps
+                        .iter()
+                        .enumerate()
+                        .find(|(i, s)| steps[..*i].contains(s))
+                    {
+                        add_value(
+                            &mut problems,
+                            &at("normalize"),
+                            format!(
+                                "normalization step `{}` is listed twice; list each step once",
+                                twice.1
+                            ),
+                        );
+                    }
+                    Action::Tokenize {
+                        domain: d.clone(),
+                        normalization: crate::token::Normalization::new(steps),
+                    }
+                }
                 Some(_) => {
                     add_value(
                         &mut problems,
