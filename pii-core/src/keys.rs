@@ -381,6 +381,23 @@ fn parse_set(json: &str) -> Result<Vec<Value>, KeyError> {
     }
 }
 
+/// Parse a JWK Set, or a single JWK (an object with `kty` and no `keys`), into its key objects.
+fn parse_set_or_key(json: &str) -> Result<Vec<Value>, KeyError> {
+    let value: Value = serde_json::from_str(json).map_err(|e| KeyError::Json {
+        line: e.line(),
+        column: e.column(),
+    })?;
+    match value {
+        Value::Object(mut map) => match map.remove("keys") {
+            Some(Value::Array(keys)) => Ok(keys),
+            Some(_) => Err(KeyError::NotAKeySet),
+            None if map.contains_key("kty") => Ok(vec![Value::Object(map)]),
+            None => Err(KeyError::NotAKeySet),
+        },
+        _ => Err(KeyError::NotAKeySet),
+    }
+}
+
 /// Wipe the secret members of parsed keys once they have been read.
 fn wipe_secrets(keys: &mut [Value]) {
     for key in keys {
@@ -579,6 +596,47 @@ impl PublicKeyring {
         let result = Self::from_values(&keys);
         wipe_secrets(&mut keys);
         result
+    }
+
+    /// [`PublicKeyring::from_jwks`], also accepting one JWK on its own (what `pii-edge keygen`
+    /// writes as `<kid>.public.jwk`).
+    ///
+    /// ```
+    /// # use pii_core::PublicKeyring;
+    /// let one = PublicKeyring::from_jwk_or_jwks(r#"{"kty":"OKP","crv":"X25519",
+    ///   "x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08","zone":"eu","region":"eu-1","created":1}"#)?;
+    /// assert_eq!(one.keys().len(), 1);
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
+        let mut keys = parse_set_or_key(json)?;
+        let result = Self::from_values(&keys);
+        wipe_secrets(&mut keys);
+        result
+    }
+
+    /// Add the keys of `other` (the edge's set assembled from the regions' public keys). A key
+    /// already present with the same members is kept once; the same key id with other members
+    /// is refused ([`KeyError::DuplicateKey`]).
+    ///
+    /// ```
+    /// # use pii_core::{PrivateKey, PublicKeyring};
+    /// let a = PrivateKey::generate("eu", "eu-central-1", 1)?.public();
+    /// let b = PrivateKey::generate("eu", "eu-west-1", 1)?.public();
+    /// let mut edge = PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?;
+    /// edge.extend(PublicKeyring::from_jwk_or_jwks(&b.to_jwk())?)?;
+    /// edge.extend(PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?)?; // twice is once
+    /// assert_eq!(edge.recipients("eu")?.len(), 2);
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn extend(&mut self, other: PublicKeyring) -> Result<(), KeyError> {
+        for key in other.keys {
+            if self.keys.contains(&key) {
+                continue;
+            }
+            self.insert(key)?;
+        }
+        Ok(())
     }
 
     fn from_values(values: &[Value]) -> Result<Self, KeyError> {
@@ -782,6 +840,23 @@ impl PrivateKeyring {
     /// ```
     pub fn from_jwks(json: &str) -> Result<Self, KeyError> {
         let mut values = parse_set(json)?;
+        let result = Self::from_values(&values);
+        wipe_secrets(&mut values);
+        result
+    }
+
+    /// [`PrivateKeyring::from_jwks`], also accepting one private JWK on its own (the
+    /// `<kid>.private.jwk` files `pii-edge keygen` writes).
+    ///
+    /// ```
+    /// # use pii_core::{PrivateKey, PrivateKeyring};
+    /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1_700_000_000)?;
+    /// let ring = PrivateKeyring::from_jwk_or_jwks(&key.to_jwk())?;
+    /// assert_eq!(ring.public().keys()[0], key.public());
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
+        let mut values = parse_set_or_key(json)?;
         let result = Self::from_values(&values);
         wipe_secrets(&mut values);
         result

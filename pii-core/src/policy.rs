@@ -134,8 +134,8 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// `tokenize`: normalization steps applied, in this order, before the token is computed,
-    /// so that spellings of one value join (`[trim, nfkc, casefold]` for e-mail addresses,
-    /// `[nfkc, digits]` for phone and card numbers). The steps are bound into the token key:
+    /// so that spellings of one value join (`[trim, fullwidth, casefold]` for e-mail addresses,
+    /// `[fullwidth, digits]` for phone and card numbers). The steps are bound into the token key:
     /// another list gives unrelated tokens. See `docs/policy.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<Vec<crate::token::Normalize>>,
@@ -614,6 +614,13 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                                 "normalization step `{}` is listed twice; list each step once",
                                 twice.1
                             ),
+                        );
+                    }
+                    if steps.iter().any(|s| !s.at_edge()) {
+                        add_value(
+                            &mut problems,
+                            &at("normalize"),
+                            "`nfkc` is not supported at the edge: the Unicode NFKC tables would take the Lambda@Edge package over its 1,000,000-byte limit; use `fullwidth` (full-width letters, digits and spaces to ASCII), which with `casefold` joins the spellings of e-mail addresses and numbers".into(),
                         );
                     }
                     Action::Tokenize {

@@ -5,7 +5,7 @@
 //! A token is `tk1.<domain>.<base64url-no-pad(HMAC-SHA256(K, value'))>` (`docs/envelope.md`
 //! §9):
 //! - without normalization, `K` is the domain's token key and `value'` the value's bytes;
-//! - with normalization (`normalize: [trim, nfkc, casefold]`), `value'` is the normalized text
+//! - with normalization (`normalize: [trim, fullwidth, casefold]`), `value'` is the normalized text
 //!   and `K = HKDF-Expand(key, "pii-edge token normalize v1:" || steps joined by ",", 32)`
 //!   (RFC 5869). Every normalization has its own key, so two policies that normalize the same
 //!   domain differently can never produce equal tokens for different inputs, and a changed
@@ -27,7 +27,7 @@ use crate::keys::{TokenKey, TokenKeys};
 /// The HKDF `info` prefix of a normalized token key; the step names follow, joined by `,`.
 const NORMALIZE_INFO: &str = "pii-edge token normalize v1:";
 
-/// One normalization step of a `tokenize` rule (`normalize: [trim, nfkc, casefold]`). Steps run
+/// One normalization step of a `tokenize` rule (`normalize: [trim, fullwidth, casefold]`). Steps run
 /// in the order written; the order is part of the token key, so `[trim, casefold]` and
 /// `[casefold, trim]` give unrelated tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,14 +37,20 @@ const NORMALIZE_INFO: &str = "pii-edge token normalize v1:";
 pub enum Normalize {
     /// Remove white space (Unicode `White_Space`) at both ends.
     Trim,
-    /// Unicode Normalization Form KC (UAX #15): compatibility characters become their plain
-    /// form (full-width `Ａ１` → `A1`, ligature `ﬁ` → `fi`, `①` → `1`).
+    /// Full-width forms to ASCII: `U+FF01`..`U+FF5E` to `!`..`~` and the ideographic space
+    /// `U+3000` to a space (`ａｎｎ＠ｅｘａｍｐｌｅ．ｄｅ` → `ann@example.de`, `０３０` → `030`): what
+    /// NFKC changes in e-mail addresses, phone and card numbers typed with an East Asian input
+    /// method, computed without tables.
+    Fullwidth,
+    /// Unicode Normalization Form KC (UAX #15). Not available in policies: its tables do not
+    /// fit the Lambda@Edge package (see `docs/policy.md`, "normalize"); `check` refuses it and
+    /// names `fullwidth` instead.
     Nfkc,
     /// Unicode full case folding (Unicode §3.13, `CaseFolding.txt` C+F): `Ann@Example.COM` →
     /// `ann@example.com`, `Straße` → `strasse`.
     Casefold,
     /// Keep the ASCII digits `0-9` only (phone and card numbers: `+49 (30) 123-45` →
-    /// `493012345`). Put `nfkc` first to keep full-width digits. A value without a digit cannot
+    /// `493012345`). Put `fullwidth` first to keep full-width digits. A value without a digit cannot
     /// be tokenized (the rule's `onError` decides).
     Digits,
     /// E-mail: lower-case the domain (after the last `@`) and drop a trailing `.`; the local
@@ -61,6 +67,7 @@ impl Normalize {
     pub fn as_str(self) -> &'static str {
         match self {
             Normalize::Trim => "trim",
+            Normalize::Fullwidth => "fullwidth",
             Normalize::Nfkc => "nfkc",
             Normalize::Casefold => "casefold",
             Normalize::Digits => "digits",
@@ -70,8 +77,9 @@ impl Normalize {
     }
 
     /// Every step, in the order of the documentation.
-    pub const ALL: [Normalize; 6] = [
+    pub const ALL: [Normalize; 7] = [
         Normalize::Trim,
+        Normalize::Fullwidth,
         Normalize::Nfkc,
         Normalize::Casefold,
         Normalize::Digits,
@@ -90,8 +98,12 @@ impl Normalize {
         Normalize::ALL.into_iter().find(|n| n.as_str() == name)
     }
 
+    /// Whether the edge package can run this step (NFKC's tables do not fit it).
+    pub fn at_edge(self) -> bool {
+        self != Normalize::Nfkc
+    }
+
     fn apply(self, text: String) -> Result<String, TokenError> {
-        use unicode_normalization::UnicodeNormalization as _;
         Ok(match self {
             Normalize::Trim => {
                 let trimmed = text.trim();
@@ -101,7 +113,16 @@ impl Normalize {
                     trimmed.to_owned()
                 }
             }
-            Normalize::Nfkc => text.nfkc().collect(),
+            Normalize::Fullwidth => text
+                .chars()
+                .map(|c| match u32::from(c) {
+                    0x3000 => ' ',
+                    // U+FF01..=U+FF5E are U+0021..=U+007E shifted by 0xFEE0.
+                    cp @ 0xFF01..=0xFF5E => char::from_u32(cp - 0xFEE0).unwrap_or(c),
+                    _ => c,
+                })
+                .collect(),
+            Normalize::Nfkc => return Err(TokenError::Unsupported),
             Normalize::Casefold => caseless::default_case_fold_str(&text),
             Normalize::Digits => {
                 let digits: String = text.chars().filter(char::is_ascii_digit).collect();
@@ -155,6 +176,8 @@ pub enum TokenError {
     NotAnEmail,
     /// The key derivation failed (cannot happen with a valid token key).
     Key,
+    /// A step this build cannot run (`nfkc`).
+    Unsupported,
 }
 
 impl fmt::Display for TokenError {
@@ -170,6 +193,9 @@ impl fmt::Display for TokenError {
                 "the value is not an e-mail address of the form local@domain (normalize: email-*)",
             ),
             TokenError::Key => f.write_str("the token key could not be derived"),
+            TokenError::Unsupported => f.write_str(
+                "normalization step `nfkc` is not available (its tables do not fit the edge package); use `fullwidth`",
+            ),
         }
     }
 }
@@ -322,10 +348,14 @@ mod tests {
     fn each_step() {
         use Normalize::*;
         assert_eq!(norm(&[Trim], " \u{3000}a b\n").unwrap(), "a b");
-        assert_eq!(norm(&[Nfkc], "Ａ１ﬁ①").unwrap(), "A1fi1");
+        assert_eq!(
+            norm(&[Fullwidth], "ａｎｎ＠ｅｘａｍｐｌｅ．ｄｅ\u{3000}０３０ｰ").unwrap(),
+            "ann@example.de 030ｰ"
+        );
+        assert_eq!(norm(&[Nfkc], "x"), Err(TokenError::Unsupported));
         assert_eq!(norm(&[Casefold], "Ann@Example.COM Straße").unwrap(), "ann@example.com strasse");
         assert_eq!(norm(&[Digits], "+49 (30) 123-45").unwrap(), "493012345");
-        assert_eq!(norm(&[Nfkc, Digits], "０３０ １２").unwrap(), "03012");
+        assert_eq!(norm(&[Fullwidth, Digits], "０３０ １２").unwrap(), "03012");
         assert_eq!(norm(&[Digits], "n/a"), Err(TokenError::NoDigits));
         assert_eq!(norm(&[EmailDomain], "Ann@Example.COM.").unwrap(), "Ann@example.com");
         assert_eq!(norm(&[EmailDomain], "a\"@\"b@X.de").unwrap(), "a\"@\"b@x.de");
@@ -343,7 +373,7 @@ mod tests {
         use Normalize::*;
         let keys = keys();
         let key = keys.get("email.v2").expect("key");
-        let email = Normalization::new(&[Trim, Nfkc, Casefold]);
+        let email = Normalization::new(&[Trim, Fullwidth, Casefold]);
         let a = tokenize(key, &email, "  Ann@Example.com ".as_bytes()).unwrap();
         let b = tokenize(key, &email, "ａｎｎ@example.COM".as_bytes()).unwrap();
         assert_eq!(a, b);
@@ -351,7 +381,11 @@ mod tests {
         // steps in another order: other keys, other tokens.
         let plain = tokenize(key, &Normalization::default(), b"ann@example.com").unwrap();
         assert_ne!(a, plain);
-        let reordered = tokenize(key, &Normalization::new(&[Casefold, Nfkc, Trim]), b"ann@example.com");
+        let reordered = tokenize(
+            key,
+            &Normalization::new(&[Casefold, Fullwidth, Trim]),
+            b"ann@example.com",
+        );
         assert_ne!(Ok(a.clone()), reordered);
         let fewer = tokenize(key, &Normalization::new(&[Casefold]), b"ann@example.com");
         assert_ne!(Ok(a), fewer);
