@@ -1,5 +1,5 @@
 'use strict';
-// pii-edge Lambda@Edge handler (Node.js 20.x / 22.x, viewer-request or origin-request with
+// pii-edge Lambda@Edge handler (nodejs22.x or nodejs24.x, viewer-request or origin-request with
 // "include body").
 //
 // The Rust engine runs in process as a Node-API addon (pii_edge.node). The policies and public

@@ -5,8 +5,8 @@ use serde_json::Value;
 use crate::envelope::{self, Binding, Sealer, ValueKind};
 use crate::json;
 use crate::keys::{PublicKeyring, TokenKeys};
-use crate::token::TokenError;
 use crate::policy::Action;
+use crate::token::TokenError;
 
 /// A selected value, as found in the request.
 #[derive(Clone, Copy)]
@@ -273,16 +273,18 @@ pub(crate) fn apply(
             normalization,
         } => {
             let key = ctx.tokens.get(domain).ok_or(Failure::Seal)?;
-            let token = crate::token::tokenize(key, normalization, &scalar_bytes(input)?)
-                .map_err(|e| match e {
-                    TokenError::NotText => Failure::NotApplicable("it is not UTF-8 text"),
-                    TokenError::NoDigits => {
-                        Failure::NotApplicable("it has no digit to keep (normalize: digits)")
+            let token =
+                crate::token::tokenize(key, normalization, &scalar_bytes(input)?).map_err(|e| {
+                    match e {
+                        TokenError::NotText => Failure::NotApplicable("it is not UTF-8 text"),
+                        TokenError::NoDigits => {
+                            Failure::NotApplicable("it has no digit to keep (normalize: digits)")
+                        }
+                        TokenError::NotAnEmail => Failure::NotApplicable(
+                            "it is not an e-mail address local@domain (normalize: email-*)",
+                        ),
+                        _ => Failure::Seal,
                     }
-                    TokenError::NotAnEmail => Failure::NotApplicable(
-                        "it is not an e-mail address local@domain (normalize: email-*)",
-                    ),
-                    _ => Failure::Seal,
                 })?;
             Ok(text_out(input, token))
         }

@@ -1127,7 +1127,8 @@ impl TokenKeys {
         self.keys.push(key);
         // Newest first within a domain: `get` and `keys_of` rely on it.
         self.keys.sort_by(|a, b| {
-            (&a.domain, std::cmp::Reverse(a.created)).cmp(&(&b.domain, std::cmp::Reverse(b.created)))
+            (&a.domain, std::cmp::Reverse(a.created))
+                .cmp(&(&b.domain, std::cmp::Reverse(b.created)))
         });
         Ok(())
     }

@@ -65,10 +65,10 @@ pub use policy::{
     SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
 };
 pub use request::Request;
-pub use token::{tokens, Normalize, Token, TokenError};
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Revealed};
+pub use token::{tokens, Normalize, Token, TokenError};
 
 /// The JSON Schema of the policy language, as written to `policies/schema.json`.
 ///

@@ -335,7 +335,11 @@ fn refuse_framework_route(pattern: &str) -> Result<(), String> {
                     out.push_str("**");
                 } else {
                     out.push('{');
-                    out.push_str(if name.is_empty() { "param" } else { name.trim() });
+                    out.push_str(if name.is_empty() {
+                        "param"
+                    } else {
+                        name.trim()
+                    });
                     out.push('}');
                 }
                 rest = after.get(close + 1..).unwrap_or("");
@@ -352,6 +356,24 @@ fn refuse_framework_route(pattern: &str) -> Result<(), String> {
             "`{pattern}` uses {what}, which pii-edge would read literally and never match, leaving the route unprotected; write it as `{}` (OpenAPI path templating: `{{name}}` is one segment, `**` any number)",
             openapi.join("/")
         )),
+    }
+}
+
+impl PathPattern {
+    /// A request path this pattern matches, as normalized segments: a parameter or `*` becomes
+    /// a segment no literal pattern names, `**` no segment at all. Another policy's pattern
+    /// that matches it takes at least some requests of this route.
+    pub(crate) fn sample(&self) -> Vec<String> {
+        const PARAM: &str = "\u{0}param";
+        self.0
+            .iter()
+            .filter_map(|seg| match seg {
+                PatSeg::Literal(l) => Some(l.clone()),
+                PatSeg::One => Some(PARAM.to_string()),
+                PatSeg::Any => None,
+                PatSeg::Template(pieces) => Some(pieces.join(PARAM)),
+            })
+            .collect()
     }
 }
 
@@ -581,7 +603,14 @@ mod tests {
         let p = PathPattern::parse("/x/ab{id}ba").unwrap();
         assert!(!p.matches(&normalize_path("/x/aba")));
         assert!(p.matches(&normalize_path("/x/abba")));
-        for bad in ["/a/{id", "/a/id}", "/a/{}", "/a/{a}{b}", "/a/{a b}", "/a/x*{id}"] {
+        for bad in [
+            "/a/{id",
+            "/a/id}",
+            "/a/{}",
+            "/a/{a}{b}",
+            "/a/{a b}",
+            "/a/x*{id}",
+        ] {
             assert!(PathPattern::parse(bad).is_err(), "{bad}");
         }
     }

@@ -353,15 +353,33 @@ mod tests {
             "ann@example.de 030ｰ"
         );
         assert_eq!(norm(&[Nfkc], "x"), Err(TokenError::Unsupported));
-        assert_eq!(norm(&[Casefold], "Ann@Example.COM Straße").unwrap(), "ann@example.com strasse");
+        assert_eq!(
+            norm(&[Casefold], "Ann@Example.COM Straße").unwrap(),
+            "ann@example.com strasse"
+        );
         assert_eq!(norm(&[Digits], "+49 (30) 123-45").unwrap(), "493012345");
         assert_eq!(norm(&[Fullwidth, Digits], "０３０ １２").unwrap(), "03012");
         assert_eq!(norm(&[Digits], "n/a"), Err(TokenError::NoDigits));
-        assert_eq!(norm(&[EmailDomain], "Ann@Example.COM.").unwrap(), "Ann@example.com");
-        assert_eq!(norm(&[EmailDomain], "a\"@\"b@X.de").unwrap(), "a\"@\"b@x.de");
-        assert_eq!(norm(&[EmailSubaddress], "ann+news@x.de").unwrap(), "ann@x.de");
-        assert_eq!(norm(&[EmailDomain], "no-at-sign"), Err(TokenError::NotAnEmail));
-        assert_eq!(norm(&[EmailSubaddress], "@x.de"), Err(TokenError::NotAnEmail));
+        assert_eq!(
+            norm(&[EmailDomain], "Ann@Example.COM.").unwrap(),
+            "Ann@example.com"
+        );
+        assert_eq!(
+            norm(&[EmailDomain], "a\"@\"b@X.de").unwrap(),
+            "a\"@\"b@x.de"
+        );
+        assert_eq!(
+            norm(&[EmailSubaddress], "ann+news@x.de").unwrap(),
+            "ann@x.de"
+        );
+        assert_eq!(
+            norm(&[EmailDomain], "no-at-sign"),
+            Err(TokenError::NotAnEmail)
+        );
+        assert_eq!(
+            norm(&[EmailSubaddress], "@x.de"),
+            Err(TokenError::NotAnEmail)
+        );
         assert_eq!(
             Normalization::new(&[Trim]).apply(b"\xff").map(|_| ()),
             Err(TokenError::NotText)
@@ -402,7 +420,10 @@ mod tests {
         ))
         .expect("keys");
         let found = tokens(&keys, "email", &[], b"a@b.de").expect("tokens");
-        assert_eq!(found.iter().map(|t| t.created).collect::<Vec<_>>(), [300, 100]);
+        assert_eq!(
+            found.iter().map(|t| t.created).collect::<Vec<_>>(),
+            [300, 100]
+        );
         assert!(found[0].current && !found[1].current);
         assert_ne!(found[0].token, found[1].token);
         assert_eq!(found[0].kid, keys.keys_of("email")[0].kid());

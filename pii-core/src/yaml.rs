@@ -36,6 +36,23 @@ impl Policy {
     }
 }
 
+impl PolicyError {
+    /// Problems found in a loaded policy (for example [`Policy::zone_problem`] or
+    /// [`Policy::routes_taken_by`]), located in its YAML text as `file:line:col`.
+    ///
+    /// ```
+    /// let text = "apiVersion: pii-edge/v1\nname: p\nmatch: {}\nrules:\n  - select: { header: x-id }\n    action: encrypt\n";
+    /// let policy = pii_core::Policy::from_yaml("p.yaml", text)?;
+    /// let problem = policy.zone_problem().expect("no zone");
+    /// let err = pii_core::PolicyError::located_in_yaml("p.yaml", text, vec![problem]);
+    /// assert!(err.to_string().starts_with("p.yaml:6:5: policy `p` encrypts but has no `zone`"), "{err}");
+    /// # Ok::<(), pii_core::PolicyError>(())
+    /// ```
+    pub fn located_in_yaml(source: &str, text: &str, problems: Vec<SpecProblem>) -> PolicyError {
+        locate(source, text, problems)
+    }
+}
+
 /// Parse YAML into a spec type, then compile it; every problem comes back located.
 pub(crate) fn load<S, T>(
     source: &str,
@@ -374,7 +391,10 @@ mod tests {
         let d = err(&format!(
             "{HEAD}rules:\n  - select: {{ json: $.a }}\n    acton: encrypt\n"
         ));
-        let typo = d.iter().find(|d| d.message.contains("acton")).expect("reported");
+        let typo = d
+            .iter()
+            .find(|d| d.message.contains("acton"))
+            .expect("reported");
         assert_eq!(typo.line, 8, "{typo:?}");
     }
 
@@ -398,11 +418,23 @@ mod tests {
         ));
         assert_eq!(d.len(), 3, "{d:#?}");
         assert_eq!(d[0].line, 7);
-        assert!(d[0].message.contains("invalid JSONPath"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("invalid JSONPath"),
+            "{}",
+            d[0].message
+        );
         assert_eq!((d[1].line, d[1].column), (11, 5));
-        assert!(d[1].message.contains("unknown field `keepLats`"), "{}", d[1].message);
+        assert!(
+            d[1].message.contains("unknown field `keepLats`"),
+            "{}",
+            d[1].message
+        );
         assert_eq!((d[2].line, d[2].column), (14, 5));
-        assert!(d[2].message.contains("unknown field `colour`"), "{}", d[2].message);
+        assert!(
+            d[2].message.contains("unknown field `colour`"),
+            "{}",
+            d[2].message
+        );
     }
 
     #[test]
@@ -411,9 +443,20 @@ mod tests {
             "{HEAD}rules:\n  - select: {{ json: $.a }}\n    actoin: hash\nlimits: {{ maxDepht: 3 }}\n"
         ));
         let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("`actoin`")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("`maxDepht`")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("missing field `action`")), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.contains("`actoin`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("`maxDepht`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("missing field `action`")),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -421,7 +464,11 @@ mod tests {
         let d = err(&format!(
             "{HEAD}rules:\n  - select: {{ json: $.a }}\n    action: hash\n  - select: {{ json: $.a }}\n    action: redact\n"
         ));
-        assert!(d[0].message.contains("rule 1 (`json $.a`)"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("rule 1 (`json $.a`)"),
+            "{}",
+            d[0].message
+        );
     }
 
     #[test]

@@ -58,7 +58,8 @@ fn normalized_spellings_of_an_address_get_one_token() {
     assert_eq!(found[0].token, a);
 
     // Without normalization the spellings stay apart, and no token equals a normalized one.
-    let plain = Engine::new(vec![policy("")], PublicKeyring::default(), keys(false)).expect("engine");
+    let plain =
+        Engine::new(vec![policy("")], PublicKeyring::default(), keys(false)).expect("engine");
     assert_ne!(
         token_of(&plain, "Ann@Example.com"),
         token_of(&plain, "ann@example.com")
@@ -68,9 +69,11 @@ fn normalized_spellings_of_an_address_get_one_token() {
 
 #[test]
 fn after_a_rotation_the_edge_uses_the_new_key_and_the_origin_can_compute_both() {
-    let before = Engine::new(vec![policy("")], PublicKeyring::default(), keys(false)).expect("engine");
+    let before =
+        Engine::new(vec![policy("")], PublicKeyring::default(), keys(false)).expect("engine");
     let stored = token_of(&before, "ann@example.com");
-    let after = Engine::new(vec![policy("")], PublicKeyring::default(), keys(true)).expect("engine");
+    let after =
+        Engine::new(vec![policy("")], PublicKeyring::default(), keys(true)).expect("engine");
     let now = token_of(&after, "ann@example.com");
     assert_ne!(stored, now);
     let found = tokens(&keys(true), "email", &[], b"ann@example.com").expect("tokens");
@@ -82,9 +85,15 @@ fn after_a_rotation_the_edge_uses_the_new_key_and_the_origin_can_compute_both() 
 #[test]
 fn check_refuses_what_the_edge_cannot_run_or_a_step_twice() {
     for (normalize, want) in [
-        ("    normalize: [trim, nfkc]\n", "`nfkc` is not supported at the edge"),
+        (
+            "    normalize: [trim, nfkc]\n",
+            "`nfkc` is not supported at the edge",
+        ),
         ("    normalize: [trim, trim]\n", "listed twice"),
-        ("    normalize: [lowercase]\n", "unknown variant `lowercase`"),
+        (
+            "    normalize: [lowercase]\n",
+            "unknown variant `lowercase`",
+        ),
     ] {
         let err = Policy::from_yaml(
             "t.yaml",
@@ -103,7 +112,10 @@ fn check_refuses_what_the_edge_cannot_run_or_a_step_twice() {
     )
     .expect_err("normalize on hash")
     .to_string();
-    assert!(err.contains("option `normalize` does not apply to action `hash`"), "{err}");
+    assert!(
+        err.contains("option `normalize` does not apply to action `hash`"),
+        "{err}"
+    );
 }
 
 #[test]

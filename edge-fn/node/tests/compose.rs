@@ -87,7 +87,11 @@ fn composed_handler_runs_under_node() {
     fs::create_dir_all(&task).expect("task dir");
     let root = support::root();
     // The layout `pii-edge package --compose examples/compose/index.js` writes.
-    fs::copy(root.join("examples/compose/index.js"), task.join("index.js")).expect("index.js");
+    fs::copy(
+        root.join("examples/compose/index.js"),
+        task.join("index.js"),
+    )
+    .expect("index.js");
     fs::copy(root.join("edge-fn/node/index.js"), task.join("pii-edge.js")).expect("pii-edge.js");
     fs::copy(addon(), task.join("pii_edge.node")).expect("addon");
     fs::copy(
@@ -103,7 +107,12 @@ fn composed_handler_runs_under_node() {
             with_api_key(r);
             r["uri"] = Value::from("/v1/users");
         }),
-        event(&work, "signup-malformed.json", "malformed.json", with_api_key),
+        event(
+            &work,
+            "signup-malformed.json",
+            "malformed.json",
+            with_api_key,
+        ),
     ];
     let out = work.join("results.json");
     let output = Command::new("node")
@@ -133,7 +142,10 @@ fn composed_handler_runs_under_node() {
         let body = body_text(r);
         assert!(body.contains("pe1.") || body.contains("pe2."), "{body}");
         for plain in support::PLAINTEXT {
-            assert!(!body.contains(plain), "plaintext {plain:?} forwarded: {body}");
+            assert!(
+                !body.contains(plain),
+                "plaintext {plain:?} forwarded: {body}"
+            );
         }
     }
 

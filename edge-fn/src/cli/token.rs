@@ -102,9 +102,8 @@ pub(crate) fn run(args: TokenArgs) -> CliResult {
     } else {
         args.value.clone().into_bytes()
     };
-    let found = pii_core::tokens(&keys, &args.domain, &steps, &value).map_err(|e| {
-        CliError::new(format!("{}: {e}", shown(&tokens_path)))
-    })?;
+    let found = pii_core::tokens(&keys, &args.domain, &steps, &value)
+        .map_err(|e| CliError::new(format!("{}: {e}", shown(&tokens_path))))?;
     match args.format {
         Format::Json => {
             let list: Vec<TokenOut<'_>> = found
