@@ -2,7 +2,7 @@
 # Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
-# (engine_apply), and the envelopes of docs/vectors/ (envelope_open). Safe to re-run: it only
+# (engine_apply), the envelopes of docs/vectors/ (envelope_open), and /bin/true (addon_elf). Safe to re-run: it only
 # adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +75,15 @@ for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+
+# addon_elf: a real x86_64 ELF with glibc version needs, and its first kilobytes.
+for path in ["/bin/true", "/usr/bin/true"]:
+    if os.path.exists(path):
+        elf = open(path, "rb").read()
+        put("addon_elf", elf)
+        put("addon_elf", elf[:4096])
+        break
+put("addon_elf", b"\x7fELF\x02\x01\x01")
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")

@@ -238,6 +238,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_real_binary() {
+        // Debian's coreutils `true`: dynamically linked against glibc, so it has version needs.
+        let Ok(bytes) = std::fs::read("/bin/true") else {
+            return;
+        };
+        let needs = glibc_needs(&bytes).expect("readable");
+        assert!(needs.iter().all(|&(major, _)| major == 2), "{needs:?}");
+        assert!(!needs.is_empty(), "glibc versions of /bin/true");
+    }
+
+    #[test]
     fn refuses_what_it_cannot_read_without_panicking() {
         let elf = fake_shared_object(&["GLIBC_2.17"]);
         for len in 0..elf.len() {
