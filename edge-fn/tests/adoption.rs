@@ -525,6 +525,37 @@ fn documents_agree_with_the_code() {
     for line in readme.lines().filter(|l| l.contains("cargo install")) {
         assert!(line.contains("--locked"), "README: {line}");
     }
+    // The deployment guide: keys first, the addon built, where to build it, tokens, the
+    // origin's private keys, the failover it really gives, and advice that fits an HTTP API.
+    let guide = read("examples/deploy/README.md");
+    let at = |needle: &str| {
+        guide
+            .find(needle)
+            .unwrap_or_else(|| panic!("guide lacks {needle:?}"))
+    };
+    assert!(at("pii-edge keygen --zone") < at("pii-edge package --policies"));
+    assert!(at("pii-edge keys assemble") < at("pii-edge package --policies"));
+    assert!(
+        at("cargo build --locked --release -p pii-edge-node --lib")
+            < at("pii-edge package --policies")
+    );
+    for needle in [
+        "glibc 2.34 or older",
+        "docker run --rm --platform linux/amd64",
+        "--tokens keys/tokens.jwks --out edge.zip",
+        "## 6. The origins: private keys",
+        "aws secretsmanager create-secret",
+        "PrivateKeyring::from_jwk_or_jwks",
+        "reads\nincluded",
+        "AWS WAF cannot be\n    attached to an HTTP API",
+    ] {
+        assert!(guide.contains(needle), "guide lacks {needle:?}");
+    }
+    assert!(
+        !guide.contains("examples/keys/public.jwks"),
+        "the guide never packages the demo keys"
+    );
+
     // The Node README and index.js name the runtimes the template allows, and no other.
     let template = read("examples/deploy/template.yaml");
     let allowed = template
