@@ -543,7 +543,7 @@ fn documents_agree_with_the_code() {
         "glibc 2.34 or older",
         "docker run --rm --platform linux/amd64",
         "--tokens keys/tokens.jwks --out edge.zip",
-        "## 6. The origins: private keys",
+        "## 2. The origins: private keys",
         "aws secretsmanager create-secret",
         "PrivateKeyring::from_jwk_or_jwks",
         "reads\nincluded",
