@@ -12,7 +12,7 @@
 //! }
 //! ```
 //!
-//! - `policies`: the JSON form of each policy (`pii_core::PolicySpec`; the edge carries no
+//! - `policies`: the JSON form of each policy (`pii_core::spec::PolicySpec`; the edge carries no
 //!   YAML parser, `pii-edge package` converts).
 //! - `keys`: the public JWK Set (X25519) the edge seals to. A key with a private member (`d`)
 //!   is refused: the package is readable by anyone who can read the function.
@@ -41,7 +41,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use pii_core::{
-    Engine, KeyError, Policy, PolicySpec, PublicKeyring, Residency, SelectorSpec, TokenKeys,
+    spec::{PolicySpec, SelectorSpec},
+    Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -205,7 +206,7 @@ pub fn load_bundle(json: &str) -> Result<Engine, BundleError> {
 /// when no policy tokenizes).
 ///
 /// ```
-/// let spec: pii_core::PolicySpec = serde_json::from_str(r#"{"apiVersion":"pii-edge/v1",
+/// let spec: pii_core::spec::PolicySpec = serde_json::from_str(r#"{"apiVersion":"pii-edge/v1",
 ///   "name":"search","match":{"paths":["/api/search"]},
 ///   "rules":[{"select":{"query":"email"},"action":"mask","keepFirst":1}]}"#).unwrap();
 /// let json = edge_fn::bundle::build_bundle(&[spec], r#"{"keys":[]}"#, None).unwrap();
@@ -314,7 +315,7 @@ impl Bundle {
         }
         .map_err(|e| BundleError::Config(e.to_string()))?;
         Ok(match reuse {
-            Some(limits) => engine.with_reuse(limits),
+            Some(limits) => engine.with_reused_data_key_hazard(limits),
             None => engine,
         })
     }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::policy::SpecProblem;
+use crate::spec::SpecProblem;
 
 /// One problem in a policy file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
