@@ -30,7 +30,7 @@ need python3 python3
 
 echo "== build: cargo build --release -p pii-edge-node --lib"
 cargo build --release -p pii-edge-node --lib --quiet
-addon=target/release/libpii_edge_node.so
+addon="${CARGO_TARGET_DIR:-target}/release/libpii_edge_node.so"
 
 echo "== package: pii-edge package -> $zip_path"
 rm -rf "$out"
