@@ -49,19 +49,24 @@ impl fmt::Display for ElfError {
 
 impl std::error::Error for ElfError {}
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+// Field readers at `base + off`: every offset comes from the file, so every sum is checked.
+
+fn u16_at(b: &[u8], base: usize, off: usize) -> Option<u16> {
+    let at = base.checked_add(off)?;
     Some(u16::from_le_bytes(
         b.get(at..at.checked_add(2)?)?.try_into().ok()?,
     ))
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+fn u32_at(b: &[u8], base: usize, off: usize) -> Option<u32> {
+    let at = base.checked_add(off)?;
     Some(u32::from_le_bytes(
         b.get(at..at.checked_add(4)?)?.try_into().ok()?,
     ))
 }
 
-fn u64_at(b: &[u8], at: usize) -> Option<usize> {
+fn u64_at(b: &[u8], base: usize, off: usize) -> Option<usize> {
+    let at = base.checked_add(off)?;
     usize::try_from(u64::from_le_bytes(
         b.get(at..at.checked_add(8)?)?.try_into().ok()?,
     ))
@@ -85,14 +90,14 @@ pub fn glibc_needs(b: &[u8]) -> Result<Vec<(u32, u32)>, ElfError> {
     if b.get(..4) != Some(b"\x7fELF") {
         return Err(ElfError::NotElf);
     }
-    let machine = u16_at(b, 18).ok_or(ElfError::NotElf)?;
+    let machine = u16_at(b, 0, 18).ok_or(ElfError::NotElf)?;
     if b.get(4) != Some(&2) || b.get(5) != Some(&1) || machine != 0x3e {
         return Err(ElfError::NotX86_64 { machine });
     }
     let cut = ElfError::Malformed("cut short");
-    let shoff = u64_at(b, 0x28).ok_or(cut.clone())?;
-    let shentsize = usize::from(u16_at(b, 0x3a).ok_or(cut.clone())?);
-    let shnum = usize::from(u16_at(b, 0x3c).ok_or(cut.clone())?);
+    let shoff = u64_at(b, 0, 0x28).ok_or(cut.clone())?;
+    let shentsize = usize::from(u16_at(b, 0, 0x3a).ok_or(cut.clone())?);
+    let shnum = usize::from(u16_at(b, 0, 0x3c).ok_or(cut.clone())?);
     if shoff == 0 || shnum == 0 {
         return Err(ElfError::NoSections);
     }
@@ -106,11 +111,11 @@ pub fn glibc_needs(b: &[u8]) -> Result<Vec<(u32, u32)>, ElfError> {
             .ok_or(ElfError::Malformed("section table"))?;
         let field = || ElfError::Malformed("section table");
         Ok((
-            u32_at(b, at + 4).ok_or_else(field)?,    // sh_type
-            u64_at(b, at + 0x18).ok_or_else(field)?, // sh_offset
-            u64_at(b, at + 0x20).ok_or_else(field)?, // sh_size
-            u32_at(b, at + 0x28).ok_or_else(field)?, // sh_link
-            u32_at(b, at + 0x2c).ok_or_else(field)?, // sh_info
+            u32_at(b, at, 4).ok_or_else(field)?,    // sh_type
+            u64_at(b, at, 0x18).ok_or_else(field)?, // sh_offset
+            u64_at(b, at, 0x20).ok_or_else(field)?, // sh_size
+            u32_at(b, at, 0x28).ok_or_else(field)?, // sh_link
+            u32_at(b, at, 0x2c).ok_or_else(field)?, // sh_info
         ))
     };
     let mut found = Vec::new();
@@ -134,12 +139,12 @@ pub fn glibc_needs(b: &[u8]) -> Result<Vec<(u32, u32)>, ElfError> {
         let mut at = 0usize;
         // Each entry and each of its auxiliaries is visited once; the counts bound the walk.
         for _ in 0..count {
-            let cnt = u16_at(needs, at + 2).ok_or_else(bad)?;
-            let aux = u32_at(needs, at + 8).ok_or_else(bad)? as usize;
-            let next = u32_at(needs, at + 12).ok_or_else(bad)? as usize;
+            let cnt = u16_at(needs, at, 2).ok_or_else(bad)?;
+            let aux = u32_at(needs, at, 8).ok_or_else(bad)? as usize;
+            let next = u32_at(needs, at, 12).ok_or_else(bad)? as usize;
             let mut a = at.checked_add(aux).ok_or_else(bad)?;
             for _ in 0..cnt {
-                let name = u32_at(needs, a + 8).ok_or_else(bad)? as usize;
+                let name = u32_at(needs, a, 8).ok_or_else(bad)? as usize;
                 let name = c_str(strings, name).ok_or(ElfError::Malformed("version name"))?;
                 if let Some(version) = name.strip_prefix("GLIBC_") {
                     let mut parts = version.split('.').map(str::parse::<u32>);
@@ -149,7 +154,7 @@ pub fn glibc_needs(b: &[u8]) -> Result<Vec<(u32, u32)>, ElfError> {
                         found.push((major, 0));
                     }
                 }
-                let step = u32_at(needs, a + 12).ok_or_else(bad)? as usize;
+                let step = u32_at(needs, a, 12).ok_or_else(bad)? as usize;
                 if step == 0 {
                     break;
                 }
@@ -246,6 +251,21 @@ mod tests {
         let needs = glibc_needs(&bytes).expect("readable");
         assert!(needs.iter().all(|&(major, _)| major == 2), "{needs:?}");
         assert!(!needs.is_empty(), "glibc versions of /bin/true");
+    }
+
+    #[test]
+    fn fuzz_regressions_do_not_panic() {
+        // Inputs the `addon_elf` fuzz target found (fuzz/regressions/addon_elf/): a section
+        // table at an offset whose field sums overflowed.
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/addon_elf");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("regressions") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+            let _ = glibc_needs(&bytes);
+            seen += 1;
+        }
+        assert!(seen > 0);
     }
 
     #[test]
