@@ -32,6 +32,10 @@ for policy in bundle["policies"]:
 events = sorted(glob.glob("examples/events/*.json") + glob.glob("examples/events/responses/*.json"))
 for path in events:
     put("cloudfront_event", open(path, "rb").read())
+# ... and one CloudFront never sends: a header entry whose `key` names another header.
+mismatched = json.load(open("examples/events/headers-cookie.json"))
+mismatched["Records"][0]["cf"]["request"]["headers"]["x-trace"] = [{"key": "X-National-ID", "value": "DE-1"}]
+put("cloudfront_event", json.dumps(mismatched, indent=1))
 
 # engine_apply: the same requests as HTTP/1.1 text, plus hostile variants.
 def http(method, uri, query, headers, body=b""):
@@ -70,11 +74,35 @@ hostile = [
 for h in hostile:
     put("engine_apply", h)
 
-# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
+# json_span: the JSON bodies of the example events, and odd documents.
+for path in sorted(glob.glob("examples/events/*.json")):
+    request = json.load(open(path))["Records"][0]["cf"]["request"]
+    b = request.get("body")
+    if b and b.get("data"):
+        put("json_span", base64.b64decode(b["data"]) if b.get("encoding") == "base64" else b["data"].encode())
+for doc in [b' {"a": [1, {"b\\u0063": null}], "e": "\\ud83d\\ude00"} ', b"[]", b'"x"', b"1e5",
+            b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"[" * 140 + b"]" * 140, b'{"k": [true, false, -0.0]}']:
+    put("json_span", doc)
+
+# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order; and
+# the locations of the vectors (and of the envelope spec's examples) for the location parser.
 for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+    for b in (v.get("binding"), v.get("expected_binding")):
+        if b:
+            put("envelope_open", bytes([i]) + b["location"].encode())
+for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", "query:email#12",
+            "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
+    put("envelope_open", b"\0" + loc.encode())
+
+# names: <place byte> + a name, for each place; the spellings of the differential cases.
+for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "FileName", "card_number",
+             "card.number", "card number", "Card.Number", "card_number[]", "x-national-id",
+             "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
+    for place in range(7):
+        put("names", bytes([place]) + name.encode())
 
 # addon_elf: a real x86_64 ELF with glibc version needs, and its first kilobytes.
 for path in ["/bin/true", "/usr/bin/true"]:

@@ -40,14 +40,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pii_core::{
-    spec::{PolicySpec, SelectorSpec},
-    Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys,
-};
+use pii_core::{spec::PolicySpec, Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cloudfront::EventType;
+use crate::cloudfront::{restricted_header_rules, EventType, RestrictedRule};
 use crate::log::{self, LogSink, StdoutSink};
 
 /// The bundle document, as written by [`build_bundle`] and read by [`load_bundle`].
@@ -325,25 +322,9 @@ impl Bundle {
 /// (read-only or disallowed on viewer-request or origin-request): every request it matches
 /// would otherwise be answered 500. Found here, at package time, instead.
 fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
-    let problems: Vec<String> = policy
-        .spec()
-        .rules
+    let problems: Vec<String> = restricted_header_rules(policy.spec())
         .iter()
-        .enumerate()
-        .filter_map(|(i, rule)| match &rule.select {
-            SelectorSpec::Header(name) => {
-                let lower = name.to_ascii_lowercase();
-                [EventType::ViewerRequest, EventType::OriginRequest]
-                    .iter()
-                    .find_map(|trigger| crate::handler::header_restriction(&lower, trigger))
-                    .map(|_| {
-                        format!(
-                            "rules[{i}].select.header: CloudFront does not let a function change header `{lower}` (read-only or disallowed); protect it at the origin instead"
-                        )
-                    })
-            }
-            _ => None,
-        })
+        .map(RestrictedRule::message)
         .collect();
     if problems.is_empty() {
         Ok(())

@@ -44,6 +44,7 @@ mod error;
 mod json;
 mod keys;
 mod location;
+pub mod names;
 mod onepass;
 mod policy;
 mod request;
@@ -59,6 +60,7 @@ mod yaml;
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
 pub use keys::{PrivateKey, PrivateKeyring};

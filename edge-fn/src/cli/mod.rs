@@ -17,7 +17,6 @@ mod inspect;
 mod keygen;
 mod keys;
 mod package;
-mod rawjson;
 mod request;
 mod testcases;
 mod token;
