@@ -2,7 +2,8 @@
 # Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
-# (engine_apply), the envelopes of docs/vectors/ (envelope_open), and /bin/true (addon_elf). Safe to re-run: it only
+# (engine_apply), the envelopes of docs/vectors/ (envelope_open), the receipts of
+# docs/vectors/receipts/ (receipt_verify) and /bin/true (addon_elf). Safe to re-run: it only
 # adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +104,16 @@ for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "File
              "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
     for place in range(7):
         put("names", bytes([place]) + name.encode())
+
+# receipt_verify: <vector index byte> + every vector's receipt, under each vector's request.
+receipts = sorted(glob.glob("docs/vectors/receipts/*.json"))
+values = []
+for path in receipts:
+    v = json.load(open(path))
+    values += [h[1] for h in v["request"]["headers"] if h[0].lower() == "x-pii-edge-receipt"]
+for i in range(len(receipts)):
+    for value in values:
+        put("receipt_verify", bytes([i]) + value.encode())
 
 # addon_elf: a real x86_64 ELF with glibc version needs, and its first kilobytes.
 for path in ["/bin/true", "/usr/bin/true"]:

@@ -36,6 +36,14 @@ step "pii-edge apply output opened from the spec alone, at the locations the spe
 cargo build --quiet -p edge-fn --bin pii-edge
 python3 docs/interop/open_cli_output.py --pii-edge "${CARGO_TARGET_DIR:-target}/debug/pii-edge"
 
+if [ -f docs/interop/verify_receipts.py ]; then
+  step "receipt vectors verified by an independent implementation (Python)"
+  python3 docs/interop/verify_receipts.py
+fi
+
+step "origin packages: Python wheel and Node.js addon, their tests, the Python example origin"
+bash scripts/test-bindings.sh
+
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"
   bash .ci/cfn-lint.sh

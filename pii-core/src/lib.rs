@@ -47,12 +47,15 @@ mod location;
 pub mod names;
 mod onepass;
 mod policy;
+pub mod receipt;
 mod request;
 mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
 pub mod spec;
+#[cfg(feature = "open")]
+pub mod strict;
 mod token;
 #[cfg(feature = "yaml")]
 mod yaml;

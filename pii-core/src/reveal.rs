@@ -75,6 +75,7 @@ fn open_at(
     text: &str,
     location: &Location,
     expect: Expect<'_>,
+    data_keys: &mut envelope::DataKeys,
 ) -> Result<Opened, RevealError> {
     let fail = |error| RevealError {
         location: location.clone(),
@@ -84,8 +85,13 @@ fn open_at(
         Expect {
             policy: Some(policy),
             zone: Some(zone),
-        } => envelope::open_expecting(keys, text, &Binding::new(policy, zone, location.clone())),
-        _ => envelope::open(keys, text),
+        } => envelope::open_in_request(
+            keys,
+            text,
+            Some(&Binding::new(policy, zone, location.clone())),
+            data_keys,
+        ),
+        _ => envelope::open_in_request(keys, text, None, data_keys),
     }
     .map_err(fail)?;
     let b = opened.binding();
@@ -140,8 +146,10 @@ pub fn reveal(
 ) -> Result<Revealed, RevealError> {
     let mut out = req.clone();
     let mut fields = Vec::new();
+    // The envelopes of one request share their data key: unwrap it once (see DataKeys).
+    let mut data_keys = envelope::DataKeys::default();
     let mut open = |text: &str, location: Location| -> Result<Opened, RevealError> {
-        let opened = open_at(keys, text, &location, expect)?;
+        let opened = open_at(keys, text, &location, expect, &mut data_keys)?;
         fields.push(RevealedField {
             binding: opened.binding().clone(),
             kind: opened.kind(),
