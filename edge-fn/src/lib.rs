@@ -12,7 +12,8 @@
 //! - [`elf`]: the packaging check of the Node-API addon (x86_64, glibc versions it needs).
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
-//! regional functions) and in the Node.js addon of the Lambda@Edge package (`edge-fn/node`).
+//! regional functions), in the Node.js addon of the Lambda@Edge package (`edge-fn/node`) and
+//! in `pii-edge serve`, the local reverse proxy (feature `serve`, docs/serve.md).
 #![forbid(unsafe_code)]
 
 pub mod bundle;

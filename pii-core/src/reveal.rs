@@ -224,10 +224,11 @@ pub fn reveal(
                 *n += 1;
                 if envelope::is_envelope(cv) {
                     let opened = open(cv, location)?;
+                    // The cookie written back with its trimmed name (`name =v` is `name=v`).
                     edits.push((
-                        piece.value_start,
+                        piece.start,
                         piece.end,
-                        String::from_utf8_lossy(opened.plaintext()).into_owned(),
+                        format!("{cn}={}", String::from_utf8_lossy(opened.plaintext())),
                     ));
                 }
             }

@@ -1,7 +1,7 @@
 //! The `pii-edge` command line: argument parsing and dispatch. Each command lives in its own
 //! module; shared pieces are `files` (reading policies, keys and stdin), `request` (requests,
 //! events and their JSON form), `inspect` (finding a protected value by its report location)
-//! and `style` (colours and output).
+//! and `style` (colours and output). `serve` (feature `serve`) is the local reverse proxy.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -18,6 +18,8 @@ mod keygen;
 mod keys;
 mod package;
 mod request;
+#[cfg(feature = "serve")]
+mod serve;
 mod testcases;
 mod token;
 
@@ -97,6 +99,14 @@ enum Command {
     /// anyone who can read the function). The zip is written only when it fits the trigger's
     /// size limit (1,000,000 bytes compressed for viewer-request).
     Package(package::PackageArgs),
+    /// Run your application behind the edge: a local HTTP/1.1 reverse proxy that runs the
+    /// Lambda@Edge handler on every request, with a live inspector at /_pii-edge/.
+    ///
+    /// Each request becomes the viewer-request event CloudFront would deliver; the handler's
+    /// answer is forwarded to --upstream or returned, as CloudFront would. Policies, keys and
+    /// residency reload when their files change; a bad edit keeps the last good policies.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -145,6 +155,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Package(args) => package::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Token(args) => token::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)
