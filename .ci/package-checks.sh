@@ -39,7 +39,7 @@ rm -rf "$out"
 mkdir -p "$out/files"
 # The operators' path: the CLI validates the policies and keys, writes bundle.json and the zip.
 cargo run --quiet -p edge-fn --bin pii-edge -- package \
-  --policies policies/ --keys examples/keys/public.jwks --tokens examples/keys/tokens.jwks \
+  --policies policies/ --keys examples/keys/public.jwks --tokens examples/keys/tokens.jwks --allow-demo-keys \
   --addon "$addon" --index-js edge-fn/node/index.js --out "$zip_path"
 python3 -m zipfile -e "$zip_path" "$out/files"
 

@@ -2,8 +2,8 @@
 # Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
-# (engine_apply), the envelopes of docs/vectors/ (envelope_open) and the receipts of
-# docs/vectors/receipts/ (receipt_verify). Safe to re-run: it only
+# (engine_apply), the envelopes of docs/vectors/ (envelope_open), the receipts of
+# docs/vectors/receipts/ (receipt_verify) and /bin/true (addon_elf). Safe to re-run: it only
 # adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +114,15 @@ for path in receipts:
 for i in range(len(receipts)):
     for value in values:
         put("receipt_verify", bytes([i]) + value.encode())
+
+# addon_elf: a real x86_64 ELF with glibc version needs, and its first kilobytes.
+for path in ["/bin/true", "/usr/bin/true"]:
+    if os.path.exists(path):
+        elf = open(path, "rb").read()
+        put("addon_elf", elf)
+        put("addon_elf", elf[:4096])
+        break
+put("addon_elf", b"\x7fELF\x02\x01\x01")
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")

@@ -1,5 +1,5 @@
 'use strict';
-// pii-edge Lambda@Edge handler (Node.js 20.x / 22.x, viewer-request or origin-request with
+// pii-edge Lambda@Edge handler (nodejs22.x or nodejs24.x, viewer-request or origin-request with
 // "include body").
 //
 // The Rust engine runs in process as a Node-API addon (pii_edge.node). The policies and public
@@ -8,6 +8,13 @@
 // request a 503 "policy-unavailable" response, never an unprotected forward.
 //
 // One JSON log line per request goes to stdout (CloudWatch Embedded Metric Format, no values).
+//
+// Two exports:
+// - `handler(event)`: the whole function (what `pii-edge package` deploys as index.handler);
+// - `protect(event)`: the same protection for a team's own viewer-request handler. It returns
+//   what CloudFront must get: the protected request to forward, or a generated response (an
+//   object with `status`) to send instead. `isResponse(result)` tells them apart. See
+//   examples/compose/ for a handler that authenticates, protects, then routes.
 
 const fs = require('fs');
 const path = require('path');
@@ -40,7 +47,9 @@ function handleWhole(event) {
   return JSON.parse(addon.handle(JSON.stringify(event)));
 }
 
-exports.handler = async (event) => {
+// Protect one CloudFront event (viewer-request or origin-request). Synchronous; never throws
+// for any event (a failure is a generated 4xx/5xx response, never the unprotected request).
+function protect(event) {
   const body = bodyOf(event);
   if (body === null) return handleWhole(event);
   // The body's data (base64, up to 1.33 MB) goes to the addon as its own string and the new
@@ -68,4 +77,14 @@ exports.handler = async (event) => {
     return handleWhole(event);
   }
   return out;
-};
+}
+
+// Whether a result of `protect` is a generated response (send it) rather than the request to
+// forward. CloudFront tells them apart the same way: a response has a `status`.
+function isResponse(result) {
+  return result !== null && typeof result === 'object' && Object.prototype.hasOwnProperty.call(result, 'status');
+}
+
+exports.protect = protect;
+exports.isResponse = isResponse;
+exports.handler = async (event) => protect(event);

@@ -9,6 +9,7 @@
 //!   ([`handle`], [`handle_json`], [`handle_parts`]).
 //! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
+//! - [`elf`]: the packaging check of the Node-API addon (x86_64, glibc versions it needs).
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
 //! regional functions), in the Node.js addon of the Lambda@Edge package (`edge-fn/node`) and
@@ -17,6 +18,7 @@
 
 pub mod bundle;
 pub mod cloudfront;
+pub mod elf;
 pub mod handler;
 pub mod log;
 pub mod problem;

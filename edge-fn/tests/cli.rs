@@ -719,14 +719,13 @@ fn keygen_writes_private_keys_with_mode_0600() {
 
 /// A tiny stand-in for the addon: an x86_64 ELF header is all `package` checks.
 fn fake_addon(len: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; len.max(64)];
-    bytes[..4].copy_from_slice(b"\x7fELF");
-    bytes[4] = 2; // 64-bit
-    bytes[5] = 1; // little endian
-    bytes[18] = 0x3e; // x86_64
-                      // Incompressible filler after the header.
+    // An x86_64 ELF header and the version needs `package` reads (GLIBC_2.17)...
+    let mut bytes = edge_fn::elf::fake_shared_object(&["GLIBC_2.2.5", "GLIBC_2.17"]);
+    let head = bytes.len();
+    bytes.resize(len.max(head), 0);
+    // ... then incompressible filler.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for b in bytes.iter_mut().skip(64) {
+    for b in bytes.iter_mut().skip(head) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -758,6 +757,7 @@ fn package_refuses_private_keys_and_checks_the_size() {
             addon.display().to_string(),
             "--index-js".into(),
             index.display().to_string(),
+            "--allow-demo-keys".into(),
         ]
     };
 
@@ -846,6 +846,8 @@ fn package_hint_for_a_zone_without_keys_works() {
             &addon.display().to_string(),
             "--index-js",
             &index.display().to_string(),
+            // The demo token keys; the public keys are the ones the hint makes.
+            "--allow-demo-keys",
         ])
     };
     let out = package(&empty);
@@ -1165,6 +1167,7 @@ fn package_carries_a_residency_whose_regions_all_have_keys() {
             &index,
             "--residency",
             "../examples/residency/residency.yaml",
+            "--allow-demo-keys",
         ])
     };
     // The demo keys cover eu-central only: a zone region without a key is refused.

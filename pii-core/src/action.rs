@@ -7,6 +7,7 @@ use crate::json;
 use crate::keys::{PublicKeyring, TokenKeys};
 use crate::location::Location;
 use crate::policy::Action;
+use crate::token::TokenError;
 
 /// A selected value, as found in the request.
 #[derive(Clone, Copy)]
@@ -284,12 +285,25 @@ pub(crate) fn apply(
                 Output::Text(sealed)
             })
         }
-        Action::Tokenize { domain } => {
+        Action::Tokenize {
+            domain,
+            normalization,
+        } => {
             let key = ctx.tokens.get(domain).ok_or(Failure::Seal)?;
-            Ok(text_out(
-                input,
-                envelope::tokenize(key, &scalar_bytes(input)?),
-            ))
+            let token =
+                crate::token::tokenize(key, normalization, &scalar_bytes(input)?).map_err(|e| {
+                    match e {
+                        TokenError::NotText => Failure::NotApplicable("it is not UTF-8 text"),
+                        TokenError::NoDigits => {
+                            Failure::NotApplicable("it has no digit to keep (normalize: digits)")
+                        }
+                        TokenError::NotAnEmail => Failure::NotApplicable(
+                            "it is not an e-mail address local@domain (normalize: email-*)",
+                        ),
+                        _ => Failure::Seal,
+                    }
+                })?;
+            Ok(text_out(input, token))
         }
         Action::Hash => Ok(text_out(input, envelope::hash(&scalar_bytes(input)?))),
         Action::Mask {

@@ -81,6 +81,21 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; HASH_LEN] {
     out
 }
 
+/// A token subkey: HKDF-Expand(PRK = the token key, info, 32) (RFC 5869 §2.3; the token key is
+/// at least 32 uniformly random bytes, so it serves as the PRK without an extract step, as
+/// §3.3 allows). Used to give each normalization of a token domain its own HMAC key.
+pub(crate) fn token_subkey(
+    key: &[u8],
+    info: &[u8],
+) -> Result<Zeroizing<[u8; HASH_LEN]>, CryptoError> {
+    let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, key);
+    let mut out = Zeroizing::new([0u8; HASH_LEN]);
+    let parts: [&[u8]; 1] = [info];
+    prk.expand(&parts, OutLen(HASH_LEN))?
+        .fill(out.as_mut_slice())?;
+    Ok(out)
+}
+
 /// RFC 9180 `LabeledExtract(salt, label, ikm)` = HKDF-Extract(salt, "HPKE-v1" || suite_id ||
 /// label || ikm), where HKDF-Extract(salt, ikm) = HMAC-SHA256(key = salt, ikm) (RFC 5869; an
 /// empty salt is the same HMAC key as `Nh` zero bytes).

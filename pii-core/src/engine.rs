@@ -426,7 +426,7 @@ impl Engine {
                             });
                         }
                     }
-                    Action::Tokenize { domain } if tokens.get(domain).is_none() => {
+                    Action::Tokenize { domain, .. } if tokens.get(domain).is_none() => {
                         return Err(ConfigError::NoTokenKey {
                             policy: p.name().to_string(),
                             domain: domain.clone(),

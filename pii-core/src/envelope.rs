@@ -21,7 +21,7 @@ use zeroize::Zeroize as _;
 use zeroize::Zeroizing;
 
 use crate::crypto;
-use crate::keys::{self, PublicKey, TokenKey, HINT_LEN};
+use crate::keys::{self, PublicKey, HINT_LEN};
 #[cfg(feature = "open")]
 use crate::keys::{PrivateKey, PrivateKeyring};
 use crate::location::Location;
@@ -980,18 +980,6 @@ fn open_with(
     Some(Zeroizing::new(plaintext.to_vec()))
 }
 
-/// Deterministic token of `value` in the token domain of `key`:
-/// `tk1.<domain>.<base64url(HMAC-SHA256(key, value))>` (43 characters after the domain).
-pub(crate) fn tokenize(key: &TokenKey, value: &[u8]) -> String {
-    let mac = crypto::hmac_sha256(key.secret(), value);
-    let mut out = String::with_capacity(5 + key.domain().len() + 43);
-    out.push_str("tk1.");
-    out.push_str(key.domain());
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(mac, &mut out);
-    out
-}
-
 /// Unkeyed hash of `value`: `sha256:<64 lowercase hex digits>`.
 pub(crate) fn hash(value: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -1008,7 +996,6 @@ pub(crate) fn hash(value: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::TokenKeys;
     use crate::location::{Part, PathElement};
 
     fn json_at(names: &[&str]) -> Location {
@@ -1026,22 +1013,6 @@ mod tests {
             hash(b"abc"),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn tokenize_format_and_determinism() {
-        let jwk = r#"{"keys":[{"kty":"oct","domain":"email.v2","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]}"#;
-        let keys = TokenKeys::from_jwks(jwk).expect("keys");
-        let key = keys.get("email.v2").expect("key");
-        let token = tokenize(key, b"alice@example.com");
-        assert_eq!(token, tokenize(key, b"alice@example.com"));
-        assert_ne!(token, tokenize(key, b"bob@example.com"));
-        let expected = URL_SAFE_NO_PAD.encode(crypto::hmac_sha256(
-            b"secret-secret-secret-secret-secret",
-            b"alice@example.com",
-        ));
-        assert_eq!(token, format!("tk1.email.v2.{expected}"));
-        assert_eq!(token.len(), "tk1.email.v2.".len() + 43);
     }
 
     #[cfg(feature = "open")]

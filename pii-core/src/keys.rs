@@ -7,7 +7,9 @@
 //!   seconds). The edge loads a [`PublicKeyring`] and seals to the newest key of every region of
 //!   a zone; origins load a [`PrivateKeyring`] (feature `open`) that keeps old keys so that data
 //!   sealed before a rotation still opens.
-//! * Token keys ([`TokenKey`]) are HMAC-SHA256 keys, one per token domain (`"kty":"oct"`).
+//! * Token keys ([`TokenKey`]) are HMAC-SHA256 keys (`"kty":"oct"`) of a token domain. A domain
+//!   may hold several keys (a rotation): the newest (`created`) tokenizes, and every one can
+//!   still compute the tokens stored before ([`tokens`](crate::tokens)).
 //!
 //! The layout and the rules are specified in `docs/envelope.md`.
 
@@ -86,7 +88,8 @@ pub enum KeyError {
         /// The key id.
         kid: String,
     },
-    /// Two token keys for one token domain.
+    /// Two token keys of one token domain with the same `created`: which one tokenizes would
+    /// be a guess.
     DuplicateDomain {
         /// The token domain.
         domain: String,
@@ -160,8 +163,9 @@ impl fmt::Display for KeyError {
             }
             KeyError::DuplicateDomain { domain } => write!(
                 f,
-                "two token keys for domain \"{domain}\": rotate by adding a new domain version \
-                 (for example \"{domain}.v2\") instead of a second key"
+                "two token keys of domain \"{domain}\" have the same \"created\": the newest key \
+                 tokenizes, so give the rotated-in key a later \"created\" (pii-edge keygen \
+                 --token-domain {domain} --rotate does)"
             ),
             KeyError::ReusedTokenKey { domain } => write!(
                 f,
@@ -377,6 +381,23 @@ fn parse_set(json: &str) -> Result<Vec<Value>, KeyError> {
     }
 }
 
+/// Parse a JWK Set, or a single JWK (an object with `kty` and no `keys`), into its key objects.
+fn parse_set_or_key(json: &str) -> Result<Vec<Value>, KeyError> {
+    let value: Value = serde_json::from_str(json).map_err(|e| KeyError::Json {
+        line: e.line(),
+        column: e.column(),
+    })?;
+    match value {
+        Value::Object(mut map) => match map.remove("keys") {
+            Some(Value::Array(keys)) => Ok(keys),
+            Some(_) => Err(KeyError::NotAKeySet),
+            None if map.contains_key("kty") => Ok(vec![Value::Object(map)]),
+            None => Err(KeyError::NotAKeySet),
+        },
+        _ => Err(KeyError::NotAKeySet),
+    }
+}
+
 /// Wipe the secret members of parsed keys once they have been read.
 fn wipe_secrets(keys: &mut [Value]) {
     for key in keys {
@@ -575,6 +596,47 @@ impl PublicKeyring {
         let result = Self::from_values(&keys);
         wipe_secrets(&mut keys);
         result
+    }
+
+    /// [`PublicKeyring::from_jwks`], also accepting one JWK on its own (what `pii-edge keygen`
+    /// writes as `<kid>.public.jwk`).
+    ///
+    /// ```
+    /// # use pii_core::PublicKeyring;
+    /// let one = PublicKeyring::from_jwk_or_jwks(r#"{"kty":"OKP","crv":"X25519",
+    ///   "x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08","zone":"eu","region":"eu-1","created":1}"#)?;
+    /// assert_eq!(one.keys().len(), 1);
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
+        let mut keys = parse_set_or_key(json)?;
+        let result = Self::from_values(&keys);
+        wipe_secrets(&mut keys);
+        result
+    }
+
+    /// Add the keys of `other` (the edge's set assembled from the regions' public keys). A key
+    /// already present with the same members is kept once; the same key id with other members
+    /// is refused ([`KeyError::DuplicateKey`]).
+    ///
+    /// ```
+    /// # use pii_core::{PrivateKey, PublicKeyring};
+    /// let a = PrivateKey::generate("eu", "eu-central-1", 1)?.public();
+    /// let b = PrivateKey::generate("eu", "eu-west-1", 1)?.public();
+    /// let mut edge = PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?;
+    /// edge.extend(PublicKeyring::from_jwk_or_jwks(&b.to_jwk())?)?;
+    /// edge.extend(PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?)?; // twice is once
+    /// assert_eq!(edge.recipients("eu")?.len(), 2);
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn extend(&mut self, other: PublicKeyring) -> Result<(), KeyError> {
+        for key in other.keys {
+            if self.keys.contains(&key) {
+                continue;
+            }
+            self.insert(key)?;
+        }
+        Ok(())
     }
 
     fn from_values(values: &[Value]) -> Result<Self, KeyError> {
@@ -783,6 +845,23 @@ impl PrivateKeyring {
         result
     }
 
+    /// [`PrivateKeyring::from_jwks`], also accepting one private JWK on its own (the
+    /// `<kid>.private.jwk` files `pii-edge keygen` writes).
+    ///
+    /// ```
+    /// # use pii_core::{PrivateKey, PrivateKeyring};
+    /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1_700_000_000)?;
+    /// let ring = PrivateKeyring::from_jwk_or_jwks(&key.to_jwk())?;
+    /// assert_eq!(ring.public().keys()[0], key.public());
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
+        let mut values = parse_set_or_key(json)?;
+        let result = Self::from_values(&values);
+        wipe_secrets(&mut values);
+        result
+    }
+
     fn from_values(values: &[Value]) -> Result<Self, KeyError> {
         let mut ring = PrivateKeyring::default();
         for (index, key) in values.iter().enumerate() {
@@ -850,27 +929,61 @@ impl PrivateKeyring {
 /// use pii_core::TokenKeys;
 /// let key = TokenKeys::generate("email")?;
 /// assert_eq!(key.domain(), "email");
-/// assert_eq!(format!("{key:?}"), "TokenKey { domain: \"email\", .. }");
+/// assert!(format!("{key:?}").starts_with("TokenKey { domain: \"email\", kid: "));
 /// # Ok::<(), pii_core::KeyError>(())
 /// ```
 pub struct TokenKey {
     domain: String,
+    kid: String,
+    created: u64,
     k: Zeroizing<Vec<u8>>,
 }
 
 impl TokenKey {
+    fn new(domain: String, kid: Option<String>, created: u64, k: Zeroizing<Vec<u8>>) -> Self {
+        // RFC 7638 thumbprint of a symmetric JWK: SHA-256 of {"k":..,"kty":"oct"}. It names
+        // the key without revealing it (the key is 32 random bytes or more).
+        let kid = kid.unwrap_or_else(|| {
+            let json = Zeroizing::new(format!(
+                "{{\"k\":\"{}\",\"kty\":\"oct\"}}",
+                URL_SAFE_NO_PAD.encode(k.as_slice())
+            ));
+            URL_SAFE_NO_PAD.encode(crypto::sha256(json.as_bytes()))
+        });
+        TokenKey {
+            domain,
+            kid,
+            created,
+            k,
+        }
+    }
+
     /// The token domain (`email`, `email.v2`): it is part of every token.
     pub fn domain(&self) -> &str {
         &self.domain
     }
 
-    /// The key as a JWK `{"kty":"oct","alg":"HS256","domain":..,"k":..}`, *including the
-    /// secret `k`*. Token keys travel in the edge package (they must, to tokenize there): keep
-    /// the package private and rotate by domain version when it leaks.
+    /// The key id: the JWK's `kid`, or its RFC 7638 thumbprint when it has none.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Creation time, unix seconds (0 when the JWK has no `created`). The newest key of a
+    /// domain tokenizes.
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    /// The key as a JWK `{"kty":"oct","alg":"HS256","domain":..,"kid":..,"created":..,"k":..}`,
+    /// *including the secret `k`*. Token keys travel in the edge package (they must, to
+    /// tokenize there): keep the package private and rotate (`docs/envelope.md` §9) when it
+    /// leaks.
     pub fn to_jwk(&self) -> String {
         format!(
-            "{{\"kty\":\"oct\",\"alg\":\"HS256\",\"domain\":{},\"k\":\"{}\"}}",
+            "{{\"kty\":\"oct\",\"alg\":\"HS256\",\"domain\":{},\"kid\":{},\"created\":{},\"k\":\"{}\"}}",
             json_string(&self.domain),
+            json_string(&self.kid),
+            self.created,
             URL_SAFE_NO_PAD.encode(self.k.as_slice())
         )
     }
@@ -884,11 +997,14 @@ impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenKey")
             .field("domain", &self.domain)
+            .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
 }
 
-/// The token keys of the edge, one per token domain.
+/// The token keys of the edge: one or more per token domain. The newest key of a domain
+/// (largest `created`) tokenizes; older ones stay so that [`tokens`](crate::tokens) can compute
+/// the tokens stored before a rotation.
 ///
 /// ```
 /// use pii_core::TokenKeys;
@@ -906,8 +1022,9 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     /// Read a JWK Set of token keys: `{"keys":[{"kty":"oct","k":..,"domain":..}]}`. `k` is
-    /// base64url without padding, at least 32 bytes; `alg`, when present, must be `HS256`.
-    /// One key per domain, and no secret shared by two domains.
+    /// base64url without padding, at least 32 bytes; `alg`, when present, must be `HS256`;
+    /// `kid` (default: the RFC 7638 thumbprint) and `created` (unix seconds, default 0) are
+    /// optional. Keys of one domain must differ in `created`; no secret may serve two domains.
     pub fn from_jwks(json: &str) -> Result<Self, KeyError> {
         let mut values = parse_set(json)?;
         let result = Self::from_values(&values);
@@ -956,40 +1073,108 @@ impl TokenKeys {
             if k.len() < crypto::KEY_LEN {
                 return Err(KeyError::WeakTokenKey { index });
             }
-            keys.push(TokenKey {
-                domain: domain.to_owned(),
+            const KID: &str = "1 to 64 characters from A-Z, a-z, 0-9, '-', '_' and '.'";
+            let kid = opt_str(index, obj, "kid", KID)?;
+            if let Some(kid) = kid {
+                let ok = !kid.is_empty()
+                    && kid.len() <= MAX_NAME_LEN
+                    && kid
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if !ok {
+                    return Err(KeyError::InvalidMember {
+                        index,
+                        member: "kid",
+                        expected: KID,
+                    });
+                }
+            }
+            let created = match obj.get("created") {
+                None => 0,
+                Some(v) => v.as_u64().ok_or(KeyError::InvalidMember {
+                    index,
+                    member: "created",
+                    expected: "the creation time in whole seconds since 1970-01-01 UTC",
+                })?,
+            };
+            keys.push(TokenKey::new(
+                domain.to_owned(),
+                kid.map(str::to_owned),
+                created,
                 k,
-            })?;
+            ))?;
         }
         Ok(keys)
     }
 
-    /// Add a key. Refused when its domain already has a key, or when another domain uses the
-    /// same secret.
+    /// Add a key. Refused when its `kid` is taken, when its domain already has a key with the
+    /// same `created`, or when another key uses the same secret.
     pub fn push(&mut self, key: TokenKey) -> Result<(), KeyError> {
-        if self.keys.iter().any(|k| k.domain == key.domain) {
-            return Err(KeyError::DuplicateDomain { domain: key.domain });
-        }
+        // The same secret twice is the worst mistake (its thumbprint kid would match too).
         if self.keys.iter().any(|k| k.k.as_slice() == key.k.as_slice()) {
             return Err(KeyError::ReusedTokenKey { domain: key.domain });
         }
+        if self.keys.iter().any(|k| k.kid == key.kid) {
+            return Err(KeyError::DuplicateKey { kid: key.kid });
+        }
+        if self
+            .keys
+            .iter()
+            .any(|k| k.domain == key.domain && k.created == key.created)
+        {
+            return Err(KeyError::DuplicateDomain { domain: key.domain });
+        }
         self.keys.push(key);
+        // Newest first within a domain: `get` and `keys_of` rely on it.
+        self.keys.sort_by(|a, b| {
+            (&a.domain, std::cmp::Reverse(a.created))
+                .cmp(&(&b.domain, std::cmp::Reverse(b.created)))
+        });
         Ok(())
     }
 
-    /// The key of a token domain.
+    /// The key that tokenizes in a domain: its newest.
     pub fn get(&self, domain: &str) -> Option<&TokenKey> {
         self.keys.iter().find(|k| k.domain == domain)
     }
 
-    /// A new random 32-byte key for `domain` (from the operating system's generator).
+    /// Every key of a domain, newest first (empty for an unknown domain).
+    ///
+    /// ```
+    /// # use pii_core::TokenKeys;
+    /// let mut keys = TokenKeys::default();
+    /// keys.push(TokenKeys::generate_at("email", 100)?)?;
+    /// keys.push(TokenKeys::generate_at("email", 200)?)?;
+    /// let created: Vec<u64> = keys.keys_of("email").iter().map(|k| k.created()).collect();
+    /// assert_eq!(created, [200, 100]);
+    /// assert_eq!(keys.get("email").map(|k| k.created()), Some(200));
+    /// # Ok::<(), pii_core::KeyError>(())
+    /// ```
+    pub fn keys_of(&self, domain: &str) -> Vec<&TokenKey> {
+        self.keys.iter().filter(|k| k.domain == domain).collect()
+    }
+
+    /// Every key, sorted by domain, newest first.
+    pub fn keys(&self) -> &[TokenKey] {
+        &self.keys
+    }
+
+    /// A new random 32-byte key for `domain` (from the operating system's generator), with
+    /// `created` 0. For a key that rotates an existing one, use [`TokenKeys::generate_at`].
     pub fn generate(domain: &str) -> Result<TokenKey, KeyError> {
+        Self::generate_at(domain, 0)
+    }
+
+    /// A new random 32-byte key for `domain`, created at `created` (unix seconds).
+    pub fn generate_at(domain: &str, created: u64) -> Result<TokenKey, KeyError> {
         check_name("token domain", domain)?;
         let k = crypto::random_key().map_err(|_| KeyError::Random)?;
-        Ok(TokenKey {
-            domain: domain.to_owned(),
-            k: Zeroizing::new(k.to_vec()),
-        })
+        Ok(TokenKey::new(
+            domain.to_owned(),
+            None,
+            created,
+            Zeroizing::new(k.to_vec()),
+        ))
     }
 
     /// True when there is no token key.

@@ -56,6 +56,7 @@ mod select;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;
+mod token;
 #[cfg(feature = "yaml")]
 mod yaml;
 
@@ -73,6 +74,7 @@ pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneS
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
 pub use spec::ActionKind;
+pub use token::{tokens, Normalize, Token, TokenError};
 
 /// The JSON Schema of the policy language, as written to `policies/schema.json`.
 ///

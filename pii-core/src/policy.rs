@@ -25,6 +25,7 @@ pub(crate) enum Action {
     Encrypt,
     Tokenize {
         domain: String,
+        normalization: crate::token::Normalization,
     },
     Mask {
         keep_first: usize,
@@ -152,6 +153,114 @@ impl Policy {
             )
         })?;
         compile(spec).map_err(|problems| crate::PolicyError::unlocated("<json>", problems))
+    }
+}
+
+impl Policy {
+    /// Whether a rule of this policy encrypts (and so needs a zone, fixed or resolved).
+    pub fn encrypts(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r.action, Action::Encrypt))
+    }
+
+    /// Where this policy encrypts without a `zone`: one problem at the first `encrypt` rule's
+    /// action, or none. Such a policy only works with a residency configuration that resolves
+    /// the zone per request; `pii-edge check` reports it when none is given.
+    pub fn zone_problem(&self) -> Option<SpecProblem> {
+        if self.spec.zone.is_some() {
+            return None;
+        }
+        let first = self
+            .rules
+            .iter()
+            .position(|r| matches!(r.action, Action::Encrypt))?;
+        Some(SpecProblem {
+            path: SpecPath::of(&[SpecPart::Key("rules"), SpecPart::Index(first), SpecPart::Key("action")]),
+            message: format!(
+                "policy `{}` encrypts but has no `zone`: add `zone: <name>` (the residency zone whose regions may read the values), or give a residency configuration that resolves the zone per request (--residency)",
+                self.spec.name
+            ),
+        })
+    }
+
+    /// The routes of this policy that `earlier`, tried first, takes: one problem per path
+    /// pattern whose requests (some or all of them, for methods both policies accept) match
+    /// `earlier` first, so this policy never sees them. An earlier policy with header
+    /// conditions takes only some requests and is not reported.
+    ///
+    /// ```
+    /// let a = pii_core::Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"all-users",
+    ///   "match":{"paths":["/api/users/**"]},"rules":[{"select":{"header":"x-a"},"action":"redact"}]}"#)?;
+    /// let b = pii_core::Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"profile",
+    ///   "match":{"methods":["PUT"],"paths":["/api/users/{id}/profile", "/api/orders"]},
+    ///   "rules":[{"select":{"header":"x-b"},"action":"redact"}]}"#)?;
+    /// let taken = b.routes_taken_by(&a);
+    /// assert_eq!(taken.len(), 1);
+    /// assert_eq!(taken[0].path.to_string(), "match.paths[0]");
+    /// # Ok::<(), pii_core::PolicyError>(())
+    /// ```
+    pub fn routes_taken_by(&self, earlier: &Policy) -> Vec<SpecProblem> {
+        if !earlier.headers.is_empty() {
+            return Vec::new();
+        }
+        let methods: Vec<String> = match (self.methods.is_empty(), earlier.methods.is_empty()) {
+            (_, true) => self.methods.clone(),
+            (true, false) => earlier.methods.clone(),
+            (false, false) => self
+                .methods
+                .iter()
+                .filter(|m| earlier.methods.contains(m))
+                .cloned()
+                .collect(),
+        };
+        if methods.is_empty() && !(self.methods.is_empty() && earlier.methods.is_empty()) {
+            return Vec::new();
+        }
+        let shown = if methods.is_empty() {
+            "any method".to_string()
+        } else {
+            methods.join(", ")
+        };
+        let patterns: Vec<(usize, Option<&PathPattern>)> = if self.paths.is_empty() {
+            vec![(0, None)]
+        } else {
+            self.paths.iter().map(Some).enumerate().collect()
+        };
+        let mut out = Vec::new();
+        for (i, pattern) in patterns {
+            let sample = pattern.map(PathPattern::sample).unwrap_or_default();
+            let taken =
+                earlier.paths.is_empty() || earlier.paths.iter().any(|p| p.matches(&sample));
+            if !taken {
+                continue;
+            }
+            let (path, route) = match pattern {
+                Some(_) => (
+                    SpecPath {
+                        parts: vec![
+                            SpecPart::Key("match"),
+                            SpecPart::Key("paths"),
+                            SpecPart::Index(i),
+                        ],
+                        offset: None,
+                    },
+                    format!("`{}`", self.spec.matches.paths[i]),
+                ),
+                None => (
+                    SpecPath::of(&[SpecPart::Key("match")]),
+                    "every path".to_string(),
+                ),
+            };
+            out.push(SpecProblem {
+                path,
+                message: format!(
+                    "policy `{}` is shadowed here: the earlier policy `{}` matches requests to {route} ({shown}) first, so this policy never applies to them; narrow or reorder the policies (they are tried in file name order)",
+                    self.spec.name, earlier.spec.name
+                ),
+            });
+        }
+        out
     }
 }
 
@@ -290,7 +399,8 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         }
 
         // Options that do not belong to the action are mistakes, not decoration.
-        let options: [(&'static str, bool, &[ActionKind]); 5] = [
+        let options: [(&'static str, bool, &[ActionKind]); 6] = [
+            ("normalize", r.normalize.is_some(), &[ActionKind::Tokenize]),
             ("keepFirst", r.keep_first.is_some(), &[ActionKind::Mask]),
             ("keepLast", r.keep_last.is_some(), &[ActionKind::Mask]),
             ("maskChar", r.mask_char.is_some(), &[ActionKind::Mask]),
@@ -324,7 +434,34 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         let action = match r.action {
             ActionKind::Encrypt => Action::Encrypt,
             ActionKind::Tokenize => match &r.domain {
-                Some(d) if is_domain(d) => Action::Tokenize { domain: d.clone() },
+                Some(d) if is_domain(d) => {
+                    let steps = r.normalize.as_deref().unwrap_or_default();
+                    if let Some(twice) = steps
+                        .iter()
+                        .enumerate()
+                        .find(|(i, s)| steps[..*i].contains(s))
+                    {
+                        add_value(
+                            &mut problems,
+                            &at("normalize"),
+                            format!(
+                                "normalization step `{}` is listed twice; list each step once",
+                                twice.1
+                            ),
+                        );
+                    }
+                    if steps.iter().any(|s| !s.at_edge()) {
+                        add_value(
+                            &mut problems,
+                            &at("normalize"),
+                            "`nfkc` is not supported at the edge: the Unicode NFKC tables would take the Lambda@Edge package over its 1,000,000-byte limit; use `fullwidth` (full-width letters, digits and spaces to ASCII), which with `casefold` joins the spellings of e-mail addresses and numbers".into(),
+                        );
+                    }
+                    Action::Tokenize {
+                        domain: d.clone(),
+                        normalization: crate::token::Normalization::new(steps),
+                    }
+                }
                 Some(_) => {
                     add_value(
                         &mut problems,
@@ -389,7 +526,8 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                 if let Some(why) = earlier.selector.shadows(&selector) {
                     add(&mut problems, &at("select"),
                         format!(
-                            "this rule never applies: {why} rule {j} (`{}`) already selects it; remove one or make them select different values",
+                            "this rule never applies: {why} rule {} (`{}`) already selects it; remove one or make them select different values",
+                            j + 1,
                             earlier.label
                         ),
                     );

@@ -146,6 +146,9 @@ enum PatSeg {
     Literal(String),
     One,
     Any,
+    /// A segment with OpenAPI parameters inside literal text (`{id}.json`, `v{n}`): the
+    /// literal pieces in order, a parameter between each two.
+    Template(Vec<String>),
 }
 
 impl PathPattern {
@@ -153,8 +156,13 @@ impl PathPattern {
         if !p.starts_with('/') {
             return Err(format!("path pattern `{p}` must start with `/`"));
         }
+        refuse_framework_route(p)?;
         let mut segs = Vec::new();
         for s in p.split('/').filter(|s| !s.is_empty()) {
+            if let Some(seg) = template_segment(p, s)? {
+                segs.push(seg);
+                continue;
+            }
             segs.push(match s {
                 "*" => PatSeg::One,
                 "**" => PatSeg::Any,
@@ -179,9 +187,176 @@ impl PathPattern {
                 Some((PatSeg::Literal(l), rest)) => {
                     path.first().is_some_and(|p| p == l) && go(rest, &path[1..])
                 }
+                Some((PatSeg::Template(pieces), rest)) => {
+                    path.first().is_some_and(|p| template_matches(pieces, p))
+                        && go(rest, &path[1..])
+                }
             }
         }
         go(&self.0, path)
+    }
+}
+
+// Route templates (issue 17). OpenAPI's `{name}` is the one parameter syntax: a whole segment
+// `{name}` is `*`, and `{name}` inside a segment (`{id}.json`) matches any text there. Express
+// (`:id`) and Flask (`<int:id>`) routes are refused with their OpenAPI spelling, because read
+// literally they match nothing and the request would pass unprotected.
+
+/// A segment holding `{name}` parameters, compiled; `None` for a segment without braces.
+fn template_segment(pattern: &str, seg: &str) -> Result<Option<PatSeg>, String> {
+    if !seg.contains(['{', '}']) {
+        return Ok(None);
+    }
+    let mut pieces = Vec::new();
+    let mut rest = seg;
+    loop {
+        let Some(open) = rest.find('{') else {
+            if rest.contains('}') {
+                return Err(unbalanced(pattern, seg));
+            }
+            pieces.push(rest.to_lowercase());
+            break;
+        };
+        let literal = &rest[..open];
+        if literal.contains('}') {
+            return Err(unbalanced(pattern, seg));
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| unbalanced(pattern, seg))?;
+        let name = &after[..close];
+        if !is_param_name(name) {
+            return Err(format!(
+                "in `{pattern}`, `{{{name}}}` is not a route parameter: write `{{name}}` with a name of letters, digits and `_` (OpenAPI path templating)"
+            ));
+        }
+        if literal.contains('*') {
+            return Err(format!(
+                "in `{pattern}`, `*` must be a whole segment (`/a/*/b`) or `**`; partial wildcards like `{seg}` are not supported"
+            ));
+        }
+        pieces.push(literal.to_lowercase());
+        rest = &after[close + 1..];
+    }
+    if pieces.len() == 2 && pieces.iter().all(String::is_empty) {
+        // `{id}` alone is one whole segment, exactly like `*`.
+        return Ok(Some(PatSeg::One));
+    }
+    if pieces.iter().skip(1).rev().skip(1).any(String::is_empty) {
+        return Err(format!(
+            "in `{pattern}`, the parameters of `{seg}` touch each other: separate them with literal text (`{{a}}.{{b}}`)"
+        ));
+    }
+    if pieces.iter().any(|p| p.contains('*')) {
+        return Err(format!(
+            "in `{pattern}`, `*` must be a whole segment (`/a/*/b`) or `**`; partial wildcards like `{seg}` are not supported"
+        ));
+    }
+    Ok(Some(PatSeg::Template(pieces)))
+}
+
+fn is_param_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+fn unbalanced(pattern: &str, seg: &str) -> String {
+    format!("in `{pattern}`, the braces of `{seg}` do not pair up: a parameter is `{{name}}`")
+}
+
+/// Whether a request segment fits a template segment: the literal pieces in order, any text
+/// (also none: a wider match is the safe side) where each parameter stands.
+fn template_matches(pieces: &[String], seg: &str) -> bool {
+    let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+        return false;
+    };
+    // The suffix is looked for after the prefix, so the two never overlap.
+    let Some(mut rest) = seg
+        .strip_prefix(first.as_str())
+        .and_then(|r| r.strip_suffix(last.as_str()))
+    else {
+        return false;
+    };
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece.as_str()) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Refuse a route written for Express (`:id`, `:id?`, `:id(\\d+)`) or Flask / Werkzeug
+/// (`<id>`, `<int:id>`, `<path:rest>`), naming the pattern to write instead.
+fn refuse_framework_route(pattern: &str) -> Result<(), String> {
+    let mut framework = None;
+    let mut openapi = Vec::new();
+    for seg in pattern.split('/') {
+        if let Some(param) = seg.strip_prefix(':') {
+            framework = Some("an Express-style parameter (`:name`)");
+            let name: String = param
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            openapi.push(if param.ends_with('*') || param.ends_with('+') {
+                "**".to_string()
+            } else {
+                format!("{{{}}}", if name.is_empty() { "param" } else { &name })
+            });
+        } else if seg.contains('<') || seg.contains('>') {
+            framework = Some("a Flask-style parameter (`<converter:name>`)");
+            let mut out = String::new();
+            let mut rest = seg;
+            while let Some(open) = rest.find('<') {
+                out.push_str(&rest[..open]);
+                let after = &rest[open + 1..];
+                let close = after.find('>').unwrap_or(after.len());
+                let inner = &after[..close];
+                let (converter, name) = inner.split_once(':').unwrap_or(("", inner));
+                if converter.trim() == "path" && seg.starts_with('<') && seg.ends_with('>') {
+                    out.push_str("**");
+                } else {
+                    out.push('{');
+                    out.push_str(if name.is_empty() {
+                        "param"
+                    } else {
+                        name.trim()
+                    });
+                    out.push('}');
+                }
+                rest = after.get(close + 1..).unwrap_or("");
+            }
+            out.push_str(&rest.replace('>', ""));
+            openapi.push(out);
+        } else {
+            openapi.push(seg.to_string());
+        }
+    }
+    match framework {
+        None => Ok(()),
+        Some(what) => Err(format!(
+            "`{pattern}` uses {what}, which pii-edge would read literally and never match, leaving the route unprotected; write it as `{}` (OpenAPI path templating: `{{name}}` is one segment, `**` any number)",
+            openapi.join("/")
+        )),
+    }
+}
+
+impl PathPattern {
+    /// A request path this pattern matches, as normalized segments: a parameter or `*` becomes
+    /// a segment no literal pattern names, `**` no segment at all. Another policy's pattern
+    /// that matches it takes at least some requests of this route.
+    pub(crate) fn sample(&self) -> Vec<String> {
+        const PARAM: &str = "\u{0}param";
+        self.0
+            .iter()
+            .filter_map(|seg| match seg {
+                PatSeg::Literal(l) => Some(l.clone()),
+                PatSeg::One => Some(PARAM.to_string()),
+                PatSeg::Any => None,
+                PatSeg::Template(pieces) => Some(pieces.join(PARAM)),
+            })
+            .collect()
     }
 }
 
@@ -569,6 +744,63 @@ mod tests {
         assert!(p.matches(&normalize_path("/api/a/b/c")));
         assert!(PathPattern::parse("/api/us*").is_err());
         assert!(PathPattern::parse("api").is_err());
+    }
+
+    #[test]
+    fn openapi_templates_match_one_segment() {
+        let p = PathPattern::parse("/v1/users/{user_id}/profile").unwrap();
+        assert!(p.matches(&normalize_path("/v1/users/42/profile")));
+        assert!(p.matches(&normalize_path("/V1/Users/abc/PROFILE")));
+        assert!(!p.matches(&normalize_path("/v1/users/profile")));
+        assert!(!p.matches(&normalize_path("/v1/users/4/2/profile")));
+        assert!(!p.matches(&normalize_path("/v1/users/42/profile/x")));
+    }
+
+    #[test]
+    fn templates_inside_a_segment() {
+        let p = PathPattern::parse("/files/{id}.json").unwrap();
+        assert!(p.matches(&normalize_path("/files/report.json")));
+        assert!(p.matches(&normalize_path("/files/REPORT.JSON")));
+        assert!(p.matches(&normalize_path("/files/a.b.json")));
+        assert!(!p.matches(&normalize_path("/files/report.xml")));
+        assert!(!p.matches(&normalize_path("/files/report.json/x")));
+        let p = PathPattern::parse("/api/v{version}/users").unwrap();
+        assert!(p.matches(&normalize_path("/api/v2/users")));
+        assert!(!p.matches(&normalize_path("/api/2/users")));
+        let p = PathPattern::parse("/d/{a}-{b}.csv").unwrap();
+        assert!(p.matches(&normalize_path("/d/x-y.csv")));
+        assert!(!p.matches(&normalize_path("/d/xy.csv")));
+        // The suffix must not overlap the prefix.
+        let p = PathPattern::parse("/x/ab{id}ba").unwrap();
+        assert!(!p.matches(&normalize_path("/x/aba")));
+        assert!(p.matches(&normalize_path("/x/abba")));
+        for bad in [
+            "/a/{id",
+            "/a/id}",
+            "/a/{}",
+            "/a/{a}{b}",
+            "/a/{a b}",
+            "/a/x*{id}",
+        ] {
+            assert!(PathPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn framework_routes_are_refused_with_their_openapi_form() {
+        for (route, want) in [
+            ("/api/users/:id", "`/api/users/{id}`"),
+            ("/api/users/:id?/x", "`/api/users/{id}/x`"),
+            ("/orders/<int:order_id>", "`/orders/{order_id}`"),
+            ("/orders/<order_id>/items", "`/orders/{order_id}/items`"),
+            ("/static/<path:rest>", "`/static/**`"),
+            ("/files/<name>.json", "`/files/{name}.json`"),
+        ] {
+            let err = PathPattern::parse(route).expect_err(route);
+            assert!(err.contains(want), "{route}: {err}");
+        }
+        // A colon inside a segment is literal text (`/v1/users:batchGet`).
+        assert!(PathPattern::parse("/v1/users:batchget").is_ok());
     }
 
     #[test]

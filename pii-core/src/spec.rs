@@ -132,6 +132,12 @@ pub struct RuleSpec {
     /// equal tokens within one domain and unrelated tokens across domains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// `tokenize`: normalization steps applied, in this order, before the token is computed,
+    /// so that spellings of one value join (`[trim, fullwidth, casefold]` for e-mail addresses,
+    /// `[fullwidth, digits]` for phone and card numbers). The steps are bound into the token key:
+    /// another list gives unrelated tokens. See `docs/policy.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Vec<crate::token::Normalize>>,
     /// `form` rules: whether the rule also protects a query parameter of the same name
     /// (default `true`). Servlet containers, Spring, PHP's `$_REQUEST` and Rails merge query
     /// and body parameters, so a form field sent in the query string reaches them all the

@@ -37,6 +37,23 @@ impl Policy {
     }
 }
 
+impl PolicyError {
+    /// Problems found in a loaded policy (for example [`Policy::zone_problem`] or
+    /// [`Policy::routes_taken_by`]), located in its YAML text as `file:line:col`.
+    ///
+    /// ```
+    /// let text = "apiVersion: pii-edge/v1\nname: p\nmatch: {}\nrules:\n  - select: { header: x-id }\n    action: encrypt\n";
+    /// let policy = pii_core::Policy::from_yaml("p.yaml", text)?;
+    /// let problem = policy.zone_problem().expect("no zone");
+    /// let err = pii_core::PolicyError::located_in_yaml("p.yaml", text, vec![problem]);
+    /// assert!(err.to_string().starts_with("p.yaml:6:5: policy `p` encrypts but has no `zone`"), "{err}");
+    /// # Ok::<(), pii_core::PolicyError>(())
+    /// ```
+    pub fn located_in_yaml(source: &str, text: &str, problems: Vec<SpecProblem>) -> PolicyError {
+        locate(source, text, problems)
+    }
+}
+
 /// Parse YAML into a spec type, then compile it; every problem comes back located.
 pub(crate) fn load<S, T>(
     source: &str,
@@ -46,20 +63,132 @@ pub(crate) fn load<S, T>(
 where
     S: serde::de::DeserializeOwned,
 {
-    let spec: S = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((0, 0));
-        PolicyError::single(
-            source,
+    let spec: S = match serde_saphyr::from_str(text) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((0, 0));
+            let message = clean_message(&e.without_snippet().to_string());
+            if message.starts_with("unknown field") {
+                if let Some(all) = past_unknown_keys(source, text, compile) {
+                    return Err(all);
+                }
+            }
+            return Err(PolicyError::single(
+                source,
+                line,
+                column,
+                message,
+                line_of(text, line),
+            ));
+        }
+    };
+    compile(spec).map_err(|problems| locate(source, text, problems))
+}
+
+/// Most unknown keys leave the other problems of a file to find: report every unknown key,
+/// then read the document without them and report what else is wrong (the first error that
+/// is not an unknown key, or the compile problems). `None` when the document cannot be read
+/// this way; the caller then reports the parser's first error alone.
+fn past_unknown_keys<S, T>(
+    source: &str,
+    text: &str,
+    compile: impl FnOnce(S) -> Result<T, Vec<SpecProblem>>,
+) -> Option<PolicyError>
+where
+    S: serde::de::DeserializeOwned,
+{
+    let root: Spanned<Node> = serde_saphyr::from_str(text).ok()?;
+    let mut value: serde_json::Value = serde_saphyr::from_str(text).ok()?;
+    let mut diagnostics = Vec::new();
+    let diagnostic = |steps: &[Step], message: String| {
+        let (line, column) = locate_steps(&root, steps);
+        Diagnostic {
+            file: source.to_string(),
             line,
             column,
-            clean_message(&e.without_snippet().to_string()),
-            line_of(text, line),
-        )
-    })?;
-    compile(spec).map_err(|problems| locate(source, text, problems))
+            message,
+            line_text: line_of(text, line).to_string(),
+        }
+    };
+    // Each round removes one unknown key; a document has fewer keys than this.
+    for _ in 0..1000 {
+        let error = match serde_path_to_error::deserialize::<_, S>(&value) {
+            Ok(spec) => {
+                if let Err(problems) = compile(spec) {
+                    diagnostics.extend(locate(source, text, problems).diagnostics().to_vec());
+                }
+                break;
+            }
+            Err(e) => e,
+        };
+        let steps: Vec<Step> = error
+            .path()
+            .iter()
+            .map(|s| match s {
+                serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let message = error.inner().to_string();
+        if !message.starts_with("unknown field") {
+            diagnostics.push(diagnostic(&steps, message));
+            break;
+        }
+        diagnostics.push(diagnostic(&steps, message));
+        remove_key(&mut value, &steps)?;
+    }
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    Some(PolicyError::new(diagnostics))
+}
+
+/// One step of a path into a YAML document, with the key as written.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Line and column of the node (or, for a mapping entry, of its key) at `steps`.
+fn locate_steps(root: &Spanned<Node>, steps: &[Step]) -> (usize, usize) {
+    let mut node = root;
+    let mut at = root.referenced;
+    for step in steps {
+        let next = match (&node.value, step) {
+            (Node::Map(entries), Step::Key(k)) => entries
+                .iter()
+                .find(|(name, _)| name.value.0 == *k)
+                .map(|(name, v)| (name.referenced, v)),
+            (Node::Seq(items), Step::Index(i)) => items.get(*i).map(|v| (v.referenced, v)),
+            _ => None,
+        };
+        match next {
+            Some((here, n)) => {
+                at = here;
+                node = n;
+            }
+            None => break,
+        }
+    }
+    (at.line() as usize, at.column() as usize)
+}
+
+/// Remove the mapping entry at `steps`; `None` when there is none.
+fn remove_key(value: &mut serde_json::Value, steps: &[Step]) -> Option<()> {
+    let (last, parents) = steps.split_last()?;
+    let mut node = value;
+    for step in parents {
+        node = match step {
+            Step::Key(k) => node.get_mut(k.as_str())?,
+            Step::Index(i) => node.get_mut(*i)?,
+        };
+    }
+    match last {
+        Step::Key(k) => node.as_object_mut()?.remove(k.as_str()).map(|_| ()),
+        Step::Index(_) => None,
+    }
 }
 
 /// The YAML parser's message without its own location suffix (we print ours in front).
@@ -263,8 +392,11 @@ mod tests {
         let d = err(&format!(
             "{HEAD}rules:\n  - select: {{ json: $.a }}\n    acton: encrypt\n"
         ));
-        assert_eq!(d[0].line, 8, "{:?}", d[0]);
-        assert!(d[0].message.contains("acton"), "{}", d[0].message);
+        let typo = d
+            .iter()
+            .find(|d| d.message.contains("acton"))
+            .expect("reported");
+        assert_eq!(typo.line, 8, "{typo:?}");
     }
 
     #[test]
@@ -278,6 +410,66 @@ mod tests {
         assert_eq!(d[1].line, 10);
         assert!(d[1].message.contains("never applies"));
         assert_eq!(d[2].line, 12);
+    }
+
+    #[test]
+    fn unknown_keys_do_not_hide_other_problems() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: \"$.a[\" }}\n    action: hash\n  - select: {{ json: $.b }}\n    action: mask\n    keepLats: 2\n  - select: {{ json: $.c }}\n    action: hash\n    colour: red\n"
+        ));
+        assert_eq!(d.len(), 3, "{d:#?}");
+        assert_eq!(d[0].line, 7);
+        assert!(
+            d[0].message.contains("invalid JSONPath"),
+            "{}",
+            d[0].message
+        );
+        assert_eq!((d[1].line, d[1].column), (11, 5));
+        assert!(
+            d[1].message.contains("unknown field `keepLats`"),
+            "{}",
+            d[1].message
+        );
+        assert_eq!((d[2].line, d[2].column), (14, 5));
+        assert!(
+            d[2].message.contains("unknown field `colour`"),
+            "{}",
+            d[2].message
+        );
+    }
+
+    #[test]
+    fn a_typo_of_a_required_key_reports_both() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: $.a }}\n    actoin: hash\nlimits: {{ maxDepht: 3 }}\n"
+        ));
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("`actoin`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("`maxDepht`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("missing field `action`")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn dead_rules_are_counted_from_one() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: $.a }}\n    action: hash\n  - select: {{ json: $.a }}\n    action: redact\n"
+        ));
+        assert!(
+            d[0].message.contains("rule 1 (`json $.a`)"),
+            "{}",
+            d[0].message
+        );
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub(crate) struct CheckArgs {
     /// Also check that this token key set has a key for every token domain the policies use
     #[arg(long, value_name = "TOKEN_JWKS")]
     tokens: Option<PathBuf>,
+    /// Residency configuration the policies are deployed with: policies without `zone` then
+    /// seal to the zone it resolves per request (without it, such a policy that encrypts fails)
+    #[arg(long, value_name = "FILE")]
+    residency: Option<PathBuf>,
 }
 
 /// One problem in `--format json` (line and column 0 when unknown).
@@ -106,6 +110,38 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         }
     }
 
+    let residency = match &args.residency {
+        Some(path) => match files::read_text(path).and_then(|text| {
+            pii_core::Residency::from_yaml(&shown(path), &text)
+                .map_err(|e| super::CliError::new(e.to_string()))
+        }) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                diagnostics.push(plain_diagnostic(&shown(path), e.to_string()));
+                None
+            }
+        },
+        None => None,
+    };
+    // What compiling one file cannot see: a policy that encrypts without a zone (and no
+    // residency to resolve one), and routes an earlier policy takes first.
+    for (j, (file, policy)) in loaded.iter().enumerate() {
+        let mut problems = Vec::new();
+        if args.residency.is_none() {
+            problems.extend(policy.zone_problem());
+        }
+        for (_, earlier) in &loaded[..j] {
+            problems.extend(policy.routes_taken_by(earlier));
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        files_bad += 1;
+        let text = files::read_text(file).unwrap_or_default();
+        let located = pii_core::PolicyError::located_in_yaml(&shown(file), &text, problems);
+        diagnostics.extend(located.diagnostics().iter().cloned());
+    }
+
     if diagnostics.is_empty() && (args.keys.is_some() || args.tokens.is_some()) {
         let public = match &args.keys {
             Some(path) => files::load_public(path),
@@ -119,8 +155,16 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
             (Ok(public), Ok(tokens)) => {
                 let names: Vec<String> = loaded.iter().map(|(f, _)| shown(f)).collect();
                 let policies: Vec<Policy> = loaded.drain(..).map(|(_, p)| p).collect();
-                if let Err(e) = files::engine(policies, public, tokens) {
-                    diagnostics.push(plain_diagnostic(&names.join(", "), e.to_string()));
+                let built = match residency {
+                    Some(r) => pii_core::Engine::with_residency(policies, public, tokens, r)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    None => files::engine(policies, public, tokens)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                };
+                if let Err(e) = built {
+                    diagnostics.push(plain_diagnostic(&names.join(", "), e));
                     files_bad += 1;
                 }
             }

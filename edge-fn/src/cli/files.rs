@@ -255,10 +255,11 @@ pub(crate) fn load_public(path: &Path) -> Result<PublicKeyring, CliError> {
     })
 }
 
-/// A private JWK Set (origin side).
+/// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side).
 pub(crate) fn load_private(path: &Path) -> Result<PrivateKeyring, CliError> {
     let text = read_text(path)?;
-    PrivateKeyring::from_jwks(&text).map_err(|e| CliError::new(format!("{}: {e}", shown(path))))
+    PrivateKeyring::from_jwk_or_jwks(&text)
+        .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))
 }
 
 /// A token key set.

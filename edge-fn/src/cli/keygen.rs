@@ -48,6 +48,10 @@ pub(crate) struct KeygenArgs {
     /// Generate a token key for this domain instead (repeatable), e.g. email
     #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["zone", "region"])]
     token_domain: Vec<String>,
+    /// With --token-domain: add a new key to a domain that has one (a rotation: the new key
+    /// tokenizes, the old ones stay so that `pii-edge token` can compute stored tokens)
+    #[arg(long, requires = "token_domain")]
+    rotate: bool,
     /// Generate the receipt signing pair instead (receipt.private.jwk and receipt.jwks)
     #[arg(long, conflicts_with_all = ["zone", "region", "token_domain"])]
     receipt: bool,
@@ -60,7 +64,7 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", shown(&args.out))))?;
     if !args.token_domain.is_empty() {
-        return token_keys(&args.token_domain, &args.out);
+        return token_keys(&args.token_domain, &args.out, args.rotate);
     }
     let zone = args.zone.as_deref().unwrap_or_default();
     let created = SystemTime::now()
@@ -95,13 +99,23 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
             0o600,
             true,
         )?;
+        // What the region sends to whoever assembles the edge's key set (`pii-edge keys
+        // assemble`): the public half alone.
+        let single_public = args.out.join(format!("{kid}.public.jwk"));
+        write_file(
+            &single_public,
+            format!("{}\n", public.to_jwk()).as_bytes(),
+            0o644,
+            true,
+        )?;
         private_keys.push(parse_jwk(&key.to_jwk())?);
         public_keys.push(parse_jwk(&public.to_jwk())?);
         outln!(
-            "key {kid}: zone {} region {}\n  private: {} (mode 0600)",
+            "key {kid}: zone {} region {}\n  private: {} (mode 0600)\n  public:  {}",
             public.zone(),
             public.region(),
-            single.display()
+            single.display(),
+            single_public.display()
         );
     }
     let public_text = jwks_text(&public_keys);
@@ -149,7 +163,11 @@ fn receipt_key(dir: &Path, created: u64) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn token_keys(domains: &[String], dir: &Path) -> CliResult {
+fn token_keys(domains: &[String], dir: &Path, rotate: bool) -> CliResult {
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let path = dir.join("tokens.jwks");
     let mut keys = existing_keys(&path, |t| TokenKeys::from_jwks(t).map(|_| ()))?;
     let mut check = match path.exists() {
@@ -158,20 +176,30 @@ fn token_keys(domains: &[String], dir: &Path) -> CliResult {
         false => TokenKeys::default(),
     };
     for domain in domains {
-        if check.get(domain).is_some() {
-            return Err(CliError::new(format!(
-                "{}: token domain `{domain}` already has a key; tokens must stay stable, so rotate by a new domain version (e.g. `{domain}.v2`) and update the policies",
-                path.display()
-            )));
+        match check.get(domain) {
+            Some(_) if !rotate => {
+                return Err(CliError::new(format!(
+                    "{}: token domain `{domain}` already has a key; to rotate it, add --rotate (the new key tokenizes, the old one stays for lookups: see docs/envelope.md §9)",
+                    path.display()
+                )))
+            }
+            Some(newest) if newest.created() >= created => {
+                return Err(CliError::new(format!(
+                    "{}: the newest key of `{domain}` is not older than now (created {}); check the clock",
+                    path.display(),
+                    newest.created()
+                )))
+            }
+            _ => {}
         }
-        let key = TokenKeys::generate(domain).map_err(|e| {
+        let key = TokenKeys::generate_at(domain, created).map_err(|e| {
             CliError::new(format!("cannot generate a token key for `{domain}`: {e}"))
         })?;
         keys.push(parse_jwk(&key.to_jwk())?);
         check
             .push(key)
             .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-        outln!("token key for domain `{domain}`");
+        outln!("token key {} for domain `{domain}`", key_kid(&keys));
     }
     let text = jwks_text(&keys);
     TokenKeys::from_jwks(&text).map_err(|e| CliError::new(format!("internal: {e}")))?;
@@ -206,6 +234,15 @@ fn existing_keys(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default())
+}
+
+/// The `kid` of the last key added.
+fn key_kid(keys: &[Value]) -> String {
+    keys.last()
+        .and_then(|k| k.get("kid"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 fn parse_jwk(text: &str) -> Result<Value, CliError> {

@@ -15,11 +15,13 @@ mod check;
 mod files;
 mod inspect;
 mod keygen;
+mod keys;
 mod package;
 mod request;
 #[cfg(feature = "serve")]
 mod serve;
 mod testcases;
+mod token;
 
 use style::{errln, Stream, Style};
 
@@ -81,6 +83,14 @@ enum Command {
     /// --token-domain: an HMAC-SHA256 key per domain in DIR/tokens.jwks (mode 0600); token keys
     /// travel in the edge package, so keep the package private.
     Keygen(keygen::KeygenArgs),
+    /// Key set tools: `keys assemble` joins the regions' public keys into the edge's key set.
+    Keys(keys::KeysArgs),
+    /// A value's token under every key of a token domain, newest first (origin lookups across
+    /// a key rotation).
+    ///
+    /// Prints `<kid> <token>` per key; the current (newest) key is marked. Give the rule's
+    /// normalization with --policy or --normalize.
+    Token(token::TokenArgs),
     /// Build the Lambda@Edge zip: the Node.js handler, the addon and the policy bundle.
     ///
     /// The zip holds index.js, pii_edge.node (the Rust engine as a Node-API addon) and
@@ -143,6 +153,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Reveal(args) => apply::run_reveal(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Package(args) => package::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Token(args) => token::run(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
         Command::Schema => {

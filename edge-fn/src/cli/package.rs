@@ -62,6 +62,15 @@ pub(crate) struct PackageArgs {
     /// [default: whichever trigger the package is attached to]
     #[arg(long, value_enum)]
     seal_at: Option<Trigger>,
+    /// Package a team's own handler (this file becomes index.js) with pii-edge beside it as
+    /// pii-edge.js, which it calls: `require('./pii-edge.js').protect(event)` (see
+    /// examples/compose/)
+    #[arg(long, value_name = "HANDLER_JS")]
+    compose: Option<PathBuf>,
+    /// Package even with the demo keys of examples/keys/, whose private keys are public
+    /// (for a test distribution only: nothing sealed to them is protected)
+    #[arg(long)]
+    allow_demo_keys: bool,
     /// Reuse one encapsulation across requests for at most this many seconds (with
     /// --reuse-fields; see docs/envelope.md, "Amortized encapsulation")
     #[arg(long, value_name = "SECONDS", requires = "reuse_fields")]
@@ -86,14 +95,24 @@ enum Trigger {
 pub(crate) fn run(args: PackageArgs) -> CliResult {
     // Keys first: a private key in the public set is the one mistake that must never ship.
     let public_text = read_text(&args.keys)?;
-    files::load_public(&args.keys)?;
+    let public = files::load_public(&args.keys)?;
     let tokens_text = match &args.tokens {
         Some(path) => {
-            files::load_tokens(path)?;
+            let tokens = files::load_tokens(path)?;
+            refuse_demo_keys(
+                tokens.keys().iter().map(|k| k.kid()),
+                path,
+                args.allow_demo_keys,
+            )?;
             Some(read_text(path)?)
         }
         None => None,
     };
+    refuse_demo_keys(
+        public.keys().iter().map(|k| k.kid()),
+        &args.keys,
+        args.allow_demo_keys,
+    )?;
 
     let policies = files::load_policies(&args.policies)?;
     let specs: Vec<pii_core::spec::PolicySpec> =
@@ -140,7 +159,7 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         })?,
     };
     let addon = read_bytes(&addon_path)?;
-    check_addon(&addon, &addon_path)?;
+    let glibc = check_addon(&addon, &addon_path)?;
     let index_path = match &args.index_js {
         Some(p) => p.clone(),
         None => default_index_js().ok_or_else(|| {
@@ -150,12 +169,31 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         })?,
     };
     let index_js = read_bytes(&index_path)?;
+    let composed = match &args.compose {
+        Some(path) => {
+            let handler = read_bytes(path)?;
+            let text = String::from_utf8_lossy(&handler);
+            if !text.contains("./pii-edge") || !text.contains("protect(") {
+                return Err(CliError::new(format!(
+                    "{} does not call pii-edge: it must `require('./pii-edge.js')` and call `protect(event)`, or no request would be protected (see examples/compose/)",
+                    shown(path)
+                )));
+            }
+            Some(handler)
+        }
+        None => None,
+    };
 
-    let entries: [(&str, &[u8], u32); 3] = [
-        ("index.js", &index_js, 0o644),
-        ("pii_edge.node", &addon, 0o755),
-        ("bundle.json", bundle.as_bytes(), 0o644),
-    ];
+    let mut entries: Vec<(&str, &[u8], u32)> = Vec::new();
+    match &composed {
+        Some(handler) => {
+            entries.push(("index.js", handler, 0o644));
+            entries.push(("pii-edge.js", &index_js, 0o644));
+        }
+        None => entries.push(("index.js", &index_js, 0o644)),
+    }
+    entries.push(("pii_edge.node", &addon, 0o755));
+    entries.push(("bundle.json", bundle.as_bytes(), 0o644));
     let zip =
         write_zip(&entries).map_err(|e| CliError::new(format!("cannot build the zip: {e}")))?;
     let size = zip.len() as u64;
@@ -164,6 +202,14 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         Trigger::OriginRequest => (ORIGIN_LIMIT, "origin-request"),
     };
     let style = Style::for_stream(Stream::Out);
+    outln!(
+        "addon: {} (x86_64, needs GLIBC_{}.{}, at most {}.{} on Lambda@Edge)",
+        shown(&addon_path),
+        glibc.0,
+        glibc.1,
+        edge_fn::elf::LAMBDA_GLIBC.0,
+        edge_fn::elf::LAMBDA_GLIBC.1
+    );
     for (name, data, _) in &entries {
         outln!("  {name:<14} {:>10} bytes", group(data.len() as u64));
     }
@@ -245,22 +291,51 @@ fn write_zip(entries: &[(&str, &[u8], u32)]) -> zip::result::ZipResult<Vec<u8>> 
     Ok(zip.finish()?.into_inner())
 }
 
-/// Lambda@Edge runs x86_64 Linux only: the addon must be an x86_64 ELF shared object.
-fn check_addon(bytes: &[u8], path: &Path) -> Result<(), CliError> {
-    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
+/// Lambda@Edge runs x86_64 Linux with glibc 2.34: the addon must be an x86_64 ELF shared
+/// object that needs no newer glibc symbol version. Returns the newest version it needs.
+fn check_addon(bytes: &[u8], path: &Path) -> Result<(u32, u32), CliError> {
+    let needs = edge_fn::elf::glibc_needs(bytes)
+        .map_err(|e| CliError::new(format!("{} {e}", shown(path))))?;
+    let newest = needs.last().copied().unwrap_or((0, 0));
+    if newest > edge_fn::elf::LAMBDA_GLIBC {
         return Err(CliError::new(format!(
-            "{} is not a Linux shared object (ELF); build the node crate with cargo on Linux",
-            shown(path)
+            "{} needs GLIBC_{}.{}, newer than the {}.{} of the Lambda@Edge Node.js runtimes (Amazon Linux 2023): it would fail to load there; build it on Linux x86_64 with glibc 2.34 or older (for example in the amazonlinux:2023 container, see examples/deploy/README.md)",
+            shown(path),
+            newest.0,
+            newest.1,
+            edge_fn::elf::LAMBDA_GLIBC.0,
+            edge_fn::elf::LAMBDA_GLIBC.1
         )));
     }
-    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
-    if bytes[4] != 2 || machine != 0x3e {
-        return Err(CliError::new(format!(
-            "{} is not built for x86_64 (ELF machine 0x{machine:x}); Lambda@Edge runs x86_64 only",
-            shown(path)
-        )));
+    Ok(newest)
+}
+
+/// Key ids of the demo keys in examples/keys/ (public.jwks and the thumbprints of the token
+/// keys in tokens.jwks): their private halves are in the repository for everyone to read.
+/// `demo_key_ids_match_the_files` in tests/adoption.rs keeps this list in step.
+pub(crate) const DEMO_KEY_IDS: [&str; 4] = [
+    "awlpi9_viISrMkKsGfOO7TFk1S1IqO5oTvEUIfIriMc",
+    "VOoRUUmxMysnaOI-B7MBsjLTQ4yGFn92PcRIMOwMS8s",
+    "u1G8VUVh3ys1-J_P2P5ojH8Qh9txyGKkk2wCWyqnojU",
+    "_bU6orrakBQk-sFZgi2B9KZDVasKSF5JsvnMzvEaN20",
+];
+
+/// Refuse a key set that holds a demo key, unless the operator said it is a test.
+fn refuse_demo_keys<'a>(
+    kids: impl Iterator<Item = &'a str>,
+    path: &Path,
+    allowed: bool,
+) -> Result<(), CliError> {
+    let demo: Vec<&str> = kids.filter(|k| DEMO_KEY_IDS.contains(k)).collect();
+    if demo.is_empty() || allowed {
+        return Ok(());
     }
-    Ok(())
+    Err(CliError::new(format!(
+        "{} holds the demo key{} {} of examples/keys/: its private key is published in the pii-edge repository, so anything the edge encrypts or tokenizes with it is readable by everyone. Make your own keys (pii-edge keygen, see examples/deploy/README.md), or pass --allow-demo-keys for a test distribution that never sees real data",
+        shown(path),
+        if demo.len() == 1 { "" } else { "s" },
+        demo.join(", ")
+    )))
 }
 
 /// Candidate roots: the current directory and its ancestors, then this crate's workspace.
