@@ -27,10 +27,12 @@ need() { # need COMMAND DEBIAN-PACKAGE
 need objdump binutils
 need node nodejs
 need python3 python3
+# ring's C is compiled by clang (.cargo/config.toml).
+bash scripts/install-clang.sh
 
 echo "== build: cargo build --release -p pii-edge-node --lib"
 cargo build --release -p pii-edge-node --lib --quiet
-addon=target/release/libpii_edge_node.so
+addon="${CARGO_TARGET_DIR:-target}/release/libpii_edge_node.so"
 
 echo "== package: pii-edge package -> $zip_path"
 rm -rf "$out"

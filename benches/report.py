@@ -92,6 +92,9 @@ def main():
 
     x = crit.get(("apart", "x25519-seal"))
     xm = x["median"] if x else None
+    # On a loaded machine criterion's wall-clock X25519 figure is inflated; X25519_US (µs, e.g.
+    # the CPU time from `benches/ab.sh cpu`) then gives the bound of the careful-Node target.
+    xbound = float(os.environ["X25519_US"]) if os.environ.get("X25519_US") else xm
     lines = []
     say = lines.append
     results = {"machine": machine, "cases": [], "coldstart": cold, "packageZipBytes": zip_size}
@@ -170,7 +173,16 @@ def main():
                 targets.append((f"≥ 5x faster than Node RSA, {s}/{f} (package)", r_rsa >= 5, f"{r_rsa:.2f}x"
                                 + (f" (with reuse: {u_rsa:.2f}x, {'met' if u_rsa >= 5 else 'missed'})" if u_rsa else "")))
             if r_x is not None:
+                # Per request both pay one X25519 operation, and every variant pays the Lambda
+                # runtime's JSON.parse + JSON.stringify of the event: no package can be faster
+                # than (runtime floor + one X25519 op), so the ratio is bounded by
+                # careful Node ÷ (runtime floor + X25519 op) (issue 18).
+                rf = m(nres.get(("node-runtime-floor", s, f)))
+                bound = ratio(m(xn), rf + xbound) if rf is not None and xbound else None
+                bound_note = (f"; per request bounded by {bound:.2f}x = careful Node ÷ (runtime floor "
+                              f"{rf:.1f} + X25519 op {xbound:.1f} µs), {r_x / bound:.0%} of it reached" if bound else "")
                 targets.append((f"≥ 3x faster than careful Node, {s}/{f} (package)", r_x >= 3, f"{r_x:.2f}x"
+                                + bound_note
                                 + (f" (with reuse: {u_x:.2f}x, {'met' if u_x >= 3 else 'missed'})" if u_x else "")))
     say("")
     extra = sorted({v for (v, _, _) in nres} - {"node-rsa", "node-rsa-keyobject", "node-x25519", "pii-edge", "pii-edge reuse", "node-runtime-floor", "node-dom-floor"})

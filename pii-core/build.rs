@@ -61,7 +61,9 @@ fn image(c: char) -> String {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let mut blob = String::new();
+    // Letters and digits first and in order, so that runs of code points whose images are
+    // consecutive letters (fullwidth, mathematical alphanumerics) are runs in the blob too.
+    let mut blob = String::from("abcdefghijklmnopqrstuvwxyz0123456789");
     let mut offsets: BTreeMap<String, u16> = BTreeMap::new();
     let mut intern = |img: &str, blob: &mut String| -> u16 {
         if let Some(&packed) = offsets.get(img) {
@@ -86,14 +88,43 @@ fn main() {
         let img = image(b as char);
         ascii.push(intern(&img, &mut blob));
     }
-    let mut codes = Vec::new();
-    let mut images = Vec::new();
+    // Runs: consecutive code points whose images are the same (step 0) or consecutive
+    // one-character entries of the blob (step 1), at most 255 long.
+    let mut starts: Vec<u32> = Vec::new();
+    let mut lens: Vec<u8> = Vec::new();
+    let mut firsts: Vec<u16> = Vec::new();
+    let mut steps: Vec<u8> = Vec::new();
+    let mut entries = 0usize;
     for c in ('\u{80}'..=char::MAX).filter(|c| !matches!(*c as u32, 0xE000..=0xF8FF | 0xF0000..)) {
         let img = image(c);
-        if img.is_ascii() {
-            codes.push(c as u32);
-            images.push(intern(&img, &mut blob));
+        if !img.is_ascii() {
+            continue;
         }
+        entries += 1;
+        let packed = intern(&img, &mut blob);
+        if let (Some(&start), Some(len), Some(&first), Some(step)) = (
+            starts.last(),
+            lens.last_mut(),
+            firsts.last(),
+            steps.last_mut(),
+        ) {
+            let n = u32::from(*len);
+            let continues = start + n == c as u32 && *len < 255;
+            let delta = u32::from(packed).wrapping_sub(u32::from(first));
+            if continues && n == 1 && (delta == 0 || (delta == 16 && first & 0xF == 1)) {
+                *step = u8::from(delta == 16);
+                *len += 1;
+                continue;
+            }
+            if continues && u32::from(*step) * 16 * n == delta && (*step == 0 || first & 0xF == 1) {
+                *len += 1;
+                continue;
+            }
+        }
+        starts.push(c as u32);
+        lens.push(1);
+        firsts.push(packed);
+        steps.push(0);
     }
 
     let mut out = String::new();
@@ -108,13 +139,23 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "/// Non-ASCII code points whose image is ASCII, sorted.\npub(crate) static CODES: [u32; {}] = {codes:?};",
-        codes.len()
+        "/// {entries} non-ASCII code points whose image is ASCII, as runs: the first code point\n/// of each run, sorted.\npub(crate) static RUN_STARTS: [u32; {}] = {starts:?};",
+        starts.len()
     );
     let _ = writeln!(
         out,
-        "/// The image of each of `CODES`.\npub(crate) static IMAGES: [u16; {}] = {images:?};",
-        images.len()
+        "/// How many code points each run has.\npub(crate) static RUN_LENS: [u8; {}] = {lens:?};",
+        lens.len()
+    );
+    let _ = writeln!(
+        out,
+        "/// The image of each run's first code point.\npub(crate) static RUN_FIRSTS: [u16; {}] = {firsts:?};",
+        firsts.len()
+    );
+    let _ = writeln!(
+        out,
+        "/// 1: the images of a run are consecutive one-character entries of the blob; 0: all the same.\npub(crate) static RUN_STEPS: [u8; {}] = {steps:?};",
+        steps.len()
     );
     let dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
     std::fs::write(dir.join("name_table.rs"), out).expect("write the name table");

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests (unit, integration, property, doc, JSONPath compliance),
-# the example policies' test cases, the envelope vectors and the CLI's envelopes opened by an
-# independent Python implementation, the deployment template lint, and the Lambda@Edge package checks.
-# Installs what it needs (Python packages from PyPI) on a fresh machine.
+# the example policies' test cases, the differential test against real origin parsers, the
+# envelope vectors and the CLI's envelopes opened by an independent Python implementation, the
+# receipt vectors, `pii-edge serve` (real upstreams, load, Chromium), the origin packages
+# (Python wheel, Node.js addon, the FastAPI origin), the deployment template lint, the
+# Lambda@Edge package checks and a fuzz smoke run.
+# Installs what it needs (PyPI, npm, Debian's packages) on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "clang (compiles ring's C, .cargo/config.toml)"
+bash scripts/install-clang.sh
 
 step "Python tools (interop opener, cfn-lint)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
@@ -14,6 +20,9 @@ python3 -m pip install --quiet --disable-pip-version-check -r scripts/requiremen
 step "module import cycles: the checker's own tests, then the crates"
 python3 scripts/check-module-cycles.py --self-test
 python3 scripts/check-module-cycles.py pii-core edge-fn
+
+step "pii-edge serve: Chromium for the inspector test, no HTTP stack in the Lambda@Edge package"
+bash scripts/test-serve.sh
 
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features

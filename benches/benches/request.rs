@@ -11,7 +11,10 @@
 //! request), `mask-f1-<size>` (the engine with a `mask` rule on one field: no public-key work;
 //! `engine` minus this is the one-time public-key cost), `recipients-2-f5-<size>` (5 fields
 //! sealed to a zone of two regions), `reuse-f5-<size>` (one encapsulation reused across
-//! requests; `reuse-event-f5-<size>` the event path so), `tree-f5-<size>` and `tree-mask-f1-<size>` (the same selection written as a slice,
+//! requests; `reuse-event-f5-<size>` the event path so), `split-event-f5-<size>` (the event
+//! path as the Node.js package calls it: `edge_fn::handle_parts`, the body's data apart),
+//! `x25519-keygen` (the ephemeral key and its public half alone) and `x25519-dalek-seal`
+//! (`x25519-seal` with x25519-dalek's X25519 instead of ring's), `tree-f5-<size>` and `tree-mask-f1-<size>` (the same selection written as a slice,
 //! `$.pii[0:]`, which the engine evaluates on a document tree instead of in one pass).
 //!
 //! Run: `cargo bench -p pii-bench --bench request` (add `-- --quick` for a smoke run);
@@ -66,8 +69,11 @@ fn public_key_cost(c: &mut Criterion) {
     let reuse_edge = edge(&pii_bench::bundle_with_reuse("encrypt", &keys));
     let tree = pii_bench::engine_with("encrypt", pii_bench::TREE_SELECTOR, &keys);
     let tree_mask = pii_bench::engine_with("mask", pii_bench::TREE_SELECTOR, &keys);
+    let plain_edge = edge(&pii_bench::bundle("encrypt", &keys));
     let mut g = c.benchmark_group("apart");
     g.bench_function("x25519-seal", |b| b.iter(|| floor.seal()));
+    g.bench_function("x25519-keygen", |b| b.iter(|| floor.keygen()));
+    g.bench_function("x25519-dalek-seal", |b| b.iter(|| floor.seal_dalek()));
     for &(label, size) in &SIZES {
         let one = Case::new(label, size, 1);
         g.bench_function(format!("mask-f1-{label}"), |b| {
@@ -79,6 +85,12 @@ fn public_key_cost(c: &mut Criterion) {
         });
         g.bench_function(format!("reuse-f5-{label}"), |b| {
             b.iter(|| reuse.apply(black_box(&five.request)))
+        });
+        let (event_apart, data) = pii_bench::event_apart(&five.event);
+        g.bench_function(format!("split-event-f5-{label}"), |b| {
+            b.iter(|| {
+                edge_fn::handle_parts(&plain_edge, black_box(&event_apart), Some(data.clone()))
+            })
         });
         g.bench_function(format!("reuse-event-f5-{label}"), |b| {
             b.iter(|| edge_fn::handle_json(&reuse_edge, black_box(&five.event)))

@@ -3,6 +3,12 @@
 // `pii-bench fixtures DIR` (the same policy and events as the Rust benchmarks).
 //
 //   node bench.js FIXTURES_DIR [--quick] [--package DIR] [--extra-package NAME=DIR] [--out FILE]
+//                [--cases ID,ID] [--variants NAME,NAME] [--rounds N]
+//
+// --cases keeps only those cases (`1KB/5`, `40KB/10`, ...), --variants only those hand-written
+// variants (names below; the packages given are always run), --rounds sets the number of
+// interleaved rounds: for A/B comparisons of two builds of the package, more rounds of fewer
+// cases.
 //
 // Variants:
 //   node-rsa     jsonpath-plus + RSA-OAEP-SHA256 (2048-bit) per field, key as PEM text passed
@@ -28,7 +34,15 @@ const path = require('path');
 const crypto = require('crypto');
 
 const args = process.argv.slice(2);
-const dir = args.find((a, i) => !a.startsWith('--') && !['--package', '--out', '--extra-package'].includes(args[i - 1]));
+const valued = ['--package', '--out', '--extra-package', '--cases', '--variants', '--rounds'];
+const dir = args.find((a, i) => !a.startsWith('--') && !valued.includes(args[i - 1]));
+const optList = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1].split(',') : null;
+};
+const onlyCases = optList('--cases');
+const onlyVariants = optList('--variants');
+const roundsOpt = optList('--rounds');
 const extra = args.flatMap((a, i) => (a === '--extra-package' ? [args[i + 1].split('=')] : []));
 const quick = args.includes('--quick');
 const pkgIdx = args.indexOf('--package');
@@ -42,7 +56,7 @@ if (!dir) {
 
 const policy = JSON.parse(fs.readFileSync(path.join(dir, 'policy.json'), 'utf8'));
 const jwks = JSON.parse(fs.readFileSync(path.join(dir, 'public.jwks'), 'utf8'));
-const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8')).map((c) => ({
+const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8')).filter((c) => !onlyCases || onlyCases.includes(c.id)).map((c) => ({
   ...c,
   text: fs.readFileSync(path.join(dir, c.event), 'utf8'),
 }));
@@ -52,7 +66,7 @@ const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
 const x25519Jwk = jwks.keys.find((k) => k.crv === 'X25519' && k.zone === policy.zone);
 
-const variants = [
+const allVariants = [
   { name: 'node-runtime-floor', nocheck: true, handler: async (event) => event.Records[0].cf.request },
   {
     name: 'node-dom-floor', nocheck: true, handler: async (event) => {
@@ -67,6 +81,7 @@ const variants = [
   { name: 'node-rsa-keyobject', handler: require('./handler-rsa').create(policy, rsaPem, true) },
   { name: 'node-x25519', handler: require('./handler-x25519').create(policy, { kty: 'OKP', crv: 'X25519', x: x25519Jwk.x }) },
 ];
+const variants = allVariants.filter((v) => !onlyVariants || onlyVariants.includes(v.name));
 if (pkgDir) {
   // Its addon writes one log line per request to stdout (fd 1): that write is part of its cost.
   const pkg = require(path.resolve(pkgDir, 'index.js'));
@@ -100,7 +115,7 @@ function quantile(sorted, q) {
 }
 
 async function main() {
-  const rounds = quick ? 2 : 7;
+  const rounds = roundsOpt ? Number(roundsOpt[0]) : quick ? 2 : 7;
   const budgetMs = quick ? 25 : 150;
   const warm = quick ? 20 : 200;
   const samples = new Map();

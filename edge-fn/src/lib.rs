@@ -11,7 +11,8 @@
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
-//! regional functions) and in the Node.js addon of the Lambda@Edge package (`edge-fn/node`).
+//! regional functions), in the Node.js addon of the Lambda@Edge package (`edge-fn/node`) and
+//! in `pii-edge serve`, the local reverse proxy (feature `serve`, docs/serve.md).
 #![forbid(unsafe_code)]
 
 pub mod bundle;

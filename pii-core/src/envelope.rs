@@ -605,6 +605,7 @@ pub fn is_envelope(s: &str) -> bool {
 /// Split `pe<digits>.<payload>` into the version and the payload: `Malformed` unless the
 /// digits are 1 to 3 decimal digits without a leading zero (and not `0`) and the payload is
 /// non-empty unpadded base64url of a possible length.
+#[cfg(any(test, feature = "open"))]
 fn split_text(s: &str) -> Result<(u16, &str), OpenError> {
     let rest = s.strip_prefix("pe").ok_or(OpenError::Malformed)?;
     let (version, payload) = rest.split_once('.').ok_or(OpenError::Malformed)?;

@@ -168,6 +168,7 @@ impl Location {
 
     /// Parses the binary form; `None` unless it is well formed and canonical (a field name is
     /// non-empty UTF-8 without ASCII upper case).
+    #[cfg(any(test, feature = "open"))]
     pub(crate) fn from_binary(bytes: &[u8]) -> Option<Location> {
         let (&code, mut rest) = bytes.split_first()?;
         if code == 0 {

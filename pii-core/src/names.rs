@@ -48,6 +48,22 @@ fn image(packed: u16) -> &'static str {
     table::BLOB.get(offset..offset + len).unwrap_or("")
 }
 
+/// The image of a non-ASCII code point when it is in the table (its fold is ASCII).
+fn table_image(c: char) -> Option<&'static str> {
+    let c = c as u32;
+    let run = table::RUN_STARTS
+        .partition_point(|&start| start <= c)
+        .checked_sub(1)?;
+    let offset = c - table::RUN_STARTS.get(run)?;
+    if offset >= u32::from(*table::RUN_LENS.get(run)?) {
+        return None;
+    }
+    let first = *table::RUN_FIRSTS.get(run)?;
+    let step = u16::from(*table::RUN_STEPS.get(run)?);
+    // `offset` < 255: the packed image moves 16 (one blob byte) per code point.
+    Some(image(first + step * 16 * offset as u16))
+}
+
 /// The skeleton of `name`: equal skeletons mean that some origin may read the two names as the
 /// same name. See the module documentation for what it folds.
 ///
@@ -76,9 +92,9 @@ pub fn skeleton_into(name: &str, out: &mut String) {
             out.push_str(image(table::ASCII[c as usize]));
             continue;
         }
-        match table::CODES.binary_search(&(c as u32)) {
-            Ok(i) => out.push_str(table::IMAGES.get(i).map_or("", |&p| image(p))),
-            Err(_) => out.extend(c.to_lowercase()),
+        match table_image(c) {
+            Some(img) => out.push_str(img),
+            None => out.extend(c.to_lowercase()),
         }
     }
 }

@@ -224,6 +224,7 @@ pub fn reveal(
                 *n += 1;
                 if envelope::is_envelope(cv) {
                     let opened = open(cv, location)?;
+                    // Edited in place (docs/envelope.md 5.2): only the value changes.
                     edits.push((
                         piece.value_start,
                         piece.end,

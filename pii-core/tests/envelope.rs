@@ -716,7 +716,8 @@ proptest! {
 }
 
 /// `reveal` reads cookies as the edge does (docs/envelope.md §5.2): names trimmed and
-/// lower-cased, every cookie of a name counted, values raw (not percent-decoded).
+/// lower-cased, every cookie of a name counted, values raw (not percent-decoded), `,` and white
+/// space separating cookies too; the value replaced in place.
 #[test]
 fn reveal_reads_cookies_as_the_spec_says() {
     use pii_core::{reveal, Expect, Request};
@@ -739,8 +740,15 @@ fn reveal_reads_cookies_as_the_spec_says() {
     assert_eq!(revealed.fields[0].binding, at(1));
     assert_eq!(
         revealed.request.header("cookie"),
-        Some("Session_ID=plain; session_id=a%2Bb; x=1")
+        Some("Session_ID=plain; session_id =a%2Bb; x=1")
     );
+    // Separated by `,` and by white space after a value, as some origins read them.
+    let req = Request::new("GET", "/").with_header(
+        "cookie",
+        format!("a=1, session_id=x session_id={}", sealed[1]),
+    );
+    let revealed = reveal(&ring, &req, Expect::default()).expect("reveal");
+    assert_eq!(revealed.fields[0].binding, at(1));
     // A percent-encoded envelope is not an envelope: cookie values are raw.
     let encoded = sealed[0].replacen('.', "%2E", 1);
     let req = Request::new("GET", "/").with_header("cookie", format!("session_id={encoded}"));

@@ -10,6 +10,13 @@
 //! - `pii-bench breakdown DIR`: where the time of the full event path goes, 5 fields per size:
 //!   event JSON parse, engine, the handler around it, output JSON; medians of 15 rounds of
 //!   20 ms per part (µs), as JSON.
+//! - `pii-bench count WHAT N`: does WHAT once, then N more times, and nothing else: for
+//!   instruction counts under `valgrind --tool=callgrind`, which stay the same on a loaded
+//!   machine. (Ir with N) − (Ir with 0), divided by N, is the cost of one WHAT. WHAT is
+//!   `x25519-seal`, `x25519-keygen`, `x25519-dalek-seal` (as the criterion benchmarks of those
+//!   names), or `KIND-SIZE-fFIELDS` with KIND `event` (`edge_fn::handle_json`), `split`
+//!   (`edge_fn::handle_parts`, the Node.js package's path), `reuse-split` (the same with one
+//!   encapsulation reused: everything but the X25519) or `engine`, e.g. `split-40KB-f5`.
 //! - `pii-bench repeat DIR engine|event CASE N`: one case N times, for instruction counts.
 #![forbid(unsafe_code)]
 
@@ -26,8 +33,12 @@ fn main() -> ExitCode {
         ["fixtures", dir] => fixtures(Path::new(dir)),
         ["check", dir] => check(Path::new(dir)),
         ["breakdown", dir] => breakdown(Path::new(dir)),
+        ["count", what, n] => count(what, n),
         ["repeat", dir, what, id, n] => repeat(Path::new(dir), what, id, n),
-        _ => Err("usage: pii-bench fixtures DIR | check DIR | breakdown DIR".to_string()),
+        _ => Err(
+            "usage: pii-bench fixtures DIR | check DIR | breakdown DIR | count WHAT N | repeat DIR engine|event CASE N"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,5 +211,57 @@ fn breakdown(dir: &Path) -> Result<(), String> {
         }));
     }
     println!("{}", Value::Array(report));
+    Ok(())
+}
+
+fn count(what: &str, n: &str) -> Result<(), String> {
+    let n: u64 = n.parse().map_err(|_| format!("{n}: not a count"))?;
+    let floor = pii_bench::X25519Floor::new();
+    let op: Box<dyn Fn() -> usize> = match what {
+        "x25519-seal" => Box::new(|| floor.seal()),
+        "x25519-keygen" => Box::new(|| floor.keygen()),
+        "x25519-dalek-seal" => Box::new(|| floor.seal_dalek()),
+        _ => {
+            let (kind, case) = what
+                .rsplit_once('-')
+                .and_then(|(rest, f)| Some((rest.rsplit_once('-')?, f)))
+                .and_then(|((kind, size), f)| {
+                    let fields: usize = f.strip_prefix('f')?.parse().ok()?;
+                    let &(label, bytes) = pii_bench::SIZES.iter().find(|(l, _)| *l == size)?;
+                    Some((kind, pii_bench::Case::new(label, bytes, fields)))
+                })
+                .ok_or_else(|| format!("{what}: unknown (see the usage in the source)"))?;
+            let keys = pii_bench::keys(1).public();
+            let bundle = match kind {
+                "reuse-split" => pii_bench::bundle_with_reuse("encrypt", &keys),
+                _ => pii_bench::bundle("encrypt", &keys),
+            };
+            let edge = pii_bench::edge(&bundle);
+            let (apart, data) = pii_bench::event_apart(&case.event);
+            match kind {
+                "event" => Box::new(move || edge_fn::handle_json(&edge, &case.event).len()),
+                "split" | "reuse-split" => Box::new(move || {
+                    let parts = edge_fn::handle_parts(&edge, &apart, Some(data.clone()));
+                    parts.json.len() + parts.body_data.map_or(0, |d| d.len())
+                }),
+                "engine" => {
+                    let engine = pii_bench::engine("encrypt", &keys);
+                    Box::new(move || match engine.apply(&case.request) {
+                        pii_core::Outcome::Protected(p) => p.fields.len(),
+                        _ => 0,
+                    })
+                }
+                _ => return Err(format!("{kind}: unknown kind")),
+            }
+        }
+    };
+    // Once outside the count: lazy set-up (a reused encapsulation) is paid by both runs alike.
+    if op() == 0 {
+        return Err(format!("{what}: the operation failed"));
+    }
+    for _ in 0..n {
+        std::hint::black_box(op());
+    }
+    println!("{what}: 1 + {n} operations");
     Ok(())
 }

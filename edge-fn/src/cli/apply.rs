@@ -256,7 +256,7 @@ pub(crate) fn result_of(p: &Protected, f: &FieldReport) -> String {
     }
 }
 
-fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let count = text.chars().count();
     if count <= max {
         return text.to_string();

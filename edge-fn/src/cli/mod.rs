@@ -1,7 +1,7 @@
 //! The `pii-edge` command line: argument parsing and dispatch. Each command lives in its own
 //! module; shared pieces are `files` (reading policies, keys and stdin), `request` (requests,
 //! events and their JSON form), `inspect` (finding a protected value by its report location)
-//! and `style` (colours and output).
+//! and `style` (colours and output). `serve` (feature `serve`) is the local reverse proxy.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -17,6 +17,8 @@ mod inspect;
 mod keygen;
 mod package;
 mod request;
+#[cfg(feature = "serve")]
+mod serve;
 mod testcases;
 
 use style::{errln, Stream, Style};
@@ -87,6 +89,14 @@ enum Command {
     /// anyone who can read the function). The zip is written only when it fits the trigger's
     /// size limit (1,000,000 bytes compressed for viewer-request).
     Package(package::PackageArgs),
+    /// Run your application behind the edge: a local HTTP/1.1 reverse proxy that runs the
+    /// Lambda@Edge handler on every request, with a live inspector at /_pii-edge/.
+    ///
+    /// Each request becomes the viewer-request event CloudFront would deliver; the handler's
+    /// answer is forwarded to --upstream or returned, as CloudFront would. Policies, keys and
+    /// residency reload when their files change; a bad edit keeps the last good policies.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -133,6 +143,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Reveal(args) => apply::run_reveal(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Package(args) => package::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)

@@ -98,51 +98,38 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     let policies = files::load_policies(&args.policies)?;
     let specs: Vec<pii_core::spec::PolicySpec> =
         policies.iter().map(|(_, p)| p.spec().clone()).collect();
-    let mut bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
-        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-    if args.residency.is_some()
-        || args.seal_at.is_some()
-        || args.reuse_seconds.is_some()
-        || args.receipt_key.is_some()
-    {
-        let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&bundle)
-            .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
-        if let Some(path) = &args.residency {
-            let text = read_text(path)?;
-            let residency = pii_core::Residency::from_yaml(&path.display().to_string(), &text)
-                .map_err(|e| CliError::new(e.to_string()))?;
-            doc.residency = Some(
-                serde_json::to_value(residency.spec())
-                    .map_err(|e| CliError::new(format!("internal: {e}")))?,
-            );
-        }
-        doc.seal_at = match args.seal_at {
-            None => edge_fn::bundle::SealAt::Each,
-            Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
-            Some(Trigger::OriginRequest) => edge_fn::bundle::SealAt::OriginRequest,
-        };
-        if let (Some(max_age_seconds), Some(max_fields)) = (args.reuse_seconds, args.reuse_fields) {
-            doc.reuse = Some(edge_fn::bundle::ReuseSpec {
-                max_age_seconds,
-                max_fields,
-            });
-        }
-        if let Some(path) = &args.receipt_key {
-            let text = read_text(path)?;
-            pii_core::receipt::ReceiptSigner::from_jwk(&text)
-                .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?;
-            doc.receipt = Some(
-                serde_json::from_str(&text)
-                    .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?,
-            );
-        }
-        doc.receipt_signer()
-            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-        doc.clone()
-            .into_engine()
-            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-        bundle = doc.to_json();
+    let mut doc = bundle_document(
+        &specs,
+        &public_text,
+        tokens_text.as_deref(),
+        args.residency.as_deref(),
+    )?;
+    doc.seal_at = match args.seal_at {
+        None => edge_fn::bundle::SealAt::Each,
+        Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
+        Some(Trigger::OriginRequest) => edge_fn::bundle::SealAt::OriginRequest,
+    };
+    if let (Some(max_age_seconds), Some(max_fields)) = (args.reuse_seconds, args.reuse_fields) {
+        doc.reuse = Some(edge_fn::bundle::ReuseSpec {
+            max_age_seconds,
+            max_fields,
+        });
     }
+    if let Some(path) = &args.receipt_key {
+        let text = read_text(path)?;
+        pii_core::receipt::ReceiptSigner::from_jwk(&text)
+            .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?;
+        doc.receipt = Some(
+            serde_json::from_str(&text)
+                .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?,
+        );
+    }
+    doc.receipt_signer()
+        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+    doc.clone()
+        .into_engine()
+        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+    let bundle = doc.to_json();
 
     let addon_path = match &args.addon {
         Some(p) => p.clone(),
@@ -199,6 +186,35 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         specs.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bundle document of `specs` and the key sets (their JSON text), with the residency
+/// configuration (YAML) when given: what `package` puts in the zip and `serve` runs. Validated
+/// (every policy compiles, every zone has keys, every token domain a key); `seal_at` and
+/// `reuse` are left at their defaults.
+pub(crate) fn bundle_document(
+    specs: &[pii_core::spec::PolicySpec],
+    public_text: &str,
+    tokens_text: Option<&str>,
+    residency: Option<&Path>,
+) -> Result<edge_fn::bundle::Bundle, CliError> {
+    let text = edge_fn::bundle::build_bundle(specs, public_text, tokens_text)
+        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+    let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&text)
+        .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
+    if let Some(path) = residency {
+        let text = read_text(path)?;
+        let residency = pii_core::Residency::from_yaml(&path.display().to_string(), &text)
+            .map_err(|e| CliError::new(e.to_string()))?;
+        doc.residency = Some(
+            serde_json::to_value(residency.spec())
+                .map_err(|e| CliError::new(format!("internal: {e}")))?,
+        );
+        doc.clone()
+            .into_engine()
+            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
+    }
+    Ok(doc)
 }
 
 /// `1234567` as `1,234,567`.
