@@ -13,41 +13,42 @@ from conftest import KEYS, ROOT, apply, pii_edge_bin
 VECTORS = sorted((ROOT / "docs" / "vectors").glob("*.json"))
 
 
-def location_text(text):
-    # Vector files name JSON locations by their normalized path alone or in the text form.
-    return "json:" + text if text.startswith("$") else text
-
-
 @pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
 def test_envelope_vector(path):
+    """docs/vectors/README.md: `expected_binding` -> open_expecting, else open; `expect` is
+    `success` or the error; `binding`/`kind`/`plaintext` what opening must give."""
     v = json.loads(path.read_text())
     ring = pii_edge.PrivateKeyring.from_jwks(json.dumps(v["private_jwks"]))
-    b = v["binding"]
-    if v.get("format", "").startswith("pii-edge envelope v1"):
-        # A version-1 vector (before envelope v2): this library opens version 2 only and must
-        # refuse it (as UnsupportedVersion; the version-1 vector of an unknown version, as
-        # Malformed), never open it.
-        expected = pii_edge.UnsupportedVersion if v["envelope"].startswith("pe1.") else pii_edge.OpenError
-        with pytest.raises(expected):
-            ring.open(v["envelope"])
+
+    def run(keyring):
+        e = v.get("expected_binding")
+        if e:
+            return keyring.open_expecting(v["envelope"], e["policy"], e["zone"], pii_edge.Location(e["location"]))
+        return keyring.open(v["envelope"])
+
+    if v["expect"] != "success":
+        assert path.stem.startswith("fail_")
+        with pytest.raises(getattr(pii_edge, v["expect"])):
+            run(ring)
+        if "binding" in v:
+            # Authentic under the file's keys: open() alone gives the recorded binding.
+            assert str(ring.open(v["envelope"]).binding.location) == v["binding"]["location"]
         return
-    location = pii_edge.Location(location_text(b["location"]))
-    if path.stem.startswith("fail_"):
-        error = getattr(pii_edge, v["expect_error"])
-        with pytest.raises(error):
-            ring.open_expecting(v["envelope"], b["policy"], b["zone"], location)
-        return
-    opened = ring.open_expecting(v["envelope"], b["policy"], b["zone"], location)
-    assert opened.kind == v["kind"]
-    expected = v["plaintext"] if v["kind"] == "text" else json.loads(v["plaintext"])
-    assert opened.value == expected
-    assert type(opened.value) is type(expected)
-    # open() needs only the keys and hands the binding back.
-    plain = ring.open(v["envelope"])
-    assert plain.binding.policy == b["policy"]
-    assert plain.binding.zone == b["zone"]
-    assert plain.binding.location == location
-    assert str(plain.binding.location) == str(location)
+    # Every key listed in `recipients` opens it alone.
+    for jwk in v["private_jwks"]["keys"]:
+        if jwk.get("kid") not in v["recipients"]:
+            continue
+        one = pii_edge.PrivateKeyring.from_jwks(json.dumps({"keys": [jwk]}))
+        opened = run(one)
+        assert opened.kind == v["kind"]
+        if "plaintext" in v:
+            expected = v["plaintext"] if v["kind"] == "text" else json.loads(v["plaintext"])
+            assert opened.value == expected
+            assert type(opened.value) is type(expected)
+        b = v["binding"]
+        assert (opened.binding.policy, opened.binding.zone) == (b["policy"], b["zone"])
+        assert opened.binding.location == pii_edge.Location(b["location"])
+        assert str(opened.binding.location) == b["location"]
 
 
 def test_vectors_exist():
