@@ -7,6 +7,8 @@
 //!   ([`handle`], [`handle_json`], [`handle_parts`]).
 //! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
+//! - `scan` (feature `scan`, part of `cli`): reading recorded traffic (HAR, NDJSON, events)
+//!   and finding personal data in it, for `pii-edge scan`. Not in the edge package.
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
 //! regional functions) and in the Node.js addon of the Lambda@Edge package (`edge-fn/node`).
@@ -17,6 +19,8 @@ pub mod cloudfront;
 pub mod handler;
 pub mod log;
 pub mod problem;
+#[cfg(feature = "scan")]
+pub mod scan;
 
 pub use bundle::{build_bundle, load_bundle, Bundle, BundleError, Edge};
 pub use handler::{handle, handle_json, handle_parts, handle_value, AnswerParts, HandlerOutput};
