@@ -18,6 +18,7 @@ mod keygen;
 mod package;
 mod rawjson;
 mod request;
+mod scan;
 mod testcases;
 
 use style::{errln, Stream, Style};
@@ -88,6 +89,15 @@ enum Command {
     /// anyone who can read the function). The zip is written only when it fits the trigger's
     /// size limit (1,000,000 bytes compressed for viewer-request).
     Package(package::PackageArgs),
+    /// Find the personal data in recorded traffic (HAR, NDJSON logs, CloudFront events) and
+    /// whether the policies protect it.
+    ///
+    /// Detectors: e-mail, phone, IBAN, payment card, national ids of ten EU countries, IP
+    /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policy,
+    /// each finding says `covered`, `not covered` or `route not matched by any policy`, as the
+    /// real engine decides on a sample. Values are only ever shown masked (--no-examples: not
+    /// at all). Exit code 1 with --fail-on when it applies.
+    Scan(scan::ScanArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -134,6 +144,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Reveal(args) => apply::run_reveal(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Package(args) => package::run(args),
+        Command::Scan(args) => scan::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)

@@ -136,6 +136,18 @@ fn key_texts(args: &TestArgs) -> Result<KeyTexts, CliError> {
     })
 }
 
+/// Throwaway keys for every zone and token domain `policies` use (`pii-edge scan` runs the
+/// engine only to learn which values its rules select).
+pub(crate) fn throwaway_keys(policies: &[Policy]) -> Result<(PublicKeyring, TokenKeys), CliError> {
+    let none = KeyTexts {
+        public: None,
+        private: None,
+        tokens: None,
+    };
+    let (public, _, tokens) = keys_for(&none, policies)?;
+    Ok((public, tokens))
+}
+
 /// Key sets for one run: from the texts, with throwaway keys for every zone and token domain
 /// the policies use that the texts do not cover (a test run checks what policies do, not the
 /// deployment's keys: `check --keys` and `package` do that).
