@@ -30,8 +30,21 @@ const REGIONS: &[Id] = &[
 /// assert!(!is_phone("030 1234567", &none));
 /// assert!(is_phone("030 1234567", &Field::new("telefon", &[])));
 /// assert!(!is_phone("+49 1", &none));
+/// assert!(is_phone("(+358) 40 1234567", &none));
+/// assert!(is_phone("+49 30 1234567 ext. 12", &none));
 /// ```
 pub fn is_phone(value: &str, field: &Field) -> bool {
+    // An extension (`x123`, `ext. 123`) is not part of the number.
+    let value = strip_extension(value);
+    // `(+358) 40 1234567`: the country code in parentheses.
+    let unwrapped;
+    let value = match value.strip_prefix("(+").and_then(|r| r.split_once(')')) {
+        Some((code, rest)) if code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            unwrapped = format!("+{code}{rest}");
+            unwrapped.as_str()
+        }
+        _ => value,
+    };
     let b = value.as_bytes();
     if b.len() < 7 || b.len() > 24 {
         return false;
@@ -60,6 +73,59 @@ pub fn is_phone(value: &str, field: &Field) -> bool {
     REGIONS.iter().any(|&region| valid(Some(region), value))
 }
 
+/// `value` without a trailing extension: `x`, `ext`, `ext.` or `#` and up to 6 digits.
+fn strip_extension(value: &str) -> &str {
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_digit());
+    let n = value.len() - digits.len();
+    if n == 0 || n > 6 {
+        return value;
+    }
+    let head = digits.trim_end();
+    for mark in ["ext.", "ext", "x", "#"] {
+        if let Some(rest) = head.strip_suffix(mark) {
+            if rest.ends_with(|c: char| c.is_ascii_digit() || c == ' ') {
+                return rest.trim_end();
+            }
+        }
+    }
+    value
+}
+
 fn valid(region: Option<Id>, text: &str) -> bool {
-    phonenumber::parse(region, text).is_ok_and(|n| phonenumber::is_valid(&n))
+    phonenumber::parse(region, text).is_ok_and(|n| phonenumber::is_valid(&n) && full_match(&n))
+}
+
+/// libphonenumber requires a number type's pattern to match the whole national number; the
+/// port's `is_valid` (0.3.10) accepts a match of its beginning (`+1 7846832` passes), so the
+/// whole match is checked here against the same metadata.
+fn full_match(number: &phonenumber::PhoneNumber) -> bool {
+    let national = number.national().to_string();
+    let code = number.country().code();
+    let Some(regions) = phonenumber::metadata::DATABASE.by_code(&code) else {
+        return false;
+    };
+    regions.iter().any(|meta| {
+        let d = meta.descriptors();
+        [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.uan(),
+            d.pager(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|desc| {
+            (desc.possible_length().is_empty()
+                || desc.possible_length().contains(&(national.len() as u16)))
+                && desc
+                    .national_number()
+                    .find(&national)
+                    .is_some_and(|m| m.start() == 0 && m.end() == national.len())
+        })
+    })
 }
