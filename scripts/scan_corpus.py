@@ -3,7 +3,7 @@
 
 Writes OUT/corpus.ndjson (one request log record per line) and OUT/labels.jsonl (one line per
 personal value: request number from 1, location in the Location contract's text form,
-detector, and for JWTs the claim).
+detector, for JWTs the claim, and `context`: false when the field's name says nothing).
 
 Positives come from Faker's EU locales. The ground truth is independent of the scanner: a
 generated value is labelled only when python-stdnum (check digits of IBANs, cards, national
@@ -172,12 +172,13 @@ def main():
         region = loc.split("_")[1]
         body = {"customer": {}, "order": {}}
         cust, order = body["customer"], body["order"]
-        found = []  # (location, detector, claim)
+        found = []  # (location, detector, claim, whether the field name gives context)
 
         def put(obj, objname, field, value, label):
             obj[field] = value
             if label:
-                found.append((normalized([objname, field] if objname else [field]), label, None))
+                found.append((normalized([objname, field] if objname else [field]), label,
+                              None, field not in NEUTRAL_FIELDS))
 
         # Positives.
         if rng.random() < 0.6:
@@ -267,11 +268,11 @@ def main():
         if rng.random() < 0.2:
             email = f.email()
             query += "&email=" + email.replace("@", "%40")
-            found.append(("query:email", "email", None))
+            found.append(("query:email", "email", None, True))
         if rng.random() < 0.2:
             ip = f.ipv4_public()
             headers.append(["x-forwarded-for", ip])
-            found.append(("header:x-forwarded-for", "ip-address", None))
+            found.append(("header:x-forwarded-for", "ip-address", None, True))
         if rng.random() < 0.2:
             claims = {"sub": str(rng.randint(1, 10**6)), "email": f.email(), "name": f.name(),
                       "iat": 1700000000, "scope": "openid profile"}
@@ -280,7 +281,7 @@ def main():
             headers.append(["authorization", "Bearer " + jwt(claims)])
             for c in ["email", "name", "phone_number"]:
                 if c in claims:
-                    found.append(("header:authorization", "jwt-claim", c))
+                    found.append(("header:authorization", "jwt-claim", c, True))
         if rng.random() < 0.1:
             # A JWT without personal claims.
             headers.append(["x-service-token", jwt({"sub": "svc", "scope": "read"})])
@@ -288,8 +289,8 @@ def main():
         record = {"method": "POST", "path": f"/api/v1/customers/{rng.randint(1, 10**6)}",
                   "query": query, "headers": headers, "body": json.dumps(body, ensure_ascii=False)}
         corpus.write(json.dumps(record, ensure_ascii=False) + "\n")
-        for location, detector, claim in found:
-            line = {"request": n, "location": location, "detector": detector}
+        for location, detector, claim, context in found:
+            line = {"request": n, "location": location, "detector": detector, "context": context}
             if claim:
                 line["claim"] = claim
             labels.write(json.dumps(line) + "\n")
