@@ -14,7 +14,7 @@ use super::Detector;
 /// assert_eq!(mask("Erika", Detector::Name), "*****");
 /// ```
 pub fn mask(value: &str, detector: Detector) -> String {
-    if detector == Detector::Email {
+    if detector == Detector::Email || (detector == Detector::JwtClaim && super::detect::email::is_email(value)) {
         if let Some((local, domain)) = value.rsplit_once('@') {
             let tld = domain.rsplit_once('.').map_or("", |(_, t)| t);
             let masked_domain = if tld.is_empty() || tld.chars().count() > 6 {
