@@ -18,16 +18,15 @@ const { spawn } = require('node:child_process');
 
 const out = process.argv[2] || 'examples/har/signup.har';
 
-// Fake person: specimen or reserved values only (the German specimen tax id, the ECBS example
-// IBAN, example.com, a Berlin number from the range the Bundesnetzagentur leaves unassigned
-// for drama use is not published, so a syntactically valid number on a test exchange).
+// Fake person: made-up or documentation values only: a tax id made up to pass its check
+// digits, the ECBS example IBAN, example.com addresses, a Berlin number of valid shape.
 const FAKE = {
   name: 'Jana Fiktiv',
   email: 'jana.fiktiv@example.com',
   phone: '+49 30 23125000',
   birthDate: '1988-07-14',
   iban: 'DE89 3704 0044 0532 0130 00',
-  taxId: '36574261809',
+  taxId: '39170342364',
   street: 'Musterstraße 12',
   city: '10115 Berlin',
 };

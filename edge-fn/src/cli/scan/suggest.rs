@@ -271,7 +271,7 @@ fn fake(detector: Detector) -> &'static str {
         Detector::Card => "4111111111111111",
         Detector::IpAddress => "192.0.2.10",
         Detector::DateOfBirth => "1970-01-01",
-        Detector::Name => "Erika Mustermann",
+        Detector::Name => "Alex Beispiel",
         Detector::NationalId(scheme) => match scheme {
             IdScheme::DeTaxId => "36574261809",
             IdScheme::FrNir => "295109912611193",
@@ -296,7 +296,7 @@ fn fake_claim(claim: &str) -> Value {
         "phone_number" => json!("+44 20 7946 0958"),
         "birthdate" => json!("1970-01-01"),
         "address" => json!({"street_address": "Musterstr. 1", "locality": "Musterstadt", "country": "DE"}),
-        _ => json!("Erika Mustermann"),
+        _ => json!("Alex Beispiel"),
     }
 }
 
