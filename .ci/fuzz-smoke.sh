@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz smoke run (CI): builds the four cargo-fuzz targets of fuzz/ with the nightly toolchain,
+# Fuzz smoke run (CI): builds the cargo-fuzz targets of fuzz/ with the nightly toolchain,
 # replays the saved regression inputs (fuzz/regressions/<target>/), then runs each target for
 # FUZZ_SECONDS (default 20) on its seed corpus (fuzz/seed.sh). Any crash fails the run and
 # leaves the input in fuzz/artifacts/<target>/.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-20}"
-targets=(policy_load engine_apply cloudfront_event envelope_open)
+targets=(policy_load engine_apply cloudfront_event envelope_open scan_input)
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   echo "installing the nightly toolchain (cargo-fuzz needs -Zsanitizer flags)"

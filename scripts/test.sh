@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python tools (interop opener, cfn-lint)"
+step "Python tools (interop opener, cfn-lint, scan corpus generator)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
 step "cargo test --workspace --all-features"
@@ -19,6 +19,9 @@ cargo test -p pii-core --no-default-features
 
 step "example policies: pii-edge test policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
+
+step "pii-edge scan: the example events and the recorded browser session against policies/"
+cargo run --quiet -p edge-fn --bin pii-edge -- scan --policy policies/ examples/events examples/har
 
 if [ -f docs/interop/open_vectors.py ]; then
   step "envelope vectors opened by an independent implementation (Python)"
