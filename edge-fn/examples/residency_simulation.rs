@@ -191,12 +191,19 @@ fn serve(
     }
     let mut req = Request::new("POST", "/api/users").with_body(body);
     req.headers = headers;
-    let (status, text) = match reveal(keys, POLICY, zone, &req) {
-        Ok(r) if r.opened > 0 => {
+    let (status, text) = match reveal(
+        keys,
+        &req,
+        pii_core::Expect {
+            policy: Some(POLICY),
+            zone: Some(zone),
+        },
+    ) {
+        Ok(r) if r.opened() > 0 => {
             if let Ok(mut s) = stored.lock() {
-                s.push(r.opened);
+                s.push(r.opened());
             }
-            (200, format!("{{\"opened\":{}}}", r.opened))
+            (200, format!("{{\"opened\":{}}}", r.opened()))
         }
         _ => {
             if let Ok(mut n) = refused.lock() {

@@ -1,7 +1,7 @@
 //! End to end: the real `bootstrap` binary, driven by a Lambda Runtime API emulator on
 //! loopback, fed every example event of `examples/events/`.
 //!
-//! Checks that protected requests come back with no plaintext and with `pe1.` envelopes, that
+//! Checks that protected requests come back with no plaintext and with `pe2.` envelopes, that
 //! truncated, malformed, duplicate-key and gzip bodies are rejected with 413, 400, 400 and 415,
 //! that unmatched requests come back unchanged, that the process serves every event from one
 //! cold start, and that its log lines (stdout) hold no value.

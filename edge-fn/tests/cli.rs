@@ -369,9 +369,12 @@ fn param(raw: &str, name: &str, nth: usize) -> Option<String> {
         .nth(nth)
 }
 
+/// `name#n` or `name` (occurrence 0) of a field location's text form.
 fn name_nth(rest: &str) -> (&str, usize) {
-    let (name, nth) = rest.rsplit_once('#').expect("#n");
-    (name, nth.parse().expect("n"))
+    match rest.rsplit_once('#') {
+        Some((name, nth)) => (name, nth.parse().expect("n")),
+        None => (rest, 0),
+    }
 }
 
 /// `apply` then `reveal` on every example request event: every encrypted value comes back as

@@ -440,8 +440,16 @@ fn repeated_encoded_and_odd_case_parameters_headers_and_cookies() {
             .collect(),
         ..Default::default()
     };
-    let opened = pii_core::reveal(&private, "hostile", ZONE, &request).expect("reveal");
-    assert_eq!(opened.opened, 7);
+    let opened = pii_core::reveal(
+        &private,
+        &request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
+    assert_eq!(opened.opened(), 7);
     assert_log_clean(&log, &["SECRET"]);
 }
 
@@ -873,7 +881,7 @@ mod runtime_faults {
         let v: Value = serde_json::from_str(body).expect("json");
         assert!(v.get("status").is_none(), "not forwarded: {v}");
         let text = super::support::forwarded_text(&v);
-        assert!(text.contains("pe1."), "no envelope: {text}");
+        assert!(text.contains("pe2."), "no envelope: {text}");
     }
 }
 

@@ -79,7 +79,7 @@ fn a_viewer_cannot_choose_the_zone_stamp() {
     assert!(out["headers"]["x-ssn"][0]["value"]
         .as_str()
         .expect("sealed")
-        .starts_with("pe1."));
+        .starts_with("pe2."));
 }
 
 #[test]

@@ -55,10 +55,10 @@ fuzz_target!(|data: &[u8]| {
                     .iter()
                     .filter(|x| x.action == ActionKind::Encrypt && !x.removed)
                     .count();
-                let opened = pii_core::reveal(&fx.private, "fuzz", ZONE, &p.request)
+                let opened = pii_core::reveal(&fx.private, &p.request, pii_core::Expect { policy: Some("fuzz"), zone: Some(ZONE) })
                     .unwrap_or_else(|e| panic!("what the edge sealed does not open: {e}"));
                 assert_eq!(
-                    opened.opened, sealed,
+                    opened.opened(), sealed,
                     "sealed {sealed}, opened {}",
                     opened.opened
                 );

@@ -652,7 +652,7 @@ impl<'a> Forwarded<'a> {
 }
 
 fn is_sealed(v: &[u8]) -> bool {
-    std::str::from_utf8(v).is_ok_and(pii_core::envelope::is_envelope) && v.starts_with(b"pe1.")
+    std::str::from_utf8(v).is_ok_and(pii_core::envelope::is_envelope) && v.starts_with(b"pe2.")
 }
 
 fn is_hash(v: &[u8]) -> bool {
@@ -818,14 +818,14 @@ pub fn may_hold_envelopes(req: &Request) -> bool {
         || req.headers.iter().any(|(_, v)| has(v.as_bytes()))
 }
 
-/// `text` with every envelope (`pe1.` and its base64url) replaced by `pe1.*`: sealing is
+/// `text` with every envelope (`pe2.` and its base64url) replaced by `pe2.*`: sealing is
 /// randomized, everything else the engine writes is deterministic.
 pub fn blank_envelopes(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
-        if text[i..].starts_with(b"pe1.") {
-            out.extend_from_slice(b"pe1.*");
+        if text[i..].starts_with(b"pe2.") {
+            out.extend_from_slice(b"pe2.*");
             i += 4;
             while i < text.len() && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_')) {
                 i += 1;

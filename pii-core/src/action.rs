@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
-use crate::envelope::{self, Binding, Sealer, ValueKind};
+use crate::envelope::{self, Sealer, ValueKind};
 use crate::json;
 use crate::keys::{PublicKeyring, TokenKeys};
+use crate::location::Location;
 use crate::policy::Action;
 
 /// A selected value, as found in the request.
@@ -90,10 +91,13 @@ impl SealerCache {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
         keys: &PublicKeyring,
-        binding: &Binding<'_>,
+        zone: &str,
+        policy: &str,
+        location: &Location,
         kind: ValueKind,
         plaintext: &[u8],
         quoted: bool,
@@ -105,19 +109,33 @@ impl SealerCache {
             c.born.elapsed() < self.limits.max_age && c.sealed < self.limits.max_fields
         };
         // One lookup per field; a new sealer only when there is none or it is spent.
-        if let Some(cached) = sealers.get_mut(binding.zone).filter(|c| fresh(c)) {
+        if let Some(cached) = sealers.get_mut(zone).filter(|c| fresh(c)) {
             cached.sealed += 1;
-            return seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
+            return seal_value(
+                &mut cached.sealer,
+                policy,
+                location,
+                kind,
+                plaintext,
+                quoted,
+            );
         }
-        let recipients = keys.recipients(binding.zone).map_err(|_| Failure::Seal)?;
-        let sealer = Sealer::new(&recipients, binding.zone).map_err(|_| Failure::Seal)?;
+        let recipients = keys.recipients(zone).map_err(|_| Failure::Seal)?;
+        let sealer = Sealer::new(&recipients, zone).map_err(|_| Failure::Seal)?;
         let mut cached = Cached {
             sealer,
             born: std::time::Instant::now(),
             sealed: 1,
         };
-        let sealed = seal_value(&mut cached.sealer, binding, kind, plaintext, quoted);
-        sealers.insert(binding.zone.to_owned(), cached);
+        let sealed = seal_value(
+            &mut cached.sealer,
+            policy,
+            location,
+            kind,
+            plaintext,
+            quoted,
+        );
+        sealers.insert(zone.to_owned(), cached);
         sealed
     }
 }
@@ -151,20 +169,21 @@ impl<'e> Context<'e> {
 }
 
 /// The envelope text of one value in a buffer of its own, between quotes for a JSON body:
-/// envelope text is `pe1.` and base64url, which JSON never escapes.
+/// envelope text is `pe2.` and base64url, which JSON never escapes.
 fn seal_value(
     sealer: &mut Sealer,
-    binding: &Binding<'_>,
+    policy: &str,
+    location: &Location,
     kind: ValueKind,
     plaintext: &[u8],
     quoted: bool,
 ) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::with_capacity(sealer.sealed_len(plaintext.len()) + 2);
+    let mut out = Vec::with_capacity(sealer.capacity_hint(plaintext.len()) + 2);
     if quoted {
         out.push(b'"');
     }
     sealer
-        .seal_into(binding, kind, plaintext, &mut out)
+        .seal_into(policy, location, kind, plaintext, &mut out)
         .map_err(seal_failure)?;
     if quoted {
         out.push(b'"');
@@ -243,7 +262,7 @@ fn text_out(input: Input<'_>, s: String) -> Output {
 pub(crate) fn apply(
     action: &Action,
     input: Input<'_>,
-    location: &str,
+    location: &Location,
     ctx: &mut Context<'_>,
 ) -> Result<Output, Failure> {
     match action {
@@ -252,14 +271,12 @@ pub(crate) fn apply(
                 Input::Json(raw) => (kind_of(raw), raw, true),
                 Input::Text(t) => (ValueKind::Text, t, false),
             };
-            let binding = Binding {
-                policy: ctx.policy,
-                location,
-                zone: ctx.zone,
-            };
+            let (policy, zone) = (ctx.policy, ctx.zone);
             let sealed = match ctx.reuse {
-                Some(cache) => cache.seal(ctx.keys, &binding, kind, plaintext, quoted)?,
-                None => seal_value(ctx.sealer()?, &binding, kind, plaintext, quoted)?,
+                Some(cache) => {
+                    cache.seal(ctx.keys, zone, policy, location, kind, plaintext, quoted)?
+                }
+                None => seal_value(ctx.sealer()?, policy, location, kind, plaintext, quoted)?,
             };
             Ok(if quoted {
                 Output::Json(sealed)

@@ -10,6 +10,7 @@ use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
 use crate::keys::{PublicKeyring, TokenKeys};
+use crate::location::{Location, Part};
 use crate::onepass;
 use crate::policy::{Action, ActionKind, BodyFormat, OnError, Policy};
 use crate::request::Request;
@@ -85,16 +86,20 @@ impl Protected {
     }
 }
 
-/// What happened to one selected value. `location` names where it was (for JSON a normalized
-/// path such as `$['user']['email']`); it contains member names from the request, so treat
-/// reports like request metadata, not like log-safe constants.
+/// What happened to one selected value. Its locations contain member names from the request,
+/// so treat reports like request metadata, not like log-safe constants.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldReport {
     /// The rule's name (or its selector).
     pub rule: String,
-    /// Where the value was: `json:$['a']`, `query:email#0`, `form:cvv#0`, `header:x-id#0`,
-    /// `cookie:session#0`.
-    pub location: String,
+    /// Where the value is in the forwarded request (`json:$['a'][1]`, `query:email#1`,
+    /// `header:x-id`; see [`Location`]): the location an envelope is bound to. For a removed
+    /// value, where it was.
+    pub location: Location,
+    /// Where the value was in the request as it arrived. It differs from `location` only for
+    /// JSON array elements after an element that was removed.
+    pub original: Location,
     /// The rule's action.
     pub action: ActionKind,
     /// The value was removed: by `redact`, or because the action did not fit it and the
@@ -551,7 +556,7 @@ impl Engine {
                     }
                     let text =
                         std::str::from_utf8(&req.body).map_err(|_| RejectReason::MalformedForm)?;
-                    protect_params(policy, text, "form", &mut ctx, &mut out.fields)?
+                    protect_params(policy, text, Part::Form, &mut ctx, &mut out.fields)?
                         .map(String::into_bytes)
                 }
             };
@@ -561,7 +566,8 @@ impl Engine {
             }
         }
         let req = &out.request;
-        if let Some(q) = protect_params(policy, &req.query, "query", &mut ctx, &mut out.fields)? {
+        if let Some(q) = protect_params(policy, &req.query, Part::Query, &mut ctx, &mut out.fields)?
+        {
             out.request.query = q;
             out.query_changed = true;
         }
@@ -686,7 +692,8 @@ impl FieldReport {
     fn of(rule: &crate::policy::Rule) -> FieldReport {
         FieldReport {
             rule: rule.label.clone(),
-            location: String::new(),
+            location: Location::Json(Vec::new()),
+            original: Location::Json(Vec::new()),
             action: rule.action.kind(),
             removed: false,
             failed: false,
@@ -711,7 +718,7 @@ fn failure(f: Failure, rule: &crate::policy::Rule) -> RejectReason {
 /// What the plan says for one JSON target.
 enum Plan {
     Apply {
-        location: String,
+        location: Location,
     },
     Remove {
         failed: bool,
@@ -781,13 +788,15 @@ fn protect_json_onepass(
                 return Ok(Edit::Keep);
             }
             Some(why_failed) => {
-                report.location = format!("json:{}", hit.location(false));
+                report.location = hit.location(false);
+                report.original = report.location.clone();
                 report.removed = true;
                 report.failed = why_failed;
                 Edit::Remove
             }
             None => {
-                report.location = format!("json:{}", hit.location(true));
+                report.location = hit.location(true);
+                report.original = hit.location(false);
                 match action::apply(&rule.action, Input::Json(hit.raw), &report.location, ctx) {
                     Err(f) => {
                         failed = Some(failure(f, rule));
@@ -891,7 +900,7 @@ fn protect_json_tree(
         } else {
             match action::fits_json(&rule.action, action::kind_of_value(values[i])) {
                 Ok(()) => Plan::Apply {
-                    location: String::new(),
+                    location: Location::Json(Vec::new()),
                 },
                 Err(why) => match policy.spec.on_error {
                     OnError::Reject => Plan::Fail(failure(Failure::NotApplicable(why), rule)),
@@ -913,10 +922,7 @@ fn protect_json_tree(
         .collect();
     for (i, plan) in plans.iter_mut().enumerate() {
         if let Plan::Apply { location } = plan {
-            *location = format!(
-                "json:{}",
-                json::normalized(&shifted(&targets[i].0, &removed))
-            );
+            *location = Location::Json(shifted(&targets[i].0, &removed));
         }
     }
 
@@ -930,13 +936,15 @@ fn protect_json_tree(
         let edit = match &plans[i] {
             Plan::Fail(reason) => return Err(reason.clone()),
             Plan::Remove { failed } => {
-                report.location = format!("json:{}", json::normalized(&targets[i].0));
+                report.location = Location::Json(targets[i].0.clone());
+                report.original = report.location.clone();
                 report.removed = true;
                 report.failed = *failed;
                 Edit::Remove
             }
             Plan::Apply { location } => {
                 report.location = location.clone();
+                report.original = Location::Json(targets[i].0.clone());
                 match action::apply(&rule.action, Input::Json(raw), location, ctx)
                     .map_err(|f| failure(f, rule))?
                 {
@@ -1079,7 +1087,7 @@ fn shifted(path: &[Seg], removed: &[&[Seg]]) -> Vec<Seg> {
 fn protect_params(
     policy: &Policy,
     raw: &str,
-    part: &'static str,
+    part: Part,
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<String>, RejectReason> {
@@ -1087,7 +1095,7 @@ fn protect_params(
         .rules
         .iter()
         .filter_map(|r| match (&r.selector, part) {
-            (CompiledSelector::Query(n), "query") | (CompiledSelector::Form(n), "form") => {
+            (CompiledSelector::Query(n), Part::Query) | (CompiledSelector::Form(n), Part::Form) => {
                 Some((r, n.as_str()))
             }
             _ => None,
@@ -1128,7 +1136,7 @@ fn protect_params(
             continue;
         };
         let nth = seen.entry(lower.clone()).or_insert(0);
-        let location = format!("{part}:{}#{nth}", String::from_utf8_lossy(&lower));
+        let location = Location::field(part, String::from_utf8_lossy(&lower), *nth);
         *nth += 1;
         let out = action::apply(&rule.action, Input::Text(&p.value), &location, ctx)
             .map_err(|f| failure(f, rule))?;
@@ -1139,6 +1147,7 @@ fn protect_params(
             pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
         }
         fields.push(FieldReport {
+            original: location.clone(),
             location,
             removed,
             ..FieldReport::of(rule)
@@ -1165,7 +1174,7 @@ fn protect_headers(
                         keep.push((n, v));
                         continue;
                     }
-                    let location = format!("header:{name}#{nth}");
+                    let location = Location::field(Part::Header, name.as_str(), nth);
                     nth += 1;
                     let out =
                         action::apply(&rule.action, Input::Text(v.as_bytes()), &location, ctx)
@@ -1175,6 +1184,7 @@ fn protect_headers(
                         keep.push((n, header_safe(&t)));
                     }
                     fields.push(FieldReport {
+                        original: location.clone(),
                         location,
                         removed,
                         ..FieldReport::of(rule)
@@ -1200,7 +1210,7 @@ fn protect_headers(
                             pieces.push(trimmed.to_string());
                             continue;
                         }
-                        let location = format!("cookie:{}#{nth}", name.to_ascii_lowercase());
+                        let location = Location::field(Part::Cookie, name.as_str(), nth);
                         nth += 1;
                         let out =
                             action::apply(&rule.action, Input::Text(cv.as_bytes()), &location, ctx)
@@ -1210,6 +1220,7 @@ fn protect_headers(
                             pieces.push(format!("{cn}={}", select::percent_encode(&t)));
                         }
                         fields.push(FieldReport {
+                            original: location.clone(),
                             location,
                             removed,
                             ..FieldReport::of(rule)

@@ -43,6 +43,7 @@ pub mod envelope;
 mod error;
 mod json;
 mod keys;
+mod location;
 mod onepass;
 mod policy;
 mod request;
@@ -59,6 +60,7 @@ pub use error::{ConfigError, Diagnostic, Error, PolicyError};
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
 pub use keys::{PrivateKey, PrivateKeyring};
+pub use location::{Location, LocationError, Part, PathElement};
 pub use policy::{
     ActionKind, HeaderCondition, LimitsSpec, MatchSpec, OnError, Policy, PolicySpec, RuleSpec,
     SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
@@ -66,7 +68,7 @@ pub use policy::{
 pub use request::Request;
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
-pub use reveal::{reveal, Revealed};
+pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
 
 /// The JSON Schema of the policy language, as written to `policies/schema.json`.
 ///

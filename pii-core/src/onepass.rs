@@ -19,6 +19,7 @@ use crate::json::{
     self, skip_container, unescape_into, Edit, Entries, JsonProblem, Lexer, Out, RewriteError,
     Span, Tok,
 };
+use crate::location::{Location, PathElement};
 
 /// A JSONPath query of the subset that can be decided on the path alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,27 +274,26 @@ impl Hit<'_> {
 
     /// The RFC 9535 normalized path of the value: in the output (array indexes counted after
     /// the elements removed before it) or in the input.
-    pub(crate) fn location(&self, in_output: bool) -> String {
-        let mut out = String::from("$");
+    pub(crate) fn location(&self, in_output: bool) -> Location {
+        let mut path = Vec::with_capacity(self.levels.len());
         let mut scratch = String::new();
         for level in self.levels {
             match level.key {
                 Some(span) => {
                     let name = name_of(self.text, span, &mut scratch).unwrap_or_default();
-                    json::push_name(&mut out, name);
+                    path.push(PathElement::Name(name.to_owned()));
                 }
                 None => {
                     let e = &level.entries;
-                    let i = if in_output {
+                    path.push(PathElement::Index(if in_output {
                         e.count - e.removed
                     } else {
                         e.count
-                    };
-                    json::push_index(&mut out, i);
+                    }));
                 }
             }
         }
-        out
+        Location::Json(path)
     }
 }
 
@@ -567,7 +567,7 @@ mod tests {
         let pass = select_rewrite(body.as_bytes(), 8, &queries(paths), |hit| {
             seen.push(format!(
                 "{} {}",
-                hit.location(false),
+                hit.location(false).to_string().trim_start_matches("json:"),
                 String::from_utf8_lossy(hit.raw)
             ));
             Ok(Edit::Replace(b"\"X\"".to_vec()))

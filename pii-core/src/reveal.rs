@@ -1,10 +1,12 @@
 //! The origin side: open every envelope in a protected request with the region's private keys.
 
 use std::collections::HashMap;
+use std::fmt;
 
-use crate::envelope::{self, Binding, OpenError, ValueKind};
+use crate::envelope::{self, Binding, OpenError, Opened, ValueKind};
 use crate::json::{self, Edit, RewriteError};
 use crate::keys::PrivateKeyring;
+use crate::location::{Location, Part};
 use crate::request::Request;
 use crate::select;
 
@@ -13,22 +15,106 @@ const MAX_DEPTH: usize = crate::policy::MAX_MAX_DEPTH as usize;
 
 /// A request with its envelopes opened.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Revealed {
     /// The request as it was before the edge protected it (values that were masked, hashed,
     /// tokenized or removed stay that way: only encryption is reversible).
     pub request: Request,
-    /// How many envelopes were opened.
-    pub opened: usize,
+    /// One report per opened value, in request order (body, query, headers).
+    pub fields: Vec<RevealedField>,
 }
 
-/// Open every envelope (`pe1.` value) in a protected request: JSON body values, form fields,
-/// query parameters, headers and cookies. Each is checked against where it was found, the
-/// policy name and the zone, so a value moved elsewhere does not open.
+impl Revealed {
+    /// How many envelopes were opened.
+    pub fn opened(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+/// What one opened value was: its binding (policy, zone and the location where it was found,
+/// which is the location it was sealed for) and its kind. Never its plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevealedField {
+    /// Policy, zone and location of the value.
+    pub binding: Binding,
+    /// The value's JSON type, or text.
+    pub kind: ValueKind,
+}
+
+/// What an origin insists on for every envelope of a request; `None` accepts what the
+/// envelope says. The location is always checked: a value must be found where it was sealed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expect<'a> {
+    /// The policy that must have sealed every value.
+    pub policy: Option<&'a str>,
+    /// The zone every value must be sealed for.
+    pub zone: Option<&'a str>,
+}
+
+/// An envelope of a request that did not open, and where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevealError {
+    /// Where the envelope was found.
+    pub location: Location,
+    /// Why it did not open.
+    pub error: OpenError,
+}
+
+impl fmt::Display for RevealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}", self.error, self.location)
+    }
+}
+
+impl std::error::Error for RevealError {}
+
+/// Open one envelope found at `location`, insisting on `expect` and on the location.
+fn open_at(
+    keys: &PrivateKeyring,
+    text: &str,
+    location: &Location,
+    expect: Expect<'_>,
+) -> Result<Opened, RevealError> {
+    let fail = |error| RevealError {
+        location: location.clone(),
+        error,
+    };
+    let opened = match expect {
+        Expect {
+            policy: Some(policy),
+            zone: Some(zone),
+        } => envelope::open_expecting(keys, text, &Binding::new(policy, zone, location.clone())),
+        _ => envelope::open(keys, text),
+    }
+    .map_err(fail)?;
+    let b = opened.binding();
+    if expect.zone.is_some_and(|z| z != b.zone) {
+        return Err(fail(OpenError::WrongZone));
+    }
+    if expect.policy.is_some_and(|p| p != b.policy) {
+        return Err(fail(OpenError::WrongPolicy));
+    }
+    if b.location != *location {
+        return Err(fail(OpenError::WrongLocation));
+    }
+    Ok(opened)
+}
+
+/// Open every envelope (every value that [`envelope::is_envelope`]) in a protected request:
+/// JSON body values, form fields, query parameters, headers and cookies. Each must have been
+/// sealed for the location where it is found (and for `expect`'s policy and zone when given),
+/// so a value moved elsewhere does not open.
 ///
-/// Fails on the first envelope that does not open; the error says nothing about its contents.
+/// Text values come back as the edge read them (`docs/envelope.md` §5) and are written back
+/// encoded for their place: query and form values percent-encoded (space as `%20`), cookie and
+/// header values as they are.
+///
+/// Fails on the first envelope that does not open, saying where; the error says nothing
+/// about its contents.
 ///
 /// ```
-/// use pii_core::{reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+/// use pii_core::{reveal, Engine, Expect, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
 /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1)?;
 /// let mut private = PrivateKeyring::default();
 /// private.push(key);
@@ -42,28 +128,25 @@ pub struct Revealed {
 /// let Outcome::Protected(p) = engine.apply(&req) else { panic!() };
 /// assert!(!String::from_utf8_lossy(&p.request.body).contains("erika"));
 ///
-/// let opened = reveal(&private, "signup", "eu-central", &p.request)?;
+/// let opened = reveal(&private, &p.request, Expect { policy: Some("signup"), zone: None })?;
 /// assert_eq!(opened.request.body, req.body);
+/// assert_eq!(opened.fields[0].binding.location.to_string(), "json:$['email']");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn reveal(
     keys: &PrivateKeyring,
-    policy: &str,
-    zone: &str,
     req: &Request,
-) -> Result<Revealed, OpenError> {
+    expect: Expect<'_>,
+) -> Result<Revealed, RevealError> {
     let mut out = req.clone();
-    let mut opened = 0;
-    let open = |text: &str, location: &str| {
-        envelope::open(
-            keys,
-            text,
-            &Binding {
-                policy,
-                location,
-                zone,
-            },
-        )
+    let mut fields = Vec::new();
+    let mut open = |text: &str, location: Location| -> Result<Opened, RevealError> {
+        let opened = open_at(keys, text, &location, expect)?;
+        fields.push(RevealedField {
+            binding: opened.binding().clone(),
+            kind: opened.kind(),
+        });
+        Ok(opened)
     };
 
     let content_type = req
@@ -77,34 +160,42 @@ pub fn reveal(
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'[' | b'"'));
     if !is_form && looks_json {
-        let found = json::find_strings(&req.body, MAX_DEPTH, envelope::is_envelope)
-            .map_err(|_| OpenError::Malformed)?;
+        let found =
+            json::find_strings(&req.body, MAX_DEPTH, envelope::is_envelope).map_err(|_| {
+                RevealError {
+                    location: Location::Json(Vec::new()),
+                    error: OpenError::Malformed,
+                }
+            })?;
         if !found.is_empty() {
             let paths: Vec<_> = found.iter().map(|(p, _)| p.clone()).collect();
             let body = json::rewrite(&req.body, &paths, MAX_DEPTH, |i, _raw| {
                 let (path, text) = &found[i];
-                let location = format!("json:{}", json::normalized(path));
-                let (kind, plain) = open(text, &location)?;
-                opened += 1;
-                Ok(Edit::Replace(match kind {
-                    ValueKind::Text => json::quote(&String::from_utf8_lossy(&plain)).into_bytes(),
-                    _ => plain,
+                let opened = open(text, Location::Json(path.clone()))?;
+                Ok(Edit::Replace(match opened.kind() {
+                    ValueKind::Text => {
+                        json::quote(&String::from_utf8_lossy(opened.plaintext())).into_bytes()
+                    }
+                    _ => opened.plaintext().to_vec(),
                 }))
             })
             .map_err(|e| match e {
                 RewriteError::Edit(e) => e,
-                _ => OpenError::Malformed,
+                _ => RevealError {
+                    location: Location::Json(Vec::new()),
+                    error: OpenError::Malformed,
+                },
             })?;
             out.body = body;
         }
     } else if is_form {
         if let Ok(text) = std::str::from_utf8(&req.body) {
-            if let Some(new) = reveal_params(text, "form", &open, &mut opened)? {
+            if let Some(new) = reveal_params(text, Part::Form, &mut open)? {
                 out.body = new.into_bytes();
             }
         }
     }
-    if let Some(q) = reveal_params(&req.query, "query", &open, &mut opened)? {
+    if let Some(q) = reveal_params(&req.query, Part::Query, &mut open)? {
         out.query = q;
     }
 
@@ -123,11 +214,13 @@ pub fn reveal(
                 if envelope::is_envelope(&decoded) {
                     let lower_cn = cn.to_ascii_lowercase();
                     let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
-                    let location = format!("cookie:{lower_cn}#{n}");
+                    let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
                     *n += 1;
-                    let (_, plain) = open(&decoded, &location)?;
-                    opened += 1;
-                    pieces.push(format!("{cn}={}", String::from_utf8_lossy(&plain)));
+                    let opened = open(&decoded, location)?;
+                    pieces.push(format!(
+                        "{cn}={}",
+                        String::from_utf8_lossy(opened.plaintext())
+                    ));
                     touched = true;
                 } else {
                     pieces.push(piece.to_string());
@@ -139,12 +232,11 @@ pub fn reveal(
             continue;
         }
         let n = nth.entry(lower.clone()).or_insert(0);
-        let location = format!("header:{lower}#{n}");
+        let location = Location::field(Part::Header, lower.as_str(), *n);
         *n += 1;
         if envelope::is_envelope(value) {
-            let (_, plain) = open(value, &location)?;
-            opened += 1;
-            *value = String::from_utf8_lossy(&plain).into_owned();
+            let opened = open(value, location)?;
+            *value = String::from_utf8_lossy(opened.plaintext()).into_owned();
         }
     }
     if out.body != req.body {
@@ -157,16 +249,15 @@ pub fn reveal(
     }
     Ok(Revealed {
         request: out,
-        opened,
+        fields,
     })
 }
 
 fn reveal_params(
     raw: &str,
-    part: &str,
-    open: &impl Fn(&str, &str) -> Result<(ValueKind, Vec<u8>), OpenError>,
-    opened: &mut usize,
-) -> Result<Option<String>, OpenError> {
+    part: Part,
+    open: &mut impl FnMut(&str, Location) -> Result<Opened, RevealError>,
+) -> Result<Option<String>, RevealError> {
     if raw.is_empty() {
         return Ok(None);
     }
@@ -177,14 +268,16 @@ fn reveal_params(
     for p in &params {
         let lower = p.name.to_ascii_lowercase();
         let n = nth.entry(lower.clone()).or_insert(0);
-        let location = format!("{part}:{}#{n}", String::from_utf8_lossy(&lower));
+        let location = Location::field(part, String::from_utf8_lossy(&lower), *n);
         *n += 1;
         let value = String::from_utf8_lossy(&p.value);
         if envelope::is_envelope(&value) {
-            let (_, plain) = open(&value, &location)?;
-            *opened += 1;
+            let opened = open(&value, location)?;
             let raw_name = p.raw.split_once('=').map_or(p.raw, |(n, _)| n);
-            pieces.push(format!("{raw_name}={}", select::percent_encode(&plain)));
+            pieces.push(format!(
+                "{raw_name}={}",
+                select::percent_encode(opened.plaintext())
+            ));
             changed = true;
         } else {
             pieces.push(p.raw.to_string());

@@ -77,10 +77,18 @@ fn encrypts_and_reveals_every_json_type() {
         .as_array()
         .expect("array")
         .iter()
-        .all(|v| v.as_str().is_some_and(|s| s.starts_with("pe1."))));
+        .all(|v| v.as_str().is_some_and(|s| s.starts_with("pe2."))));
     assert!(out.ends_with(r#", "keep": 7}"#), "{out}");
-    let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
-    assert_eq!(opened.opened, 7);
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("test"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
+    assert_eq!(opened.opened(), 7);
     assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
 }
 
@@ -100,7 +108,15 @@ fn each_region_of_the_zone_opens_alone() {
     let e = engine(ENCRYPT_EMAIL, &ring(&[&a, &b]));
     let p = protected(e.apply(&json_req(r#"{"user":{"email":"erika@example.de"}}"#)));
     for key in [&a, &b] {
-        let r = reveal(&ring(&[key]), "test", ZONE, &p.request).expect("each region opens");
+        let r = reveal(
+            &ring(&[key]),
+            &p.request,
+            pii_core::Expect {
+                policy: Some("test"),
+                zone: Some(ZONE),
+            },
+        )
+        .expect("each region opens");
         assert_eq!(
             r.request.body,
             br#"{"user":{"email":"erika@example.de"}}"#.to_vec()
@@ -120,9 +136,33 @@ fn ciphertext_moved_to_another_field_does_not_open() {
     let swapped = json!({"a": v["b"], "b": v["a"]}).to_string();
     let mut moved = p.request.clone();
     moved.body = swapped.into_bytes();
-    assert!(reveal(&private, "test", ZONE, &moved).is_err());
-    assert!(reveal(&private, "other-policy", ZONE, &p.request).is_err());
-    assert!(reveal(&private, "test", "eu-west", &p.request).is_err());
+    assert!(reveal(
+        &private,
+        &moved,
+        pii_core::Expect {
+            policy: Some("test"),
+            zone: Some(ZONE)
+        }
+    )
+    .is_err());
+    assert!(reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("other-policy"),
+            zone: Some(ZONE)
+        }
+    )
+    .is_err());
+    assert!(reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("test"),
+            zone: Some("eu-west")
+        }
+    )
+    .is_err());
 }
 
 #[test]
@@ -174,7 +214,15 @@ fn removals_keep_json_valid_and_locations_follow() {
     let p = protected(e.apply(&json_req(body)));
     let v = body_json(&p);
     assert_eq!(v["items"].as_array().expect("items").len(), 2);
-    let opened = reveal(&private, "test", ZONE, &p.request).expect("opens at its new place");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("test"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("opens at its new place");
     let ov: Value = serde_json::from_slice(&opened.request.body).expect("json");
     assert_eq!(ov, json!({"items":[{"card":"2"},{"card":"3"}]}));
 }
@@ -188,7 +236,7 @@ fn outer_selection_wins() {
     );
     let p = protected(e.apply(&json_req(r#"{"user":{"email":"a@b.de"},"email":"c@d.de"}"#)));
     let v = body_json(&p);
-    assert!(v["user"].as_str().expect("sealed").starts_with("pe1."));
+    assert!(v["user"].as_str().expect("sealed").starts_with("pe2."));
     assert_eq!(v["email"], "******");
 }
 
@@ -363,8 +411,16 @@ fn query_form_header_cookie() {
     );
     assert_eq!(p.request.header("cookie"), Some("session=abc"));
     assert_eq!(p.fields.len(), 7);
-    let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
-    assert_eq!(opened.opened, 4);
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("test"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
+    assert_eq!(opened.opened(), 4);
     assert!(opened.request.query.contains("erika%40example.de"));
     let ids: Vec<&str> = opened.request.header_values("x-national-id").collect();
     assert_eq!(ids, ["DE-123456789", "DE-987654321"]);
@@ -469,7 +525,7 @@ proptest! {
         let in_v: Value = serde_json::from_str(&body).expect("json");
         prop_assert_eq!(strip(&out_v), strip(&in_v));
         if action == 0 {
-            let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
+            let opened = reveal(&private, &p.request, pii_core::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
             prop_assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
         }
     }
@@ -481,7 +537,7 @@ proptest! {
         let e = engine("rules:\n  - select: { json: '$.v' }\n    action: encrypt\n", &private);
         let body = format!("{{\"v\": {}, \"w\": 1}}", v);
         let p = protected(e.apply(&json_req(&body)));
-        let opened = reveal(&private, "test", ZONE, &p.request).expect("reveal");
+        let opened = reveal(&private, &p.request, pii_core::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
         prop_assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
     }
 }
@@ -490,7 +546,7 @@ proptest! {
 fn recipient_block(envelope: &str) -> Vec<u8> {
     use base64::Engine as _;
     let bin = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(envelope.trim_start_matches("pe1."))
+        .decode(envelope.trim_start_matches("pe2."))
         .expect("base64");
     // version, kind, zone len + zone, count, count * 88 bytes.
     let zone_len = bin[2] as usize;
@@ -524,7 +580,15 @@ fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
     let blocks: Vec<Vec<u8>> = (0..5)
         .map(|_| {
             let (p, env) = sealed(&e);
-            let opened = reveal(&private, "test", ZONE, &p.request).expect("opens");
+            let opened = reveal(
+                &private,
+                &p.request,
+                pii_core::Expect {
+                    policy: Some("test"),
+                    zone: Some(ZONE),
+                },
+            )
+            .expect("opens");
             assert_eq!(opened.request.body, req.body);
             recipient_block(&env)
         })

@@ -8,7 +8,7 @@
 //! suite; the engine now protects or rejects each of them.
 #![cfg(all(feature = "open", feature = "yaml"))]
 
-use pii_core::envelope::{open, Binding, ValueKind};
+use pii_core::envelope::{open, open_expecting, Binding, OpenError, ValueKind};
 use pii_core::{
     reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, Rejection, Request,
     TokenKeys,
@@ -212,7 +212,15 @@ fn nesting_at_the_highest_limit_is_protected_on_a_small_stack() {
         // 511 levels of "a" plus the innermost object: exactly 512.
         let body = nest(511, r#"{"email":"SECRET@x.de"}"#);
         let p = protected(e.apply(&json_req(body.clone())), &["SECRET"]);
-        let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+        let opened = reveal(
+            &private,
+            &p.request,
+            pii_core::Expect {
+                policy: Some("hostile"),
+                zone: Some(ZONE),
+            },
+        )
+        .expect("reveal");
         assert_eq!(opened.request.body, body.into_bytes());
         rejected(
             e.apply(&json_req(nest(512, r#"{"email":"SECRET@x.de"}"#))),
@@ -232,13 +240,21 @@ fn one_megabyte_strings() {
     // Selected: sealed whole, opens to the exact text.
     let body = format!(r#"{{"email":"{big}","n":1}}"#);
     let p = protected(e.apply(&json_req(body.clone())), &[&big[..1000]]);
-    let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     assert_eq!(opened.request.body, body.into_bytes());
     // Unselected: copied byte for byte.
     let body = format!(r#"{{"other":"{big}","email":"SECRET"}}"#);
     let p = protected(e.apply(&json_req(body.clone())), &["SECRET"]);
     let out = String::from_utf8(p.request.body).expect("utf8");
-    assert!(out.starts_with(&format!(r#"{{"other":"{big}","email":"pe1."#)));
+    assert!(out.starts_with(&format!(r#"{{"other":"{big}","email":"pe2."#)));
     // A 1 MB query parameter and header value.
     let req = Request::new("GET", "/api/x")
         .with_query(format!("email={big}"))
@@ -287,7 +303,15 @@ fn numbers_out_of_range_are_rejected_and_big_ones_kept_exactly() {
     // A selected 20-digit integer is sealed as its exact text and opens to it.
     let body = r#"{"email":12345678901234567890123}"#;
     let p = protected(e.apply(&json_req(body)), &["12345678901234567890123"]);
-    let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     assert_eq!(opened.request.body, body.as_bytes());
 }
 
@@ -491,7 +515,15 @@ fn repeated_and_percent_encoded_query_parameters_are_all_protected() {
     assert_eq!(p.fields.len(), 10, "{:?}", p.fields);
     assert!(p.request.query.contains("&q=kept&"));
     // Every one opens back to its value, at its place.
-    let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     assert!(opened.request.query.contains("SECRET1%40x.de"));
     assert!(opened.request.query.contains("SECRET7"));
 }
@@ -544,7 +576,15 @@ fn repeated_and_odd_case_headers_are_all_protected() {
     assert_eq!(p.fields.len(), 7);
     let cookies: Vec<&str> = p.request.header_values("cookie").collect();
     assert_eq!(cookies, ["a=1", "b=2"]);
-    let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     let ids: Vec<&str> = opened.request.header_values("x-national-id").collect();
     assert_eq!(ids, ["SECRET-1", "SECRET-2", "SECRET-3", ""]);
 }
@@ -574,7 +614,15 @@ fn padded_cookie_names_are_protected() {
     let req =
         Request::new("GET", "/api/profile").with_header("Cookie", "a=1; session_email =SECRET");
     let p = protected(e.apply(&req), &["SECRET"]);
-    let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
+    let opened = reveal(
+        &private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hostile"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     assert!(opened
         .request
         .header("cookie")
@@ -673,12 +721,12 @@ fn lenient_origin_path_spellings_are_protected_or_rejected() {
 
 // ---- envelopes -----------------------------------------------------------------------------
 
-/// Ciphertext moved to another field, policy or zone does not open (engine level: the whole
-/// request is refused by `reveal`); and a known property of format v1 found by the
-/// `envelope_open` fuzz target: the `enc`/`wrapped` bytes of *another* recipient are not bound
-/// into the field, so changing them goes unnoticed by an opener that uses its own entry.
+/// Ciphertext moved to another field, policy or zone does not open where it is found; and
+/// (threat-model Finding 5, closed in format v2) the `enc`/`wrapped` bytes of *another*
+/// recipient are bound into every field, so changing them is noticed by every opener, even one
+/// that only uses its own entry.
 #[test]
-fn envelope_binding_and_the_v1_recipient_property() {
+fn envelope_binding_and_the_recipient_block() {
     let a = PrivateKey::generate(ZONE, "eu-central-1", 1).expect("keygen");
     let b = PrivateKey::generate(ZONE, "eu-central-2", 1).expect("keygen");
     let (a_jwk, b_jwk) = (a.to_jwk(), b.to_jwk());
@@ -690,52 +738,44 @@ fn envelope_binding_and_the_v1_recipient_property() {
     let p = protected(e.apply(&json_req(r#"{"email":"SECRET"}"#)), &["SECRET"]);
     let v: Value = serde_json::from_slice(&p.request.body).expect("json");
     let sealed = v["email"].as_str().expect("envelope").to_owned();
-    let at = |location| Binding {
-        policy: "hostile",
-        location,
-        zone: ZONE,
+    let at = |policy: &str, zone: &str, location: &str| {
+        Binding::new(policy, zone, location.parse().expect("location"))
     };
-    let (kind, plain) = open(&both, &sealed, &at("json:$['email']")).expect("opens");
+    let opened =
+        open_expecting(&both, &sealed, &at("hostile", ZONE, "json:$['email']")).expect("opens");
     assert_eq!(
-        (kind, plain.as_slice()),
+        (opened.kind(), opened.plaintext()),
         (ValueKind::String, &br#""SECRET""#[..])
     );
-    assert!(open(&both, &sealed, &at("json:$['name']")).is_err());
-    assert!(open(
-        &both,
-        &sealed,
-        &Binding {
-            policy: "other",
-            ..at("json:$['email']")
-        }
-    )
-    .is_err());
-    assert!(open(
-        &both,
-        &sealed,
-        &Binding {
-            zone: "eu-west",
-            ..at("json:$['email']")
-        }
-    )
-    .is_err());
+    for (wrong, error) in [
+        (
+            at("hostile", ZONE, "json:$['name']"),
+            OpenError::WrongLocation,
+        ),
+        (at("other", ZONE, "json:$['email']"), OpenError::WrongPolicy),
+        (
+            at("hostile", "eu-west", "json:$['email']"),
+            OpenError::WrongZone,
+        ),
+    ] {
+        assert_eq!(open_expecting(&both, &sealed, &wrong).err(), Some(error));
+    }
 
-    // Change one byte of the first recipient's `enc`.
+    // Change one byte of the first recipient's `enc`: neither region opens any more.
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut bin = b64.decode(&sealed[4..]).expect("base64");
     let z = usize::from(bin[2]);
     let first_enc = 4 + z + 8;
     bin[first_enc] ^= 1;
-    let changed = format!("pe1.{}", b64.encode(&bin));
-    // Which recipient is first depends on the keyring order; one region opens, the other not.
-    let opens =
-        [&a_jwk, &b_jwk].map(|k| open(&ring(&[k]), &changed, &at("json:$['email']")).is_ok());
-    assert_eq!(opens.iter().filter(|o| **o).count(), 1, "{opens:?}");
+    let changed = format!("pe2.{}", b64.encode(&bin));
+    for k in [&a_jwk, &b_jwk] {
+        assert_eq!(open(&ring(&[k]), &changed).err(), Some(OpenError::Tampered));
+    }
 }
 
 /// Found by the generated-policy property test (`invariants.rs`): a policy that encrypts the
-/// whole body (`$`) produces the body `"pe1.…"`, and `reveal` does not open it because it only
+/// whole body (`$`) produces the body `"pe2.…"`, and `reveal` does not open it because it only
 /// looks for envelopes in bodies that start with `{` or `[`. The origin then gets the envelope
 /// instead of the body, silently (`opened == 0`). Fix: `reveal.rs`, `reveal`, accept `"` as a
 /// JSON start: `.is_some_and(|b| matches!(b, b'{' | b'[' | b'"'))`.
@@ -754,8 +794,16 @@ fn reveal_opens_a_sealed_root() {
         "[1,\"SECRET\"]",
     ] {
         let p = protected(e.apply(&json_req(body)), &["SECRET", "1234567890"]);
-        let opened = reveal(&private, "hostile", ZONE, &p.request).expect("reveal");
-        assert_eq!(opened.opened, 1, "{body}");
+        let opened = reveal(
+            &private,
+            &p.request,
+            pii_core::Expect {
+                policy: Some("hostile"),
+                zone: Some(ZONE),
+            },
+        )
+        .expect("reveal");
+        assert_eq!(opened.opened(), 1, "{body}");
         assert_eq!(opened.request.body, body.as_bytes(), "{body}");
     }
 }

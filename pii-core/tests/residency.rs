@@ -149,8 +149,22 @@ fn fields_are_sealed_to_the_resolved_zone_and_refused_elsewhere() {
         let own = PrivateKeyring::from_jwks(&format!("{{\"keys\":[{jwk}]}}")).expect("one key");
         // The region opens with its own zone only; a region of another zone cannot, even when
         // it claims the right zone name.
-        let opened = reveal(&own, "orders", zone, &p.request);
-        let also = reveal(&own, "orders", "eu-west", &p.request);
+        let opened = reveal(
+            &own,
+            &p.request,
+            pii_core::Expect {
+                policy: Some("orders"),
+                zone: Some(zone),
+            },
+        );
+        let also = reveal(
+            &own,
+            &p.request,
+            pii_core::Expect {
+                policy: Some("orders"),
+                zone: Some("eu-west"),
+            },
+        );
         if zone == "eu-west" {
             assert!(opened.is_ok(), "{region} must open");
         } else {

@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use pii_core::envelope::{open, Binding, TestSealer, ValueKind};
+use pii_core::envelope::{open_expecting, Binding, TestSealer, ValueKind};
 use pii_core::{
     reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, PublicKeyring, Request, Residency,
     TokenKeys,
@@ -263,7 +263,15 @@ fn protected_requests_reports_and_debug_never_carry_plaintext() {
     let token_k = Secrets::new(&f.private_jwk, &token.to_jwk());
     token_k.absent("TokenKey Debug", &format!("{token:?}"));
     // What reveal gives back is the plaintext, by design; its Debug is not.
-    let revealed = reveal(&f.private, "hygiene", ZONE, &p.request).expect("reveal");
+    let revealed = reveal(
+        &f.private,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hygiene"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect("reveal");
     f.secrets.absent("Revealed Debug", &format!("{revealed:?}"));
 }
 
@@ -279,10 +287,8 @@ fn opening_errors_never_carry_plaintext_or_keys() {
     let mut tampered = sealed.clone();
     tampered.pop();
     tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-    let binding = |policy, location, zone| Binding {
-        policy,
-        location,
-        zone,
+    let binding = |policy: &str, location: &str, zone: &str| {
+        Binding::new(policy, zone, location.parse().expect("location"))
     };
     let cases = [
         (
@@ -312,7 +318,7 @@ fn opening_errors_never_carry_plaintext_or_keys() {
         ),
     ];
     for (what, text, b) in cases {
-        let err = open(&f.private, text, &b).expect_err(what);
+        let err = open_expecting(&f.private, text, &b).expect_err(what);
         f.secrets.absent(what, &format!("{err} {err:?}"));
         let any: pii_core::Error = err.into();
         f.secrets.absent(what, &format!("{any} {any:?}"));
@@ -323,7 +329,15 @@ fn opening_errors_never_carry_plaintext_or_keys() {
         r.push(PrivateKey::generate(ZONE, "eu-central-1", 2).expect("keygen"));
         r
     };
-    let err = reveal(&other, "hygiene", ZONE, &p.request).expect_err("no key");
+    let err = reveal(
+        &other,
+        &p.request,
+        pii_core::Expect {
+            policy: Some("hygiene"),
+            zone: Some(ZONE),
+        },
+    )
+    .expect_err("no key");
     f.secrets
         .absent("reveal with another key", &format!("{err} {err:?}"));
     // Sealing errors.
@@ -332,7 +346,7 @@ fn opening_errors_never_carry_plaintext_or_keys() {
     let mut sealer = TestSealer::new(&recipients, ZONE).expect("sealer");
     let err = sealer
         .seal(
-            &binding("p", "l", "eu-west"),
+            &binding("p", "json:$['l']", "eu-west"),
             ValueKind::Text,
             CANARY.as_bytes(),
         )
@@ -341,7 +355,11 @@ fn opening_errors_never_carry_plaintext_or_keys() {
         .absent("seal zone mismatch", &format!("{err} {err:?}"));
     let big = CANARY.repeat(pii_core::envelope::MAX_PLAINTEXT / CANARY.len() + 1);
     let err = sealer
-        .seal(&binding("p", "l", ZONE), ValueKind::Text, big.as_bytes())
+        .seal(
+            &binding("p", "json:$['l']", ZONE),
+            ValueKind::Text,
+            big.as_bytes(),
+        )
         .expect_err("too large");
     f.secrets
         .absent("seal too large", &format!("{err} {err:?}"));

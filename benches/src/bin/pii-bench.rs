@@ -111,7 +111,7 @@ fn check(dir: &Path) -> Result<(), String> {
             if !doc_out["pii"][i]
                 .as_str()
                 .unwrap_or_default()
-                .starts_with("pe1.")
+                .starts_with("pe2.")
             {
                 return Err(format!("{id}: field {i} is not an envelope"));
             }

@@ -54,7 +54,7 @@ impl edge_fn::log::LogSink for StderrSink {
     }
 }
 
-/// The origin side: open every envelope (`pe1.` value) of a protected request with the
+/// The origin side: open every envelope (`pe2.` value) of a protected request with the
 /// private keys of a region and print the request as it was before the edge (values that were
 /// masked, tokenized, hashed or removed stay so: only encryption is reversible).
 ///
@@ -68,10 +68,10 @@ pub(crate) struct RevealArgs {
     /// Private key set (JWKS) of the region
     #[arg(long, value_name = "PRIVATE_JWKS", required = true)]
     keys: PathBuf,
-    /// Name of the policy that sealed the values (bound into every envelope) [default: from --request]
+    /// Refuse values sealed by another policy (every envelope names its policy) [default: from --request, else any]
     #[arg(long, value_name = "NAME")]
     policy: Option<String>,
-    /// Residency zone the values were sealed to [default: from --request, or the key set's only zone]
+    /// Refuse values sealed for another residency zone [default: from --request, else any]
     #[arg(long, value_name = "ZONE")]
     zone: Option<String>,
     #[command(flatten)]
@@ -195,9 +195,17 @@ struct FieldOut {
 #[derive(Serialize)]
 struct RevealOut {
     opened: usize,
+    /// One entry per opened value: its policy, zone, location and kind (never its value).
+    fields: Vec<RevealedOut>,
+    request: RequestOut,
+}
+
+#[derive(Serialize)]
+struct RevealedOut {
     policy: String,
     zone: String,
-    request: RequestOut,
+    location: String,
+    kind: &'static str,
 }
 
 fn pretty(value: &impl Serialize) -> String {
@@ -207,7 +215,7 @@ fn pretty(value: &impl Serialize) -> String {
 fn field_json(f: &FieldReport) -> FieldOut {
     FieldOut {
         rule: f.rule.clone(),
-        location: f.location.clone(),
+        location: f.location.to_string(),
         action: f.action.as_str(),
         removed: f.removed,
         failed: f.failed,
@@ -222,7 +230,7 @@ pub(crate) fn result_of(p: &Protected, f: &FieldReport) -> String {
     if f.removed {
         return "removed".to_string();
     }
-    let Ok(location) = Location::parse(&f.location) else {
+    let Ok(location) = Location::parse(&f.location.to_string()) else {
         return "?".to_string();
     };
     match inspect::value_at(&p.request, &location) {
@@ -298,7 +306,7 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                     .map(|f| {
                         [
                             f.rule.clone(),
-                            f.location.clone(),
+                            f.location.to_string(),
                             f.action.as_str().to_string(),
                             result_of(p, f),
                         ]
@@ -367,31 +375,45 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
 pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
     let loaded = args.request.load()?;
     let keys = files::load_private(&args.keys)?;
-    let policy = args.policy.clone().or(loaded.policy).ok_or_else(|| {
-        CliError::new("name the policy that sealed the values: --policy NAME (it is bound into every envelope)")
-    })?;
-    let zone = match args.zone.clone().or(loaded.zone) {
-        Some(zone) => zone,
-        None => match keys.zones().as_slice() {
-            [only] => (*only).to_string(),
-            _ => {
-                return Err(CliError::new(
-                    "name the residency zone the values were sealed to: --zone ZONE",
-                ))
-            }
-        },
+    let policy = args.policy.clone().or(loaded.policy);
+    let zone = args.zone.clone().or(loaded.zone);
+    let expect = pii_core::Expect {
+        policy: policy.as_deref(),
+        zone: zone.as_deref(),
     };
-    let revealed = pii_core::reveal(&keys, &policy, &zone, &loaded.request).map_err(|e| {
+    let revealed = pii_core::reveal(&keys, &loaded.request, expect).map_err(|e| {
         CliError::new(format!(
-            "cannot reveal the request: {e} (check --policy `{policy}`, --zone `{zone}` and that the keys are this zone's private keys)"
+            "cannot reveal the request: {e} (check --policy, --zone and that the keys are this zone's private keys)"
         ))
     })?;
     let out = RevealOut {
-        opened: revealed.opened,
-        policy,
-        zone,
+        opened: revealed.opened(),
+        fields: revealed
+            .fields
+            .iter()
+            .map(|f| RevealedOut {
+                policy: f.binding.policy.clone(),
+                zone: f.binding.zone.clone(),
+                location: f.binding.location.to_string(),
+                kind: kind_name(f.kind),
+            })
+            .collect(),
         request: request_json(&revealed.request),
     };
     outln!("{}", pretty(&out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kind's name in reports: `text`, `string`, `number`, `bool`, `null`, `object`, `array`.
+fn kind_name(kind: pii_core::envelope::ValueKind) -> &'static str {
+    use pii_core::envelope::ValueKind as K;
+    match kind {
+        K::Text => "text",
+        K::String => "string",
+        K::Number => "number",
+        K::Bool => "bool",
+        K::Null => "null",
+        K::Object => "object",
+        _ => "array",
+    }
 }

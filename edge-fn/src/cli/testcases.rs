@@ -743,8 +743,17 @@ fn check_protected(
         .fields
         .iter()
         .filter(|f| f.removed)
-        .filter_map(|f| f.location.strip_prefix("json:"))
-        .filter_map(rawjson::parse_normalized)
+        .filter_map(|f| match &f.location {
+            pii_core::Location::Json(path) => Some(
+                path.iter()
+                    .map(|e| match e {
+                        pii_core::PathElement::Name(n) => Seg::Name(n.clone()),
+                        pii_core::PathElement::Index(i) => Seg::Index(*i),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
         .collect();
 
     if let Some(fields) = &expect.fields {
@@ -763,8 +772,13 @@ fn check_protected(
                     continue;
                 }
             };
-            let Some(report) = p.fields.iter().find(|f| f.location == *location) else {
-                let protected: Vec<&str> = p.fields.iter().map(|f| f.location.as_str()).collect();
+            let Some(report) = p
+                .fields
+                .iter()
+                .find(|f| f.location.to_string() == *location)
+            else {
+                let protected: Vec<String> =
+                    p.fields.iter().map(|f| f.location.to_string()).collect();
                 problems.push(format!(
                     "{location}: expected {want}, but no rule protected a value there (protected: {})",
                     if protected.is_empty() { "nothing".to_string() } else { protected.join(", ") }
@@ -779,7 +793,7 @@ fn check_protected(
         }
         let listed: HashSet<&str> = fields.0.iter().map(|(l, _)| l.as_str()).collect();
         for f in &p.fields {
-            if !listed.contains(f.location.as_str()) {
+            if !listed.contains(f.location.to_string().as_str()) {
                 problems.push(format!(
                     "{}: {} by rule `{}`, but not listed in expect.fields (list every protected value)",
                     f.location,
@@ -861,7 +875,14 @@ fn check_protected(
                 "roundTrip: no private key set to open the envelopes with (--private-keys)".into(),
             ),
             None => {}
-            Some(keys) => match pii_core::reveal(keys, &p.policy, zone, &p.request) {
+            Some(keys) => match pii_core::reveal(
+                keys,
+                &p.request,
+                pii_core::Expect {
+                    policy: Some(&p.policy),
+                    zone: Some(zone),
+                },
+            ) {
                 Err(e) => {
                     problems.push(format!("reveal: the protected request does not open: {e}"))
                 }
@@ -1009,13 +1030,10 @@ fn check_field(
                     "cannot check that it opens: no private key set (--private-keys)".into(),
                 );
             };
-            let binding = Binding {
-                policy: &p.policy,
-                location: &report.location,
-                zone,
-            };
-            let (_, plain) = envelope::open(keys, &found.text, &binding)
+            let binding = Binding::new(p.policy.as_str(), zone, report.location.clone());
+            let opened = envelope::open_expecting(keys, &found.text, &binding)
                 .map_err(|e| format!("got an envelope that does not open: {e}"))?;
+            let plain = opened.plaintext().to_vec();
             let original_bytes = original_value(location, original, removed)
                 .ok_or("got an envelope, but the original request has no value there to compare")?;
             if plain != original_bytes {

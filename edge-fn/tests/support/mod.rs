@@ -25,7 +25,7 @@ pub(crate) const PLAINTEXT: &[&str] = &[
 /// What must come back for an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expect {
-    /// Forwarded, protected: no plaintext, at least one `pe1.` envelope.
+    /// Forwarded, protected: no plaintext, at least one `pe2.` envelope.
     Protected,
     /// Forwarded unchanged (no policy matches).
     Unchanged,
@@ -134,7 +134,7 @@ pub(crate) fn check(name: &str, input: &Value, output: &Value, expect: Expect) {
                     "{name}: plaintext {plain:?} forwarded"
                 );
             }
-            assert!(text.contains("pe1."), "{name}: no pe1. envelope in {text}");
+            assert!(text.contains("pe2."), "{name}: no pe2. envelope in {text}");
             assert_eq!(output["uri"], request_in["uri"], "{name}: uri changed");
             assert_eq!(
                 output["method"], request_in["method"],

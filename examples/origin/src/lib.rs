@@ -71,10 +71,17 @@ impl Origin {
             Some(r) => r,
             None => return respond(400, r#"{"title":"Unreadable request body"}"#),
         };
-        let revealed = match reveal(&self.keys, &self.policy, &self.zone, &request) {
+        let revealed = match reveal(
+            &self.keys,
+            &request,
+            pii_core::Expect {
+                policy: Some(&self.policy),
+                zone: Some(&self.zone),
+            },
+        ) {
             Ok(r) => r,
             // Another zone's data must never be read here, whatever key might fit.
-            Err(OpenError::WrongZone) => {
+            Err(e) if e.error == OpenError::WrongZone => {
                 return respond(403, r#"{"title":"Data of another residency zone"}"#)
             }
             // Terse on purpose: a failed opening tells the sender nothing useful.
@@ -98,7 +105,7 @@ impl Origin {
             201,
             &serde_json::json!({
                 "stored": "ciphertext",
-                "opened": revealed.opened,
+                "opened": revealed.opened(),
                 "emailLooksValid": has_email,
                 "zone": self.zone,
             })
