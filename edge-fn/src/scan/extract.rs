@@ -10,11 +10,10 @@
 
 use std::collections::HashMap;
 
-use pii_core::Request;
+use pii_core::{Location, Part, PathElement, Request};
 use serde_json::Value;
 
 use super::detect::{context::Field, detect, Hit};
-use super::location::{field as field_loc, json as json_loc, Part, Step};
 use super::Finding;
 
 /// Headers never scanned: transport and caching metadata, and hop headers whose values are
@@ -65,10 +64,10 @@ pub fn scan_request(req: &Request) -> Vec<Finding> {
     out
 }
 
-fn push_hits(out: &mut Vec<Finding>, location: &str, hits: Vec<Hit>) {
+fn push_hits(out: &mut Vec<Finding>, location: &Location, hits: Vec<Hit>) {
     for hit in hits {
         out.push(Finding {
-            location: location.to_string(),
+            location: location.clone(),
             detector: hit.detector,
             claim: hit.claim,
             value: hit.text,
@@ -85,7 +84,7 @@ fn scan_pairs(text: &[u8], part: Part, out: &mut Vec<Finding>) {
     for (name, value) in form_urlencoded::parse(text) {
         let lower = name.to_ascii_lowercase();
         let index = seen.entry(lower.clone()).or_insert(0);
-        let location = field_loc(part, &lower, *index);
+        let location = Location::field(part, lower.clone(), *index);
         *index += 1;
         let hits = detect(&value, &Field::new(&lower, &[]));
         push_hits(out, &location, hits);
@@ -98,7 +97,7 @@ fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
         let index = seen.entry(lower.clone()).or_insert(0);
-        let location = field_loc(Part::Header, &lower, *index);
+        let location = Location::field(Part::Header, lower.clone(), *index);
         *index += 1;
         if SKIPPED_HEADERS.contains(&lower.as_str()) || lower.starts_with("x-amz-") {
             continue;
@@ -112,7 +111,7 @@ fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
                 }
                 let clower = cname.to_ascii_lowercase();
                 let cindex = cookies.entry(clower.clone()).or_insert(0);
-                let clocation = field_loc(Part::Cookie, &clower, *cindex);
+                let clocation = Location::field(Part::Cookie, clower.clone(), *cindex);
                 *cindex += 1;
                 let cvalue = cvalue.trim().trim_matches('"');
                 let decoded = percent_decode(cvalue);
@@ -189,18 +188,18 @@ fn scan_json_body(body: &[u8], out: &mut Vec<Finding>) {
     walk(&doc, &mut path, out);
 }
 
-fn walk(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Finding>) {
+fn walk(value: &Value, path: &mut Vec<PathElement>, out: &mut Vec<Finding>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                path.push(Step::Name(k.clone()));
+                path.push(PathElement::Name(k.clone()));
                 walk(v, path, out);
                 path.pop();
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                path.push(Step::Index(i));
+                path.push(PathElement::Index(i));
                 walk(v, path, out);
                 path.pop();
             }
@@ -211,10 +210,10 @@ fn walk(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Finding>) {
     }
 }
 
-fn scan_leaf(text: &str, path: &[Step], out: &mut Vec<Finding>) {
+fn scan_leaf(text: &str, path: &[PathElement], out: &mut Vec<Finding>) {
     let mut names = path.iter().rev().filter_map(|s| match s {
-        Step::Name(n) => Some(n.as_str()),
-        Step::Index(_) => None,
+        PathElement::Name(n) => Some(n.as_str()),
+        PathElement::Index(_) => None,
     });
     // The field's own name is the last step only when that step is a name; an array element
     // takes its array's name (`phones[0]` is a phone).
@@ -222,7 +221,7 @@ fn scan_leaf(text: &str, path: &[Step], out: &mut Vec<Finding>) {
     let parents: Vec<&str> = names.take(2).collect();
     let hits = detect(text, &Field::new(name, &parents));
     if !hits.is_empty() {
-        push_hits(out, &json_loc(path), hits);
+        push_hits(out, &Location::json(path.to_vec()), hits);
     }
 }
 

@@ -4,8 +4,8 @@
 //!   logs and CloudFront Lambda@Edge events.
 //! - [`scan_request`]: every value of a request (query parameters, headers, cookies, JSON and
 //!   form bodies) run through the detectors of [`detect`], each hit a [`Finding`] with its
-//!   location in the text form of the Location contract (`json:$['user']['email']`,
-//!   `query:email`, `header:authorization`).
+//!   [`pii_core::Location`] (`json:$['user']['email']`, `query:email`,
+//!   `header:authorization`).
 //! - [`mask`]: the only form in which a found value is ever shown.
 //!
 //! Sources and limits of every detector: `docs/scan.md`. The scanner needs no keys and no
@@ -17,13 +17,15 @@
 //!     .with_header("content-type", "application/json")
 //!     .with_body(br#"{"user": {"phoneNumber": "+49 30 1234567", "iban": "DE89370400440532013000"}}"#.to_vec());
 //! let found = scan_request(&req);
-//! assert_eq!(found[0].location, "json:$['user']['phoneNumber']");
+//! assert_eq!(found[0].location.to_string(), "json:$['user']['phoneNumber']");
 //! assert_eq!(found[0].detector, Detector::Phone);
 //! assert_eq!(found[1].detector, Detector::Iban);
 //! assert_eq!(found[1].masked(), "D*******************00");
 //! ```
 
 use std::fmt;
+
+use pii_core::Location;
 
 pub mod detect;
 mod extract;
@@ -39,9 +41,9 @@ pub use extract::scan_request;
 /// `Debug` never prints the value: only [`Finding::masked`] shows it, masked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Where the value is, in the Location contract's text form (`json:$['a']['b']`,
-    /// `query:email`, `header:x-id#1`, `cookie:session`, `form:iban`).
-    pub location: String,
+    /// Where the value is (text form: `json:$['a']['b']`, `query:email`, `header:x-id#1`,
+    /// `cookie:session`, `form:iban`).
+    pub location: Location,
     /// What it is.
     pub detector: Detector,
     /// For a JWT claim: the claim's name (`email`, `name`, `phone_number`, ...); the location
@@ -53,7 +55,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `detector` at `location`.
-    pub fn new(location: String, detector: Detector, value: &str) -> Self {
+    pub fn new(location: Location, detector: Detector, value: &str) -> Self {
         Finding {
             location,
             detector,
@@ -76,7 +78,7 @@ impl Finding {
     pub fn place(&self) -> String {
         match &self.claim {
             Some(claim) => format!("{} (jwt claim {claim})", self.location),
-            None => self.location.clone(),
+            None => self.location.to_string(),
         }
     }
 }
@@ -84,7 +86,7 @@ impl Finding {
 impl fmt::Debug for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Finding")
-            .field("location", &self.location)
+            .field("location", &self.location.to_string())
             .field("detector", &self.detector)
             .field("claim", &self.claim)
             .field("value", &self.masked())

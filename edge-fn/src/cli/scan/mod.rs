@@ -112,7 +112,7 @@ pub(crate) struct Group {
     /// Values found.
     pub(crate) values: u64,
     /// The first finding's location (concrete).
-    pub(crate) example_location: String,
+    pub(crate) example_location: pii_core::Location,
     pub(crate) masked: String,
     pub(crate) coverage: Coverage,
     /// Samples the engine ran on for this group (a rejected sample is retried on later
@@ -218,12 +218,12 @@ impl Tally {
         let route = route_pattern(&req.path);
         let method = req.method.to_ascii_uppercase();
         let mut in_this: HashSet<Key> = HashSet::new();
-        let mut new_keys: Vec<(Key, String)> = Vec::new();
+        let mut new_keys: Vec<(Key, pii_core::Location)> = Vec::new();
         for f in &found {
             let key: Key = (
                 route.clone(),
                 method.clone(),
-                shape(&f.location),
+                shape(&f.location.to_string()),
                 f.detector,
                 f.claim.clone(),
             );

@@ -13,7 +13,7 @@ pub(super) fn print_findings(input: &str, request: u64, found: &[Finding], no_ex
         let mut line = json!({
             "input": input,
             "request": request,
-            "location": f.location,
+            "location": f.location.to_string(),
             "detector": f.detector.to_string(),
         });
         if let Some(claim) = &f.claim {
@@ -125,7 +125,7 @@ pub(super) fn print_json(tally: &Tally, checked: bool, no_examples: bool) {
                 "method": g.method,
                 "route": g.route,
                 "location": g.shape,
-                "exampleLocation": g.example_location,
+                "exampleLocation": g.example_location.to_string(),
                 "detector": g.detector.to_string(),
                 "requests": g.requests,
                 "values": g.values,

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
-use edge_fn::scan::location::{field as field_loc, json as json_loc, Part, Step};
+use pii_core::{Location, Part, PathElement};
 use edge_fn::scan::{Detector, Finding, IdScheme};
 use pii_core::{Engine, Outcome, Policy, Request};
 use serde_json::{json, Value};
@@ -250,7 +250,7 @@ fn case_yaml(req: &Request, fields: &[pii_core::FieldReport], absent: &[String],
     let _ = writeln!(t, "  outcome: protected");
     let _ = writeln!(t, "  fields:");
     for f in fields {
-        let _ = writeln!(t, "    {}: encrypted", quote(&f.location));
+        let _ = writeln!(t, "    {}: encrypted", quote(&f.location.to_string()));
     }
     if !absent.is_empty() {
         let list: Vec<String> = absent.iter().map(|a| quote(a)).collect();
@@ -304,7 +304,7 @@ fn fake_claim(claim: &str) -> Value {
 /// placeholder; the path's `*` segments become `1`. Also returns the texts that must not
 /// survive protection.
 fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<String>) {
-    let by_loc: BTreeMap<&str, &Finding> = found.iter().map(|f| (f.location.as_str(), f)).collect();
+    let by_loc: BTreeMap<String, &Finding> = found.iter().map(|f| (f.location.to_string(), f)).collect();
     let mut absent: BTreeSet<String> = BTreeSet::new();
     let mut out = Request::new(req.method.clone(), route.replace('*', "1"));
     out.query = fake_pairs(&req.query, Part::Query, &by_loc, &mut absent);
@@ -312,7 +312,7 @@ fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
         let idx = seen.entry(lower.clone()).or_insert(0);
-        let loc = field_loc(Part::Header, &lower, *idx);
+        let loc = Location::field(Part::Header, lower.clone(), *idx).to_string();
         *idx += 1;
         if lower == "content-type" {
             out.headers.push((name.clone(), value.clone()));
@@ -323,7 +323,7 @@ fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<
                 let cname = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
                 let clower = cname.to_ascii_lowercase();
                 let cidx = cseen.entry(clower.clone()).or_insert(0);
-                let cloc = field_loc(Part::Cookie, &clower, *cidx);
+                let cloc = Location::field(Part::Cookie, clower.clone(), *cidx).to_string();
                 *cidx += 1;
                 if let Some(f) = by_loc.get(cloc.as_str()) {
                     let v = fake_value(f, found, &cloc, &mut absent);
@@ -364,7 +364,7 @@ fn fake_value(f: &Finding, found: &[Finding], loc: &str, absent: &mut BTreeSet<S
     if f.detector == Detector::JwtClaim {
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), json!("fake-subject"));
-        for g in found.iter().filter(|g| g.location == loc) {
+        for g in found.iter().filter(|g| g.location.to_string() == loc) {
             if let Some(c) = &g.claim {
                 claims.insert(c.clone(), fake_claim(c));
             }
@@ -379,13 +379,13 @@ fn fake_value(f: &Finding, found: &[Finding], loc: &str, absent: &mut BTreeSet<S
     v
 }
 
-fn fake_pairs(text: &str, part: Part, by_loc: &BTreeMap<&str, &Finding>, absent: &mut BTreeSet<String>) -> String {
+fn fake_pairs(text: &str, part: Part, by_loc: &BTreeMap<String, &Finding>, absent: &mut BTreeSet<String>) -> String {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (name, _) in form_urlencoded::parse(text.as_bytes()) {
         let lower = name.to_ascii_lowercase();
         let idx = seen.entry(lower.clone()).or_insert(0);
-        let loc = field_loc(part, &lower, *idx);
+        let loc = Location::field(part, lower.clone(), *idx).to_string();
         *idx += 1;
         match by_loc.get(loc.as_str()) {
             Some(f) => {
@@ -401,24 +401,24 @@ fn fake_pairs(text: &str, part: Part, by_loc: &BTreeMap<&str, &Finding>, absent:
     ser.finish()
 }
 
-fn fake_json(v: &mut Value, path: &mut Vec<Step>, by_loc: &BTreeMap<&str, &Finding>, found: &[Finding], absent: &mut BTreeSet<String>) {
+fn fake_json(v: &mut Value, path: &mut Vec<PathElement>, by_loc: &BTreeMap<String, &Finding>, found: &[Finding], absent: &mut BTreeSet<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                path.push(Step::Name(k.clone()));
+                path.push(PathElement::Name(k.clone()));
                 fake_json(child, path, by_loc, found, absent);
                 path.pop();
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter_mut().enumerate() {
-                path.push(Step::Index(i));
+                path.push(PathElement::Index(i));
                 fake_json(child, path, by_loc, found, absent);
                 path.pop();
             }
         }
         Value::String(_) | Value::Number(_) => {
-            let loc = json_loc(path);
+            let loc = Location::json(path.clone()).to_string();
             *v = match by_loc.get(loc.as_str()) {
                 Some(f) => json!(fake_value(f, found, &loc, absent)),
                 None if v.is_string() => json!("x"),
