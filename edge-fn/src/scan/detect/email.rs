@@ -10,7 +10,8 @@
 /// ```
 /// use edge_fn::scan::detect::email::is_email;
 /// assert!(is_email("erika.mustermann+news@example.co.uk"));
-/// assert!(is_email("jörg@müller.de"));
+/// assert!(is_email("joerg@müller.de"));
+/// assert!(!is_email("jörg@example.de")); // the local part is ASCII (WHATWG)
 /// assert!(!is_email("erika@localhost"));
 /// assert!(!is_email("a@b@c.de"));
 /// assert!(!is_email("@example.de"));
