@@ -35,14 +35,32 @@ impl Rng {
         items[(self.next() % items.len() as u64) as usize]
     }
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + (self.next() % 10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + (self.next() % 10) as u8))
+            .collect()
     }
 }
 
 fn body(rng: &mut Rng, i: usize) -> Value {
-    let first = rng.pick(&["Erika", "Jan", "Sofia", "Luca", "Anna", "Mateusz", "Léa", "Björn"]);
-    let last = rng.pick(&["Mustermann", "Kowalski", "Rossi", "Dubois", "Jansen", "Andersson"]);
-    let phone = rng.pick(&["+49 30 1234567", "+33 6 12 34 56 78", "+39 312 345 6789", "030 1234567", "06 12 34 56 78", "+48 512 345 678"]);
+    let first = rng.pick(&[
+        "Erika", "Jan", "Sofia", "Luca", "Anna", "Mateusz", "Léa", "Björn",
+    ]);
+    let last = rng.pick(&[
+        "Mustermann",
+        "Kowalski",
+        "Rossi",
+        "Dubois",
+        "Jansen",
+        "Andersson",
+    ]);
+    let phone = rng.pick(&[
+        "+49 30 1234567",
+        "+33 6 12 34 56 78",
+        "+39 312 345 6789",
+        "030 1234567",
+        "06 12 34 56 78",
+        "+48 512 345 678",
+    ]);
     let items: Vec<Value> = (0..3)
         .map(|j| json!({"sku": format!("SKU-{}", rng.digits(5)), "name": "Trail running shoe", "quantity": j + 1, "priceCents": rng.next() % 100000}))
         .collect();
@@ -97,7 +115,11 @@ fn har() -> Vec<u8> {
 
 fn scan_all(bytes: &[u8]) -> usize {
     let mut found = 0;
-    let stats = input::read(bytes, &mut |req| found += scan_request(&req).len(), &mut |_| {});
+    let stats = input::read(
+        bytes,
+        &mut |req| found += scan_request(&req).len(),
+        &mut |_| {},
+    );
     assert!(stats.is_ok_and(|s| s.requests == REQUESTS));
     found
 }
@@ -114,9 +136,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ndjson-floor", |b| {
         b.iter(|| {
             let mut n = 0;
-            for line in black_box(&ndjson).split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            for line in black_box(&ndjson)
+                .split(|&c| c == b'\n')
+                .filter(|l| !l.is_empty())
+            {
                 let v: Value = serde_json::from_slice(line).unwrap_or(Value::Null);
-                let body: Value = v["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+                let body: Value = v["body"]
+                    .as_str()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or(Value::Null);
                 n += usize::from(body.is_object());
             }
             n
@@ -128,7 +156,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&har)).is_ok())
     });
     g.finish();
-    println!("input sizes: NDJSON {} bytes, HAR {} bytes, {REQUESTS} requests each", ndjson.len(), har.len());
+    println!(
+        "input sizes: NDJSON {} bytes, HAR {} bytes, {REQUESTS} requests each",
+        ndjson.len(),
+        har.len()
+    );
 }
 
 criterion_group! {

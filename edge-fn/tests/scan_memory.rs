@@ -47,7 +47,11 @@ fn feed(chunks: impl Iterator<Item = Vec<u8>>) -> (u64, Value, usize) {
     let peak = peak_rss_kb(pid);
     drop(stdin);
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     (peak, report, written)
 }
@@ -112,7 +116,12 @@ fn har_entries_are_read_one_by_one() {
     let (peak, report, written) = feed(chunks);
     println!("HAR: {written} bytes, peak RSS {peak} kB");
     assert_eq!(report["requests"], entries as u64);
-    let email = report["findings"].as_array().unwrap().iter().find(|f| f["location"] == "query:email").unwrap();
+    let email = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["location"] == "query:email")
+        .unwrap();
     assert_eq!(email["requests"], entries as u64);
     assert!(
         peak < RSS_LIMIT_KB,

@@ -57,13 +57,25 @@ struct Count {
 
 impl Count {
     fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
     }
     fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fn_) as f64 }
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
     }
     fn context_recall(&self) -> f64 {
-        if self.in_context == 0 { 1.0 } else { self.in_context_found as f64 / self.in_context as f64 }
+        if self.in_context == 0 {
+            1.0
+        } else {
+            self.in_context_found as f64 / self.in_context as f64
+        }
     }
 }
 
@@ -87,10 +99,17 @@ fn precision_and_recall_per_detector() {
         .arg(dir.join("corpus.ndjson"))
         .output()
         .expect("pii-edge runs");
-    assert!(scan.status.success(), "{}", String::from_utf8_lossy(&scan.stderr));
+    assert!(
+        scan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
 
     let mut labels: HashMap<Key, (String, bool)> = HashMap::new();
-    for line in std::fs::read_to_string(dir.join("labels.jsonl")).expect("labels").lines() {
+    for line in std::fs::read_to_string(dir.join("labels.jsonl"))
+        .expect("labels")
+        .lines()
+    {
         let v: Value = serde_json::from_str(line).expect("label line");
         let (k, detector) = key(&v);
         labels.insert(k, (detector, v["context"].as_bool().unwrap_or(true)));
@@ -155,30 +174,70 @@ fn precision_and_recall_per_detector() {
     // Floors.
     for (detector, c) in &rows {
         let checksum = detector.starts_with("national-id:")
-            || matches!(detector.as_str(), "iban" | "card" | "email" | "ip-address" | "jwt-claim");
+            || matches!(
+                detector.as_str(),
+                "iban" | "card" | "email" | "ip-address" | "jwt-claim"
+            );
         if checksum {
-            assert!(c.recall() >= 0.99, "{detector}: recall {:.4} < 0.99", c.recall());
-            assert!(c.precision() >= 0.98, "{detector}: precision {:.4} < 0.98", c.precision());
+            assert!(
+                c.recall() >= 0.99,
+                "{detector}: recall {:.4} < 0.99",
+                c.recall()
+            );
+            assert!(
+                c.precision() >= 0.98,
+                "{detector}: precision {:.4} < 0.98",
+                c.precision()
+            );
         } else if detector == "phone" {
             // Labels come from a newer libphonenumber release than the Rust port's metadata.
             assert!(c.recall() >= 0.93, "phone: recall {:.4}", c.recall());
-            assert!(c.precision() >= 0.98, "phone: precision {:.4}", c.precision());
+            assert!(
+                c.precision() >= 0.98,
+                "phone: precision {:.4}",
+                c.precision()
+            );
         } else {
             // Context types: found where the field name says what they are, never elsewhere.
-            assert!(c.context_recall() >= 0.99, "{detector}: recall in context {:.4}", c.context_recall());
+            assert!(
+                c.context_recall() >= 0.99,
+                "{detector}: recall in context {:.4}",
+                c.context_recall()
+            );
             assert!(c.recall() >= 0.85, "{detector}: recall {:.4}", c.recall());
-            assert!(c.precision() >= 0.98, "{detector}: precision {:.4}", c.precision());
+            assert!(
+                c.precision() >= 0.98,
+                "{detector}: precision {:.4}",
+                c.precision()
+            );
         }
     }
-    for required in ["email", "phone", "iban", "card", "ip-address", "date-of-birth", "name", "jwt-claim"] {
+    for required in [
+        "email",
+        "phone",
+        "iban",
+        "card",
+        "ip-address",
+        "date-of-birth",
+        "name",
+        "jwt-claim",
+    ] {
         assert!(rows.contains_key(required), "the corpus has no {required}");
     }
-    assert!(rows.keys().filter(|d| d.starts_with("national-id:")).count() >= 10);
+    assert!(
+        rows.keys()
+            .filter(|d| d.starts_with("national-id:"))
+            .count()
+            >= 10
+    );
 
     // The published table is this table.
     let doc_path = root().join("docs/scan.md");
     let doc = std::fs::read_to_string(&doc_path).expect("docs/scan.md");
-    let (start, end) = ("<!-- quality-table:start -->\n", "<!-- quality-table:end -->");
+    let (start, end) = (
+        "<!-- quality-table:start -->\n",
+        "<!-- quality-table:end -->",
+    );
     let (Some(a), Some(b)) = (doc.find(start), doc.find(end)) else {
         panic!("docs/scan.md has no {start:?} ... {end:?} markers");
     };

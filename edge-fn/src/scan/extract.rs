@@ -19,17 +19,43 @@ use super::Finding;
 /// Headers never scanned: transport and caching metadata, and hop headers whose values are
 /// protocol tokens.
 const SKIPPED_HEADERS: &[&str] = &[
-    "content-type", "content-length", "accept", "accept-encoding", "accept-language", "host",
-    "connection", "cache-control", "pragma", "sec-ch-ua", "sec-ch-ua-mobile",
-    "sec-ch-ua-platform", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user",
-    "upgrade-insecure-requests", "user-agent", "origin", "referer", "if-none-match",
-    "if-modified-since", "te", "priority", "via", "x-amz-cf-id",
+    "content-type",
+    "content-length",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "host",
+    "connection",
+    "cache-control",
+    "pragma",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "upgrade-insecure-requests",
+    "user-agent",
+    "origin",
+    "referer",
+    "if-none-match",
+    "if-modified-since",
+    "te",
+    "priority",
+    "via",
+    "x-amz-cf-id",
 ];
 
 /// Headers that carry lists of client addresses.
 const ADDRESS_HEADERS: &[&str] = &[
-    "x-forwarded-for", "x-real-ip", "true-client-ip", "cf-connecting-ip", "forwarded",
-    "cloudfront-viewer-address", "x-client-ip",
+    "x-forwarded-for",
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "forwarded",
+    "cloudfront-viewer-address",
+    "x-client-ip",
 ];
 
 /// Every personal value detected in `req`, in request order: query, headers (cookies), body.
@@ -56,7 +82,11 @@ pub fn scan_request(req: &Request) -> Vec<Finding> {
             scan_pairs(&req.body, Part::Form, &mut out);
         }
         Some(ct) if ct.contains("json") => scan_json_body(&req.body, &mut out),
-        None if matches!(req.body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) => {
+        None if matches!(
+            req.body.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        ) =>
+        {
             scan_json_body(&req.body, &mut out);
         }
         _ => {}
@@ -253,8 +283,14 @@ mod tests {
                 ("cookie:contact".into(), "email".into()),
                 ("header:x-forwarded-for".into(), "ip-address".into()),
                 ("header:x-forwarded-for".into(), "ip-address".into()),
-                ("header:authorization (jwt claim email)".into(), "jwt-claim".into()),
-                ("header:authorization (jwt claim name)".into(), "jwt-claim".into()),
+                (
+                    "header:authorization (jwt claim email)".into(),
+                    "jwt-claim".into()
+                ),
+                (
+                    "header:authorization (jwt claim name)".into(),
+                    "jwt-claim".into()
+                ),
                 ("json:$['user']['lastName']".into(), "name".into()),
                 ("json:$['user']['phones'][0]".into(), "phone".into()),
             ]
@@ -266,7 +302,10 @@ mod tests {
         let form = Request::new("POST", "/")
             .with_header("Content-Type", "application/x-www-form-urlencoded")
             .with_body(b"iban=DE89+3704+0044+0532+0130+00&iban=x".to_vec());
-        assert_eq!(found(&form), [("form:iban".to_string(), "iban".to_string())]);
+        assert_eq!(
+            found(&form),
+            [("form:iban".to_string(), "iban".to_string())]
+        );
         let gz = Request::new("POST", "/")
             .with_header("Content-Type", "application/json")
             .with_header("Content-Encoding", "gzip")

@@ -331,9 +331,10 @@ impl<'de> Visitor<'de> for Entries<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
         while let Some(entry) = seq.next_element::<HarEntry>()? {
-            let req = entry.request.into_request().map_err(|e| {
-                de::Error::custom(format!("HAR entry {index}: {e}"))
-            })?;
+            let req = entry
+                .request
+                .into_request()
+                .map_err(|e| de::Error::custom(format!("HAR entry {index}: {e}")))?;
             (self.sink)(req);
             index += 1;
         }
@@ -398,7 +399,11 @@ impl HarRequest {
             .filter(|h| !h.name.starts_with(':'))
             .map(|h| (h.name, h.value))
             .collect();
-        if !self.cookies.is_empty() && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("cookie")) {
+        if !self.cookies.is_empty()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        {
             let joined: Vec<String> = self
                 .cookies
                 .iter()
@@ -409,7 +414,9 @@ impl HarRequest {
         let mut body = Vec::new();
         if let Some(post) = self.post_data {
             if !post.mime_type.is_empty()
-                && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                && !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
             {
                 headers.push(("Content-Type".to_string(), post.mime_type.clone()));
             }
@@ -484,7 +491,11 @@ fn record_to_request(value: Value) -> Result<Option<Request>, String> {
         Some(p) => split_url(&p),
         None => return Err("a request record needs `path` or `url`".into()),
     };
-    match map.get("query").or_else(|| map.get("querystring")).or_else(|| map.get("queryString")) {
+    match map
+        .get("query")
+        .or_else(|| map.get("querystring"))
+        .or_else(|| map.get("queryString"))
+    {
         Some(Value::String(q)) => query = q.strip_prefix('?').unwrap_or(q).to_string(),
         Some(Value::Object(params)) => {
             let mut form = form_urlencoded::Serializer::new(String::new());
@@ -499,12 +510,16 @@ fn record_to_request(value: Value) -> Result<Option<Request>, String> {
         _ => {}
     }
     let mut headers = headers_of(map.get("headers"))?;
-    let has_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    let has_type = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
     let body = match (map.get("body"), map.get("bodyBase64")) {
         (Some(Value::String(s)), _) => s.as_bytes().to_vec(),
-        (None | Some(Value::Null), Some(Value::String(b))) => base64::engine::general_purpose::STANDARD
-            .decode(b.trim())
-            .map_err(|e| format!("`bodyBase64` is not valid base64: {e}"))?,
+        (None | Some(Value::Null), Some(Value::String(b))) => {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .map_err(|e| format!("`bodyBase64` is not valid base64: {e}"))?
+        }
         (Some(Value::Object(o)), _) if o.contains_key("data") && o.contains_key("encoding") => {
             let body: crate::cloudfront::Body = serde_json::from_value(Value::Object(o.clone()))
                 .map_err(|e| format!("not a CloudFront body: {e}"))?;
@@ -580,7 +595,10 @@ fn headers_of(value: Option<&Value>) -> Result<Vec<(String, String)>, String> {
                         }
                     }
                     Value::Object(o) => {
-                        if let (Some(n), Some(v)) = (o.get("name").and_then(Value::as_str), o.get("value").and_then(scalar)) {
+                        if let (Some(n), Some(v)) = (
+                            o.get("name").and_then(Value::as_str),
+                            o.get("value").and_then(scalar),
+                        ) {
                             out.push((n.to_string(), v));
                         }
                     }
@@ -610,7 +628,10 @@ fn cf_request(cf: &crate::cloudfront::Request) -> Result<Request, String> {
     let mut headers = Vec::new();
     for (lower, values) in cf.headers.iter() {
         for h in values {
-            headers.push((h.key.clone().unwrap_or_else(|| lower.to_string()), h.value.clone()));
+            headers.push((
+                h.key.clone().unwrap_or_else(|| lower.to_string()),
+                h.value.clone(),
+            ));
         }
     }
     let (body, truncated) = match &cf.body {
@@ -655,7 +676,10 @@ mod tests {
         assert_eq!(stats.requests, 2);
         assert_eq!(reqs[0].path, "/api/users");
         assert_eq!(reqs[0].query, "ref=a");
-        assert_eq!(reqs[0].headers, [("content-type".to_string(), "application/json".to_string())]);
+        assert_eq!(
+            reqs[0].headers,
+            [("content-type".to_string(), "application/json".to_string())]
+        );
         assert_eq!(reqs[0].body, br#"{"a":1}"#);
         assert_eq!(reqs[1].body, b"e+mail=a%40b.de");
     }
@@ -663,11 +687,15 @@ mod tests {
     #[test]
     fn ndjson_records_of_every_shape() {
         let lines = concat!(
-            r#"{"method":"POST","url":"https://x/p?q=1","headers":{"X-A":["1","2"]},"body":{"email":"a@b.de"}}"#, "\n",
+            r#"{"method":"POST","url":"https://x/p?q=1","headers":{"X-A":["1","2"]},"body":{"email":"a@b.de"}}"#,
             "\n",
-            r#"{"request":{"method":"GET","path":"/r","headers":["Cookie: a=b",["x-b","3"]]}}"#, "\n",
-            r#"{"path":"/b","bodyBase64":"aGk="}"#, "\n",
-            r#"{"method":"GET"}"#, "\n",
+            "\n",
+            r#"{"request":{"method":"GET","path":"/r","headers":["Cookie: a=b",["x-b","3"]]}}"#,
+            "\n",
+            r#"{"path":"/b","bodyBase64":"aGk="}"#,
+            "\n",
+            r#"{"method":"GET"}"#,
+            "\n",
             "[1,2\n",
         );
         let (reqs, stats) = all(lines.as_bytes());
@@ -678,14 +706,28 @@ mod tests {
         assert_eq!(reqs[1].headers[1], ("x-b".to_string(), "3".to_string()));
         assert_eq!(reqs[2].body, b"hi");
         assert_eq!(stats.skipped, 2, "{:?}", stats.skip_reasons);
-        assert!(stats.skip_reasons[0].starts_with("line 5:"), "{:?}", stats.skip_reasons);
+        assert!(
+            stats.skip_reasons[0].starts_with("line 5:"),
+            "{:?}",
+            stats.skip_reasons
+        );
     }
 
     #[test]
     fn broken_documents_are_errors_not_panics() {
-        for bad in [&b"{\n\"log\": {\"entries\": [1"[..], b"{\n", b"{\n\"log\": 5}", b"[\n{}]]"] {
+        for bad in [
+            &b"{\n\"log\": {\"entries\": [1"[..],
+            b"{\n",
+            b"{\n\"log\": 5}",
+            b"[\n{}]]",
+        ] {
             let _ = read(bad, &mut |_| {}, &mut |_| {});
         }
-        assert!(read(&b"{\n\"log\": {\"entries\": [{\"request\": 1}]}}"[..], &mut |_| {}, &mut |_| {}).is_err());
+        assert!(read(
+            &b"{\n\"log\": {\"entries\": [{\"request\": 1}]}}"[..],
+            &mut |_| {},
+            &mut |_| {}
+        )
+        .is_err());
     }
 }

@@ -14,13 +14,18 @@ use super::Detector;
 /// assert_eq!(mask("Erika", Detector::Name), "*****");
 /// ```
 pub fn mask(value: &str, detector: Detector) -> String {
-    if detector == Detector::Email || (detector == Detector::JwtClaim && super::detect::email::is_email(value)) {
+    if detector == Detector::Email
+        || (detector == Detector::JwtClaim && super::detect::email::is_email(value))
+    {
         if let Some((local, domain)) = value.rsplit_once('@') {
             let tld = domain.rsplit_once('.').map_or("", |(_, t)| t);
             let masked_domain = if tld.is_empty() || tld.chars().count() > 6 {
                 stars(domain.chars().count())
             } else {
-                format!("{}.{tld}", stars(domain.chars().count() - tld.chars().count() - 1))
+                format!(
+                    "{}.{tld}",
+                    stars(domain.chars().count() - tld.chars().count() - 1)
+                )
             };
             let first: String = local.chars().take(1).collect();
             return format!(
@@ -49,7 +54,12 @@ mod tests {
 
     #[test]
     fn masks_keep_at_most_three_characters() {
-        for value in ["DE89370400440532013000", "4111111111111111", "1990-04-01", "Ab"] {
+        for value in [
+            "DE89370400440532013000",
+            "4111111111111111",
+            "1990-04-01",
+            "Ab",
+        ] {
             let masked = mask(value, Detector::Iban);
             let kept = masked.chars().filter(|&c| c != '*').count();
             assert!(kept <= 3, "{masked}");

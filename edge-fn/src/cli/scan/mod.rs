@@ -37,7 +37,12 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     suggest: Option<PathBuf>,
     /// Residency zone the draft policy encrypts to
-    #[arg(long, value_name = "ZONE", default_value = "eu-central", requires = "suggest")]
+    #[arg(
+        long,
+        value_name = "ZONE",
+        default_value = "eu-central",
+        requires = "suggest"
+    )]
     zone: String,
     /// Exit with status 1 when a finding is `uncovered` (not covered, or its route matched by
     /// no policy) or for `any` finding
@@ -94,7 +99,10 @@ impl Coverage {
     }
 
     pub(crate) fn is_uncovered(&self) -> bool {
-        matches!(self, Coverage::NotCovered { .. } | Coverage::RouteUnmatched | Coverage::Unchecked)
+        matches!(
+            self,
+            Coverage::NotCovered { .. } | Coverage::RouteUnmatched | Coverage::Unchecked
+        )
     }
 }
 
@@ -145,7 +153,10 @@ pub(crate) fn run(args: ScanArgs) -> CliResult {
     let engine = if args.policies.is_empty() {
         None
     } else {
-        let policies: Vec<_> = load_policies(&args.policies)?.into_iter().map(|(_, p)| p).collect();
+        let policies: Vec<_> = load_policies(&args.policies)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
         let (public, tokens) = super::testcases::throwaway_keys(&policies)?;
         Some(super::files::engine(policies, public, tokens)?)
     };
@@ -167,11 +178,19 @@ pub(crate) fn run(args: ScanArgs) -> CliResult {
         };
         let mut tick = |bytes: u64| progress.set(base + bytes);
         let stats = if is_stdin(path) {
-            input::read(BufReader::new(std::io::stdin().lock()), &mut sink, &mut tick)
+            input::read(
+                BufReader::new(std::io::stdin().lock()),
+                &mut sink,
+                &mut tick,
+            )
         } else {
             let file = std::fs::File::open(path)
                 .map_err(|e| CliError::new(format!("cannot read {name}: {e}")))?;
-            input::read(BufReader::with_capacity(1 << 16, file), &mut sink, &mut tick)
+            input::read(
+                BufReader::with_capacity(1 << 16, file),
+                &mut sink,
+                &mut tick,
+            )
         }
         .map_err(|e| CliError::new(format!("{name}: {e}")))?;
         progress.file_done(n);
@@ -246,7 +265,8 @@ impl Tally {
             group.values += 1;
             if in_this.insert(key.clone()) {
                 group.requests += 1;
-                let retry = matches!(group.coverage, Coverage::Rejected { .. }) && group.checks < MAX_CHECKS;
+                let retry = matches!(group.coverage, Coverage::Rejected { .. })
+                    && group.checks < MAX_CHECKS;
                 if retry {
                     new_keys.push((key, f.location.clone()));
                 }
@@ -266,7 +286,11 @@ impl Tally {
                     reason: r.reason.code().to_string(),
                 },
                 Some(Outcome::Protected(p)) => {
-                    match p.fields.iter().find(|fr| location::covers(&fr.location, loc)) {
+                    match p
+                        .fields
+                        .iter()
+                        .find(|fr| location::covers(&fr.location, loc))
+                    {
                         Some(fr) => Coverage::Covered {
                             policy: p.policy.clone(),
                             rule: fr.rule.clone(),
@@ -341,7 +365,9 @@ pub(crate) fn route_pattern(path: &str) -> String {
             let id_like = s.bytes().any(|b| b.is_ascii_digit())
                 || s.contains('@')
                 || s.contains('%')
-                || (s.len() >= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                || (s.len() >= 20
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             if id_like {
                 "*".to_string()
             } else {
@@ -370,14 +396,20 @@ fn input_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
             let mut found = Vec::new();
             walk_dir(input, &mut found)?;
             if found.is_empty() {
-                return Err(CliError::new(format!("{}: no files in this directory", shown(input))));
+                return Err(CliError::new(format!(
+                    "{}: no files in this directory",
+                    shown(input)
+                )));
             }
             found.sort();
             out.extend(found);
         } else if input.is_file() {
             out.push(input.clone());
         } else {
-            return Err(CliError::new(format!("{}: no such file or directory", shown(input))));
+            return Err(CliError::new(format!(
+                "{}: no such file or directory",
+                shown(input)
+            )));
         }
     }
     Ok(out)
@@ -417,7 +449,13 @@ impl Progress {
     fn new(inputs: &[PathBuf]) -> Self {
         let sizes: Vec<u64> = inputs
             .iter()
-            .map(|p| if is_stdin(p) { 0 } else { std::fs::metadata(p).map_or(0, |m| m.len()) })
+            .map(|p| {
+                if is_stdin(p) {
+                    0
+                } else {
+                    std::fs::metadata(p).map_or(0, |m| m.len())
+                }
+            })
             .collect();
         let total: u64 = sizes.iter().sum();
         let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
@@ -473,7 +511,10 @@ mod tests {
     fn shapes_and_routes() {
         assert_eq!(shape("json:$['a[0]'][3]['b']"), "json:$['a[0]'][*]['b']");
         assert_eq!(shape("query:email#2"), "query:email");
-        assert_eq!(route_pattern("/api/users/12345/orders"), "/api/users/*/orders");
+        assert_eq!(
+            route_pattern("/api/users/12345/orders"),
+            "/api/users/*/orders"
+        );
         assert_eq!(route_pattern("/"), "/");
         assert_eq!(route_pattern("/u/erika@example.de"), "/u/*");
     }

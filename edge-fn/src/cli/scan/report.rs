@@ -39,8 +39,20 @@ fn sorted(tally: &Tally) -> Vec<&Group> {
     let mut groups: Vec<&Group> = tally.groups.values().collect();
     // Uncovered first, then by route, location, detector.
     groups.sort_by(|a, b| {
-        (!a.coverage.is_uncovered(), &a.route, &a.method, &a.shape, a.detector)
-            .cmp(&(!b.coverage.is_uncovered(), &b.route, &b.method, &b.shape, b.detector))
+        (
+            !a.coverage.is_uncovered(),
+            &a.route,
+            &a.method,
+            &a.shape,
+            a.detector,
+        )
+            .cmp(&(
+                !b.coverage.is_uncovered(),
+                &b.route,
+                &b.method,
+                &b.shape,
+                b.detector,
+            ))
     });
     groups
 }
@@ -53,7 +65,11 @@ pub(super) fn print_table(tally: &Tally, checked: bool, no_examples: bool) {
         "location".into(),
         "detector".into(),
         "requests".into(),
-        if no_examples { String::new() } else { "example".into() },
+        if no_examples {
+            String::new()
+        } else {
+            "example".into()
+        },
         "coverage".into(),
     ]];
     for g in sorted(tally) {
@@ -66,8 +82,16 @@ pub(super) fn print_table(tally: &Tally, checked: bool, no_examples: bool) {
             location,
             g.detector.to_string(),
             g.requests.to_string(),
-            if no_examples { String::new() } else { g.masked.clone() },
-            if checked { coverage_detail(&g.coverage) } else { "-".into() },
+            if no_examples {
+                String::new()
+            } else {
+                g.masked.clone()
+            },
+            if checked {
+                coverage_detail(&g.coverage)
+            } else {
+                "-".into()
+            },
         ]);
     }
     let mut widths = [0usize; 6];
@@ -82,7 +106,11 @@ pub(super) fn print_table(tally: &Tally, checked: bool, no_examples: bool) {
             if j == 4 && no_examples {
                 continue;
             }
-            let padded = if j == 5 { cell.clone() } else { format!("{cell:<w$}  ") };
+            let padded = if j == 5 {
+                cell.clone()
+            } else {
+                format!("{cell:<w$}  ")
+            };
             let painted = if i == 0 {
                 style.bold(&padded)
             } else if j == 5 && checked {
@@ -101,7 +129,11 @@ pub(super) fn print_table(tally: &Tally, checked: bool, no_examples: bool) {
         }
         outln!("{}", line.trim_end());
     }
-    let uncovered = tally.groups.values().filter(|g| g.coverage.is_uncovered()).count();
+    let uncovered = tally
+        .groups
+        .values()
+        .filter(|g| g.coverage.is_uncovered())
+        .count();
     outln!("");
     outln!(
         "{} requests read ({} with personal data), {} findings{}",

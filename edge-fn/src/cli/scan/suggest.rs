@@ -13,9 +13,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
-use pii_core::{Location, Part, PathElement};
 use edge_fn::scan::{Detector, Finding, IdScheme};
 use pii_core::{Engine, Outcome, Policy, Request};
+use pii_core::{Location, Part, PathElement};
 use serde_json::{json, Value};
 
 use super::{Coverage, Tally};
@@ -64,7 +64,13 @@ impl Selector {
         };
         let name: String = raw
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         if name.is_empty() {
             "value".into()
@@ -80,7 +86,10 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            if let Some(v) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -114,7 +123,12 @@ fn policy_name(file: &Path) -> String {
     }
 }
 
-pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&Engine>) -> Result<(), CliError> {
+pub(super) fn write(
+    file: &Path,
+    zone: &str,
+    tally: &Tally,
+    existing: Option<&Engine>,
+) -> Result<(), CliError> {
     // Rules for routes no policy matches; notes for routes another policy matches.
     let mut rules: BTreeMap<Selector, Vec<String>> = BTreeMap::new();
     let mut methods: BTreeSet<String> = BTreeSet::new();
@@ -128,7 +142,10 @@ pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&En
             Some(claim) => format!("{} (jwt claim {claim})", g.detector),
             None => g.detector.to_string(),
         };
-        let note = format!("{what}, {} requests on {} {}", g.requests, g.method, g.route);
+        let note = format!(
+            "{what}, {} requests on {} {}",
+            g.requests, g.method, g.route
+        );
         match &g.coverage {
             Coverage::RouteUnmatched | Coverage::Unchecked => {
                 methods.insert(g.method.clone());
@@ -146,10 +163,23 @@ pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&En
     }
     let name = policy_name(file);
     let mut text = String::new();
-    let _ = writeln!(text, "# Draft policy written by `pii-edge scan` from {} requests.", tally.requests);
-    let _ = writeln!(text, "# Every selector below held personal data in the scanned traffic and no given policy");
-    let _ = writeln!(text, "# protected it. Review each rule (encrypt, mask, tokenize or redact?) and the routes");
-    let _ = writeln!(text, "# before use; the test cases in {name}.tests/ hold fake values only.");
+    let _ = writeln!(
+        text,
+        "# Draft policy written by `pii-edge scan` from {} requests.",
+        tally.requests
+    );
+    let _ = writeln!(
+        text,
+        "# Every selector below held personal data in the scanned traffic and no given policy"
+    );
+    let _ = writeln!(
+        text,
+        "# protected it. Review each rule (encrypt, mask, tokenize or redact?) and the routes"
+    );
+    let _ = writeln!(
+        text,
+        "# before use; the test cases in {name}.tests/ hold fake values only."
+    );
     if !elsewhere.is_empty() {
         let _ = writeln!(text, "#");
         let _ = writeln!(text, "# Routes that an existing policy matches (the first match applies, so add the rules there):");
@@ -169,7 +199,10 @@ pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&En
     let _ = writeln!(text, "apiVersion: pii-edge/v1");
     let _ = writeln!(text, "kind: Policy");
     let _ = writeln!(text, "name: {name}");
-    let _ = writeln!(text, "description: Draft from pii-edge scan; personal data found in traffic no policy covered.");
+    let _ = writeln!(
+        text,
+        "description: Draft from pii-edge scan; personal data found in traffic no policy covered."
+    );
     let _ = writeln!(text, "zone: {zone}");
     let _ = writeln!(text, "match:");
     let methods: Vec<String> = methods.iter().map(|m| quote(m)).collect();
@@ -192,17 +225,18 @@ pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&En
         let _ = writeln!(text, "    select: {}", selector.yaml());
         let _ = writeln!(text, "    action: encrypt");
     }
-    let policy = Policy::from_yaml(&file.display().to_string(), &text).map_err(|e| {
-        CliError::new(format!("internal: the draft policy does not load: {e}"))
-    })?;
+    let policy = Policy::from_yaml(&file.display().to_string(), &text)
+        .map_err(|e| CliError::new(format!("internal: the draft policy does not load: {e}")))?;
     let _ = existing;
-    std::fs::write(file, &text).map_err(|e| CliError::new(format!("cannot write {}: {e}", file.display())))?;
+    std::fs::write(file, &text)
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", file.display())))?;
 
     // Test cases: the samples of the draft's routes, values replaced.
     let (public, tokens) = crate::cli::testcases::throwaway_keys(std::slice::from_ref(&policy))?;
     let engine = crate::cli::files::engine(vec![policy], public, tokens)?;
     let dir = file.with_extension("tests");
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
     let mut written = 0;
     for ((route, method), (req, found)) in &tally.samples {
         if !paths.contains(route) {
@@ -221,14 +255,31 @@ pub(super) fn write(file: &Path, zone: &str, tally: &Tally, existing: Option<&En
             .collect::<String>()
             .trim_matches('-')
             .to_string();
-        let path = dir.join(format!("{written:02}-{}-{}.yaml", method.to_ascii_lowercase(), if slug.is_empty() { "root" } else { &slug }));
-        std::fs::write(&path, case).map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+        let path = dir.join(format!(
+            "{written:02}-{}-{}.yaml",
+            method.to_ascii_lowercase(),
+            if slug.is_empty() { "root" } else { &slug }
+        ));
+        std::fs::write(&path, case)
+            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
     }
-    errln!("wrote {} ({} rules) and {written} test case{} in {}", file.display(), rules.len(), if written == 1 { "" } else { "s" }, dir.display());
+    errln!(
+        "wrote {} ({} rules) and {written} test case{} in {}",
+        file.display(),
+        rules.len(),
+        if written == 1 { "" } else { "s" },
+        dir.display()
+    );
     Ok(())
 }
 
-fn case_yaml(req: &Request, fields: &[pii_core::FieldReport], absent: &[String], method: &str, route: &str) -> String {
+fn case_yaml(
+    req: &Request,
+    fields: &[pii_core::FieldReport],
+    absent: &[String],
+    method: &str,
+    route: &str,
+) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "description: {}", quote(&format!("a scanned {method} {route} request, personal values replaced by fake ones, placeholders elsewhere")));
     let _ = writeln!(t, "request:");
@@ -295,7 +346,9 @@ fn fake_claim(claim: &str) -> Value {
         "email" | "preferred_username" => json!("erika.fake@example.com"),
         "phone_number" => json!("+44 20 7946 0958"),
         "birthdate" => json!("1970-01-01"),
-        "address" => json!({"street_address": "Musterstr. 1", "locality": "Musterstadt", "country": "DE"}),
+        "address" => {
+            json!({"street_address": "Musterstr. 1", "locality": "Musterstadt", "country": "DE"})
+        }
         _ => json!("Alex Beispiel"),
     }
 }
@@ -304,7 +357,8 @@ fn fake_claim(claim: &str) -> Value {
 /// placeholder; the path's `*` segments become `1`. Also returns the texts that must not
 /// survive protection.
 fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<String>) {
-    let by_loc: BTreeMap<String, &Finding> = found.iter().map(|f| (f.location.to_string(), f)).collect();
+    let by_loc: BTreeMap<String, &Finding> =
+        found.iter().map(|f| (f.location.to_string(), f)).collect();
     let mut absent: BTreeSet<String> = BTreeSet::new();
     let mut out = Request::new(req.method.clone(), route.replace('*', "1"));
     out.query = fake_pairs(&req.query, Part::Query, &by_loc, &mut absent);
@@ -335,7 +389,11 @@ fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<
             }
         } else if let Some(f) = by_loc.get(loc.as_str()) {
             let v = fake_value(f, found, &loc, &mut absent);
-            let v = if lower == "authorization" { format!("Bearer {v}") } else { v };
+            let v = if lower == "authorization" {
+                format!("Bearer {v}")
+            } else {
+                v
+            };
             out.headers.push((name.clone(), v));
         }
     }
@@ -353,7 +411,8 @@ fn fake_request(req: &Request, found: &[Finding], route: &str) -> (Request, Vec<
         fake_json(&mut doc, &mut path, &by_loc, found, &mut absent);
         out.body = doc.to_string().into_bytes();
         if content_type.is_empty() {
-            out.headers.push(("content-type".into(), "application/json".into()));
+            out.headers
+                .push(("content-type".into(), "application/json".into()));
         }
     }
     (out, absent.into_iter().collect())
@@ -369,8 +428,13 @@ fn fake_value(f: &Finding, found: &[Finding], loc: &str, absent: &mut BTreeSet<S
                 claims.insert(c.clone(), fake_claim(c));
             }
         }
-        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        let token = format!("{}.{}.ZmFrZS1zaWduYXR1cmU", b64(&json!({"alg": "HS256", "typ": "JWT"})), b64(&Value::Object(claims)));
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let token = format!(
+            "{}.{}.ZmFrZS1zaWduYXR1cmU",
+            b64(&json!({"alg": "HS256", "typ": "JWT"})),
+            b64(&Value::Object(claims))
+        );
         absent.insert(token.clone());
         return token;
     }
@@ -379,7 +443,12 @@ fn fake_value(f: &Finding, found: &[Finding], loc: &str, absent: &mut BTreeSet<S
     v
 }
 
-fn fake_pairs(text: &str, part: Part, by_loc: &BTreeMap<String, &Finding>, absent: &mut BTreeSet<String>) -> String {
+fn fake_pairs(
+    text: &str,
+    part: Part,
+    by_loc: &BTreeMap<String, &Finding>,
+    absent: &mut BTreeSet<String>,
+) -> String {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (name, _) in form_urlencoded::parse(text.as_bytes()) {
@@ -401,7 +470,13 @@ fn fake_pairs(text: &str, part: Part, by_loc: &BTreeMap<String, &Finding>, absen
     ser.finish()
 }
 
-fn fake_json(v: &mut Value, path: &mut Vec<PathElement>, by_loc: &BTreeMap<String, &Finding>, found: &[Finding], absent: &mut BTreeSet<String>) {
+fn fake_json(
+    v: &mut Value,
+    path: &mut Vec<PathElement>,
+    by_loc: &BTreeMap<String, &Finding>,
+    found: &[Finding],
+    absent: &mut BTreeSet<String>,
+) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {

@@ -47,17 +47,36 @@ pub fn is_card(value: &str, field: &Field) -> bool {
         return false;
     }
     let name = field.name();
-    let card_word = field.has(&["card", "karte", "carte", "tarjeta", "carta", "kaart", "kort"])
-        || name.starts_with("cc")
+    let card_word = field.has(&[
+        "card", "karte", "carte", "tarjeta", "carta", "kaart", "kort",
+    ]) || name.starts_with("cc")
         || name.ends_with("pan");
     card_word || !field.has(REFERENCE)
 }
 
 /// Field names of references that are not cards.
 const REFERENCE: &[&str] = &[
-    "order", "invoice", "tracking", "reference", "ref", "sku", "ean", "gtin", "isbn", "barcode",
-    "shipment", "parcel", "ticket", "booking", "transaction", "txn", "bestell", "commande",
-    "pedido", "ordine", "id",
+    "order",
+    "invoice",
+    "tracking",
+    "reference",
+    "ref",
+    "sku",
+    "ean",
+    "gtin",
+    "isbn",
+    "barcode",
+    "shipment",
+    "parcel",
+    "ticket",
+    "booking",
+    "transaction",
+    "txn",
+    "bestell",
+    "commande",
+    "pedido",
+    "ordine",
+    "id",
 ];
 
 /// The Luhn check (ISO/IEC 7812-1 Annex B) over decimal digits.
@@ -71,7 +90,11 @@ pub fn luhn(digits: &[u8]) -> bool {
         let d = u32::from(d);
         sum += if i % 2 == 1 {
             let x = d * 2;
-            if x > 9 { x - 9 } else { x }
+            if x > 9 {
+                x - 9
+            } else {
+                x
+            }
         } else {
             d
         };
@@ -92,7 +115,9 @@ fn issued(d: &[u8]) -> bool {
         5 if p2 == 50 || (56..=58).contains(&p2) => (12..=19).contains(&n),
         2 if (2221..=2720).contains(&p4) => n == 16,
         3 if p2 == 34 || p2 == 37 => n == 15,
-        3 if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => (14..=19).contains(&n),
+        3 if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => {
+            (14..=19).contains(&n)
+        }
         3 if (3528..=3589).contains(&p4) => (16..=19).contains(&n),
         6 if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => (16..=19).contains(&n),
         6 if p2 == 62 => (16..=19).contains(&n),

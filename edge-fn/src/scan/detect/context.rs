@@ -66,7 +66,8 @@ impl Field {
     /// The name says phone.
     pub fn is_phone(&self) -> bool {
         // `tel` alone or as a prefix (`telNr`), not inside `hotel` or `telemetry`.
-        let tel = self.name == "tel" || (self.name.starts_with("tel") && !self.name.starts_with("tele"));
+        let tel =
+            self.name == "tel" || (self.name.starts_with("tel") && !self.name.starts_with("tele"));
         (tel || self.has(PHONE)) && !self.has(&["phoneverified", "phonecountry", "countrycode"])
     }
 }
@@ -99,50 +100,158 @@ pub fn fold(name: &str) -> String {
 
 /// Birth date, folded: en, de, fr, es, it, nl, sv/da/no, fi, pl, hr, cs, pt.
 const BIRTH: &[&str] = &[
-    "birth", "dob", "bday", "geburt", "naissance", "nacimiento", "nascita", "geboorte",
-    "fodelse", "fodsel", "fodt", "syntyma", "urodzen", "rodenj", "narozen", "nascimento",
-    "datanasc", "fechanac",
+    "birth",
+    "dob",
+    "bday",
+    "geburt",
+    "naissance",
+    "nacimiento",
+    "nascita",
+    "geboorte",
+    "fodelse",
+    "fodsel",
+    "fodt",
+    "syntyma",
+    "urodzen",
+    "rodenj",
+    "narozen",
+    "nascimento",
+    "datanasc",
+    "fechanac",
 ];
 
 /// Person-name words, folded.
 const PERSON_NAME: &[&str] = &[
-    "firstname", "lastname", "fullname", "givenname", "familyname", "surname", "middlename",
-    "forename", "maidenname", "holdername", "cardholder", "accountholder", "displayname",
-    "contactname", "personname", "customername", "patientname", "recipientname",
-    "vorname", "nachname", "familienname", "rufname", "geburtsname", "prenom", "nomdefamille",
-    "nomfamille", "apellido", "nombrecompleto", "cognome", "nomecompleto", "voornaam",
-    "achternaam", "volledigenaam", "fornamn", "efternamn", "fornavn", "efternavn", "etternavn",
-    "etunimi", "sukunimi", "imie", "nazwisko", "prezime", "jmeno", "prijmeni", "sobrenome",
-    "primeironome", "apelido",
+    "firstname",
+    "lastname",
+    "fullname",
+    "givenname",
+    "familyname",
+    "surname",
+    "middlename",
+    "forename",
+    "maidenname",
+    "holdername",
+    "cardholder",
+    "accountholder",
+    "displayname",
+    "contactname",
+    "personname",
+    "customername",
+    "patientname",
+    "recipientname",
+    "vorname",
+    "nachname",
+    "familienname",
+    "rufname",
+    "geburtsname",
+    "prenom",
+    "nomdefamille",
+    "nomfamille",
+    "apellido",
+    "nombrecompleto",
+    "cognome",
+    "nomecompleto",
+    "voornaam",
+    "achternaam",
+    "volledigenaam",
+    "fornamn",
+    "efternamn",
+    "fornavn",
+    "efternavn",
+    "etternavn",
+    "etunimi",
+    "sukunimi",
+    "imie",
+    "nazwisko",
+    "prezime",
+    "jmeno",
+    "prijmeni",
+    "sobrenome",
+    "primeironome",
+    "apelido",
 ];
 
 /// Bare "name" words, a person's only inside a person object.
-const BARE_NAME: &[&str] = &["name", "nom", "nombre", "nome", "naam", "namn", "navn", "nimi", "ime"];
+const BARE_NAME: &[&str] = &[
+    "name", "nom", "nombre", "nome", "naam", "namn", "navn", "nimi", "ime",
+];
 
 /// Objects that are people.
 const PERSON_OBJECT: &[&str] = &[
-    "user", "customer", "person", "contact", "patient", "holder", "owner", "account", "profile",
-    "member", "recipient", "sender", "billing", "shipping", "guest", "traveller", "traveler",
-    "passenger", "employee", "applicant", "kunde", "benutzer", "client", "cliente", "klant",
-    "kund", "asiakas", "klient", "author", "buyer", "payer", "beneficiary",
+    "user",
+    "customer",
+    "person",
+    "contact",
+    "patient",
+    "holder",
+    "owner",
+    "account",
+    "profile",
+    "member",
+    "recipient",
+    "sender",
+    "billing",
+    "shipping",
+    "guest",
+    "traveller",
+    "traveler",
+    "passenger",
+    "employee",
+    "applicant",
+    "kunde",
+    "benutzer",
+    "client",
+    "cliente",
+    "klant",
+    "kund",
+    "asiakas",
+    "klient",
+    "author",
+    "buyer",
+    "payer",
+    "beneficiary",
 ];
 
 /// Fields and objects whose names are never people's.
 const NOT_PERSON: &[&str] = &[
-    "product", "item", "article", "artikel", "produit", "producto", "prodotto", "company",
-    "firma", "organi", "merchant", "shop", "store", "category", "file", "host", "domain",
-    "brand", "city", "street", "country", "event", "campaign", "plan", "role", "team",
-    "project", "group", "service", "app", "device", "browser", "bank",
+    "product", "item", "article", "artikel", "produit", "producto", "prodotto", "company", "firma",
+    "organi", "merchant", "shop", "store", "category", "file", "host", "domain", "brand", "city",
+    "street", "country", "event", "campaign", "plan", "role", "team", "project", "group",
+    "service", "app", "device", "browser", "bank",
 ];
 
 /// Name fields that hold identifiers, not names.
-const NOT_NAME_FIELD: &[&str] = &["username", "nickname", "loginname", "screenname", "namespace", "nameid"];
+const NOT_NAME_FIELD: &[&str] = &[
+    "username",
+    "nickname",
+    "loginname",
+    "screenname",
+    "namespace",
+    "nameid",
+];
 
 /// Phone words, folded.
 const PHONE: &[&str] = &[
-    "phone", "mobile", "cellular", "fax", "msisdn", "handy", "telefon", "rufnummer",
-    "portable", "movil", "telefono", "cellulare", "gsm", "mobiel", "puhelin", "komorka",
-    "numerotel", "contactnumber", "whatsapp",
+    "phone",
+    "mobile",
+    "cellular",
+    "fax",
+    "msisdn",
+    "handy",
+    "telefon",
+    "rufnummer",
+    "portable",
+    "movil",
+    "telefono",
+    "cellulare",
+    "gsm",
+    "mobiel",
+    "puhelin",
+    "komorka",
+    "numerotel",
+    "contactnumber",
+    "whatsapp",
 ];
 
 /// Whether `value` reads as a birth date: `YYYY-MM-DD` (optionally with a time of midnight),
@@ -219,7 +328,10 @@ pub fn is_name(value: &str) -> bool {
     if words.is_empty() || words.len() > 5 {
         return false;
     }
-    if matches!(value, "true" | "false" | "null" | "none" | "n/a" | "unknown") {
+    if matches!(
+        value,
+        "true" | "false" | "null" | "none" | "n/a" | "unknown"
+    ) {
         return false;
     }
     words.iter().all(|w| {
@@ -247,8 +359,17 @@ mod tests {
 
     #[test]
     fn birth_words_in_several_languages() {
-        for name in ["dateOfBirth", "geburtsdatum", "date_de_naissance", "fecha_nacimiento",
-            "data_di_nascita", "geboortedatum", "födelsedatum", "data_urodzenia", "datum_rođenja"] {
+        for name in [
+            "dateOfBirth",
+            "geburtsdatum",
+            "date_de_naissance",
+            "fecha_nacimiento",
+            "data_di_nascita",
+            "geboortedatum",
+            "födelsedatum",
+            "data_urodzenia",
+            "datum_rođenja",
+        ] {
             assert!(Field::new(name, &[]).is_birth_date(), "{name}");
         }
         assert!(!Field::new("createdAt", &[]).is_birth_date());

@@ -23,7 +23,10 @@ pub fn is_email(value: &str) -> bool {
     if local.is_empty() || local.len() > 64 || domain.len() > 253 {
         return false;
     }
-    if !local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b)) {
+    if !local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+    {
         return false;
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {

@@ -39,7 +39,8 @@ pub fn is_ip(value: &str, field: &Field) -> bool {
     if let IpAddr::V6(v6) = addr {
         // `::` shorthand alone is too loose for text like times (`10:30`) or hashes: want at
         // least three groups of text.
-        if value.matches(':').count() < 2 || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()) {
+        if value.matches(':').count() < 2 || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        {
             return false;
         }
     }

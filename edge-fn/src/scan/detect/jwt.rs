@@ -13,7 +13,13 @@ use super::{email::is_email, Detector, Hit};
 
 /// The OIDC claims reported.
 const CLAIMS: &[&str] = &[
-    "email", "name", "given_name", "family_name", "middle_name", "phone_number", "address",
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "phone_number",
+    "address",
     "birthdate",
 ];
 

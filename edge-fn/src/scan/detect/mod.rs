@@ -175,7 +175,11 @@ fn whole(value: &str, field: &Field, hits: &mut Vec<Hit>) -> Option<Hit> {
 fn free_text(text: &str, hits: &mut Vec<Hit>) {
     let none = Field::new("", &[]);
     for word in text.split(|c: char| {
-        c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')' | '"' | '\'' | '[' | ']')
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '<' | '>' | '(' | ')' | '"' | '\'' | '[' | ']'
+            )
     }) {
         let word = word.trim_end_matches(['.', ':', '!', '?']);
         if word.len() < 7 {
@@ -216,7 +220,10 @@ mod tests {
         assert_eq!(kinds("+33 6 12 34 56 78", "x"), ["phone"]);
         assert_eq!(kinds("203.0.113.7", "x"), ["ip-address"]);
         assert_eq!(kinds("Erika Mustermann", "nachname"), ["name"]);
-        assert_eq!(kinds("Erika Mustermann", "productName"), Vec::<String>::new());
+        assert_eq!(
+            kinds("Erika Mustermann", "productName"),
+            Vec::<String>::new()
+        );
         assert_eq!(kinds("12345678Z", "x"), ["national-id:es-dni"]);
     }
 

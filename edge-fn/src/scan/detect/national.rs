@@ -91,7 +91,13 @@ impl IdScheme {
     /// Field-name words that name this scheme (folded, see [`super::context::fold`]).
     fn words(self) -> &'static [&'static str] {
         match self {
-            IdScheme::DeTaxId => &["steuerid", "steueridentifikation", "idnr", "steuernummer", "steuerident"],
+            IdScheme::DeTaxId => &[
+                "steuerid",
+                "steueridentifikation",
+                "idnr",
+                "steuernummer",
+                "steuerident",
+            ],
             IdScheme::FrNir => &["nir", "insee", "securitesociale", "numerosecu", "numsecu"],
             IdScheme::EsDni | IdScheme::EsNie => &["dni", "nie", "nif", "documentoidentidad"],
             IdScheme::ItCodiceFiscale => &["codicefiscale", "codfisc", "codfiscale"],
@@ -99,7 +105,13 @@ impl IdScheme {
             IdScheme::SePersonnummer => &["personnummer", "personnr", "samordningsnummer"],
             IdScheme::PlPesel => &["pesel"],
             IdScheme::HrOib => &["oib"],
-            IdScheme::BeNationalNumber => &["rijksregister", "registrenational", "insz", "niss", "nationalregister"],
+            IdScheme::BeNationalNumber => &[
+                "rijksregister",
+                "registrenational",
+                "insz",
+                "niss",
+                "nationalregister",
+            ],
             IdScheme::AtSvnr => &["svnr", "sozialversicherung", "versicherungsnummer", "vsnr"],
         }
     }
@@ -139,11 +151,36 @@ impl fmt::Display for IdScheme {
 /// Generic identifier words (folded): a bare number in such a field is tried against every
 /// scheme.
 const GENERIC: &[&str] = &[
-    "ssn", "socialsecurity", "nationalid", "nationalnumber", "natid", "idnumber", "idno",
-    "identitynumber", "identitycard", "idcard", "personalid", "personalnumber", "personid",
-    "citizenid", "taxid", "taxnumber", "taxno", "taxidentification", "fiscal", "insurancenumber",
-    "personalausweis", "ausweis", "identifiant", "identificacion", "identificativo", "identiteit",
-    "henkilotunnus", "identyfikator", "nationalidentifier", "governmentid",
+    "ssn",
+    "socialsecurity",
+    "nationalid",
+    "nationalnumber",
+    "natid",
+    "idnumber",
+    "idno",
+    "identitynumber",
+    "identitycard",
+    "idcard",
+    "personalid",
+    "personalnumber",
+    "personid",
+    "citizenid",
+    "taxid",
+    "taxnumber",
+    "taxno",
+    "taxidentification",
+    "fiscal",
+    "insurancenumber",
+    "personalausweis",
+    "ausweis",
+    "identifiant",
+    "identificacion",
+    "identificativo",
+    "identiteit",
+    "henkilotunnus",
+    "identyfikator",
+    "nationalidentifier",
+    "governmentid",
 ];
 
 /// Whether the field name contains `word`; words of four letters or fewer only as the whole
@@ -169,7 +206,12 @@ pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
         // Written forms with their own structure: no context needed.
         let first = b[0];
         let candidates: &[IdScheme] = if first.is_ascii_digit() {
-            &[IdScheme::EsDni, IdScheme::SePersonnummer, IdScheme::BeNationalNumber, IdScheme::FrNir]
+            &[
+                IdScheme::EsDni,
+                IdScheme::SePersonnummer,
+                IdScheme::BeNationalNumber,
+                IdScheme::FrNir,
+            ]
         } else if matches!(first, b'X' | b'Y' | b'Z' | b'x' | b'y' | b'z') {
             &[IdScheme::EsNie, IdScheme::ItCodiceFiscale]
         } else if first.is_ascii_alphabetic() {
@@ -248,7 +290,9 @@ fn fr_nir(value: &str) -> bool {
         _ => (compact[..13].to_string(), false),
     };
     let _ = corsica;
-    if !body.bytes().all(|c| c.is_ascii_digit()) || !compact[13..].bytes().all(|c| c.is_ascii_digit()) {
+    if !body.bytes().all(|c| c.is_ascii_digit())
+        || !compact[13..].bytes().all(|c| c.is_ascii_digit())
+    {
         return false;
     }
     let month: u32 = compact[3..5].parse().unwrap_or(0);
@@ -285,7 +329,9 @@ fn es_dni(value: &str) -> bool {
     };
     digits.len() == 8
         && digits.bytes().all(|c| c.is_ascii_digit())
-        && digits.parse::<u32>().is_ok_and(|n| dni_letter_ok(n, letter))
+        && digits
+            .parse::<u32>()
+            .is_ok_and(|n| dni_letter_ok(n, letter))
 }
 
 fn es_nie(value: &str) -> bool {
@@ -490,15 +536,27 @@ mod tests {
     fn known_valid_and_invalid_numbers() {
         let cases: &[(IdScheme, &str, &str)] = &[
             (IdScheme::DeTaxId, "36574261809", "36574261808"),
-            (IdScheme::FrNir, "2 95 10 99 126 111 93", "2 95 10 99 126 111 94"),
+            (
+                IdScheme::FrNir,
+                "2 95 10 99 126 111 93",
+                "2 95 10 99 126 111 94",
+            ),
             (IdScheme::EsDni, "54362315K", "54362315Z"),
             (IdScheme::EsNie, "X2482300W", "X2482300A"),
-            (IdScheme::ItCodiceFiscale, "RCCMNL83S18D969H", "RCCMNL83S18D969A"),
+            (
+                IdScheme::ItCodiceFiscale,
+                "RCCMNL83S18D969H",
+                "RCCMNL83S18D969A",
+            ),
             (IdScheme::NlBsn, "111222333", "111222334"),
             (IdScheme::SePersonnummer, "880320-0016", "880320-0018"),
             (IdScheme::PlPesel, "44051401359", "44051401358"),
             (IdScheme::HrOib, "33392005961", "33392005962"),
-            (IdScheme::BeNationalNumber, "85.07.30-033.28", "85.07.30-033.29"),
+            (
+                IdScheme::BeNationalNumber,
+                "85.07.30-033.28",
+                "85.07.30-033.29",
+            ),
             (IdScheme::AtSvnr, "1237010180", "1238010180"),
         ];
         for &(scheme, good, bad) in cases {
@@ -511,10 +569,19 @@ mod tests {
     fn bare_numbers_need_an_identifier_field() {
         let none = Field::new("amount", &[]);
         assert_eq!(detect("44051401359", &none), None);
-        assert_eq!(detect("44051401359", &Field::new("pesel", &[])), Some(IdScheme::PlPesel));
-        assert_eq!(detect("44051401359", &Field::new("nationalId", &[])), Some(IdScheme::PlPesel));
+        assert_eq!(
+            detect("44051401359", &Field::new("pesel", &[])),
+            Some(IdScheme::PlPesel)
+        );
+        assert_eq!(
+            detect("44051401359", &Field::new("nationalId", &[])),
+            Some(IdScheme::PlPesel)
+        );
         assert_eq!(detect("880320-0016", &none), Some(IdScheme::SePersonnummer));
-        assert_eq!(detect("RCCMNL83S18D969H", &none), Some(IdScheme::ItCodiceFiscale));
+        assert_eq!(
+            detect("RCCMNL83S18D969H", &none),
+            Some(IdScheme::ItCodiceFiscale)
+        );
         assert_eq!(detect("X2482300W", &none), Some(IdScheme::EsNie));
         assert_eq!(detect("111222333", &Field::new("company", &[])), None);
     }

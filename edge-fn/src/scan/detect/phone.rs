@@ -14,9 +14,38 @@ use super::context::Field;
 
 /// The regions whose national formats are tried, in this order.
 const REGIONS: &[Id] = &[
-    Id::DE, Id::FR, Id::IT, Id::ES, Id::NL, Id::PL, Id::BE, Id::AT, Id::SE, Id::PT, Id::CZ,
-    Id::GR, Id::HU, Id::RO, Id::DK, Id::FI, Id::IE, Id::SK, Id::BG, Id::HR, Id::LT, Id::SI,
-    Id::LV, Id::EE, Id::CY, Id::LU, Id::MT, Id::NO, Id::IS, Id::LI, Id::CH, Id::GB,
+    Id::DE,
+    Id::FR,
+    Id::IT,
+    Id::ES,
+    Id::NL,
+    Id::PL,
+    Id::BE,
+    Id::AT,
+    Id::SE,
+    Id::PT,
+    Id::CZ,
+    Id::GR,
+    Id::HU,
+    Id::RO,
+    Id::DK,
+    Id::FI,
+    Id::IE,
+    Id::SK,
+    Id::BG,
+    Id::HR,
+    Id::LT,
+    Id::SI,
+    Id::LV,
+    Id::EE,
+    Id::CY,
+    Id::LU,
+    Id::MT,
+    Id::NO,
+    Id::IS,
+    Id::LI,
+    Id::CH,
+    Id::GB,
 ];
 
 /// Whether `value` is a phone number (see the module documentation for when national forms
@@ -64,8 +93,8 @@ pub fn is_phone(value: &str, field: &Field) -> bool {
     if b[0] == b'+' {
         return valid(None, value);
     }
-    if value.starts_with("00") {
-        return valid(None, &format!("+{}", &value[2..]));
+    if let Some(international) = value.strip_prefix("00") {
+        return valid(None, &format!("+{international}"));
     }
     if !field.is_phone() {
         return false;
