@@ -354,7 +354,8 @@ pub(crate) fn shape(loc: &str) -> String {
 }
 
 /// A route pattern for a path: segments that look like identifiers (digits, UUIDs, long
-/// tokens, e-mail addresses) become `*`, as a policy's `paths` would write them.
+/// tokens, e-mail addresses; not API versions such as `v2`) become `*`, as a policy's `paths`
+/// would write them.
 ///
 /// `/api/users/12345/orders/9f1c...` -> `/api/users/*/orders/*`.
 pub(crate) fn route_pattern(path: &str) -> String {
@@ -362,7 +363,11 @@ pub(crate) fn route_pattern(path: &str) -> String {
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| {
-            let id_like = s.bytes().any(|b| b.is_ascii_digit())
+            // `v1`, `v2`: API versions are part of the route.
+            let version = s.len() <= 3
+                && s.starts_with(['v', 'V'])
+                && s[1..].bytes().all(|b| b.is_ascii_digit());
+            let id_like = (!version && s.bytes().any(|b| b.is_ascii_digit()))
                 || s.contains('@')
                 || s.contains('%')
                 || (s.len() >= 20
@@ -516,6 +521,7 @@ mod tests {
             "/api/users/*/orders"
         );
         assert_eq!(route_pattern("/"), "/");
+        assert_eq!(route_pattern("/api/v1/customers/42"), "/api/v1/customers/*");
         assert_eq!(route_pattern("/u/erika@example.de"), "/u/*");
     }
 }
