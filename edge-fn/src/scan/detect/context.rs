@@ -10,6 +10,37 @@
 //! `createdAt` is not a birth date, `Erika` in `productName` not a person. What this cannot see
 //! (a name in a field called `value`, a birth date in free text) is listed in `docs/scan.md`.
 
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+/// A list of context words, searched for all at once (Aho-Corasick, built on first use).
+pub struct Words {
+    words: &'static [&'static str],
+    matcher: OnceLock<Option<AhoCorasick>>,
+}
+
+impl Words {
+    /// A word list.
+    pub const fn new(words: &'static [&'static str]) -> Self {
+        Words {
+            words,
+            matcher: OnceLock::new(),
+        }
+    }
+
+    /// Whether `text` contains one of the words.
+    pub fn in_text(&self, text: &str) -> bool {
+        match self
+            .matcher
+            .get_or_init(|| AhoCorasick::new(self.words).ok())
+        {
+            Some(ac) => ac.is_match(text),
+            None => self.words.iter().any(|w| text.contains(w)),
+        }
+    }
+}
+
 /// The field a value is in: its folded name and its folded parents' names (nearest first).
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -37,30 +68,31 @@ impl Field {
         words.iter().any(|w| self.name.contains(w))
     }
 
+    /// Whether the name contains one of `words`.
+    fn says(&self, words: &Words) -> bool {
+        words.in_text(&self.name)
+    }
+
     /// Whether the name or the nearest parent's contains one of `words`.
-    fn near(&self, words: &[&str]) -> bool {
-        self.has(words)
-            || self
-                .parents
-                .first()
-                .is_some_and(|p| words.iter().any(|w| p.contains(w)))
+    fn near(&self, words: &Words) -> bool {
+        self.says(words) || self.parents.first().is_some_and(|p| words.in_text(p))
     }
 
     /// The name says birth date.
     pub fn is_birth_date(&self) -> bool {
-        self.has(BIRTH)
+        self.says(&BIRTH)
     }
 
     /// The name (or, for a bare `name`/`first`/`last`, its parent) says a person's name.
     pub fn is_person_name(&self) -> bool {
-        if self.near(NOT_PERSON) || self.has(NOT_NAME_FIELD) {
+        if self.near(&NOT_PERSON) || self.says(&NOT_NAME_FIELD) {
             return false;
         }
-        if self.has(PERSON_NAME) {
+        if self.says(&PERSON_NAME) {
             return true;
         }
         // `name`, `nom`, `nombre`, `naam` alone: a person's only when the object is one.
-        self.has(BARE_NAME) && (self.parents.is_empty() || self.near(PERSON_OBJECT))
+        self.says(&BARE_NAME) && (self.parents.is_empty() || self.near(&PERSON_OBJECT))
     }
 
     /// The name says phone.
@@ -68,7 +100,7 @@ impl Field {
         // `tel` alone or as a prefix (`telNr`), not inside `hotel` or `telemetry`.
         let tel =
             self.name == "tel" || (self.name.starts_with("tel") && !self.name.starts_with("tele"));
-        (tel || self.has(PHONE)) && !self.has(&["phoneverified", "phonecountry", "countrycode"])
+        (tel || self.says(&PHONE)) && !self.has(&["phoneverified", "phonecountry", "countrycode"])
     }
 }
 
@@ -99,7 +131,7 @@ pub fn fold(name: &str) -> String {
 }
 
 /// Birth date, folded: en, de, fr, es, it, nl, sv/da/no, fi, pl, hr, cs, pt.
-const BIRTH: &[&str] = &[
+static BIRTH: Words = Words::new(&[
     "birth",
     "dob",
     "bday",
@@ -118,10 +150,10 @@ const BIRTH: &[&str] = &[
     "nascimento",
     "datanasc",
     "fechanac",
-];
+]);
 
 /// Person-name words, folded.
-const PERSON_NAME: &[&str] = &[
+static PERSON_NAME: Words = Words::new(&[
     "firstname",
     "lastname",
     "fullname",
@@ -170,15 +202,15 @@ const PERSON_NAME: &[&str] = &[
     "sobrenome",
     "primeironome",
     "apelido",
-];
+]);
 
 /// Bare "name" words, a person's only inside a person object.
-const BARE_NAME: &[&str] = &[
+static BARE_NAME: Words = Words::new(&[
     "name", "nom", "nombre", "nome", "naam", "namn", "navn", "nimi", "ime",
-];
+]);
 
 /// Objects that are people.
-const PERSON_OBJECT: &[&str] = &[
+static PERSON_OBJECT: Words = Words::new(&[
     "user",
     "customer",
     "person",
@@ -211,28 +243,28 @@ const PERSON_OBJECT: &[&str] = &[
     "buyer",
     "payer",
     "beneficiary",
-];
+]);
 
 /// Fields and objects whose names are never people's.
-const NOT_PERSON: &[&str] = &[
+static NOT_PERSON: Words = Words::new(&[
     "product", "item", "article", "artikel", "produit", "producto", "prodotto", "company", "firma",
     "organi", "merchant", "shop", "store", "category", "file", "host", "domain", "brand", "city",
     "street", "country", "event", "campaign", "plan", "role", "team", "project", "group",
     "service", "app", "device", "browser", "bank",
-];
+]);
 
 /// Name fields that hold identifiers, not names.
-const NOT_NAME_FIELD: &[&str] = &[
+static NOT_NAME_FIELD: Words = Words::new(&[
     "username",
     "nickname",
     "loginname",
     "screenname",
     "namespace",
     "nameid",
-];
+]);
 
 /// Phone words, folded.
-const PHONE: &[&str] = &[
+static PHONE: Words = Words::new(&[
     "phone",
     "mobile",
     "cellular",
@@ -252,7 +284,7 @@ const PHONE: &[&str] = &[
     "numerotel",
     "contactnumber",
     "whatsapp",
-];
+]);
 
 /// Whether `value` reads as a birth date: `YYYY-MM-DD` (optionally with a time of midnight),
 /// `DD.MM.YYYY`, `DD/MM/YYYY` or `DD-MM-YYYY`, a real calendar date, year 1900 to 2025.

@@ -158,13 +158,13 @@ fn whole(value: &str, field: &Field, hits: &mut Vec<Hit>) -> Option<Hit> {
     if ip::is_ip(value, field) {
         return Some(Hit::new(Detector::IpAddress, value));
     }
-    if field.is_birth_date() && context::is_birth_date(value) {
+    if context::is_birth_date(value) && field.is_birth_date() {
         return Some(Hit::new(Detector::DateOfBirth, value));
     }
     if phone::is_phone(value, field) {
         return Some(Hit::new(Detector::Phone, value));
     }
-    if field.is_person_name() && context::is_name(value) {
+    if context::is_name(value) && field.is_person_name() {
         return Some(Hit::new(Detector::Name, value));
     }
     None
