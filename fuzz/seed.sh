@@ -32,6 +32,10 @@ for policy in bundle["policies"]:
 events = sorted(glob.glob("examples/events/*.json") + glob.glob("examples/events/responses/*.json"))
 for path in events:
     put("cloudfront_event", open(path, "rb").read())
+# ... and one CloudFront never sends: a header entry whose `key` names another header.
+mismatched = json.load(open("examples/events/headers-cookie.json"))
+mismatched["Records"][0]["cf"]["request"]["headers"]["x-trace"] = [{"key": "X-National-ID", "value": "DE-1"}]
+put("cloudfront_event", json.dumps(mismatched, indent=1))
 
 # engine_apply: the same requests as HTTP/1.1 text, plus hostile variants.
 def http(method, uri, query, headers, body=b""):
@@ -69,6 +73,16 @@ hostile = [
 ]
 for h in hostile:
     put("engine_apply", h)
+
+# json_span: the JSON bodies of the example events, and odd documents.
+for path in sorted(glob.glob("examples/events/*.json")):
+    request = json.load(open(path))["Records"][0]["cf"]["request"]
+    b = request.get("body")
+    if b and b.get("data"):
+        put("json_span", base64.b64decode(b["data"]) if b.get("encoding") == "base64" else b["data"].encode())
+for doc in [b' {"a": [1, {"b\\u0063": null}], "e": "\\ud83d\\ude00"} ', b"[]", b'"x"', b"1e5",
+            b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"[" * 140 + b"]" * 140, b'{"k": [true, false, -0.0]}']:
+    put("json_span", doc)
 
 # envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
 for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):

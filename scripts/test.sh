@@ -11,6 +11,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Python tools (interop opener, cfn-lint, scan corpus generator)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
+step "module import cycles: the checker's own tests, then the crates"
+python3 scripts/check-module-cycles.py --self-test
+python3 scripts/check-module-cycles.py pii-core edge-fn
+
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 

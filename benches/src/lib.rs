@@ -20,7 +20,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use edge_fn::bundle::Edge;
 use edge_fn::log::LogSink;
-use pii_core::{Engine, Policy, PolicySpec, PrivateKey, PrivateKeyring, PublicKeyring, Request};
+use pii_core::{
+    spec::PolicySpec, Engine, Policy, PrivateKey, PrivateKeyring, PublicKeyring, Request,
+};
 use ring::{aead, agreement, hkdf, rand};
 use serde_json::{json, Value};
 

@@ -12,7 +12,7 @@
 //! }
 //! ```
 //!
-//! - `policies`: the JSON form of each policy (`pii_core::PolicySpec`; the edge carries no
+//! - `policies`: the JSON form of each policy (`pii_core::spec::PolicySpec`; the edge carries no
 //!   YAML parser, `pii-edge package` converts).
 //! - `keys`: the public JWK Set (X25519) the edge seals to. A key with a private member (`d`)
 //!   is refused: the package is readable by anyone who can read the function.
@@ -40,13 +40,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pii_core::{
-    Engine, KeyError, Policy, PolicySpec, PublicKeyring, Residency, SelectorSpec, TokenKeys,
-};
+use pii_core::{spec::PolicySpec, Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cloudfront::EventType;
+use crate::cloudfront::{restricted_header_rules, EventType, RestrictedRule};
 use crate::log::{self, LogSink, StdoutSink};
 
 /// The bundle document, as written by [`build_bundle`] and read by [`load_bundle`].
@@ -205,7 +203,7 @@ pub fn load_bundle(json: &str) -> Result<Engine, BundleError> {
 /// when no policy tokenizes).
 ///
 /// ```
-/// let spec: pii_core::PolicySpec = serde_json::from_str(r#"{"apiVersion":"pii-edge/v1",
+/// let spec: pii_core::spec::PolicySpec = serde_json::from_str(r#"{"apiVersion":"pii-edge/v1",
 ///   "name":"search","match":{"paths":["/api/search"]},
 ///   "rules":[{"select":{"query":"email"},"action":"mask","keepFirst":1}]}"#).unwrap();
 /// let json = edge_fn::bundle::build_bundle(&[spec], r#"{"keys":[]}"#, None).unwrap();
@@ -314,7 +312,7 @@ impl Bundle {
         }
         .map_err(|e| BundleError::Config(e.to_string()))?;
         Ok(match reuse {
-            Some(limits) => engine.with_reuse(limits),
+            Some(limits) => engine.with_reused_data_key_hazard(limits),
             None => engine,
         })
     }
@@ -324,25 +322,9 @@ impl Bundle {
 /// (read-only or disallowed on viewer-request or origin-request): every request it matches
 /// would otherwise be answered 500. Found here, at package time, instead.
 fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
-    let problems: Vec<String> = policy
-        .spec()
-        .rules
+    let problems: Vec<String> = restricted_header_rules(policy.spec())
         .iter()
-        .enumerate()
-        .filter_map(|(i, rule)| match &rule.select {
-            SelectorSpec::Header(name) => {
-                let lower = name.to_ascii_lowercase();
-                [EventType::ViewerRequest, EventType::OriginRequest]
-                    .iter()
-                    .find_map(|trigger| crate::handler::header_restriction(&lower, trigger))
-                    .map(|_| {
-                        format!(
-                            "rules[{i}].select.header: CloudFront does not let a function change header `{lower}` (read-only or disallowed); protect it at the origin instead"
-                        )
-                    })
-            }
-            _ => None,
-        })
+        .map(RestrictedRule::message)
         .collect();
     if problems.is_empty() {
         Ok(())

@@ -6,17 +6,18 @@
 //! 1. Takes the single record of the event; anything else is a 400 `invalid-event`.
 //! 2. Refuses response triggers (500: the function is attached to the wrong event) and, when
 //!    the bundle did not load, answers 503 `policy-unavailable`: it never forwards unprotected.
-//! 3. Builds a `pii_core::Request`: `uri` -> path, `querystring` -> query, headers flattened to
-//!    `(key or name, value)` pairs in order, the body decoded from base64 (or taken as text),
-//!    `inputTruncated` -> `body_truncated` (the engine rejects a truncated body on a protected
-//!    route with 413).
+//! 3. Builds a `pii_core::Request` with the one conversion, [`cloudfront::to_core`] (a
+//!    truncated body is rejected by the engine on a protected route with 413; a header entry
+//!    whose `key` names another header, which CloudFront never sends, is a 400
+//!    `invalid-event`).
 //! 4. Applies the engine, catching panics (a panic becomes a 500 and the function keeps
 //!    serving).
-//! 5. Writes back only what changed: the body with `action: "replace"` (base64, or text when
-//!    only text fits), the query string, the headers. A body that grows past what CloudFront
-//!    accepts back ([`BodyLimits`]) is rejected with 413 `body-too-large`, never cut. A change
-//!    to a header CloudFront does not let functions change (read-only or disallowed) is
-//!    rejected with 500 `internal` and logged.
+//! 5. Writes back only what changed ([`cloudfront::write_back`]): the body with
+//!    `action: "replace"` (base64, or text when only text fits), the query string, the
+//!    headers. A body that grows past what CloudFront accepts back ([`BodyLimits`]) is
+//!    rejected with 413 `body-too-large`, never cut. A change to a header CloudFront does not
+//!    let functions change (read-only or disallowed) is rejected with 500 `internal` and
+//!    logged.
 //! 6. Rejections become a generated response with an RFC 9457 `application/problem+json`
 //!    body (see [`crate::problem`]).
 //! 7. Logs one JSON line (see [`crate::log`]).
@@ -42,44 +43,20 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use pii_core::{Outcome, Protected, RejectReason, Rejection};
+use pii_core::{FieldReport, Outcome, RejectReason, Rejection};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::bundle::Edge;
 use crate::cloudfront::{
-    CloudFrontEvent, EventType, Header, Headers, Request as CfRequest, Response,
+    self, CloudFrontEvent, EventType, Header, Request as CfRequest, Response, WriteBackError,
 };
 use crate::log::{Decision, RequestLog};
 use crate::problem::Problem;
 
-/// How large a replaced body CloudFront accepts back from a function, in bytes of `data`.
-///
-/// AWS documents "40 KB as text, 53.2 KB as base64" on viewer-request and "1 MB / 1.33 MB" on
-/// origin-request; the limits here read KB and MB as decimal (1,000) so that they are never
-/// above the real ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyLimits {
-    /// Largest `data` with `encoding: "text"` (bytes of UTF-8).
-    pub text: usize,
-    /// Largest `data` with `encoding: "base64"` (characters of base64).
-    pub base64: usize,
-}
-
-/// Body limits of viewer-request triggers.
-pub const VIEWER_REQUEST_LIMITS: BodyLimits = BodyLimits {
-    text: 40_000,
-    base64: 53_200,
+pub use crate::cloudfront::{
+    BodyLimits, MAX_URI_AND_QUERY, ORIGIN_REQUEST_LIMITS, VIEWER_REQUEST_LIMITS,
 };
-
-/// Body limits of origin-request triggers.
-pub const ORIGIN_REQUEST_LIMITS: BodyLimits = BodyLimits {
-    text: 1_000_000,
-    base64: 1_330_000,
-};
-
-/// The URI plus the query string a function returns must stay below this many characters.
-pub const MAX_URI_AND_QUERY: usize = 8_192;
 
 /// Largest generated response (headers and body) on viewer-request, in bytes.
 pub const MAX_GENERATED_RESPONSE: usize = 40_000;
@@ -137,6 +114,50 @@ const FALLBACK_RESPONSE: &str = r#"{"status":"500","statusDescription":"Internal
 /// Handles one CloudFront event.
 pub fn handle(edge: &Edge, event: CloudFrontEvent) -> HandlerOutput {
     run(edge, Ok(event))
+}
+
+/// What the handler answered, with what it knows about a protected request that the answer
+/// does not show: for tools that check a policy against the deployed behaviour
+/// (`pii-edge test`). See [`handle_reporting`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Reported {
+    /// What [`handle`] returns for the same event.
+    pub output: HandlerOutput,
+    /// The policy that matched (protected or rejected), if any.
+    pub policy: Option<String>,
+    /// What happened to each protected value, when the request was forwarded protected
+    /// (locations name request member names: treat them as request metadata).
+    pub fields: Vec<FieldReport>,
+}
+
+/// Handles one CloudFront event exactly as [`handle`] does (same answer, same log line), and
+/// also returns the matching policy and the engine's field reports.
+///
+/// ```
+/// use std::sync::Arc;
+/// use edge_fn::{bundle::Edge, cloudfront, handler::{handle_reporting, HandlerOutput}, log::MemorySink};
+///
+/// let bundle = r#"{"policies":[{"apiVersion":"pii-edge/v1","name":"search",
+///   "match":{"paths":["/api/search"]},
+///   "rules":[{"select":{"query":"email"},"action":"mask","keepFirst":1}]}],
+///   "keys":{"keys":[]},"tokens":null}"#;
+/// let edge = Edge::from_bundle_with_log(bundle, Arc::new(MemorySink::default()));
+/// let request = pii_core::Request::new("GET", "/api/search").with_query("email=erika%40example.de");
+/// let event = cloudfront::viewer_request_event(cloudfront::from_core(&request));
+/// let reported = handle_reporting(&edge, event);
+/// assert!(matches!(reported.output, HandlerOutput::Forward(_)));
+/// assert_eq!(reported.policy.as_deref(), Some("search"));
+/// assert_eq!(reported.fields.len(), 1);
+/// ```
+pub fn handle_reporting(edge: &Edge, event: CloudFrontEvent) -> Reported {
+    let mut fields = Vec::new();
+    let (output, policy) = run_reporting(edge, Ok(event), &mut fields);
+    Reported {
+        output,
+        policy,
+        fields,
+    }
 }
 
 /// Handles one event given as JSON and returns CloudFront's JSON. Never panics: an event that
@@ -290,9 +311,21 @@ fn parse_problem(error: &serde_json::Error) -> Problem {
 
 /// Runs one invocation: process, catch panics, log.
 fn run(edge: &Edge, event: Result<CloudFrontEvent, Problem>) -> HandlerOutput {
+    run_reporting(edge, event, &mut Vec::new()).0
+}
+
+/// [`run`], also handing out the field reports of a protected request (moved, not copied) and
+/// the policy that decided.
+fn run_reporting(
+    edge: &Edge,
+    event: Result<CloudFrontEvent, Problem>,
+    fields: &mut Vec<FieldReport>,
+) -> (HandlerOutput, Option<String>) {
     let started = Instant::now();
     let mut entry = RequestLog::new(Decision::Rejected, 500);
-    let output = match catch_unwind(AssertUnwindSafe(|| process(edge, event, &mut entry))) {
+    let output = match catch_unwind(AssertUnwindSafe(|| {
+        process(edge, event, &mut entry, fields)
+    })) {
         Ok(output) => output,
         Err(_) => {
             entry.note = Some("panic caught; nothing was forwarded");
@@ -301,7 +334,11 @@ fn run(edge: &Edge, event: Result<CloudFrontEvent, Problem>) -> HandlerOutput {
     };
     entry.duration_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     edge.log().write_line(&entry.to_json());
-    output
+    if matches!(output, HandlerOutput::Respond(_)) {
+        // Nothing was forwarded (a write-back refused, a panic): no value was protected.
+        fields.clear();
+    }
+    (output, entry.policy)
 }
 
 /// Records a rejection in the log entry and builds the generated response.
@@ -325,6 +362,7 @@ fn process(
     edge: &Edge,
     event: Result<CloudFrontEvent, Problem>,
     entry: &mut RequestLog,
+    fields: &mut Vec<FieldReport>,
 ) -> HandlerOutput {
     let event = match event {
         Ok(event) => event,
@@ -381,10 +419,14 @@ fn process(
                 .values(ZONE_HEADER)
                 .first()
                 .map(|z| z.to_string());
+            let headers = match cloudfront::core_headers(&request.headers) {
+                Ok(headers) => headers,
+                Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
+            };
             let probe = pii_core::Request {
                 method: request.method.clone(),
                 path: request.uri.clone(),
-                headers: flatten(&request.headers),
+                headers,
                 ..pii_core::Request::default()
             };
             match (zone.filter(|z| z != NO_ZONE), residency) {
@@ -408,22 +450,11 @@ fn process(
         return HandlerOutput::Forward(Box::new(request));
     }
 
-    let (body, body_truncated) = match &request.body {
-        None => (Vec::new(), false),
-        Some(body) => match body.decode() {
-            Ok(bytes) => (bytes, body.input_truncated),
-            Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
-        },
-    };
     // Only the sealing trigger may stamp: a value a viewer sent is never trusted.
     request.headers.remove(ZONE_HEADER);
-    let core = pii_core::Request {
-        method: request.method.clone(),
-        path: request.uri.clone(),
-        query: request.querystring.clone(),
-        headers: flatten(&request.headers),
-        body,
-        body_truncated,
+    let core = match cloudfront::to_core(&request) {
+        Ok(core) => core,
+        Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
     };
 
     if let Some(fault) = edge.fault() {
@@ -439,8 +470,13 @@ fn process(
             entry.policy.clone_from(&rejection.policy);
             reject(entry, Problem::from_rejection(&rejection))
         }
-        Outcome::Protected(protected) => {
+        Outcome::Protected(mut protected) => {
             entry.policy = Some(protected.policy.clone());
+            for (slot, (_, count)) in entry.counts.iter_mut().zip(protected.counts()) {
+                *slot = count;
+            }
+            // Counted: the reports go to the caller (moved) instead of being dropped.
+            *fields = std::mem::take(&mut protected.fields);
             let zone = protected.zone.clone();
             if let Err(problem) =
                 write_back(&mut request, protected, &config.event_type, limits, entry)
@@ -510,340 +546,30 @@ fn route(
     Ok(())
 }
 
-/// Headers as the engine sees them: `(key, value)` in order, `key` the original-case name
-/// when CloudFront gave one, else the lowercase name.
-fn flatten(headers: &Headers) -> Vec<(String, String)> {
-    let mut flat = Vec::new();
-    for (name, values) in headers.iter() {
-        for header in values {
-            // `key` only spells the name; one that names another header is not trusted.
-            let key = header
-                .key
-                .as_deref()
-                .filter(|k| k.eq_ignore_ascii_case(name))
-                .unwrap_or(name);
-            flat.push((key.to_owned(), header.value.clone()));
-        }
-    }
-    flat
-}
-
-/// Writes what the engine changed back into the CloudFront request.
+/// Writes what the engine changed back into the CloudFront request (the one conversion,
+/// [`cloudfront::write_back`]); a failure becomes the problem to answer, with a log note for the
+/// operator where the viewer cannot act on it.
 fn write_back(
     request: &mut CfRequest,
-    protected: Protected,
+    protected: pii_core::Protected,
     event_type: &EventType,
     limits: BodyLimits,
     entry: &mut RequestLog,
 ) -> Result<(), Problem> {
-    let counts = protected.counts();
-    for (slot, (_, count)) in entry.counts.iter_mut().zip(counts) {
-        *slot = count;
-    }
     let policy = Some(protected.policy.clone());
-    let internal = |entry: &mut RequestLog, note: &'static str| {
-        entry.note = Some(note);
-        Problem::from_rejection(&Rejection::new(RejectReason::Internal, policy.clone()))
-    };
-
-    if protected.headers_changed {
-        match rebuild_headers(
-            &request.headers,
-            &protected.request.headers,
-            event_type,
-            protected.body_changed,
-        ) {
-            Ok(headers) => request.headers = headers,
-            Err(note) => return Err(internal(entry, note)),
+    cloudfront::write_back(request, protected, event_type, limits).map_err(|error| match error {
+        WriteBackError::UriTooLong { limit } => Problem::uri_too_long(limit, policy),
+        WriteBackError::BodyTooLarge { limit } => Problem::from_rejection(&Rejection::new(
+            RejectReason::BodyTooLarge { limit },
+            policy,
+        )),
+        WriteBackError::RestrictedHeader { note } => {
+            entry.note = Some(note);
+            Problem::from_rejection(&Rejection::new(RejectReason::Internal, policy))
         }
-    }
-
-    if protected.query_changed {
-        let query = protected.request.query;
-        if request.uri.len() + 1 + query.len() >= MAX_URI_AND_QUERY {
-            return Err(Problem::uri_too_long(MAX_URI_AND_QUERY, policy.clone()));
+        _ => {
+            entry.note = Some("the engine changed a body the event did not carry");
+            Problem::from_rejection(&Rejection::new(RejectReason::Internal, policy))
         }
-        request.querystring = query;
-    }
-
-    if protected.body_changed {
-        let Some(body) = request.body.as_mut() else {
-            return Err(internal(
-                entry,
-                "the engine changed a body the event did not carry",
-            ));
-        };
-        let bytes = protected.request.body;
-        let base64_len = bytes.len().div_ceil(3) * 4;
-        if base64_len <= limits.base64 {
-            body.replace_with_bytes(&bytes);
-        } else if bytes.len() <= limits.text {
-            match String::from_utf8(bytes) {
-                Ok(text) => body.replace_with_text(text),
-                Err(_) => {
-                    return Err(Problem::from_rejection(&Rejection::new(
-                        RejectReason::BodyTooLarge {
-                            limit: limits.base64 / 4 * 3,
-                        },
-                        policy.clone(),
-                    )))
-                }
-            }
-        } else {
-            return Err(Problem::from_rejection(&Rejection::new(
-                RejectReason::BodyTooLarge { limit: limits.text },
-                policy.clone(),
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Headers a function may read but not add, change or remove, per trigger.
-const READ_ONLY_VIEWER_REQUEST: &[(&str, &str)] = &[
-    (
-        "content-length",
-        "a policy changed read-only header content-length",
-    ),
-    ("host", "a policy changed read-only header host"),
-    (
-        "transfer-encoding",
-        "a policy changed read-only header transfer-encoding",
-    ),
-    ("via", "a policy changed read-only header via"),
-];
-
-const READ_ONLY_ORIGIN_REQUEST: &[(&str, &str)] = &[
-    (
-        "accept-encoding",
-        "a policy changed read-only header accept-encoding",
-    ),
-    (
-        "content-length",
-        "a policy changed read-only header content-length",
-    ),
-    (
-        "if-modified-since",
-        "a policy changed read-only header if-modified-since",
-    ),
-    (
-        "if-none-match",
-        "a policy changed read-only header if-none-match",
-    ),
-    ("if-range", "a policy changed read-only header if-range"),
-    (
-        "if-unmodified-since",
-        "a policy changed read-only header if-unmodified-since",
-    ),
-    ("range", "a policy changed read-only header range"),
-    (
-        "transfer-encoding",
-        "a policy changed read-only header transfer-encoding",
-    ),
-    ("via", "a policy changed read-only header via"),
-];
-
-/// Headers a function may not add (CloudFront answers 502 when it does).
-const DISALLOWED: &[(&str, &str)] = &[
-    (
-        "connection",
-        "a policy changed disallowed header connection",
-    ),
-    ("expect", "a policy changed disallowed header expect"),
-    (
-        "keep-alive",
-        "a policy changed disallowed header keep-alive",
-    ),
-    (
-        "proxy-authenticate",
-        "a policy changed disallowed header proxy-authenticate",
-    ),
-    (
-        "proxy-authorization",
-        "a policy changed disallowed header proxy-authorization",
-    ),
-    (
-        "proxy-connection",
-        "a policy changed disallowed header proxy-connection",
-    ),
-    ("trailer", "a policy changed disallowed header trailer"),
-    ("upgrade", "a policy changed disallowed header upgrade"),
-    ("x-cache", "a policy changed disallowed header x-cache"),
-    (
-        "x-forwarded-proto",
-        "a policy changed disallowed header x-forwarded-proto",
-    ),
-    ("x-real-ip", "a policy changed disallowed header x-real-ip"),
-];
-
-/// Prefixes of headers a function may not add. `cloudfront-` headers are CloudFront's own.
-const DISALLOWED_PREFIXES: &[(&str, &str)] = &[
-    ("x-accel-", "a policy changed a disallowed x-accel-* header"),
-    (
-        "x-amz-cf-",
-        "a policy changed a disallowed x-amz-cf-* header",
-    ),
-    ("x-amzn-", "a policy changed a disallowed x-amzn-* header"),
-    ("x-edge-", "a policy changed a disallowed x-edge-* header"),
-    ("cloudfront-", "a policy changed a cloudfront-* header"),
-];
-
-/// Why a function may not change the header `name` (lowercase) on this trigger, if it may not.
-/// The reason is a fixed text (log-safe).
-pub fn header_restriction(name: &str, event_type: &EventType) -> Option<&'static str> {
-    let read_only = match event_type {
-        EventType::OriginRequest => READ_ONLY_ORIGIN_REQUEST,
-        _ => READ_ONLY_VIEWER_REQUEST,
-    };
-    read_only
-        .iter()
-        .chain(DISALLOWED)
-        .find(|(n, _)| *n == name)
-        .map(|(_, note)| *note)
-        .or_else(|| {
-            DISALLOWED_PREFIXES
-                .iter()
-                .find(|(prefix, _)| name.starts_with(prefix))
-                .map(|(_, note)| *note)
-        })
-}
-
-/// Builds the headers to return from the engine's `(name, value)` list. Names whose values did
-/// not change keep their original entries untouched; changed names get the new values (with
-/// the original `key` spelling); removed names disappear. Changing a restricted header is an
-/// error (the fixed log note).
-///
-/// When the body was replaced, `content-length` keeps its original entry whatever the engine
-/// wrote: it is read-only for functions and CloudFront sets it for a replaced body itself.
-fn rebuild_headers(
-    original: &Headers,
-    changed: &[(String, String)],
-    event_type: &EventType,
-    body_replaced: bool,
-) -> Result<Headers, &'static str> {
-    let old_groups = group(
-        original
-            .iter()
-            .flat_map(|(name, values)| values.iter().map(move |h| (name, h))),
-    );
-    let new_groups = group(changed.iter().map(|(name, value)| (name.as_str(), value)));
-
-    let mut out = Headers::new();
-    for (name, old) in &old_groups {
-        let new: &[(&str, &String)] = new_groups
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or(&[]);
-        let unchanged = (body_replaced && name == "content-length")
-            || (old.len() == new.len()
-                && old.iter().zip(new).all(|((_, h), (_, v))| h.value == **v));
-        if unchanged {
-            out.set(name, old.iter().map(|(_, h)| (*h).clone()).collect());
-            continue;
-        }
-        if let Some(note) = header_restriction(name, event_type) {
-            return Err(note);
-        }
-        let values: Vec<Header> = new
-            .iter()
-            .enumerate()
-            .map(|(i, (key, value))| match old.get(i) {
-                Some((_, h)) => Header {
-                    key: h.key.clone(),
-                    value: (*value).clone(),
-                    extra: h.extra.clone(),
-                },
-                None => Header::new(*key, (*value).clone()),
-            })
-            .collect();
-        out.set(name, values);
-    }
-    for (name, new) in &new_groups {
-        if old_groups.iter().any(|(n, _)| n == name) || (body_replaced && name == "content-length")
-        {
-            continue;
-        }
-        if let Some(note) = header_restriction(name, event_type) {
-            return Err(note);
-        }
-        for (key, value) in new {
-            out.append(name, Header::new(*key, (*value).clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// Groups `(name, item)` pairs by lowercase name, keeping the order of first appearance.
-fn group<'a, T>(items: impl Iterator<Item = (&'a str, T)>) -> Vec<(String, Vec<(&'a str, T)>)> {
-    let mut groups: Vec<(String, Vec<(&'a str, T)>)> = Vec::new();
-    for (name, item) in items {
-        let lower = name.to_ascii_lowercase();
-        match groups.iter_mut().find(|(n, _)| *n == lower) {
-            Some((_, list)) => list.push((name, item)),
-            None => groups.push((lower, vec![(name, item)])),
-        }
-    }
-    groups
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restrictions_by_trigger() {
-        let viewer = EventType::ViewerRequest;
-        let origin = EventType::OriginRequest;
-        assert!(header_restriction("host", &viewer).is_some());
-        assert!(header_restriction("range", &viewer).is_none());
-        assert!(header_restriction("range", &origin).is_some());
-        assert!(header_restriction("x-amz-cf-id", &viewer).is_some());
-        assert!(header_restriction("x-amzn-trace-id", &origin).is_some());
-        assert!(header_restriction("x-national-id", &viewer).is_none());
-        assert!(header_restriction("cookie", &viewer).is_none());
-    }
-
-    #[test]
-    fn rebuild_keeps_untouched_entries_and_spelling() {
-        let mut headers = Headers::new();
-        headers.append("host", Header::new("Host", "d1.cloudfront.net"));
-        headers.append("cookie", Header::new("Cookie", "a=1; b=2"));
-        headers.append("x-id", Header::new("X-Id", "secret"));
-        let changed = vec![
-            ("Host".to_owned(), "d1.cloudfront.net".to_owned()),
-            ("Cookie".to_owned(), "a=1".to_owned()),
-        ];
-        let out = rebuild_headers(&headers, &changed, &EventType::ViewerRequest, false).unwrap();
-        assert_eq!(out.values("cookie"), ["a=1"]);
-        assert_eq!(
-            out.get("cookie").next().unwrap().key.as_deref(),
-            Some("Cookie")
-        );
-        assert!(!out.contains("x-id"));
-        assert_eq!(out.len(), 2);
-    }
-
-    #[test]
-    fn rebuild_refuses_read_only() {
-        let mut headers = Headers::new();
-        headers.append("host", Header::new("Host", "d1.cloudfront.net"));
-        let changed = vec![("Host".to_owned(), "x".to_owned())];
-        assert!(rebuild_headers(&headers, &changed, &EventType::ViewerRequest, false).is_err());
-        let added = vec![
-            ("Host".to_owned(), "d1.cloudfront.net".to_owned()),
-            ("X-Amz-Cf-Id".to_owned(), "x".to_owned()),
-        ];
-        assert!(rebuild_headers(&headers, &added, &EventType::ViewerRequest, false).is_err());
-    }
-
-    #[test]
-    fn content_length_of_a_replaced_body_is_left_to_cloudfront() {
-        let mut headers = Headers::new();
-        headers.append("content-length", Header::new("Content-Length", "231"));
-        let changed = vec![("Content-Length".to_owned(), "1432".to_owned())];
-        let out = rebuild_headers(&headers, &changed, &EventType::ViewerRequest, true).unwrap();
-        assert_eq!(out.values("content-length"), ["231"]);
-        assert!(rebuild_headers(&headers, &changed, &EventType::ViewerRequest, false).is_err());
-    }
+    })
 }

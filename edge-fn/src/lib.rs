@@ -1,6 +1,8 @@
 //! edge-fn: the pii-edge policy engine as a CloudFront Lambda@Edge request trigger.
 //!
-//! - [`cloudfront`]: the Lambda@Edge event and generated-response types.
+//! - [`cloudfront`]: the Lambda@Edge event and generated-response types, the headers a function
+//!   may not change, and the one conversion between a CloudFront request and
+//!   `pii_core::Request` that every consumer (handler, CLI, test runner) uses.
 //! - [`bundle`]: the configuration compiled into the package (policies, public keys, token
 //!   keys), validated once per cold start; [`Edge`] holds the outcome.
 //! - [`handler`]: one event in, the request to forward or a generated response out
@@ -23,4 +25,7 @@ pub mod problem;
 pub mod scan;
 
 pub use bundle::{build_bundle, load_bundle, Bundle, BundleError, Edge};
-pub use handler::{handle, handle_json, handle_parts, handle_value, AnswerParts, HandlerOutput};
+pub use handler::{
+    handle, handle_json, handle_parts, handle_reporting, handle_value, AnswerParts, HandlerOutput,
+    Reported,
+};

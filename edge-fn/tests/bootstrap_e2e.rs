@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
-use support::{check, event, event_files, EVENTS, PLAINTEXT};
+use support::{
+    check, check_header_key_mismatch_refused, event, event_files, EVENTS,
+    HEADER_KEY_MISMATCH_EVENT, PLAINTEXT,
+};
 
 /// Kills the child when the test ends, however it ends.
 struct Running(Child);
@@ -77,6 +80,9 @@ fn bootstrap_serves_every_example_event() {
     // Valid JSON that is not a CloudFront event: a 400 generated response, not a crash.
     api.push("req-not-cloudfront", r#"{"Records":[]}"#.to_owned());
     ids.push("req-not-cloudfront".to_owned());
+    // A header entry whose `key` names another header: refused (issue 12).
+    api.push("req-header-key", HEADER_KEY_MISMATCH_EVENT.to_owned());
+    ids.push("req-header-key".to_owned());
     let mut running = start_bootstrap(&api);
     let stdout = drain(running.0.stdout.take());
     let stderr = drain(running.0.stderr.take());
@@ -108,6 +114,10 @@ fn bootstrap_serves_every_example_event() {
     };
     let output: Value = serde_json::from_str(body).expect("response json");
     assert_eq!(output["status"], "400", "{output}");
+    let Some(Outcome::Response(body)) = results.get("req-header-key") else {
+        panic!("no response to the event with a mismatched header key");
+    };
+    check_header_key_mismatch_refused(&serde_json::from_str(body).expect("response json"));
 
     // One process served everything (one cold start), one log line per request, each EMF
     // JSON, none with a value.

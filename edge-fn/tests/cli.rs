@@ -820,6 +820,191 @@ fn package_refuses_private_keys_and_checks_the_size() {
     );
 }
 
+/// The hint of a zone without keys is a command that works once REGION is filled in, and the
+/// keys it writes make `package` pass (issue 12: it used to omit the required `--region`).
+#[test]
+fn package_hint_for_a_zone_without_keys_works() {
+    let dir = scratch("package-hint");
+    let empty = dir.join("empty.jwks");
+    std::fs::write(&empty, "{\"keys\":[]}").expect("empty key set");
+    let addon = dir.join("pii_edge.node");
+    std::fs::write(&addon, fake_addon(1_000)).expect("addon");
+    let index = dir.join("index.js");
+    std::fs::write(&index, "exports.handler = async () => ({});\n").expect("index.js");
+    let package = |keys_file: &Path| {
+        run(&[
+            "package",
+            "--policies",
+            "../policies",
+            "--keys",
+            &keys_file.display().to_string(),
+            "--tokens",
+            &keys("tokens.jwks"),
+            "--out",
+            &dir.join("edge.zip").display().to_string(),
+            "--addon",
+            &addon.display().to_string(),
+            "--index-js",
+            &index.display().to_string(),
+        ])
+    };
+    let out = package(&empty);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    let start = err.find("pii-edge keygen").expect("a keygen hint");
+    let hint = &err[start..];
+    let hint = &hint[..hint.find(',').expect("the hint ends with a comma")];
+    let words: Vec<String> = hint
+        .split_whitespace()
+        .skip(1)
+        .map(|w| match w {
+            "REGION" => "eu-central-1".to_string(),
+            "keys/" => dir.join("keys").display().to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let out = run(&words.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&out), 0, "`{hint}` fails: {}", stderr(&out));
+    let out = package(&dir.join("keys/public.jwks"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// A header entry whose `key` names another header is refused by `apply` (engine and `--edge`),
+/// `reveal` and `test` alike: the one CloudFront conversion of the handler (issue 12).
+#[test]
+fn a_header_key_naming_another_header_is_refused_by_every_command() {
+    let dir = scratch("header-key");
+    let event = r#"{"Records":[{"cf":{"config":{"distributionId":"E1","eventType":"viewer-request"},
+      "request":{"clientIp":"203.0.113.1","method":"GET","uri":"/api/profile","querystring":"",
+        "headers":{"host":[{"key":"Host","value":"d1.cloudfront.net"}],
+                   "x-trace":[{"key":"X-National-ID","value":"SECRET-NID-1"}]}}}}]}"#;
+    let file = dir.join("event.json");
+    std::fs::write(&file, event).expect("event");
+    let file = file.display().to_string();
+    let expected = "header `x-trace` has an entry whose `key` names a different header";
+
+    let out = run(&["apply", "--policy", "../policies", "--event", &file]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("SECRET") && !stderr(&out).contains("SECRET"));
+
+    let out = run(&[
+        "apply",
+        "--policy",
+        "../policies",
+        "--event",
+        &file,
+        "--edge",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let answer: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(answer["status"], "400", "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().expect("body")).expect("json");
+    assert_eq!(body["type"], "https://pii-edge.dev/problems/invalid-event");
+    assert!(body["detail"].as_str().expect("detail").contains(expected));
+    assert!(!stdout(&out).contains("SECRET") && !stderr(&out).contains("SECRET"));
+
+    let out = run(&[
+        "reveal",
+        "--keys",
+        &keys("private.jwks"),
+        "--policy",
+        "profile-headers",
+        "--event",
+        &file,
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+
+    // A test case on that event: the deployed function answers 400, so a case may expect it,
+    // and a case expecting anything else fails with the reason.
+    let policies = dir.join("policies");
+    let cases = policies.join("profile-headers.tests");
+    std::fs::create_dir_all(&cases).expect("cases dir");
+    std::fs::copy(
+        root().join("policies/profile-headers.yaml"),
+        policies.join("profile-headers.yaml"),
+    )
+    .expect("policy");
+    std::fs::write(cases.join("event.json"), event).expect("event");
+    std::fs::write(
+        cases.join("refused.yaml"),
+        "description: refused\nevent: event.json\nexpect:\n  outcome: rejected\n  status: 400\n  reason: invalid-event\n",
+    )
+    .expect("case");
+    std::fs::write(
+        cases.join("unmatched.yaml"),
+        "description: would be forwarded\nevent: event.json\nexpect:\n  outcome: unmatched\n",
+    )
+    .expect("case");
+    let out = run(&["test", &policies.display().to_string()]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("rejected 400 invalid-event"), "{text}");
+    assert!(text.contains(expected), "{text}");
+}
+
+/// `check` refuses a rule on a header the edge may not change, pointing at the header name;
+/// `test` runs such a policy's cases through the handler, which answers 500, and fails them
+/// with the function's log note; a body that grows past the viewer-request limit fails with
+/// 413 (issue 12).
+#[test]
+fn rules_the_deployed_function_cannot_carry_out_fail_check_and_test() {
+    let dir = scratch("restricted");
+    let policy = "apiVersion: pii-edge/v1\nname: proxy\nzone: eu-central\nmatch:\n  paths: [\"/x\"]\nrules:\n  - select: { header: x-id }\n    action: hash\n  - select:\n      header: Via\n    action: hash\n  - select: { json: $.notes }\n    action: encrypt\n";
+    std::fs::write(dir.join("proxy.yaml"), policy).expect("policy");
+    let file = dir.join("proxy.yaml").display().to_string();
+    let out = run(&["check", &file]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("proxy.yaml:10:15: CloudFront does not let a function change header `via` on viewer-request"),
+        "{err}"
+    );
+    assert!(err.contains("      header: Via"), "{err}");
+    for header in ["X-Amz-Cf-Id", "Upgrade", "Range", "Host"] {
+        let other = policy.replace("Via", header);
+        let out = run_in(&dir, &["check", "-"], Some(other.as_bytes()));
+        assert_eq!(code(&out), 1, "{header}");
+        assert!(
+            stderr(&out).contains(&format!("change header `{}`", header.to_ascii_lowercase())),
+            "{header}: {}",
+            stderr(&out)
+        );
+    }
+    let fine = policy.replace("Via", "X-Customer-Id");
+    let out = run_in(&dir, &["check", "-"], Some(fine.as_bytes()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let cases = dir.join("proxy.tests");
+    std::fs::create_dir_all(&cases).expect("cases");
+    std::fs::write(
+        cases.join("01-via.yaml"),
+        "description: a proxied request\nrequest:\n  path: /x\n  headers:\n    Via: 1.1 proxy.example\nexpect:\n  outcome: protected\n",
+    )
+    .expect("case");
+    let notes = "n".repeat(38_000);
+    std::fs::write(
+        cases.join("02-large.yaml"),
+        format!("description: a large body\nrequest:\n  method: POST\n  path: /x\n  headers:\n    content-type: application/json\n  body: '{{\"notes\": \"{notes}\"}}'\nexpect:\n  outcome: protected\n"),
+    )
+    .expect("case");
+    let out = run(&["test", &dir.display().to_string()]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("0 passed, 2 failed"), "{text}");
+    assert!(
+        text.contains("outcome: expected protected, got rejected 500 internal by `proxy`")
+            && text.contains("(the function's log: a policy changed read-only header via)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("outcome: expected protected, got rejected 413 body-too-large by `proxy`"),
+        "{text}"
+    );
+}
+
 #[test]
 fn schema_is_json_schema() {
     let out = run(&["schema"]);

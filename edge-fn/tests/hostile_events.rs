@@ -457,16 +457,12 @@ fn repeated_encoded_and_odd_case_parameters_headers_and_cookies() {
 /// they differ cannot come from CloudFront, but the handler gives the engine `key` while
 /// CloudFront and the origin go by the map name: the value is forwarded unprotected.
 #[test]
-fn a_header_key_that_contradicts_its_name_is_protected_or_refused() {
+fn a_header_key_that_contradicts_its_name_is_refused() {
     let (edge, _, _) = edge();
     let ev = Ev::get("").header("x-national-id", Some("X-Something-Else"), "SECRET");
     let out = run(&edge, &ev);
-    if out.get("status").is_none() {
-        let value = out["headers"]["x-national-id"][0]["value"]
-            .as_str()
-            .unwrap_or("");
-        assert!(!value.contains("SECRET"), "forwarded unprotected: {out}");
-    }
+    // CloudFront never sends such an entry: refused, never read under either name.
+    problem(&out, 400, "invalid-event", &["SECRET"]);
 }
 
 // ---- faults: the bundle --------------------------------------------------------------------
@@ -1066,4 +1062,61 @@ fn a_panic_inside_the_engine_is_caught_and_the_function_keeps_serving() {
     let lines = log.lines();
     assert!(lines[0].contains("panic caught"), "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains("erika")));
+}
+
+/// A header entry whose `key` names another header (`"x-trace": [{"key": "X-National-ID"}]`)
+/// is refused by every entry point of the handler (issue 12): CloudFront never sends one, and
+/// reading it under either name lets the policy and the origin disagree. The same event is
+/// refused by the CLI (`tests/cli.rs`) and the Node addon (`node/tests/package.rs`).
+#[test]
+fn a_header_key_naming_another_header_is_refused_on_every_handler_path() {
+    let (edge, log, _) = edge();
+    let ev = Ev::get("q=1").header("x-trace", Some("X-National-ID"), "SECRET-KEY-1");
+    let check = |out: &Value| {
+        problem(out, 400, "invalid-event", &["SECRET-KEY-1"]);
+        let body: Value = serde_json::from_str(out["body"].as_str().expect("body")).expect("json");
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains("header `x-trace`"), "{detail}");
+        assert!(detail.contains("not made by CloudFront"), "{detail}");
+    };
+    // The Node addon's `handle` and the CLI's `apply --edge`.
+    check(&run(&edge, &ev));
+    // The bootstrap binary (`lambda_runtime` passes a value).
+    let value: Value = serde_json::from_str(&ev.json()).expect("event");
+    check(&edge_fn::handle_value(&edge, value));
+    // The Node addon's `handleSplit` (body data passed apart).
+    let post = Ev::post_json(br#"{"a":1}"#.to_vec()).header("x-a", Some("X-B"), "SECRET-KEY-2");
+    let mut event: Value = serde_json::from_str(&post.json()).expect("event");
+    let data = event["Records"][0]["cf"]["request"]["body"]["data"]
+        .as_str()
+        .expect("data")
+        .to_owned();
+    event["Records"][0]["cf"]["request"]["body"]["data"] = json!("");
+    let parts = edge_fn::handle_parts(&edge, &event.to_string(), Some(data));
+    assert_eq!(parts.body_data, None);
+    check_split(&serde_json::from_str(&parts.json).expect("json"));
+    // The trigger that does not seal (it only probes the route): refused all the same.
+    let origin = Ev::get("q=1")
+        .origin()
+        .header("x-trace", Some("X-National-ID"), "SECRET-KEY-3");
+    let (other, _) = {
+        let private = private();
+        let log = Arc::new(MemorySink::default());
+        let bundle = bundle(&private).replacen(
+            r#""tokens":null}"#,
+            r#""tokens":null,"sealAt":"viewer-request"}"#,
+            1,
+        );
+        (Edge::from_bundle_with_log(&bundle, log.clone()), log)
+    };
+    assert!(other.is_ready(), "{:?}", other.engine().err());
+    check(&run(&other, &origin));
+    for line in log.lines() {
+        assert!(!line.contains("SECRET-KEY"), "{line}");
+    }
+
+    fn check_split(out: &Value) {
+        problem(out, 400, "invalid-event", &["SECRET-KEY-2"]);
+        assert!(out["body"].as_str().expect("body").contains("header `x-a`"));
+    }
 }

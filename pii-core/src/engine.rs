@@ -12,10 +12,11 @@ use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
 use crate::keys::{PublicKeyring, TokenKeys};
 use crate::location::{Location, Part};
 use crate::onepass;
-use crate::policy::{Action, ActionKind, BodyFormat, OnError, Policy};
+use crate::policy::{Action, BodyFormat, Policy};
 use crate::request::Request;
 use crate::residency::Residency;
 use crate::select::{self, CompiledSelector};
+use crate::spec::{ActionKind, OnError};
 
 /// Compiled policies plus the public keys and token keys they use. Build it once, share it
 /// (it is `Send + Sync`), and call [`Engine::apply`] for every request.
@@ -436,11 +437,14 @@ impl Engine {
         &self.keys
     }
 
-    /// Reuse one encapsulation (one data key wrapped to the zone's regions) across the requests
-    /// of this engine, within `limits`, instead of one per request. Sealing a small request then
-    /// costs microseconds instead of one X25519 operation per region; the price is that one
-    /// data key protects more values (see `docs/envelope.md`, "Amortized encapsulation", and
-    /// `docs/threat-model.md`). Off by default.
+    /// **Hazard: weakens the keying of every value.** Reuse one encapsulation (one data key
+    /// and its HPKE wraps) for the requests of this engine, within `limits`, instead of a fresh
+    /// one per request. Sealing a small request then costs microseconds instead of one X25519
+    /// operation per region; the price is that one data key protects every value of the window:
+    /// whoever reads that key from the instance's memory reads the whole window, not one
+    /// request, and envelopes of one window are linkable by their equal recipient block (see
+    /// `docs/envelope.md`, "Amortized encapsulation", and `docs/threat-model.md`). Off by
+    /// default; the name says so wherever it is used.
     ///
     /// ```
     /// # #[cfg(feature = "open")]
@@ -452,7 +456,7 @@ impl Engine {
     /// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p","zone":"eu",
     ///   "match":{},"rules":[{"select":{"header":"x-ssn"},"action":"encrypt"}]}"#)?;
     /// let engine = Engine::new(vec![policy], keys.public(), TokenKeys::default())?
-    ///     .with_reuse(Reuse { max_age: Duration::from_secs(300), max_fields: 100_000 });
+    ///     .with_reused_data_key_hazard(Reuse { max_age: Duration::from_secs(300), max_fields: 100_000 });
     /// let req = Request::new("GET", "/").with_header("x-ssn", "123");
     /// let (Outcome::Protected(a), Outcome::Protected(b)) = (engine.apply(&req), engine.apply(&req))
     /// else { panic!() };
@@ -462,7 +466,7 @@ impl Engine {
     /// # #[cfg(not(feature = "open"))]
     /// # fn main() {}
     /// ```
-    pub fn with_reuse(mut self, limits: Reuse) -> Engine {
+    pub fn with_reused_data_key_hazard(mut self, limits: Reuse) -> Engine {
         self.reuse = Some(SealerCache::new(limits));
         self
     }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::policy::SpecProblem;
+use crate::spec::SpecProblem;
 
 /// One problem in a policy file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,7 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::NoKeysForZone { policy, zone } => write!(
                 f,
-                "policy `{policy}` encrypts to zone `{zone}`, but the public keyring has no key for it; add the zone's keys (pii-edge keygen --zone {zone}) or fix the zone name"
+                "policy `{policy}` encrypts to zone `{zone}`, but the public keyring has no key for it; add a key pair per region of the zone (pii-edge keygen --zone {zone} --region REGION --out keys/, one --region per region, then use keys/public.jwks) or fix the zone name"
             ),
             ConfigError::NoTokenKey { policy, domain } => write!(
                 f,

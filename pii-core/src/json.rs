@@ -1338,6 +1338,120 @@ pub(crate) fn find_strings(
     Ok(found)
 }
 
+/// The byte range of the value at `path` (normalized-path segments from the root) in a JSON
+/// text: a string with its quotes, a container from its bracket to its closing bracket. `None`
+/// when no value is there. Validates the whole input like [`parse_strict`] (a text with a
+/// duplicate member name is refused: the value at a name would be ambiguous).
+pub(crate) fn span_at(
+    bytes: &[u8],
+    path: &[Seg],
+    max_depth: usize,
+) -> Result<Option<std::ops::Range<usize>>, JsonProblem> {
+    struct Level {
+        count: usize,
+        key: Option<Span>,
+        /// This container is the value at `path[..depth]`.
+        on_path: bool,
+    }
+    let mut lx = Lexer::new(bytes, max_depth, true)?;
+    let text = lx.text;
+    let mut stack: Vec<Level> = Vec::new();
+    let mut found = None;
+    loop {
+        let tok = lx.next()?;
+        let (start, scalar_end) = match tok {
+            Tok::Eof => break,
+            Tok::Key(span) => {
+                if let Some(l) = stack.last_mut() {
+                    l.key = Some(span);
+                }
+                continue;
+            }
+            Tok::End(_) => {
+                stack.pop();
+                if let Some(l) = stack.last_mut() {
+                    l.count += 1;
+                }
+                continue;
+            }
+            Tok::Obj(at) | Tok::Arr(at) => (at, None),
+            Tok::Str(_) | Tok::Num(..) | Tok::Lit { .. } => {
+                let (a, b) = tok.scalar_span().ok_or(internal(lx.pos))?;
+                (a, Some(b))
+            }
+        };
+        // Is this value at path[..depth]?
+        let depth = stack.len();
+        let on_path = match stack.last() {
+            None => true,
+            Some(parent) => {
+                parent.on_path
+                    && match (path.get(depth - 1), parent.key) {
+                        (Some(Seg::Name(name)), Some(key)) => decoded(text, key)? == name.as_str(),
+                        (Some(Seg::Index(i)), None) => *i == parent.count,
+                        _ => false,
+                    }
+            }
+        };
+        let end = if on_path && depth == path.len() {
+            let end = match scalar_end {
+                Some(end) => end,
+                None => skip_container(&mut lx)?,
+            };
+            found = Some(start..end);
+            Some(end)
+        } else {
+            scalar_end
+        };
+        match end {
+            // A whole value read: it counts in its container.
+            Some(_) => {
+                if let Some(l) = stack.last_mut() {
+                    l.count += 1;
+                }
+            }
+            None => stack.push(Level {
+                count: 0,
+                key: None,
+                on_path: on_path && depth < path.len(),
+            }),
+        }
+    }
+    Ok(found)
+}
+
+/// Where the value at a JSON location is in a body: the byte range of its JSON text (a string
+/// with its quotes, an object or array from its opening to its closing bracket), or `None`
+/// when the body holds no value there or is not JSON the engine accepts (RFC 8259, UTF-8, no
+/// member name twice in one object, at most
+/// [`MAX_MAX_DEPTH`](crate::spec::MAX_MAX_DEPTH) levels).
+///
+/// `path` is a [`Location::Json`](crate::Location::Json)'s elements, as in every
+/// [`FieldReport`](crate::FieldReport): `location` in the protected body, `original` in the
+/// body as it arrived. Member names compare after JSON unescaping. The scan is the one the
+/// engine uses, so a tool that reads a value back (a test runner, an inspector) sees exactly
+/// the bytes the engine saw.
+///
+/// ```
+/// use pii_core::{json_span, Location};
+///
+/// let body = br#"{"user": {"email": "erika@example.de", "tags": [1, {"a": null}]}}"#;
+/// let Location::Json(path) = "json:$['user']['email']".parse::<Location>()? else { unreachable!() };
+/// let range = json_span(body, &path).expect("a value there");
+/// assert_eq!(&body[range], br#""erika@example.de""#);
+/// let Location::Json(path) = "json:$['user']['tags'][1]".parse::<Location>()? else { unreachable!() };
+/// assert_eq!(json_span(body, &path).map(|r| &body[r]), Some(&br#"{"a": null}"#[..]));
+/// let Location::Json(path) = "json:$['user']['phone']".parse::<Location>()? else { unreachable!() };
+/// assert_eq!(json_span(body, &path), None);
+/// assert_eq!(json_span(br#"{"a":1,"a":2}"#, &[]), None);
+/// # Ok::<(), pii_core::LocationError>(())
+/// ```
+pub fn json_span(body: &[u8], path: &[crate::PathElement]) -> Option<std::ops::Range<usize>> {
+    span_at(body, path, crate::spec::MAX_MAX_DEPTH as usize)
+        .ok()
+        .flatten()
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn push_u00(out: &mut String, c: char) {
@@ -1415,6 +1529,101 @@ mod tests {
 
     fn value(s: &str) -> Value {
         serde_json::from_str(s).expect("test JSON")
+    }
+
+    fn span(doc: &str, p: &str) -> Option<String> {
+        span_at(doc.as_bytes(), &path(p), 64)
+            .expect("valid JSON")
+            .map(|r| doc[r].to_owned())
+    }
+
+    #[test]
+    fn span_at_finds_every_kind_of_value() {
+        let doc =
+            r#" {"a": {"b": [1, "two", {"c": null}, [true]], "e\u0073c": "x"}, "z": 1.5e3 } "#;
+        assert_eq!(span(doc, "").as_deref(), Some(doc.trim()));
+        assert_eq!(
+            span(doc, "a").as_deref(),
+            Some(r#"{"b": [1, "two", {"c": null}, [true]], "e\u0073c": "x"}"#)
+        );
+        assert_eq!(span(doc, "a.b.0").as_deref(), Some("1"));
+        assert_eq!(span(doc, "a.b.1").as_deref(), Some(r#""two""#));
+        assert_eq!(span(doc, "a.b.2.c").as_deref(), Some("null"));
+        assert_eq!(span(doc, "a.b.3").as_deref(), Some("[true]"));
+        assert_eq!(span(doc, "a.b.3.0").as_deref(), Some("true"));
+        // Names are compared decoded.
+        assert_eq!(span(doc, "a.esc").as_deref(), Some(r#""x""#));
+        assert_eq!(span(doc, "z").as_deref(), Some("1.5e3"));
+        // Nothing there.
+        for missing in ["b", "a.b.4", "a.b.c", "z.0", "a.b.1.x", "a.b.2.c.d"] {
+            assert_eq!(span(doc, missing), None, "{missing}");
+        }
+    }
+
+    #[test]
+    fn span_at_refuses_what_the_engine_refuses() {
+        assert!(span_at(br#"{"a":1,"a":2}"#, &path("a"), 64).is_err());
+        assert!(span_at(br#"{"a":1"#, &path("a"), 64).is_err());
+        assert!(span_at(br#"{"a":1} x"#, &path("a"), 64).is_err());
+        assert!(span_at(b"[[[1]]]", &path("0.0.0"), 2).is_err());
+        // A value found early does not excuse invalid JSON after it.
+        assert!(span_at(br#"{"a":1,"b":}"#, &path("a"), 64).is_err());
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\é ]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[ab\"é\\\\]{0,3}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// For every value of any document, the span holds exactly that value.
+        #[test]
+        fn span_at_agrees_with_serde_json(doc in any_value(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&doc).expect("json")
+            } else {
+                doc.to_string()
+            };
+            let mut paths = vec![Vec::new()];
+            let mut k = 0;
+            while k < paths.len() {
+                let p: Vec<Seg> = paths[k].clone();
+                let at = p.iter().try_fold(&doc, |v, seg| match seg {
+                    Seg::Name(n) => v.get(n.as_str()),
+                    Seg::Index(i) => v.get(*i),
+                });
+                if let Some(v) = at {
+                    let range = span_at(text.as_bytes(), &p, 64).expect("valid").expect("found");
+                    let got: Value = serde_json::from_str(&text[range]).expect("a value");
+                    prop_assert_eq!(&got, v);
+                    match v {
+                        Value::Object(m) => paths.extend(m.keys().map(|n| {
+                            let mut q = p.clone();
+                            q.push(Seg::Name(n.clone()));
+                            q
+                        })),
+                        Value::Array(a) => paths.extend((0..a.len()).map(|i| {
+                            let mut q = p.clone();
+                            q.push(Seg::Index(i));
+                            q
+                        })),
+                        _ => {}
+                    }
+                }
+                k += 1;
+            }
+        }
     }
 
     /// Callback calls: target index, raw value.

@@ -51,24 +51,24 @@ mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
+pub mod spec;
 #[cfg(feature = "yaml")]
 mod yaml;
 
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
 pub use keys::{PrivateKey, PrivateKeyring};
 pub use location::{Location, LocationError, Part, PathElement};
-pub use policy::{
-    ActionKind, HeaderCondition, LimitsSpec, MatchSpec, OnError, Policy, PolicySpec, RuleSpec,
-    SelectorSpec, SpecPart, SpecPath, SpecProblem, API_VERSION, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH,
-};
+pub use policy::Policy;
 pub use request::Request;
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
+pub use spec::ActionKind;
 
 /// The JSON Schema of the policy language, as written to `policies/schema.json`.
 ///
@@ -79,7 +79,7 @@ pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
 #[cfg(feature = "schema")]
 pub fn policy_schema() -> String {
     let mut text =
-        serde_json::to_string_pretty(&schemars::schema_for!(PolicySpec)).unwrap_or_default();
+        serde_json::to_string_pretty(&schemars::schema_for!(spec::PolicySpec)).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -109,6 +109,6 @@ pub fn residency_schema() -> String {
 pub fn select_json(
     path: &str,
     document: &serde_json::Value,
-) -> Result<Vec<(String, serde_json::Value)>, SpecProblem> {
+) -> Result<Vec<(String, serde_json::Value)>, spec::SpecProblem> {
     select::select_json(path, document)
 }

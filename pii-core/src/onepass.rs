@@ -69,21 +69,24 @@ impl Selector {
 }
 
 impl Queries {
-    /// The queries of `rules` when every JSON selector among them is in the subset.
-    pub(crate) fn plan(rules: &[crate::policy::Rule]) -> Option<Queries> {
+    /// The queries of a policy's rules (their selectors, in rule order) when every JSON
+    /// selector among them is in the subset.
+    pub(crate) fn plan<'a>(
+        selectors: impl IntoIterator<Item = &'a crate::select::CompiledSelector>,
+    ) -> Option<Queries> {
         let mut queries = Queries {
             select: Vec::new(),
             rules: Vec::new(),
             probes: Vec::new(),
             variants: Vec::new(),
         };
-        for (index, rule) in rules.iter().enumerate() {
+        for (index, selector) in selectors.into_iter().enumerate() {
             let crate::select::CompiledSelector::Json {
                 text,
                 singular,
                 descendant,
                 ..
-            } = &rule.selector
+            } = selector
             else {
                 continue;
             };

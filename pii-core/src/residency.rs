@@ -8,8 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{SpecPart, SpecPath, SpecProblem};
 use crate::request::Request;
+use crate::spec::{SpecPart, SpecPath, SpecProblem};
 
 /// A residency configuration as written (`kind: Residency`), shared by all policies.
 ///
@@ -134,10 +134,10 @@ impl Residency {
                 message,
             })
         };
-        if spec.api_version != crate::API_VERSION {
+        if spec.api_version != crate::spec::API_VERSION {
             add(
                 vec![Key("apiVersion")],
-                format!("apiVersion must be `{}`", crate::API_VERSION),
+                format!("apiVersion must be `{}`", crate::spec::API_VERSION),
             );
         }
         if spec.kind != "Residency" {

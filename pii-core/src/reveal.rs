@@ -11,7 +11,7 @@ use crate::request::Request;
 use crate::select;
 
 /// Deepest JSON nesting [`reveal`] reads.
-const MAX_DEPTH: usize = crate::policy::MAX_MAX_DEPTH as usize;
+const MAX_DEPTH: usize = crate::spec::MAX_MAX_DEPTH as usize;
 
 /// A request with its envelopes opened.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 use serde_json_path::JsonPath;
 
 use crate::json::Seg;
-use crate::policy::SelectorSpec;
+use crate::spec::SelectorSpec;
 
 /// A selector compiled at load time.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ impl CompiledSelector {
             SelectorSpec::Query(n) => CompiledSelector::Query(name(n, "query parameter")?),
             SelectorSpec::Cookie(n) => CompiledSelector::Cookie(name(n, "cookie")?),
             SelectorSpec::Header(n) => {
-                if n.is_empty() || !n.bytes().all(crate::policy::is_token_byte) {
+                if n.is_empty() || !n.bytes().all(crate::spec::is_token_byte) {
                     return Err((None, format!("`{n}` is not a valid header name")));
                 }
                 CompiledSelector::Header(n.to_ascii_lowercase())
@@ -337,10 +337,10 @@ pub(crate) fn media_type_matches(pattern: &str, essence: &str) -> bool {
 pub(crate) fn select_json(
     text: &str,
     document: &serde_json::Value,
-) -> Result<Vec<(String, serde_json::Value)>, crate::policy::SpecProblem> {
+) -> Result<Vec<(String, serde_json::Value)>, crate::spec::SpecProblem> {
     let compiled = CompiledSelector::compile(&SelectorSpec::Json(text.to_string())).map_err(
-        |(offset, message)| crate::policy::SpecProblem {
-            path: crate::policy::SpecPath {
+        |(offset, message)| crate::spec::SpecProblem {
+            path: crate::spec::SpecPath {
                 parts: Vec::new(),
                 offset,
             },

@@ -9,7 +9,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, PolicyError};
-use crate::policy::{Policy, SpecPart, SpecProblem};
+use crate::policy::Policy;
+use crate::spec::{SpecPart, SpecProblem};
 
 impl Policy {
     /// Load and compile a policy from YAML. `source` names the file in messages.

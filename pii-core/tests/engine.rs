@@ -573,7 +573,7 @@ fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
     assert_ne!(recipient_block(&a), recipient_block(&b));
 
     // Reuse: the same encapsulation serves several requests, up to max_fields.
-    let e = engine(ENCRYPT_EMAIL, &private).with_reuse(Reuse {
+    let e = engine(ENCRYPT_EMAIL, &private).with_reused_data_key_hazard(Reuse {
         max_age: Duration::from_secs(300),
         max_fields: 3,
     });
@@ -599,7 +599,7 @@ fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
     assert_eq!(blocks[3], blocks[4]);
 
     // max_age: an expired sealer is replaced.
-    let e = engine(ENCRYPT_EMAIL, &private).with_reuse(Reuse {
+    let e = engine(ENCRYPT_EMAIL, &private).with_reused_data_key_hazard(Reuse {
         max_age: Duration::ZERO,
         max_fields: 1_000,
     });

@@ -10,6 +10,7 @@
 //! - `pii-bench breakdown DIR`: where the time of the full event path goes, 5 fields per size:
 //!   event JSON parse, engine, the handler around it, output JSON; medians of 15 rounds of
 //!   20 ms per part (µs), as JSON.
+//! - `pii-bench repeat DIR engine|event CASE N`: one case N times, for instruction counts.
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         ["fixtures", dir] => fixtures(Path::new(dir)),
         ["check", dir] => check(Path::new(dir)),
         ["breakdown", dir] => breakdown(Path::new(dir)),
+        ["repeat", dir, what, id, n] => repeat(Path::new(dir), what, id, n),
         _ => Err("usage: pii-bench fixtures DIR | check DIR | breakdown DIR".to_string()),
     };
     match result {
@@ -142,6 +144,34 @@ fn time<T>(rounds: usize, mut f: impl FnMut() -> T) -> f64 {
     }
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// `pii-bench repeat DIR engine|event CASE N`: run the engine (or the whole event path) on one
+/// case N times and nothing else, for instruction counts under `valgrind --tool=callgrind`
+/// (repeatable on a loaded machine, unlike time): the count of N minus the count of 0,
+/// divided by N, is the cost of one call.
+fn repeat(dir: &Path, what: &str, id: &str, n: &str) -> Result<(), String> {
+    let n: usize = n.parse().map_err(|_| format!("not a count: {n}"))?;
+    let bundle = std::fs::read_to_string(dir.join("bundle.json")).map_err(|e| e.to_string())?;
+    let edge = pii_bench::edge(&bundle);
+    let engine = edge.engine().map_err(str::to_string)?;
+    let case = pii_bench::cases()
+        .into_iter()
+        .find(|c| c.id() == id)
+        .ok_or_else(|| format!("no case {id}"))?;
+    let mut sink = 0usize;
+    for _ in 0..n {
+        sink += match what {
+            "engine" => usize::from(matches!(
+                engine.apply(&case.request),
+                pii_core::Outcome::Protected(_)
+            )),
+            "event" => edge_fn::handle_json(&edge, &case.event).len(),
+            _ => return Err(format!("repeat what? engine or event, not {what}")),
+        };
+    }
+    println!("{sink}");
+    Ok(())
 }
 
 fn breakdown(dir: &Path) -> Result<(), String> {

@@ -167,6 +167,10 @@ fn package_runs_under_node_like_lambda() {
     for (name, _) in EVENTS {
         command.arg(support::root().join("examples/events").join(name));
     }
+    // And one CloudFront never sends: a header entry whose `key` names another header.
+    let mismatch = work.join("header-key-mismatch.json");
+    fs::write(&mismatch, support::HEADER_KEY_MISMATCH_EVENT).expect("event");
+    command.arg(&mismatch);
     let started = Instant::now();
     let output = command.output().expect("run node");
     assert!(
@@ -180,15 +184,16 @@ fn package_runs_under_node_like_lambda() {
     let results: Value =
         serde_json::from_str(&fs::read_to_string(&out).expect("results")).expect("results json");
     let results = results["results"].as_array().expect("results array");
-    assert_eq!(results.len(), EVENTS.len());
+    assert_eq!(results.len(), EVENTS.len() + 1);
     for ((name, expect), output) in EVENTS.iter().zip(results) {
         let input: Value = serde_json::from_str(&support::event(name)).expect("event json");
         check(name, &input, output, *expect);
     }
+    support::check_header_key_mismatch_refused(&results[EVENTS.len()]);
 
     // The function's log (stdout): one EMF line per request, no plaintext.
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
-    assert_eq!(lines.len(), EVENTS.len(), "log:\n{stdout}");
+    assert_eq!(lines.len(), EVENTS.len() + 1, "log:\n{stdout}");
     for line in lines {
         for plain in support::PLAINTEXT {
             assert!(!line.contains(plain), "plaintext {plain:?} logged");

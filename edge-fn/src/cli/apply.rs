@@ -8,7 +8,7 @@ use pii_core::{FieldReport, Outcome, Protected, Request};
 use serde::Serialize;
 
 use super::files;
-use super::inspect::{self, Location};
+use super::inspect;
 use super::request::{request_json, RequestArgs, RequestOut};
 use super::style::{outln, Stream, Style};
 use super::{CliError, CliResult};
@@ -79,7 +79,6 @@ pub(crate) struct RevealArgs {
 }
 
 pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
-    let loaded = args.request.load()?;
     let policies = files::load_policies(&args.policy)?;
     let (public, tokens) =
         files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
@@ -105,7 +104,8 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
         outln!("{shown}");
         return Ok(ExitCode::SUCCESS);
     }
-    let original = loaded.request;
+    // The same conversion the handler makes (`edge_fn::cloudfront::to_core`) for an event.
+    let original = args.request.load()?.request;
     let outcome = engine.apply(&original);
     let zone_of = |name: &str| {
         engine
@@ -230,12 +230,9 @@ pub(crate) fn result_of(p: &Protected, f: &FieldReport) -> String {
     if f.removed {
         return "removed".to_string();
     }
-    let Ok(location) = Location::parse(&f.location.to_string()) else {
-        return "?".to_string();
-    };
-    match inspect::value_at(&p.request, &location) {
+    match inspect::value_at(&p.request, &f.location) {
         Some(found) => {
-            let shown = if location.part == inspect::Part::Json {
+            let shown = if matches!(f.location, pii_core::Location::Json(_)) {
                 String::from_utf8_lossy(&found.raw).into_owned()
             } else {
                 format!("{:?}", found.text)

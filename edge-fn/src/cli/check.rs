@@ -4,15 +4,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use edge_fn::cloudfront::restricted_header_rules;
 use pii_core::{Diagnostic, Policy, TokenKeys};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use super::files::{self, plain_diagnostic, shown};
 use super::style::{errln, outln, Stream, Style};
 use super::{CliResult, FAILED};
 
 /// Validate policies: syntax, unknown keys, JSONPath, options that do not fit their action,
-/// dead rules, duplicate names; optionally that the keys cover every zone and token domain.
+/// dead rules, duplicate names, rules on headers CloudFront does not let the edge function
+/// change (read-only or not addable on viewer-request or origin-request); optionally that the keys cover every zone and token domain.
 ///
 /// Every problem is printed as `file:line:col: message` with the offending line and a caret.
 /// Exit code 0 when every policy is valid, 1 otherwise.
@@ -75,6 +78,11 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
             files_seen += 1;
             match files::load_policy(&file) {
                 Ok(policy) => {
+                    let restricted = restricted_headers(&file, &policy);
+                    if !restricted.is_empty() {
+                        files_bad += 1;
+                        diagnostics.extend(restricted);
+                    }
                     if let Some((other, _)) = loaded.iter().find(|(_, p)| p.name() == policy.name())
                     {
                         files_bad += 1;
@@ -164,4 +172,68 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     } else {
         ExitCode::from(FAILED)
     })
+}
+
+/// A rule's `select.header` in a policy file, with where it is.
+#[derive(Deserialize)]
+struct RulesDoc {
+    #[serde(default)]
+    rules: Vec<RuleDoc>,
+}
+
+#[derive(Deserialize)]
+struct RuleDoc {
+    #[serde(default)]
+    select: Option<SelectDoc>,
+}
+
+#[derive(Deserialize)]
+struct SelectDoc {
+    #[serde(default)]
+    header: Option<Spanned<String>>,
+}
+
+/// A diagnostic per rule of `policy` on a header the edge may not change
+/// (`edge_fn::cloudfront::restricted_header_rules`): every request the rule touched would be
+/// answered 500 by the deployed function. Points at the header name when the file is YAML.
+fn restricted_headers(file: &std::path::Path, policy: &Policy) -> Vec<Diagnostic> {
+    let restricted = restricted_header_rules(policy.spec());
+    if restricted.is_empty() {
+        return Vec::new();
+    }
+    let name = shown(file);
+    let text = if files::is_stdin(file) {
+        None
+    } else {
+        std::fs::read_to_string(file).ok()
+    };
+    let doc: Option<RulesDoc> = text
+        .as_deref()
+        .filter(|_| file.extension().and_then(|e| e.to_str()) != Some("json"))
+        .and_then(|t| serde_saphyr::from_str(t).ok());
+    restricted
+        .iter()
+        .map(|r| {
+            let at = doc
+                .as_ref()
+                .and_then(|d| d.rules.get(r.rule))
+                .and_then(|rule| rule.select.as_ref())
+                .and_then(|select| select.header.as_ref())
+                .map(|header| header.referenced)
+                .filter(|at| at.line() > 0);
+            match (at, text.as_deref()) {
+                (Some(at), Some(text)) => {
+                    let line = at.line() as usize;
+                    Diagnostic {
+                        file: name.clone(),
+                        line,
+                        column: at.column() as usize,
+                        message: r.reason(),
+                        line_text: text.lines().nth(line - 1).unwrap_or_default().to_string(),
+                    }
+                }
+                _ => plain_diagnostic(&name, r.message()),
+            }
+        })
+        .collect()
 }

@@ -1,74 +1,9 @@
-//! Read a value of a request at a location as the engine reports it (`json:$['user']['email']`,
-//! `query:email#0`, `form:cvv#0`, `header:x-national-id#0`, `cookie:session#0`).
+//! Read a value of a request at a location as the engine reports it (`pii_core::Location`:
+//! `json:$['user']['email']`, `query:email#1`, `form:cvv`, `header:x-national-id`,
+//! `cookie:session`). JSON values are found by pii-core's own scanner (`pii_core::json_span`).
 
-use pii_core::Request;
-
-use super::rawjson;
-
-/// What part of a request a location points into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part {
-    Json,
-    Query,
-    Form,
-    Header,
-    Cookie,
-}
-
-/// A parsed report location.
-#[derive(Debug, Clone)]
-pub(crate) struct Location {
-    pub(crate) part: Part,
-    /// The normalized path for JSON, the lowercase name otherwise.
-    pub(crate) name: String,
-    /// The repetition (0-based), not used for JSON.
-    pub(crate) nth: usize,
-}
-
-impl Location {
-    pub(crate) fn parse(text: &str) -> Result<Location, String> {
-        let (part, rest) = text
-            .split_once(':')
-            .ok_or_else(|| format!("`{text}` is not a location (json:$..., query:NAME#N, form:NAME#N, header:NAME#N, cookie:NAME#N)"))?;
-        let part = match part {
-            "json" => Part::Json,
-            "query" => Part::Query,
-            "form" => Part::Form,
-            "header" => Part::Header,
-            "cookie" => Part::Cookie,
-            other => {
-                return Err(format!(
-                "`{other}:` is not a location kind; use json:, query:, form:, header: or cookie:"
-            ))
-            }
-        };
-        if part == Part::Json {
-            if rawjson::parse_normalized(rest).is_none() {
-                return Err(format!(
-                    "`{rest}` is not a normalized JSONPath like $['user']['email'] or $['items'][0]"
-                ));
-            }
-            return Ok(Location {
-                part,
-                name: rest.to_string(),
-                nth: 0,
-            });
-        }
-        let (name, nth) = match rest.rsplit_once('#') {
-            Some((name, n)) => (
-                name,
-                n.parse::<usize>()
-                    .map_err(|_| format!("`{text}`: the part after `#` must be a number"))?,
-            ),
-            None => (rest, 0),
-        };
-        Ok(Location {
-            part,
-            name: name.to_ascii_lowercase(),
-            nth,
-        })
-    }
-}
+use pii_core::{json_span, Location, Part, Request};
+use serde_json::Value;
 
 /// A value found at a location.
 #[derive(Debug, Clone)]
@@ -149,25 +84,31 @@ pub(crate) fn cookies(req: &Request) -> Vec<(String, String)> {
 
 /// The value at `location`, if the request has one there.
 pub(crate) fn value_at(req: &Request, location: &Location) -> Option<Found> {
-    match location.part {
-        Part::Json => {
-            let spans = rawjson::spans(&req.body)?;
-            let range = rawjson::find(&spans, &location.name)?;
-            let raw = req.body[range].to_vec();
-            let text = rawjson::decode_string(&raw)
-                .unwrap_or_else(|| String::from_utf8_lossy(&raw).into_owned());
+    match location {
+        Location::Json(path) => {
+            let raw = req.body.get(json_span(&req.body, path)?)?.to_vec();
+            let text = serde_json::from_slice::<String>(&raw)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&raw).into_owned());
             Some(Found { raw, text })
         }
+        Location::Field { part, name, index } => field_at(req, *part, name, *index),
+        _ => None,
+    }
+}
+
+/// The `index`th value named `name` (lowercase, decoded) in a part of the request.
+fn field_at(req: &Request, part: Part, name: &str, index: usize) -> Option<Found> {
+    match part {
         Part::Query | Part::Form => {
-            let source = if location.part == Part::Query {
+            let source = if part == Part::Query {
                 req.query.clone()
             } else {
                 String::from_utf8_lossy(&req.body).into_owned()
             };
             params(&source)
                 .into_iter()
-                .filter(|(n, _, _)| *n == location.name)
-                .nth(location.nth)
+                .filter(|(n, _, _)| n == name)
+                .nth(index)
                 .map(|(_, raw, text)| Found {
                     raw: raw.into_bytes(),
                     text,
@@ -176,16 +117,16 @@ pub(crate) fn value_at(req: &Request, location: &Location) -> Option<Found> {
         Part::Header => req
             .headers
             .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(&location.name))
-            .nth(location.nth)
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .nth(index)
             .map(|(_, v)| Found {
                 raw: v.as_bytes().to_vec(),
                 text: v.clone(),
             }),
         Part::Cookie => cookies(req)
             .into_iter()
-            .filter(|(n, _)| *n == location.name)
-            .nth(location.nth)
+            .filter(|(n, _)| n == name)
+            .nth(index)
             .map(|(_, v)| Found {
                 text: String::from_utf8_lossy(&percent_decode(v.as_bytes(), false)).into_owned(),
                 raw: v.into_bytes(),
@@ -193,20 +134,16 @@ pub(crate) fn value_at(req: &Request, location: &Location) -> Option<Found> {
     }
 }
 
-/// Every value at the location's name (all repetitions), as text; for "was it removed".
+/// Every value at the location's name (all occurrences), as text; for "was it removed". For
+/// a JSON location, the value there if any.
 pub(crate) fn all_values(req: &Request, location: &Location) -> Vec<String> {
-    (0..)
-        .map_while(|nth| {
-            value_at(
-                req,
-                &Location {
-                    nth,
-                    ..location.clone()
-                },
-            )
-        })
-        .map(|f| f.text)
-        .collect()
+    match location {
+        Location::Field { part, name, .. } => (0..)
+            .map_while(|index| field_at(req, *part, name, index))
+            .map(|f| f.text)
+            .collect(),
+        other => value_at(req, other).map(|f| f.text).into_iter().collect(),
+    }
 }
 
 /// Every place a value could hide in a request, as text: path, query, headers and body, raw
@@ -236,12 +173,68 @@ pub(crate) fn haystacks(req: &Request) -> Vec<(&'static str, String)> {
         "body",
         String::from_utf8_lossy(&percent_decode(&req.body, true)).into_owned(),
     ));
-    if let Some(spans) = rawjson::spans(&req.body) {
-        for (_, range) in spans {
-            if let Some(s) = rawjson::decode_string(&req.body[range]) {
-                out.push(("body", s));
-            }
-        }
+    if let Ok(doc) = serde_json::from_slice::<Value>(&req.body) {
+        let mut strings = Vec::new();
+        json_strings(&doc, &mut strings);
+        out.extend(strings.into_iter().map(|s| ("body", s)));
     }
     out
+}
+
+/// Every string value of a JSON document (not member names), decoded.
+fn json_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        Value::Object(members) => members.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(req: &Request, location: &str) -> Option<String> {
+        let location: Location = location.parse().expect("location");
+        value_at(req, &location).map(|f| f.text)
+    }
+
+    #[test]
+    fn values_by_location() {
+        let req = Request::new("POST", "/")
+            .with_query("email=a%40x.de&EMAIL=b&q=1")
+            .with_header("X-Id", "one")
+            .with_header("x-id", "two")
+            .with_header("Cookie", "s=1; T=%41")
+            .with_body(br#"{"user":{"email":"e\u0040x.de","n":[1,{"k":true}]}}"#.to_vec());
+        assert_eq!(at(&req, "query:email").as_deref(), Some("a@x.de"));
+        assert_eq!(at(&req, "query:email#1").as_deref(), Some("b"));
+        assert_eq!(at(&req, "query:email#2"), None);
+        assert_eq!(at(&req, "header:x-id#1").as_deref(), Some("two"));
+        assert_eq!(at(&req, "cookie:t").as_deref(), Some("A"));
+        assert_eq!(
+            at(&req, "json:$['user']['email']").as_deref(),
+            Some("e@x.de")
+        );
+        assert_eq!(
+            at(&req, "json:$['user']['n'][1]").as_deref(),
+            Some(r#"{"k":true}"#)
+        );
+        assert_eq!(at(&req, "json:$['user']['x']"), None);
+        let raw = value_at(&req, &"json:$['user']['email']".parse().expect("location"))
+            .expect("found")
+            .raw;
+        assert_eq!(raw, br#""e\u0040x.de""#);
+        let email: Location = "query:email".parse().expect("location");
+        assert_eq!(all_values(&req, &email), ["a@x.de", "b"]);
+    }
+
+    #[test]
+    fn haystacks_hold_decoded_json_strings() {
+        let req = Request::new("POST", "/").with_body(br#"{"a":["x\u0041"]}"#.to_vec());
+        assert!(haystacks(&req)
+            .iter()
+            .any(|(part, s)| *part == "body" && s == "xA"));
+    }
 }

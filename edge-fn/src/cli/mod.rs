@@ -16,7 +16,6 @@ mod files;
 mod inspect;
 mod keygen;
 mod package;
-mod rawjson;
 mod request;
 mod scan;
 mod testcases;

@@ -92,7 +92,8 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     };
 
     let policies = files::load_policies(&args.policies)?;
-    let specs: Vec<pii_core::PolicySpec> = policies.iter().map(|(_, p)| p.spec().clone()).collect();
+    let specs: Vec<pii_core::spec::PolicySpec> =
+        policies.iter().map(|(_, p)| p.spec().clone()).collect();
     let mut bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
     if args.residency.is_some() || args.seal_at.is_some() || args.reuse_seconds.is_some() {

@@ -336,32 +336,10 @@ pub(crate) fn request_from_event(bytes: &[u8], name: &str) -> Result<Request, Cl
         }
         record.cf.request.clone()
     };
-    let cf = &cf;
-    let mut headers = Vec::new();
-    for (lower, values) in cf.headers.iter() {
-        for h in values {
-            headers.push((
-                h.key.clone().unwrap_or_else(|| lower.to_string()),
-                h.value.clone(),
-            ));
-        }
-    }
-    let (body, truncated) = match &cf.body {
-        Some(b) => (
-            b.decode()
-                .map_err(|e| CliError::new(format!("{name}: {e}")))?,
-            b.input_truncated,
-        ),
-        None => (Vec::new(), false),
-    };
-    let request = Request {
-        method: cf.method.clone(),
-        path: cf.uri.clone(),
-        query: cf.querystring.clone(),
-        headers,
-        body,
-        body_truncated: truncated,
-    };
+    // The one conversion the handler uses too (a header entry whose `key` names another
+    // header is refused there and here).
+    let request =
+        edge_fn::cloudfront::to_core(&cf).map_err(|e| CliError::new(format!("{name}: {e}")))?;
     Ok(request)
 }
 

@@ -61,6 +61,34 @@ pub(crate) const EVENTS: &[(&str, Expect)] = &[
     ("origin-request-s3-aws-doc.json", Expect::Unchanged),
 ];
 
+/// A viewer-request event whose `x-trace` header entry has a `key` naming another header
+/// (`X-National-ID`, which the example policy `profile-headers` encrypts). CloudFront never
+/// sends one; every entry point refuses it with 400 `invalid-event` (issue 12).
+#[allow(dead_code)]
+pub(crate) const HEADER_KEY_MISMATCH_EVENT: &str = r#"{"Records":[{"cf":{
+  "config":{"distributionId":"EDFDVBD6EXAMPLE","eventType":"viewer-request"},
+  "request":{"clientIp":"203.0.113.88","method":"GET","uri":"/api/profile","querystring":"",
+    "headers":{"host":[{"key":"Host","value":"d111111abcdef8.cloudfront.net"}],
+               "x-trace":[{"key":"X-National-ID","value":"DE-123456789"}]}}}}]}"#;
+
+/// Checks the answer to [`HEADER_KEY_MISMATCH_EVENT`]: 400 `invalid-event` naming the header,
+/// the value nowhere.
+#[allow(dead_code)]
+#[track_caller]
+pub(crate) fn check_header_key_mismatch_refused(output: &Value) {
+    assert_eq!(output["status"], "400", "{output}");
+    let body: Value =
+        serde_json::from_str(output["body"].as_str().expect("problem body")).expect("json");
+    assert_eq!(body["type"], "https://pii-edge.dev/problems/invalid-event");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("header `x-trace`")),
+        "{body}"
+    );
+    assert!(!output.to_string().contains("DE-123456789"), "{output}");
+}
+
 /// The workspace root: the nearest ancestor of the crate that holds `examples/events/` (this
 /// file is shared by edge-fn's tests and edge-fn/node's).
 pub(crate) fn root() -> PathBuf {

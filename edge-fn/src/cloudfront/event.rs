@@ -1,4 +1,4 @@
-//! CloudFront Lambda@Edge request events and generated responses.
+//! The Lambda@Edge request event and generated-response types.
 //!
 //! `aws_lambda_events` has no CloudFront types, so they are defined here, after the
 //! "Lambda@Edge event structure" and "Generating HTTP responses" pages of the CloudFront
@@ -17,19 +17,6 @@
 //!
 //! Known limits of the round trip: a modelled optional field given as JSON `null` comes back
 //! absent, and a `headers`, `customHeaders` or `querystring` that was absent comes back empty.
-//!
-//! ```
-//! use edge_fn::cloudfront::CloudFrontEvent;
-//!
-//! let json = r#"{"Records":[{"cf":{
-//!     "config":{"distributionId":"EDFDVBD6EXAMPLE","eventType":"viewer-request"},
-//!     "request":{"clientIp":"203.0.113.178","method":"GET","uri":"/","querystring":"",
-//!                "headers":{"host":[{"key":"Host","value":"d111111abcdef8.cloudfront.net"}]}}}}]}"#;
-//! let event: CloudFrontEvent = json.parse()?;
-//! let record = event.single_record().expect("one record");
-//! assert_eq!(record.cf.request.header_values("HOST"), ["d111111abcdef8.cloudfront.net"]);
-//! # Ok::<(), serde_json::Error>(())
-//! ```
 
 use std::collections::HashSet;
 use std::fmt;
