@@ -85,7 +85,10 @@ impl fmt::Debug for Hit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hit")
             .field("detector", &self.detector)
-            .field("text", &format_args!("<{} characters>", self.text.chars().count()))
+            .field(
+                "text",
+                &format_args!("<{} characters>", self.text.chars().count()),
+            )
             .field("claim", &self.claim)
             .finish()
     }

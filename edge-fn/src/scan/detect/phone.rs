@@ -159,7 +159,10 @@ impl Rules {
                     .filter(|c| !c.is_whitespace())
                     .collect();
                 // "NA" marks a type the plan does not have.
-                if pattern.is_empty() || pattern == "NA" || desc.possible_length().first() == Some(&0) {
+                if pattern.is_empty()
+                    || pattern == "NA"
+                    || desc.possible_length().first() == Some(&0)
+                {
                     return None;
                 }
                 let re = Regex::new(&format!("^(?:{pattern})$")).ok()?;
@@ -182,7 +185,9 @@ impl Rules {
 fn rules(region: &str) -> Option<Arc<Rules>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Rules>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(r) = map.get(region) {
         return Some(Arc::clone(r));
     }
