@@ -280,7 +280,11 @@ fn de_tax_id(value: &str) -> bool {
 fn fr_nir(value: &str) -> bool {
     let compact: String = value.chars().filter(|c| *c != ' ').collect();
     let b = compact.as_bytes();
-    if b.len() != 15 || !matches!(b[0], b'1' | b'2' | b'3' | b'4' | b'7' | b'8') {
+    // ASCII only, so that the slices below fall on character boundaries.
+    if b.len() != 15
+        || !b.iter().all(u8::is_ascii_alphanumeric)
+        || !matches!(b[0], b'1' | b'2' | b'3' | b'4' | b'7' | b'8')
+    {
         return false;
     }
     // Corsica: department 2A / 2B in place of digits 6-7 (0-based 5..7).
@@ -562,6 +566,23 @@ mod tests {
         for &(scheme, good, bad) in cases {
             assert!(scheme.validate(good), "{scheme} {good}");
             assert!(!scheme.validate(bad), "{scheme} {bad}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_never_panics() {
+        for scheme in IdScheme::ALL {
+            for v in [
+                "1234é678901234",
+                "12345é7890123",
+                "1é3456789012345",
+                "2 95 10 99 1é 111 9",
+                "ÉÉÉÉÉÉÉÉ",
+                "12345678É",
+                "X248230ÉW",
+            ] {
+                let _ = scheme.validate(v);
+            }
         }
     }
 
