@@ -20,6 +20,7 @@ Usage: scan_corpus.py OUT_DIR [--requests N] [--seed S]
 
 import argparse
 import base64
+import datetime
 import ipaddress
 import json
 import os
@@ -216,7 +217,8 @@ def main():
             put(body, None, rng.choice(["ip", "clientIp", "ipAddress", "remoteAddr"]), value,
                 None if addr.is_loopback or addr.is_unspecified else "ip-address")
         if rng.random() < 0.5:
-            dob = f.date_of_birth(minimum_age=18, maximum_age=90)
+            # Fixed bounds: relative ones ("18 years ago") would change the corpus every day.
+            dob = f.date_between_dates(datetime.date(1935, 1, 1), datetime.date(2007, 12, 31))
             value = dob.isoformat() if rng.random() < 0.7 else dob.strftime("%d.%m.%Y")
             field = rng.choice(BIRTH_FIELDS if rng.random() < 0.9 else NEUTRAL_FIELDS)
             if field not in cust:
@@ -231,8 +233,9 @@ def main():
         order["orderId"] = luhn_order_id(rng, rng.randint(12, 19), rng.choice(["", "4", "51", "37", "6011"]))
         order["invoiceNumber"] = luhn_order_id(rng, 16, rng.choice(["", "4", "55"]))
         order["trackingNumber"] = luhn_order_id(rng, rng.choice([12, 15, 18]))
-        order["createdAt"] = f.date_between("-60y", "today").isoformat()
-        order["deliveryDate"] = f.date_between("-30y", "+30d").strftime(rng.choice(["%Y-%m-%d", "%d.%m.%Y"]))
+        order["createdAt"] = f.date_between_dates(datetime.date(1966, 1, 1), datetime.date(2026, 1, 1)).isoformat()
+        order["deliveryDate"] = f.date_between_dates(datetime.date(1996, 1, 1), datetime.date(2026, 2, 1)).strftime(
+            rng.choice(["%Y-%m-%d", "%d.%m.%Y"]))
         order["id"] = str(uuid.UUID(int=rng.getrandbits(128)))
         order["appVersion"] = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}.{rng.randint(1, 254)}"
         order["items"] = [{"name": f.catch_phrase(), "sku": f"SKU-{rng.randint(10000, 99999)}",
