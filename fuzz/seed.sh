@@ -2,7 +2,8 @@
 # Builds the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (git-ignored) from the
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
-# (engine_apply), and the envelopes of docs/vectors/ (envelope_open). Safe to re-run: it only
+# (engine_apply), the envelopes of docs/vectors/ (envelope_open) and the receipts of
+# docs/vectors/receipts/ (receipt_verify). Safe to re-run: it only
 # adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,11 +85,35 @@ for doc in [b' {"a": [1, {"b\\u0063": null}], "e": "\\ud83d\\ude00"} ', b"[]", b
             b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"[" * 140 + b"]" * 140, b'{"k": [true, false, -0.0]}']:
     put("json_span", doc)
 
-# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order.
+# envelope_open: <vector index byte> + envelope, index in the target's (sorted) order; and
+# the locations of the vectors (and of the envelope spec's examples) for the location parser.
 for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     v = json.load(open(path))
     put("envelope_open", bytes([i]) + v["envelope"].encode())
     put("envelope_open", bytes([i]) + json.dumps({"email": v["envelope"]}).encode())
+    for b in (v.get("binding"), v.get("expected_binding")):
+        if b:
+            put("envelope_open", bytes([i]) + b["location"].encode())
+for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", "query:email#12",
+            "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
+    put("envelope_open", b"\0" + loc.encode())
+
+# names: <place byte> + a name, for each place; the spellings of the differential cases.
+for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "FileName", "card_number",
+             "card.number", "card number", "Card.Number", "card_number[]", "x-national-id",
+             "X_National_ID", "tracking_email", "tracking%5Femail", "\uff45mail", "\u0435mail"]:
+    for place in range(7):
+        put("names", bytes([place]) + name.encode())
+
+# receipt_verify: <vector index byte> + every vector's receipt, under each vector's request.
+receipts = sorted(glob.glob("docs/vectors/receipts/*.json"))
+values = []
+for path in receipts:
+    v = json.load(open(path))
+    values += [h[1] for h in v["request"]["headers"] if h[0].lower() == "x-pii-edge-receipt"]
+for i in range(len(receipts)):
+    for value in values:
+        put("receipt_verify", bytes([i]) + value.encode())
 
 # scan_input: the HAR, the events, NDJSON lines of them, and broken documents.
 for path in sorted(glob.glob("examples/har/*.har")) + events:

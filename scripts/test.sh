@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests (unit, integration, property, doc, JSONPath compliance),
-# the example policies' test cases, the envelope vectors opened by an independent Python
-# implementation, the deployment template lint, and the Lambda@Edge package checks.
+# the example policies' test cases, the envelope vectors and the CLI's envelopes opened by an
+# independent Python implementation, the deployment template lint, and the Lambda@Edge package checks.
 # Installs what it needs (Python packages from PyPI) on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,9 @@ cargo test -p pii-core --no-default-features
 step "example policies: pii-edge test policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
 
+step "differential test against real origin parsers (Python, Node.js, PHP, Go)"
+bash scripts/test-differential.sh
+
 step "pii-edge scan: the example events and the recorded browser session against policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- scan --policy policies/ examples/events examples/har
 
@@ -31,6 +34,18 @@ if [ -f docs/interop/open_vectors.py ]; then
   step "envelope vectors opened by an independent implementation (Python)"
   python3 docs/interop/open_vectors.py
 fi
+
+step "pii-edge apply output opened from the spec alone, at the locations the spec computes (Python)"
+cargo build --quiet -p edge-fn --bin pii-edge
+python3 docs/interop/open_cli_output.py --pii-edge "${CARGO_TARGET_DIR:-target}/debug/pii-edge"
+
+if [ -f docs/interop/verify_receipts.py ]; then
+  step "receipt vectors verified by an independent implementation (Python)"
+  python3 docs/interop/verify_receipts.py
+fi
+
+step "origin packages: Python wheel and Node.js addon, their tests, the Python example origin"
+bash scripts/test-bindings.sh
 
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"

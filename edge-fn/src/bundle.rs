@@ -17,6 +17,10 @@
 //! - `keys`: the public JWK Set (X25519) the edge seals to. A key with a private member (`d`)
 //!   is refused: the package is readable by anyone who can read the function.
 //! - `tokens`: the token keys (JWK Set of `oct` keys) or `null` when no policy tokenizes.
+//! - `receipt` (optional): the private Ed25519 JWK with which the edge signs a receipt on
+//!   every request it forwards (docs/receipt.md). Like the token keys it is a secret the
+//!   package carries: whoever reads the package can forge receipts, so keep it private and
+//!   rotate it with `pii-edge keygen --receipt`. Without it no receipt is added.
 //!
 //! [`load_bundle`] validates everything once: every policy compiles, the key sets parse, every
 //! zone a policy encrypts to has keys and every token domain has a key. [`Edge`] does it once
@@ -40,6 +44,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use pii_core::receipt::ReceiptSigner;
 use pii_core::{spec::PolicySpec, Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,6 +80,9 @@ pub struct Bundle {
     /// docs/envelope.md, "Amortized encapsulation".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reuse: Option<ReuseSpec>,
+    /// The private Ed25519 JWK that signs receipts (docs/receipt.md), or absent: no receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Value>,
 }
 
 /// Limits of reusing one encapsulation (see [`pii_core::Reuse`]).
@@ -149,6 +157,8 @@ pub enum BundleError {
     /// Policies and keys do not fit together (a zone without keys, a token domain without a
     /// key, two policies with one name).
     Config(String),
+    /// The receipt signing key is invalid.
+    Receipt(KeyError),
 }
 
 impl fmt::Display for BundleError {
@@ -182,6 +192,10 @@ impl fmt::Display for BundleError {
             BundleError::Keys(e) => write!(f, "public key set: {e}"),
             BundleError::Tokens(e) => write!(f, "token key set: {e}"),
             BundleError::Config(e) => write!(f, "policies and keys do not fit: {e}"),
+            BundleError::Receipt(e) => write!(
+                f,
+                "receipt signing key: {e} (it must be the private Ed25519 JWK `pii-edge keygen --receipt` writes)"
+            ),
         }
     }
 }
@@ -193,6 +207,7 @@ pub fn load_bundle(json: &str) -> Result<Engine, BundleError> {
     let bundle: Bundle = serde_json::from_str(json).map_err(|e| BundleError::Json {
         message: e.to_string(),
     })?;
+    bundle.receipt_signer()?;
     bundle.into_engine()
 }
 
@@ -235,6 +250,7 @@ pub fn build_bundle(
         residency: None,
         seal_at: SealAt::default(),
         reuse: None,
+        receipt: None,
     };
     let text = bundle.to_json();
     load_bundle(&text)?;
@@ -247,6 +263,16 @@ impl Bundle {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
+    }
+
+    /// The receipt signer of the `receipt` member, if the bundle has one.
+    pub fn receipt_signer(&self) -> Result<Option<ReceiptSigner>, BundleError> {
+        match &self.receipt {
+            None | Some(Value::Null) => Ok(None),
+            Some(jwk) => ReceiptSigner::from_jwk(&jwk.to_string())
+                .map(Some)
+                .map_err(BundleError::Receipt),
+        }
     }
 
     /// Validates the bundle and builds the engine.
@@ -342,6 +368,7 @@ fn check_headers(index: usize, policy: &Policy) -> Result<(), BundleError> {
 /// (it is `Send + Sync`).
 pub struct Edge {
     engine: Result<Engine, String>,
+    receipt: Option<ReceiptSigner>,
     seal_at: SealAt,
     log: Arc<dyn LogSink>,
     fault: Option<fn(&pii_core::Request)>,
@@ -369,9 +396,18 @@ impl Edge {
                 message: e.to_string(),
             });
         let seal_at = parsed.as_ref().map(|b| b.seal_at).unwrap_or_default();
-        let engine = parsed.and_then(Bundle::into_engine);
+        let receipt = parsed
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(Bundle::receipt_signer);
+        let (engine, receipt) = match receipt {
+            Ok(receipt) => (parsed.and_then(Bundle::into_engine), receipt),
+            // A receipt key that does not load fails closed like any other bundle error.
+            Err(e) => (Err(e), None),
+        };
         let mut edge = Edge::new(engine.map_err(|e| e.to_string()), log);
         edge.seal_at = seal_at;
+        edge.receipt = receipt;
         edge
     }
 
@@ -383,6 +419,7 @@ impl Edge {
         }
         Edge {
             engine,
+            receipt: None,
             seal_at: SealAt::default(),
             log,
             fault: None,
@@ -400,6 +437,17 @@ impl Edge {
 
     pub(crate) fn fault(&self) -> Option<fn(&pii_core::Request)> {
         self.fault
+    }
+
+    /// Signs receipts with `signer` (see [`Bundle::receipt`]).
+    pub fn with_receipt_signer(mut self, signer: ReceiptSigner) -> Edge {
+        self.receipt = Some(signer);
+        self
+    }
+
+    /// The receipt signer, when the bundle has a receipt key.
+    pub fn receipt_signer(&self) -> Option<&ReceiptSigner> {
+        self.receipt.as_ref()
     }
 
     /// The trigger that runs the policies (see [`Bundle::seal_at`]).

@@ -452,6 +452,7 @@ fn process(
 
     // Only the sealing trigger may stamp: a value a viewer sent is never trusted.
     request.headers.remove(ZONE_HEADER);
+    request.headers.remove(pii_core::receipt::HEADER);
     let core = match cloudfront::to_core(&request) {
         Ok(core) => core,
         Err(e) => return reject(entry, Problem::invalid_event(e.to_string())),
@@ -460,10 +461,22 @@ fn process(
     if let Some(fault) = edge.fault() {
         fault(&core);
     }
+    // Without include-body on the trigger, the event has no `body` and CloudFront forwards the
+    // viewer's body unread: a route whose policy reads bodies must refuse such a request.
+    if request.body.is_none() && declares_body(&core) {
+        if let Some(policy) = engine.policy_for(&core).filter(|p| p.reads_body()) {
+            entry.policy = Some(policy.name().to_owned());
+            entry.note = Some(
+                "the request has a body but the event has none: enable include-body on the CloudFront trigger",
+            );
+            return reject_reason(entry, RejectReason::BodyNotReceived);
+        }
+    }
     match engine.apply_owned(core) {
         Outcome::Unmatched => {
             entry.decision = Decision::Unmatched;
             entry.status = 200;
+            add_receipt(edge, &mut request, None, config.request_id.as_deref());
             HandlerOutput::Forward(Box::new(request))
         }
         Outcome::Rejected(rejection) => {
@@ -475,6 +488,8 @@ fn process(
             for (slot, (_, count)) in entry.counts.iter_mut().zip(protected.counts()) {
                 *slot = count;
             }
+            // What the receipt says was checked, before the reports move out.
+            let checked = Checked::of(engine, &protected);
             // Counted: the reports go to the caller (moved) instead of being dropped.
             *fields = std::mem::take(&mut protected.fields);
             let zone = protected.zone.clone();
@@ -501,9 +516,97 @@ fn process(
             }
             entry.decision = Decision::Protected;
             entry.status = 200;
+            let request_id = config.request_id.as_deref();
+            add_receipt(edge, &mut request, Some(&checked), request_id);
             HandlerOutput::Forward(Box::new(request))
         }
     }
+}
+
+/// Whether the request says it has a body: a `Content-Length` other than zero, or a
+/// `Transfer-Encoding`.
+fn declares_body(request: &pii_core::Request) -> bool {
+    request.header_values("transfer-encoding").next().is_some()
+        || request
+            .header_values("content-length")
+            .any(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0))
+}
+
+/// What a receipt says the edge checked on a protected request (see [`add_receipt`]).
+struct Checked {
+    policy: String,
+    zone: Option<String>,
+    locations: Vec<String>,
+    bound_headers: Vec<String>,
+}
+
+impl Checked {
+    fn of(engine: &pii_core::Engine, protected: &pii_core::Protected) -> Checked {
+        let bound_headers = engine
+            .policies()
+            .iter()
+            .find(|p| p.name() == protected.policy)
+            .map(pii_core::receipt::bound_headers)
+            .unwrap_or_default();
+        Checked {
+            policy: protected.policy.clone(),
+            zone: protected.zone.clone(),
+            locations: protected
+                .fields
+                .iter()
+                .map(|f| f.location.to_string())
+                .collect(),
+            bound_headers,
+        }
+    }
+}
+
+/// Adds the signed receipt header (docs/receipt.md) to a request about to be forwarded, when
+/// the bundle has a receipt key: what was checked (`checked`, `None` when no policy matched),
+/// bound to the method, target, forwarded body and protected headers. A body the edge did not
+/// see whole (absent from the event, or truncated) is not vouched for.
+fn add_receipt(
+    edge: &Edge,
+    request: &mut CfRequest,
+    checked: Option<&Checked>,
+    request_id: Option<&str>,
+) {
+    let Some(signer) = edge.receipt_signer() else {
+        return;
+    };
+    let body = match &request.body {
+        Some(body) if !body.input_truncated => body.decode().ok(),
+        _ => None,
+    };
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |h| (name.to_owned(), h.value.clone()))
+        })
+        .collect();
+    let target = pii_core::receipt::target(&request.uri, &request.querystring);
+    let facts = pii_core::receipt::ReceiptFacts {
+        policy: checked.map(|c| c.policy.as_str()),
+        zone: checked.and_then(|c| c.zone.as_deref()),
+        method: &request.method,
+        target: &target,
+        body: body.as_deref(),
+        headers: &headers,
+        bound_headers: checked.map_or(&[], |c| c.bound_headers.as_slice()),
+        locations: checked.map_or(&[], |c| c.locations.as_slice()),
+        request_id,
+    };
+    let issued_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let value = signer.sign(&facts, issued_at);
+    request.headers.set(
+        pii_core::receipt::HEADER,
+        vec![Header::new(pii_core::receipt::HEADER_KEY, value)],
+    );
 }
 
 /// The header in which the sealing viewer-request trigger tells the origin-request trigger the

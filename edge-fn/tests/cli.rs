@@ -1213,3 +1213,55 @@ fn package_carries_a_residency_whose_regions_all_have_keys() {
     assert_eq!(bundle["residency"]["countries"]["DE"], "eu-central");
     assert!(edge_fn::bundle::load_bundle(&bundle.to_string()).is_ok());
 }
+
+#[test]
+fn reveal_strict_refuses_plaintext_where_a_policy_encrypts() {
+    let policies = root().join("policies").display().to_string();
+    let event = root()
+        .join("examples/events/signup-json.json")
+        .display()
+        .to_string();
+    // Sent around the edge: every field in clear.
+    let around = run(&[
+        "reveal",
+        "--keys",
+        &keys("private.jwks"),
+        "--strict",
+        &policies,
+        "--event",
+        &event,
+    ]);
+    assert_eq!(code(&around), 1, "{}", stderr(&around));
+    assert!(
+        stderr(&around).contains("holds plaintext where policy `signup` requires an envelope"),
+        "{}",
+        stderr(&around)
+    );
+    assert!(!stderr(&around).contains("erika"), "{}", stderr(&around));
+    // Without --strict the same request reveals to itself, nothing opened.
+    let lax = run(&["reveal", "--keys", &keys("private.jwks"), "--event", &event]);
+    assert_eq!(code(&lax), 0, "{}", stderr(&lax));
+    assert!(stdout(&lax).contains("\"opened\": 0"), "{}", stdout(&lax));
+    // Through the edge: opens.
+    let protected = run(&["apply", "--policy", &policies, "--event", &event]);
+    assert_eq!(code(&protected), 0);
+    let strict = run_in(
+        &manifest_dir(),
+        &[
+            "reveal",
+            "--keys",
+            &keys("private.jwks"),
+            "--strict",
+            &policies,
+            "--request",
+            "-",
+        ],
+        Some(&protected.stdout),
+    );
+    assert_eq!(code(&strict), 0, "{}", stderr(&strict));
+    assert!(
+        stdout(&strict).contains("\"opened\": 4"),
+        "{}",
+        stdout(&strict)
+    );
+}

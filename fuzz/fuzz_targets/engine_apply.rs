@@ -20,8 +20,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use pii_core::{ActionKind, Outcome};
 use pii_edge_fuzz::{
-    blank_envelopes, check_forwarded, check_no_marker, fixture, may_hold_envelopes, parse_http, Forwarded,
-    FuzzRequest, ZONE,
+    blank_envelopes, check_forwarded, check_no_marker, fixture, may_hold_envelopes, parse_http,
+    Forwarded, FuzzRequest, ZONE,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -44,6 +44,16 @@ fuzz_target!(|data: &[u8]| {
             assert!(!r.reason.to_string().contains(pii_edge_fuzz::MARK));
         }
         Outcome::Protected(p) => {
+            // Every location the engine reports has one text form that parses back to it.
+            for field in &p.fields {
+                for at in [&field.location, &field.original] {
+                    assert_eq!(
+                        at.to_string().parse::<pii_core::Location>().as_ref(),
+                        Ok(at),
+                        "location {at} does not parse back"
+                    );
+                }
+            }
             let f = Forwarded::of(&p.request);
             check_forwarded(&f);
             if structured {
@@ -55,12 +65,20 @@ fuzz_target!(|data: &[u8]| {
                     .iter()
                     .filter(|x| x.action == ActionKind::Encrypt && !x.removed)
                     .count();
-                let opened = pii_core::reveal(&fx.private, &p.request, pii_core::Expect { policy: Some("fuzz"), zone: Some(ZONE) })
-                    .unwrap_or_else(|e| panic!("what the edge sealed does not open: {e}"));
+                let opened = pii_core::reveal(
+                    &fx.private,
+                    &p.request,
+                    pii_core::Expect {
+                        policy: Some("fuzz"),
+                        zone: Some(ZONE),
+                    },
+                )
+                .unwrap_or_else(|e| panic!("what the edge sealed does not open: {e}"));
                 assert_eq!(
-                    opened.opened(), sealed,
+                    opened.opened(),
+                    sealed,
                     "sealed {sealed}, opened {}",
-                    opened.opened
+                    opened.opened()
                 );
             }
         }
@@ -75,7 +93,12 @@ fn same_as_tree(one: &Outcome, tree: &Outcome) {
                 let fields: Vec<String> = p
                     .fields
                     .iter()
-                    .map(|f| format!("{} {} {:?} {} {}", f.rule, f.location, f.action, f.removed, f.failed))
+                    .map(|f| {
+                        format!(
+                            "{} {} {:?} {} {}",
+                            f.rule, f.location, f.action, f.removed, f.failed
+                        )
+                    })
                     .collect();
                 let r = &p.request;
                 (
@@ -87,11 +110,7 @@ fn same_as_tree(one: &Outcome, tree: &Outcome) {
             };
             assert!(show(a) == show(b), "one pass and tree differ");
         }
-        (a, b) => panic!(
-            "one pass and tree differ: {} / {}",
-            kind(a),
-            kind(b)
-        ),
+        (a, b) => panic!("one pass and tree differ: {} / {}", kind(a), kind(b)),
     }
 }
 

@@ -1,30 +1,56 @@
-//! Envelope opening on arbitrary strings, with the keys and bindings of the test vectors of
-//! `docs/vectors/` (seeds: their envelopes, each behind the byte that selects its vector).
+//! Envelope opening and location parsing on arbitrary strings, with the keys of the test
+//! vectors of `docs/vectors/` (seeds: their envelopes, each behind the byte that selects its
+//! vector, and their locations).
 //!
-//! Input: first byte = which vector's keys and binding, the rest = the text.
+//! Input: first byte = which vector's keys (and expected binding), the rest = the text.
 //!
-//! Checks: `envelope::open` never panics; with a success vector's keys and binding it opens only
-//! to that vector's plaintext, and only the vector's exact text or one that differs in another
-//! recipient's `enc`/`wrapped` (the one known v1 malleability, see docs/threat-model.md; no
-//! re-encoding opens); `reveal` never panics on the text as a JSON body, a form body, a query
-//! string, a header and a cookie.
+//! Checks:
+//! - `envelope::open` never panics; with the keys of a vector that records what `open` gives,
+//!   only that vector's exact text opens, to exactly its kind, plaintext and binding (envelope
+//!   v2 binds the whole header, every recipient's wrap included: no other text opens);
+//! - `open_expecting` with the vector's expected binding opens only to that binding, so a
+//!   vector whose value was found elsewhere (`fail_wrong_*`) never opens;
+//! - whatever `is_envelope` is, `open` fails with `Malformed` or `UnsupportedVersion` on text
+//!   that does not look like an envelope, never anything else;
+//! - a location's text form: whatever parses prints back to exactly the same text;
+//! - `reveal` never panics on the text as a JSON body, a form body, a query string, a header
+//!   and a cookie, and the location of what it opens parses back from its text form.
 #![no_main]
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pii_core::envelope::{open, Binding};
-use pii_core::{reveal, PrivateKeyring, Request};
+use pii_core::envelope::{is_envelope, open, open_expecting, Binding, OpenError};
+use pii_core::{reveal, Expect, Location, PrivateKeyring, Request};
 use serde_json::Value;
 
 struct Vector {
     keys: PrivateKeyring,
-    policy: String,
-    location: String,
-    zone: String,
     envelope: String,
-    plaintext: Option<Vec<u8>>,
+    /// What `open` gives for `envelope`: kind code, plaintext, binding.
+    opens_to: Option<(u8, Vec<u8>, Binding)>,
+    /// The binding of `open_expecting`, for the vectors that have one.
+    expected: Option<Binding>,
+}
+
+fn binding(v: &Value) -> Binding {
+    Binding::new(
+        v["policy"].as_str().expect("policy"),
+        v["zone"].as_str().expect("zone"),
+        v["location"]
+            .as_str()
+            .expect("location")
+            .parse::<Location>()
+            .expect("a vector's location parses"),
+    )
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn vectors() -> &'static [Vector] {
@@ -45,51 +71,19 @@ fn vectors() -> &'static [Vector] {
                     serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json");
                 Vector {
                     keys: PrivateKeyring::from_jwks(&v["private_jwks"].to_string()).expect("keys"),
-                    policy: v["binding"]["policy"].as_str().expect("policy").to_owned(),
-                    location: v["binding"]["location"]
-                        .as_str()
-                        .expect("location")
-                        .to_owned(),
-                    zone: v["binding"]["zone"].as_str().expect("zone").to_owned(),
                     envelope: v["envelope"].as_str().expect("envelope").to_owned(),
-                    plaintext: v["plaintext"].as_str().map(|s| s.as_bytes().to_vec()),
+                    opens_to: v.get("binding").map(|b| {
+                        (
+                            u8::try_from(v["kind_code"].as_u64().expect("kind")).expect("kind"),
+                            unhex(v["plaintext_hex"].as_str().expect("plaintext_hex")),
+                            binding(b),
+                        )
+                    }),
+                    expected: v.get("expected_binding").map(binding),
                 }
             })
             .collect()
     })
-}
-
-/// The one known way a different text still opens (docs/threat-model.md, "envelope
-/// malleability"): the field AAD binds each recipient's key id hint but not its `enc` and
-/// `wrapped`, so bytes of *another* recipient's wrap can change without the opener noticing
-/// (that region would then fail to open). Everything else must be byte-identical.
-fn only_other_recipients_changed(text: &str, sealed: &str) {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let a = b64.decode(&text[4..]).expect("opened text decodes");
-    let b = b64.decode(&sealed[4..]).expect("vector decodes");
-    assert_eq!(a.len(), b.len(), "an envelope of another length opened");
-    let z = usize::from(b[2]);
-    let n = usize::from(b[3 + z]);
-    let start = 4 + z;
-    let mut touched = vec![false; n];
-    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        if x == y {
-            continue;
-        }
-        let in_block = i >= start && i < start + 88 * n;
-        assert!(
-            in_block,
-            "byte {i} outside the recipient block changed and it still opened"
-        );
-        let (r, off) = ((i - start) / 88, (i - start) % 88);
-        assert!(off >= 8, "a key id hint changed and it still opened");
-        touched[r] = true;
-    }
-    assert!(
-        touched.iter().any(|t| !t),
-        "every recipient changed and it still opened"
-    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -99,21 +93,52 @@ fuzz_target!(|data: &[u8]| {
     };
     let v = &vs[usize::from(which) % vs.len()];
     let text = String::from_utf8_lossy(rest);
-    let binding = Binding {
-        policy: &v.policy,
-        location: &v.location,
-        zone: &v.zone,
-    };
-    if let Ok((_, plaintext)) = open(&v.keys, &text, &binding) {
-        // A failure vector is a genuine envelope with one change; undoing the change gives the
-        // genuine envelope back, which opens (to a plaintext the vector does not record).
-        if let Some(expected) = &v.plaintext {
-            assert_eq!(&plaintext, expected, "opened to another plaintext");
-            if text != v.envelope {
-                only_other_recipients_changed(&text, &v.envelope);
-            }
+
+    // The location grammar: one text form, printed exactly as parsed.
+    if let Ok(location) = text.parse::<Location>() {
+        assert_eq!(
+            location.to_string(),
+            text,
+            "a location reprinted differently"
+        );
+    }
+
+    let opened = open(&v.keys, &text);
+    if !is_envelope(&text) {
+        assert!(
+            matches!(
+                opened,
+                Err(OpenError::Malformed | OpenError::UnsupportedVersion)
+            ),
+            "text that does not look like an envelope gave {:?}",
+            opened.as_ref().err()
+        );
+    }
+    if let (Ok(o), Some((kind, plaintext, bound))) = (&opened, &v.opens_to) {
+        assert_eq!(
+            text,
+            v.envelope.as_str(),
+            "another text opened under these keys"
+        );
+        assert_eq!(o.kind().code(), *kind);
+        assert_eq!(o.plaintext(), plaintext.as_slice());
+        assert_eq!(o.binding(), bound);
+    }
+    if let Some(expected) = &v.expected {
+        if let Ok(o) = open_expecting(&v.keys, &text, expected) {
+            assert_eq!(
+                o.binding(),
+                expected,
+                "open_expecting opened another binding"
+            );
+            assert_ne!(
+                text,
+                v.envelope.as_str(),
+                "a vector found elsewhere than it was sealed for opened there"
+            );
         }
     }
+
     let requests = [
         Request::new("POST", "/")
             .with_header("content-type", "application/json")
@@ -127,7 +152,16 @@ fuzz_target!(|data: &[u8]| {
             .with_header("cookie", format!("a={text}; b=1")),
     ];
     for req in &requests {
-        // Never panics; what opens is bound to where it was found (checked above for open).
-        let _ = reveal(&v.keys, &v.policy, &v.zone, req);
+        // Never panics; every value it opens was bound to the place it was found.
+        if let Ok(revealed) = reveal(&v.keys, req, Expect::default()) {
+            for field in &revealed.fields {
+                let at = &field.binding.location;
+                assert_eq!(
+                    at.to_string().parse::<Location>().as_ref(),
+                    Ok(at),
+                    "a location reveal opened at does not parse back"
+                );
+            }
+        }
     }
 });

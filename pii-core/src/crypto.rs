@@ -10,12 +10,13 @@
 //!   `x25519-dalek` and then runs the very same key schedule code.
 //! * AES-256-GCM for the fields under the per-request data key.
 //! * SHA-256 (thumbprints, `hash`) and HMAC-SHA256 (`tokenize`).
+//! * Ed25519 (RFC 8032, `ring::signature`) for receipts: the edge signs, origins verify.
 //!
 //! The key schedule is checked against the official CFRG/RFC 9180 test vector for exactly this
 //! suite in the unit tests at the bottom of this file.
 
 use ring::rand::SecureRandom as _;
-use ring::{aead, agreement, digest, hkdf, hmac, rand};
+use ring::{aead, agreement, digest, hkdf, hmac, rand, signature};
 use zeroize::Zeroizing;
 
 /// Length of an X25519 public key, private key, and of an HPKE `enc` for DHKEM(X25519).
@@ -311,6 +312,53 @@ impl SealingKey {
     }
 }
 
+/// Length of an Ed25519 private key (the RFC 8032 seed) and of a public key.
+pub(crate) const ED25519_LEN: usize = 32;
+/// Length of an Ed25519 signature.
+pub(crate) const ED25519_SIG_LEN: usize = 64;
+
+/// An Ed25519 key pair (RFC 8032) made from its 32-byte seed. ring keeps the expanded key;
+/// the caller keeps the seed (wiped on drop) if it must write the key out again.
+pub(crate) struct SigningKey(signature::Ed25519KeyPair);
+
+impl SigningKey {
+    /// The key pair of `seed`; with `public`, refuses a seed that is not its private half.
+    pub(crate) fn from_seed(
+        seed: &[u8; ED25519_LEN],
+        public: Option<&[u8; ED25519_LEN]>,
+    ) -> Result<Self, CryptoError> {
+        let pair = match public {
+            Some(public) => signature::Ed25519KeyPair::from_seed_and_public_key(seed, public),
+            None => signature::Ed25519KeyPair::from_seed_unchecked(seed),
+        };
+        pair.map(SigningKey)
+            .map_err(|_| CryptoError::Authentication)
+    }
+
+    /// The public key (RFC 8032 `A`).
+    pub(crate) fn public(&self) -> [u8; ED25519_LEN] {
+        use signature::KeyPair as _;
+        let mut out = [0u8; ED25519_LEN];
+        out.copy_from_slice(self.0.public_key().as_ref());
+        out
+    }
+
+    /// The Ed25519 signature of `message` (deterministic, RFC 8032 §5.1.6).
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; ED25519_SIG_LEN] {
+        let mut out = [0u8; ED25519_SIG_LEN];
+        out.copy_from_slice(self.0.sign(message).as_ref());
+        out
+    }
+}
+
+/// Whether `sig` is a valid Ed25519 signature of `message` under `public` (RFC 8032 §5.1.7).
+#[cfg(any(test, feature = "open"))]
+pub(crate) fn ed25519_verify(public: &[u8; ED25519_LEN], message: &[u8], sig: &[u8]) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ED25519, public)
+        .verify(message, sig)
+        .is_ok()
+}
+
 /// AES-256-GCM decryption of ciphertext || tag; the plaintext lives in memory wiped on drop.
 #[cfg(any(test, feature = "open"))]
 pub(crate) fn aes256gcm_open(
@@ -461,6 +509,25 @@ mod tests {
             hpke_open(&sk, &pk, &[0; 32], b"info", b"aad", &ct).err(),
             Some(CryptoError::KeyAgreement)
         );
+    }
+
+    #[test]
+    fn ed25519_matches_rfc8032_test_1() {
+        // RFC 8032 §7.1, TEST 1 (empty message).
+        let seed = hex32("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        let public = hex32("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        let key = SigningKey::from_seed(&seed, Some(&public)).expect("key");
+        assert_eq!(key.public(), public);
+        let sig = key.sign(b"");
+        assert_eq!(
+            sig.to_vec(),
+            hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        );
+        assert!(ed25519_verify(&public, b"", &sig));
+        assert!(!ed25519_verify(&public, b"x", &sig));
+        assert!(!ed25519_verify(&public, b"", &sig[..63]));
+        // A seed that is not the private half of `public` is refused.
+        assert!(SigningKey::from_seed(&[1; 32], Some(&public)).is_err());
     }
 
     #[test]

@@ -178,6 +178,13 @@ pub enum RejectReason {
     /// (`email[]`, ` email`, `q=1;email=`, `Email` for `email`), but that the policy does not
     /// select as written: refused rather than forwarded unprotected.
     AmbiguousName,
+    /// A percent-escape that is not `%HH` (`%u0065`, which IIS decodes) in a query string or
+    /// form body, or a parameter name that is not UTF-8 once decoded.
+    InvalidEncoding,
+    /// The request declares a body (`Content-Length` above zero or `Transfer-Encoding`) that
+    /// the adapter was not given (a CloudFront trigger without include-body): the route's
+    /// body rules cannot be applied, and the transport would forward the body unread.
+    BodyNotReceived,
     /// A rule's action does not fit a value it selected (with `onError: reject`).
     NotApplicable {
         /// The rule.
@@ -215,10 +222,11 @@ impl RejectReason {
             | DuplicateKey { .. }
             | TooDeep { .. }
             | MalformedForm
-            | AmbiguousName => 400,
+            | AmbiguousName
+            | InvalidEncoding => 400,
             NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
             Sealing | PolicyUnavailable | ZoneUnavailable => 503,
-            Internal => 500,
+            Internal | BodyNotReceived => 500,
         }
     }
 
@@ -237,6 +245,8 @@ impl RejectReason {
             TooDeep { .. } => "too-deep",
             MalformedForm => "malformed-form",
             AmbiguousName => "ambiguous-name",
+            InvalidEncoding => "invalid-encoding",
+            BodyNotReceived => "body-not-received",
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
             NoZone => "no-zone",
@@ -262,6 +272,8 @@ impl RejectReason {
             TooDeep { .. } => "JSON nested too deeply",
             MalformedForm => "Malformed form body",
             AmbiguousName => "Ambiguous field name",
+            InvalidEncoding => "Invalid percent-encoding or name",
+            BodyNotReceived => "Request body not received",
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
             NoZone => "Residency zone unknown",
@@ -291,7 +303,7 @@ impl fmt::Display for RejectReason {
             UnsupportedMediaType => {
                 f.write_str("this route does not accept bodies of this media type")
             }
-            UnsupportedCharset => f.write_str("JSON bodies must be UTF-8"),
+            UnsupportedCharset => f.write_str("bodies must be UTF-8"),
             MalformedJson { offset } => write!(f, "the body is not valid JSON (at byte {offset})"),
             DuplicateKey { offset } => write!(
                 f,
@@ -303,6 +315,12 @@ impl fmt::Display for RejectReason {
             }
             AmbiguousName => f.write_str(
                 "a field name could be read as a protected field by the server; send each field under its exact name",
+            ),
+            InvalidEncoding => f.write_str(
+                "send percent-escapes as %HH and parameter names as UTF-8",
+            ),
+            BodyNotReceived => f.write_str(
+                "the request has a body but the edge function was not given it, so it cannot be protected; the CloudFront trigger must include the body (include-body)",
             ),
             NotApplicable { rule, action, why } => write!(
                 f,
@@ -479,7 +497,11 @@ impl Engine {
     /// The first policy whose match conditions hold for the request.
     pub fn policy_for(&self, req: &Request) -> Option<&Policy> {
         let segments = select::normalize_path(&req.path);
-        self.policies.iter().find(|p| matches(p, req, &segments))
+        // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
+        let stem = select::without_format_suffix(&segments);
+        self.policies.iter().find(|p| {
+            matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
+        })
     }
 
     /// Apply the matching policy to a request.
@@ -653,17 +675,22 @@ fn body_format(policy: &Policy, req: &Request) -> Result<Option<BodyFormat>, Rej
         return Err(RejectReason::MissingContentType);
     };
     let media = select::parse_media_type(ct);
+    if media.repeated {
+        // `charset=utf-8; charset=ibm037`: servers disagree on which parameter counts.
+        return Err(RejectReason::UnsupportedMediaType);
+    }
     let format = policy
         .formats
         .iter()
         .find(|(pattern, _)| select::media_type_matches(pattern, &media.essence))
         .map(|(_, f)| *f)
         .ok_or(RejectReason::UnsupportedMediaType)?;
-    if format == BodyFormat::Json
-        && media
-            .charset
-            .as_deref()
-            .is_some_and(|c| c != "utf-8" && c != "utf8")
+    // Every body type is read as UTF-8: a form in `charset=ibm037` is decoded as EBCDIC by
+    // ASP.NET, and its names would not be the ones the rules compare.
+    if media
+        .charset
+        .as_deref()
+        .is_some_and(|c| c != "utf-8" && c != "utf8")
     {
         return Err(RejectReason::UnsupportedCharset);
     }
@@ -872,13 +899,18 @@ fn protect_json_tree(
         .iter()
         .map(|(segs, _)| !(0..segs.len()).any(|n| index.contains_key(&segs[..n])))
         .collect();
-    let kept: HashSet<&[Seg]> = targets
+    // Selected nodes by identity (their addresses, sorted): the walk builds no paths.
+    let mut selected: Vec<usize> = values
         .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|((segs, _), _)| segs.as_slice())
+        .map(|v| std::ptr::from_ref::<serde_json::Value>(v) as usize)
         .collect();
-    if ambiguous_case(policy, &doc, &kept) {
+    selected.sort_unstable();
+    let is_selected = |v: &serde_json::Value| {
+        selected
+            .binary_search(&(std::ptr::from_ref(v) as usize))
+            .is_ok()
+    };
+    if onepass::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
         return Err(RejectReason::AmbiguousName);
     }
     if targets.is_empty() {
@@ -969,105 +1001,6 @@ fn protect_json_tree(
     Ok(Some(rewritten))
 }
 
-/// Whether the body has a member whose name differs only in case from a selected one (at the
-/// same place), which origins that bind JSON case-insensitively would read as the selected
-/// member: next to a selected member, or where a plain path (`$.user.email`) selects nothing
-/// as written but something ignoring case. `kept` are the selected values not inside another
-/// selected value; what is inside them is protected as a whole and not looked at.
-fn ambiguous_case(policy: &Policy, doc: &serde_json::Value, kept: &HashSet<&[Seg]>) -> bool {
-    use serde_json::Value;
-    fn child<'v>(v: &'v Value, seg: &Seg, exact: bool) -> Vec<(Seg, &'v Value)> {
-        match (v, seg) {
-            (Value::Object(m), Seg::Name(n)) => m
-                .iter()
-                .filter(|(k, _)| {
-                    if exact {
-                        *k == n
-                    } else {
-                        k.eq_ignore_ascii_case(n)
-                    }
-                })
-                .map(|(k, v)| (Seg::Name(k.clone()), v))
-                .collect(),
-            (Value::Array(a), Seg::Index(i)) => {
-                a.get(*i).map(|v| (Seg::Index(*i), v)).into_iter().collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-    // Siblings of selected members.
-    for segs in kept {
-        let Some((Seg::Name(last), parent)) = segs.split_last() else {
-            continue;
-        };
-        let mut at = Some(doc);
-        for seg in parent {
-            at = at.and_then(|v| child(v, seg, true).first().map(|(_, c)| *c));
-        }
-        if at.is_some_and(|v| child(v, &Seg::Name(last.clone()), false).len() > 1) {
-            return true;
-        }
-    }
-    // `$..name`: a member anywhere whose name is `name` in another case.
-    fn any_variant(v: &Value, name: &str, path: &mut Vec<Seg>, kept: &HashSet<&[Seg]>) -> bool {
-        if kept.contains(path.as_slice()) {
-            return false;
-        }
-        let mut visit = |seg: Seg, v: &Value| {
-            path.push(seg);
-            let found = any_variant(v, name, path, kept);
-            path.pop();
-            found
-        };
-        match v {
-            Value::Object(m) => m.iter().any(|(k, v)| {
-                (k != name && k.eq_ignore_ascii_case(name)) || visit(Seg::Name(k.clone()), v)
-            }),
-            Value::Array(a) => a.iter().enumerate().any(|(i, v)| visit(Seg::Index(i), v)),
-            _ => false,
-        }
-    }
-    for rule in &policy.rules {
-        if let CompiledSelector::Json {
-            descendant: Some(name),
-            ..
-        } = &rule.selector
-        {
-            if any_variant(doc, name, &mut Vec::new(), kept) {
-                return true;
-            }
-        }
-    }
-    // Plain paths, walked ignoring case (not into selected values).
-    for rule in &policy.rules {
-        let CompiledSelector::Json {
-            singular: Some(path),
-            ..
-        } = &rule.selector
-        else {
-            continue;
-        };
-        let mut level: Vec<(Vec<Seg>, &Value)> = vec![(Vec::new(), doc)];
-        for seg in path {
-            level = level
-                .iter()
-                .filter(|(at, _)| !kept.contains(at.as_slice()))
-                .flat_map(|(at, v)| {
-                    child(v, seg, false).into_iter().map(|(s, c)| {
-                        let mut p = at.clone();
-                        p.push(s);
-                        (p, c)
-                    })
-                })
-                .collect();
-        }
-        if level.iter().any(|(at, _)| at != path) {
-            return true;
-        }
-    }
-    false
-}
-
 /// The path of a value after the removals before it in the same arrays.
 fn shifted(path: &[Seg], removed: &[&[Seg]]) -> Vec<Seg> {
     let mut out = path.to_vec();
@@ -1095,6 +1028,9 @@ fn protect_params(
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<String>, RejectReason> {
+    // Query rules read the query string; form rules the body, and the query string too
+    // unless they say `alsoQuery: false` (servlets, Spring, PHP `$_REQUEST` and Rails merge
+    // query and body parameters).
     let rules: Vec<(&crate::policy::Rule, &str)> = policy
         .rules
         .iter()
@@ -1102,27 +1038,36 @@ fn protect_params(
             (CompiledSelector::Query(n), Part::Query) | (CompiledSelector::Form(n), Part::Form) => {
                 Some((r, n.as_str()))
             }
+            (CompiledSelector::Form(n), Part::Query) if r.also_query => Some((r, n.as_str())),
             _ => None,
         })
         .collect();
     if rules.is_empty() || raw.is_empty() {
         return Ok(None);
     }
+    // An escape that is not `%HH` (`%u0065`, which IIS decodes) is read differently by
+    // different servers.
+    if !select::strict_escapes(raw) {
+        return Err(RejectReason::InvalidEncoding);
+    }
     // Origins differ in how they read names (`;` as a separator, `email[]` arrays, leading
-    // spaces, NUL): a spelling that some origin reads as a selected name must be selected as
-    // written, or the request is refused.
+    // spaces, NUL, `.` and space for `_`, Unicode case): a name that is equivalent to a
+    // selected one (`names::skeleton`) must be selected as written, or the request is refused.
     for piece in raw.split(['&', ';']) {
         let name = piece.split_once('=').map_or(piece, |(n, _)| n);
         let decoded = select::percent_decode(name.as_bytes(), true);
-        let lenient = select::lenient_name(&decoded);
-        let strict_selected = rules
+        let Ok(decoded) = std::str::from_utf8(&decoded) else {
+            return Err(RejectReason::InvalidEncoding);
+        };
+        if !rules
             .iter()
-            .any(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&decoded));
-        let lenient_selected = rules
-            .iter()
-            .any(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&lenient));
+            .any(|(r, _)| crate::names::skeleton_is(decoded, &r.skeleton))
+        {
+            continue;
+        }
+        let strict_selected = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded));
         let separate = raw.split('&').any(|p| p == piece);
-        if lenient_selected && !(strict_selected && separate) {
+        if !(strict_selected && separate) {
             return Err(RejectReason::AmbiguousName);
         }
     }
@@ -1167,6 +1112,7 @@ fn protect_headers(
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<bool, RejectReason> {
+    check_header_and_cookie_names(policy, headers)?;
     let mut changed = false;
     for rule in &policy.rules {
         match &rule.selector {
@@ -1203,25 +1149,30 @@ fn protect_headers(
                     if !n.eq_ignore_ascii_case("cookie") {
                         continue;
                     }
-                    let mut pieces = Vec::new();
-                    let mut touched = false;
-                    for piece in v.split(';') {
-                        let trimmed = piece.trim();
-                        let (cn, cv) = trimmed.split_once('=').unwrap_or((trimmed, ""));
-                        // `name =v`: cookie parsers trim the name, so must we (found by fuzzing).
-                        let cn = cn.trim_end();
-                        if !cn.eq_ignore_ascii_case(name) {
-                            pieces.push(trimmed.to_string());
+                    // Every way an origin splits cookies (`;`, `,`, white space): a cookie
+                    // some origin reads under the selected name is protected.
+                    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+                    for piece in select::cookie_pieces(v) {
+                        if !piece.name.eq_ignore_ascii_case(name) {
                             continue;
                         }
                         let location = Location::field(Part::Cookie, name.as_str(), nth);
                         nth += 1;
-                        let out =
-                            action::apply(&rule.action, Input::Text(cv.as_bytes()), &location, ctx)
-                                .map_err(|f| failure(f, rule))?;
+                        let out = action::apply(
+                            &rule.action,
+                            Input::Text(piece.value.as_bytes()),
+                            &location,
+                            ctx,
+                        )
+                        .map_err(|f| failure(f, rule))?;
                         let removed = matches!(out, Output::Remove);
-                        if let Output::Text(t) = out {
-                            pieces.push(format!("{cn}={}", select::percent_encode(&t)));
+                        match out {
+                            Output::Text(t) => edits.push((
+                                piece.value_start,
+                                piece.end,
+                                select::percent_encode(&t),
+                            )),
+                            _ => edits.push((piece.start, piece.end, String::new())),
                         }
                         fields.push(FieldReport {
                             original: location.clone(),
@@ -1229,14 +1180,9 @@ fn protect_headers(
                             removed,
                             ..FieldReport::of(rule)
                         });
-                        touched = true;
                     }
-                    if touched {
-                        *v = pieces
-                            .into_iter()
-                            .filter(|p| !p.is_empty())
-                            .collect::<Vec<_>>()
-                            .join("; ");
+                    if !edits.is_empty() {
+                        *v = select::edit_cookie_header(v, &edits);
                         changed = true;
                     }
                 }
@@ -1246,6 +1192,58 @@ fn protect_headers(
         }
     }
     Ok(changed)
+}
+
+/// Refuse header and cookie names that some origin reads as a selected one
+/// (`names::equivalent`: `X_National_ID` for `x-national-id`, which WSGI servers merge;
+/// `tracking.email` or `tracking%5Femail` for the cookie `tracking_email`, which PHP decodes
+/// and rewrites) but that the rule does not select as written (case-insensitively).
+fn check_header_and_cookie_names(
+    policy: &Policy,
+    headers: &[(String, String)],
+) -> Result<(), RejectReason> {
+    let mut header_rules = policy.rules.iter().filter_map(|r| match &r.selector {
+        CompiledSelector::Header(n) => Some((n.as_str(), r.skeleton.as_str())),
+        _ => None,
+    });
+    let cookie_rules: Vec<(&str, &str)> = policy
+        .rules
+        .iter()
+        .filter_map(|r| match &r.selector {
+            CompiledSelector::Cookie(n) => Some((n.as_str(), r.skeleton.as_str())),
+            _ => None,
+        })
+        .collect();
+    if header_rules.next().is_some() {
+        for (n, _) in headers {
+            let ambiguous = policy.rules.iter().any(|r| {
+                matches!(&r.selector, CompiledSelector::Header(h)
+                    if !h.eq_ignore_ascii_case(n) && crate::names::skeleton_is(n, &r.skeleton))
+            });
+            if ambiguous {
+                return Err(RejectReason::AmbiguousName);
+            }
+        }
+    }
+    if cookie_rules.is_empty() {
+        return Ok(());
+    }
+    for (_, v) in headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+    {
+        for piece in select::cookie_pieces(v) {
+            // PHP decodes cookie names before it rewrites them.
+            let decoded = select::percent_decode(piece.name.as_bytes(), false);
+            let decoded = String::from_utf8_lossy(&decoded);
+            if cookie_rules.iter().any(|(n, sk)| {
+                !n.eq_ignore_ascii_case(piece.name) && crate::names::skeleton_is(&decoded, sk)
+            }) {
+                return Err(RejectReason::AmbiguousName);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Header values must stay visible ASCII; anything else is percent-encoded.

@@ -800,7 +800,7 @@ impl fmt::Debug for Opened {
 /// ```
 #[cfg(feature = "open")]
 pub fn open(keys: &PrivateKeyring, text: &str) -> Result<Opened, OpenError> {
-    open_checked(keys, text, None)
+    open_checked(keys, text, None, None)
 }
 
 /// Open an envelope and insist that it was sealed under `expected` (feature `open`): the way
@@ -832,7 +832,47 @@ pub fn open_expecting(
     text: &str,
     expected: &Binding,
 ) -> Result<Opened, OpenError> {
-    open_checked(keys, text, Some(expected))
+    open_checked(keys, text, Some(expected), None)
+}
+
+/// Data keys unwrapped while opening the envelopes of one request. Every envelope the edge
+/// sealed for one request carries the same data key wrapped to the same recipients (the same
+/// `enc` and wrapped key), so one HPKE open, the X25519 agreement that costs most of an
+/// opening, serves all of them. An entry is found only by the exact private key, `info`,
+/// `enc` and wrapped bytes it was unwrapped from; every field is still authenticated with its
+/// whole header. Keys are wiped on drop. Scope one to one request (one [`crate::reveal`]).
+#[cfg(feature = "open")]
+#[derive(Default)]
+pub(crate) struct DataKeys {
+    entries: Vec<(Vec<u8>, Zeroizing<[u8; crypto::KEY_LEN]>)>,
+}
+
+#[cfg(feature = "open")]
+impl DataKeys {
+    /// Most data keys kept: a request normally has one; a hostile one gains nothing by many.
+    const MAX: usize = 8;
+
+    fn id(key: &PrivateKey, info: &[u8], enc: &[u8], wrapped: &[u8]) -> Vec<u8> {
+        let kid = key.public_ref().kid().as_bytes();
+        let mut id = Vec::with_capacity(kid.len() + info.len() + enc.len() + wrapped.len() + 3);
+        for part in [kid, info, enc, wrapped] {
+            id.extend_from_slice(part);
+            id.push(0xff); // not a byte of a kid; info, enc and wrapped have fixed lengths
+        }
+        id
+    }
+}
+
+/// Open one envelope of a request, reusing the data keys already unwrapped for it
+/// (`open_expecting` when `expected` is given).
+#[cfg(feature = "open")]
+pub(crate) fn open_in_request(
+    keys: &PrivateKeyring,
+    text: &str,
+    expected: Option<&Binding>,
+    data_keys: &mut DataKeys,
+) -> Result<Opened, OpenError> {
+    open_checked(keys, text, expected, Some(data_keys))
 }
 
 #[cfg(feature = "open")]
@@ -840,6 +880,7 @@ fn open_checked(
     keys: &PrivateKeyring,
     text: &str,
     expected: Option<&Binding>,
+    mut data_keys: Option<&mut DataKeys>,
 ) -> Result<Opened, OpenError> {
     let binary = decode_text(text)?;
     let env = parse_binary(&binary)?;
@@ -854,7 +895,7 @@ fn open_checked(
         let (enc, wrapped) = rest.split_at(ENC_LEN);
         for key in keys.candidates(env.zone.as_bytes(), hint) {
             found = true;
-            if let Some(p) = open_with(key, enc, wrapped, &info, &env) {
+            if let Some(p) = open_with(key, enc, wrapped, &info, &env, data_keys.as_deref_mut()) {
                 plaintext = Some(p);
                 break 'recipients;
             }
@@ -894,20 +935,47 @@ fn open_with(
     wrapped: &[u8],
     info: &[u8],
     env: &Parsed<'_>,
+    data_keys: Option<&mut DataKeys>,
 ) -> Option<Zeroizing<Vec<u8>>> {
-    let enc: &[u8; ENC_LEN] = enc.try_into().ok()?;
-    let public = key.public_ref();
-    let dk = crypto::hpke_open(
-        key.secret(),
-        public.x(),
-        enc,
-        info,
-        public.kid().as_bytes(),
-        wrapped,
-    )
-    .ok()?;
-    let dk: &[u8; crypto::KEY_LEN] = dk.as_slice().try_into().ok()?;
-    let plaintext = crypto::aes256gcm_open(dk, field_nonce(env.counter), env.aad, env.ct).ok()?;
+    let id = data_keys
+        .as_ref()
+        .map(|_| DataKeys::id(key, info, enc, wrapped));
+    let cached = match (&data_keys, &id) {
+        (Some(cache), Some(id)) => cache
+            .entries
+            .iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, dk)| dk.clone()),
+        _ => None,
+    };
+    let dk = match cached {
+        Some(dk) => dk,
+        None => {
+            let enc: &[u8; ENC_LEN] = enc.try_into().ok()?;
+            let public = key.public_ref();
+            let dk = crypto::hpke_open(
+                key.secret(),
+                public.x(),
+                enc,
+                info,
+                public.kid().as_bytes(),
+                wrapped,
+            )
+            .ok()?;
+            let mut out = Zeroizing::new([0u8; crypto::KEY_LEN]);
+            out.copy_from_slice(dk.get(..crypto::KEY_LEN)?);
+            if dk.len() != crypto::KEY_LEN {
+                return None;
+            }
+            if let (Some(cache), Some(id)) = (data_keys, id) {
+                if cache.entries.len() < DataKeys::MAX {
+                    cache.entries.push((id, out.clone()));
+                }
+            }
+            out
+        }
+    };
+    let plaintext = crypto::aes256gcm_open(&dk, field_nonce(env.counter), env.aad, env.ct).ok()?;
     Some(Zeroizing::new(plaintext.to_vec()))
 }
 
@@ -995,6 +1063,62 @@ mod tests {
         let opened = open(&ring, &last).expect("open");
         assert_eq!(opened.plaintext(), b"x");
         assert_eq!(opened.binding(), &Binding::new("p", "eu", at));
+    }
+
+    /// One request's envelopes share their data key: the cache unwraps it once, opens exactly
+    /// what `open` opens, and a changed field still fails with the cached key.
+    #[cfg(feature = "open")]
+    #[test]
+    fn data_keys_are_unwrapped_once_per_request_and_fields_still_authenticate() {
+        let key = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let other = PrivateKey::generate("eu", "eu-2", 1).expect("key");
+        let (public, other_public) = (key.public(), other.public());
+        let mut ring = PrivateKeyring::new();
+        ring.push(key);
+        let mut sealer = Sealer::new(&[&public, &other_public], "eu").expect("sealer");
+        let a = sealer
+            .seal("p", &json_at(&["a"]), ValueKind::Text, b"first")
+            .expect("a");
+        let b = sealer
+            .seal("p", &json_at(&["b"]), ValueKind::Text, b"second")
+            .expect("b");
+        let mut cache = DataKeys::default();
+        let first = open_in_request(&ring, &a, None, &mut cache).expect("a");
+        assert_eq!(first.plaintext(), b"first");
+        assert_eq!(cache.entries.len(), 1);
+        let second = open_in_request(&ring, &b, None, &mut cache).expect("b");
+        assert_eq!(second.plaintext(), b"second");
+        assert_eq!(
+            cache.entries.len(),
+            1,
+            "the second envelope reused the data key"
+        );
+        assert_eq!(second.binding(), open(&ring, &b).expect("b").binding());
+        // A changed last character (inside the tag) fails with the cached key too.
+        let mut tampered = b.clone();
+        let last = tampered.pop().expect("char");
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(
+            open_in_request(&ring, &tampered, None, &mut cache),
+            Err(OpenError::Tampered | OpenError::Malformed)
+        ));
+        let expected = Binding::new("p", "eu", json_at(&["a"]));
+        assert_eq!(
+            open_in_request(&ring, &b, Some(&expected), &mut cache).unwrap_err(),
+            OpenError::WrongLocation
+        );
+        // Another request's data key is another entry.
+        let mut next = Sealer::new(&[&public], "eu").expect("sealer");
+        let c = next
+            .seal("p", &json_at(&["a"]), ValueKind::Text, b"third")
+            .expect("c");
+        assert_eq!(
+            open_in_request(&ring, &c, None, &mut cache)
+                .expect("c")
+                .plaintext(),
+            b"third"
+        );
+        assert_eq!(cache.entries.len(), 2);
     }
 
     /// The precomputed header text gives the same envelope as building it whole, whatever the

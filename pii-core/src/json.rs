@@ -314,31 +314,6 @@ impl<'a> Lexer<'a> {
         })
     }
 
-    /// Whether a name of the object whose member value was just read (`value` is its token),
-    /// other than that member's own name, read before it satisfies `pred` (decoded). Only when
-    /// duplicate names are checked: the names are kept for that.
-    pub(crate) fn any_earlier_name(&self, value: Tok, mut pred: impl FnMut(&[u8]) -> bool) -> bool {
-        let Some(k) = &self.keys else {
-            return false;
-        };
-        // An object value has opened its own list of names already.
-        let (first, end) = if matches!(value, Tok::Obj(_)) {
-            let n = k.marks.len();
-            let first = n
-                .checked_sub(2)
-                .and_then(|i| k.marks.get(i))
-                .map_or(0, |m| m.0);
-            (first, k.marks.last().map_or(0, |m| m.0))
-        } else {
-            (k.marks.last().map_or(0, |m| m.0), k.keys.len())
-        };
-        k.keys
-            .get(first..end.saturating_sub(1))
-            .unwrap_or_default()
-            .iter()
-            .any(|&key| pred(k.name(self.text, key)))
-    }
-
     fn err(&self, what: &'static str) -> JsonProblem {
         syntax(self.pos, what)
     }

@@ -237,7 +237,7 @@ pub(crate) fn okp_thumbprint(crv: &str, x: &str) -> String {
     URL_SAFE_NO_PAD.encode(thumbprint_digest(crv, x))
 }
 
-fn thumbprint_digest(crv: &str, x: &str) -> [u8; 32] {
+pub(crate) fn thumbprint_digest(crv: &str, x: &str) -> [u8; 32] {
     let json = format!(
         "{{\"crv\":{},\"kty\":\"OKP\",\"x\":{}}}",
         json_string(crv),

@@ -44,14 +44,18 @@ mod error;
 mod json;
 mod keys;
 mod location;
+pub mod names;
 mod onepass;
 mod policy;
+pub mod receipt;
 mod request;
 mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
 pub mod spec;
+#[cfg(feature = "open")]
+pub mod strict;
 #[cfg(feature = "yaml")]
 mod yaml;
 

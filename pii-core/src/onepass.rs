@@ -36,7 +36,8 @@ struct Segment {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Selector {
-    Name(String),
+    /// A member name, and its skeleton (`names::skeleton`) for the name checks.
+    Name(String, String),
     Wildcard,
     Index(usize),
 }
@@ -52,12 +53,12 @@ pub(crate) enum Step<'a> {
 const MAX_SEGMENTS: usize = 63;
 
 impl Selector {
-    fn matches(&self, step: Step<'_>, fold_case: bool) -> bool {
+    fn matches(&self, step: Step<'_>, fold: bool) -> bool {
         match (self, step) {
             (Selector::Wildcard, _) => true,
-            (Selector::Name(n), Step::Name(k)) => {
-                if fold_case {
-                    n.eq_ignore_ascii_case(k)
+            (Selector::Name(n, skeleton), Step::Name(k)) => {
+                if fold {
+                    n == k || crate::names::skeleton_is(k, skeleton)
                 } else {
                     n == k
                 }
@@ -78,30 +79,160 @@ impl Queries {
             select: Vec::new(),
             rules: Vec::new(),
             probes: Vec::new(),
-            variants: Vec::new(),
         };
         for (index, selector) in selectors.into_iter().enumerate() {
-            let crate::select::CompiledSelector::Json {
-                text,
-                singular,
-                descendant,
-                ..
-            } = selector
-            else {
+            let crate::select::CompiledSelector::Json { text, .. } = selector else {
                 continue;
             };
             let query = Query::parse(text)?;
-            if singular.is_some() {
-                queries.probes.push((queries.select.len(), query.clone()));
-            }
-            if let Some(name) = descendant {
-                queries.variants.push(name.clone());
+            if query.names_something() {
+                queries.probes.push(query.clone());
             }
             queries.select.push(query);
             queries.rules.push(index);
         }
         Some(queries)
     }
+}
+
+/// What JSON member names are compared with to find names an origin could read as selected
+/// ones (`names::equivalent`) that the policy does not select as written.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NameChecks {
+    /// The queries of the subset that name a member, stepped with names compared by skeleton:
+    /// a value one of them reaches and no rule selects was reached through a name that is
+    /// only equivalent to a selected one.
+    pub(crate) probes: Vec<Query>,
+    /// For queries outside the subset (filters, slices, negative indexes): subset queries that
+    /// reach every value they can select (those selectors read as `[*]`) and every member a
+    /// filter tests (`[?@.a.b ...]` gives `...[*].a.b`). A value one of them reaches with names
+    /// compared by skeleton, but not with names compared exactly, was reached through an
+    /// equivalent name.
+    pub(crate) approx: Vec<Query>,
+    /// Names that queries neither form can describe mention (a nested filter): a member
+    /// anywhere whose name is equivalent to one of them but not the same is refused.
+    pub(crate) loose: Vec<crate::names::Selected>,
+}
+
+impl NameChecks {
+    pub(crate) fn plan<'a>(
+        selectors: impl IntoIterator<Item = &'a crate::select::CompiledSelector>,
+    ) -> NameChecks {
+        let mut checks = NameChecks::default();
+        for selector in selectors {
+            let crate::select::CompiledSelector::Json { text, .. } = selector else {
+                continue;
+            };
+            match Query::parse(text) {
+                Some(query) if query.names_something() => checks.probes.push(query),
+                Some(_) => {}
+                None => match over_approximate(text) {
+                    Some(queries) => checks.approx.extend(queries),
+                    None => checks.loose.extend(
+                        crate::select::path_names(text)
+                            .iter()
+                            .map(|n| crate::names::Selected::new(n)),
+                    ),
+                },
+            }
+        }
+        checks
+    }
+}
+
+/// The end of the bracket that starts at `start` (a `[`): the index after its `]`, skipping
+/// quoted strings and nested brackets.
+fn bracket_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Subset queries that together reach every value `text` selects and every member its
+/// filters test (see [`NameChecks::approx`]); `None` when the text is beyond this reading
+/// (a filter inside a filter, escapes in a filtered name).
+fn over_approximate(text: &str) -> Option<Vec<Query>> {
+    let b = text.as_bytes();
+    let mut main = String::from("$");
+    let mut extra = Vec::new();
+    let mut i = 1;
+    while i < b.len() {
+        if b[i] == b'.' {
+            let start = i;
+            i += if b.get(i + 1) == Some(&b'.') { 2 } else { 1 };
+            if b.get(i) == Some(&b'[') {
+                continue;
+            }
+            while i < b.len() && b[i] != b'.' && b[i] != b'[' {
+                i += 1;
+            }
+            main.push_str(text.get(start..i)?);
+        } else if b[i] == b'[' {
+            let end = bracket_end(b, i)?;
+            let seg = text.get(i..end)?;
+            if bracket(text, i).is_some_and(|(_, next)| next == end) {
+                main.push_str(seg);
+            } else {
+                main.push_str("[*]");
+                let inner = seg.get(1..seg.len() - 1)?.trim_start();
+                if let Some(filter) = inner.strip_prefix('?') {
+                    if filter.contains('[') && filter.contains('?') {
+                        return None;
+                    }
+                    // Every `@.a.b` the filter tests, relative to the filtered element.
+                    let fb = filter.as_bytes();
+                    for (at, _) in filter.match_indices('@') {
+                        let mut j = at + 1;
+                        let mut rel = String::new();
+                        while j < fb.len() && fb[j] == b'.' {
+                            let k = j + 1;
+                            let mut e = k;
+                            while e < fb.len()
+                                && (fb[e].is_ascii_alphanumeric() || fb[e] == b'_' || fb[e] >= 0x80)
+                            {
+                                e += 1;
+                            }
+                            if e == k {
+                                break;
+                            }
+                            rel.push_str(filter.get(j..e)?);
+                            j = e;
+                        }
+                        if !rel.is_empty() {
+                            extra.push(format!("{main}{rel}"));
+                        }
+                    }
+                }
+            }
+            i = end;
+        } else {
+            return None;
+        }
+    }
+    let mut out = vec![Query::parse(&main)?];
+    for e in extra {
+        out.push(Query::parse(&e)?);
+    }
+    Some(out)
 }
 
 impl Query {
@@ -144,6 +275,13 @@ impl Query {
         (segs.len() <= MAX_SEGMENTS).then_some(Query { segs })
     }
 
+    /// Whether a selector of the query is a member name.
+    fn names_something(&self) -> bool {
+        self.segs
+            .iter()
+            .any(|s| s.selectors.iter().any(|s| matches!(s, Selector::Name(..))))
+    }
+
     /// The state at the root.
     pub(crate) fn start(&self) -> u64 {
         1
@@ -163,8 +301,8 @@ impl Query {
         state & !self.done_bit() != 0
     }
 
-    /// The state of a child. `fold_case` compares member names ignoring ASCII case.
-    pub(crate) fn step(&self, state: u64, step: Step<'_>, fold_case: bool) -> u64 {
+    /// The state of a child. `fold` compares member names by their skeletons.
+    pub(crate) fn step(&self, state: u64, step: Step<'_>, fold: bool) -> u64 {
         let mut next = 0;
         let mut pending = state & !self.done_bit();
         while pending != 0 {
@@ -176,7 +314,7 @@ impl Query {
             if seg.descendant {
                 next |= 1 << i;
             }
-            if seg.selectors.iter().any(|s| s.matches(step, fold_case)) {
+            if seg.selectors.iter().any(|s| s.matches(step, fold)) {
                 next |= 1 << (i + 1);
             }
         }
@@ -198,7 +336,13 @@ fn member(text: &str, i: usize) -> Option<(Vec<Selector>, usize)> {
     if !name_first(first) || !chars.all(|c| name_first(c) || c.is_ascii_digit()) {
         return None;
     }
-    Some((vec![Selector::Name(name.to_string())], i + end))
+    Some((
+        vec![Selector::Name(
+            name.to_string(),
+            crate::names::skeleton(name),
+        )],
+        i + end,
+    ))
 }
 
 /// `[sel, sel, ...]` starting at the `[`, without whitespace; selectors are quoted names
@@ -219,7 +363,10 @@ fn bracket(text: &str, mut i: usize) -> Option<(Vec<Selector>, usize)> {
                 if name.contains('\\') {
                     return None;
                 }
-                selectors.push(Selector::Name(name.to_string()));
+                selectors.push(Selector::Name(
+                    name.to_string(),
+                    crate::names::skeleton(name),
+                ));
                 i += len + 2;
             }
             b'0'..=b'9' => {
@@ -252,11 +399,10 @@ pub(crate) struct Queries {
     pub(crate) select: Vec<Query>,
     /// The index in the policy's rules of each query in `select`.
     pub(crate) rules: Vec<usize>,
-    /// For plain paths (`$.user.email`): (index in `select`, the same query compared ignoring
-    /// case). A value this reaches and its own query does not is a case variant of it.
-    pub(crate) probes: Vec<(usize, Query)>,
-    /// Names of `$..name` rules: a member named so in another case is ambiguous.
-    pub(crate) variants: Vec<String>,
+    /// The queries that name a member, stepped with names compared by skeleton
+    /// (`NameChecks::probes`): a value one of them reaches and no query in `select` selects
+    /// was reached through an equivalent name, not the selected one.
+    pub(crate) probes: Vec<Query>,
 }
 
 /// One selected value, as the edit callback sees it.
@@ -306,7 +452,8 @@ pub(crate) struct Pass {
     pub(crate) out: Vec<u8>,
     /// Values selected (and handed to the callback).
     pub(crate) hits: usize,
-    /// A member name differs only in case from a selected one, or from a plain path's name.
+    /// A value is reached through a member name equivalent to a selected one
+    /// (`names::equivalent`) but not selected as written.
     pub(crate) ambiguous: bool,
 }
 
@@ -316,8 +463,6 @@ struct Level {
     /// Objects: the current member's name; `None` for arrays.
     key: Option<Span>,
     obj: bool,
-    /// Objects: decoded names of the members selected so far.
-    selected: Vec<String>,
 }
 
 fn name_of<'t>(text: &'t str, span: Span, scratch: &'t mut String) -> Result<&'t str, JsonProblem> {
@@ -329,10 +474,6 @@ fn name_of<'t>(text: &'t str, span: Span, scratch: &'t mut String) -> Result<&'t
     } else {
         text.get(s..e).ok_or(json::internal(s))
     }
-}
-
-fn folds_to(a: &str, b: &str) -> bool {
-    a != b && a.eq_ignore_ascii_case(b)
 }
 
 /// One pass over `bytes`: every value some query selects (the outermost, first query in order)
@@ -371,14 +512,6 @@ pub(crate) fn select_rewrite<E>(
                     return Err(json::internal(span.start).into());
                 };
                 level.key = Some(span);
-                if !level.selected.is_empty() || !queries.variants.is_empty() {
-                    let name = name_of(text, span, &mut scratch)?;
-                    if level.selected.iter().any(|s| folds_to(s, name))
-                        || queries.variants.iter().any(|v| folds_to(v, name))
-                    {
-                        pass.ambiguous = true;
-                    }
-                }
                 continue;
             }
             Tok::End(end) => {
@@ -403,11 +536,14 @@ pub(crate) fn select_rewrite<E>(
                 for (k, q) in queries.select.iter().enumerate() {
                     next[k] = q.start();
                 }
-                for (k, (_, q)) in queries.probes.iter().enumerate() {
+                for (k, q) in queries.probes.iter().enumerate() {
                     next[nsel + k] = q.start();
                 }
             }
             Some(level) => {
+                let from = states
+                    .get(states.len() - width..)
+                    .ok_or(json::internal(start))?;
                 let step = match level.key {
                     Some(span) if level.obj => Step::Name(name_of(text, span, &mut scratch)?),
                     _ => {
@@ -415,20 +551,12 @@ pub(crate) fn select_rewrite<E>(
                         Step::Index(level.entries.count)
                     }
                 };
-                let from = states
-                    .get(states.len() - width..)
-                    .ok_or(json::internal(start))?;
                 for (k, q) in queries.select.iter().enumerate() {
                     next[k] = q.step(from[k], step, false);
                 }
-                for (k, (_, q)) in queries.probes.iter().enumerate() {
+                for (k, q) in queries.probes.iter().enumerate() {
                     next[nsel + k] = q.step(from[nsel + k], step, true);
                 }
-            }
-        }
-        for (k, (sel, q)) in queries.probes.iter().enumerate() {
-            if q.accepts(next[nsel + k]) && !queries.select[*sel].accepts(next[*sel]) {
-                pass.ambiguous = true;
             }
         }
         let hit = queries
@@ -436,22 +564,18 @@ pub(crate) fn select_rewrite<E>(
             .iter()
             .zip(&next)
             .position(|(q, &s)| q.accepts(s));
+        if hit.is_none()
+            && queries
+                .probes
+                .iter()
+                .zip(&next[nsel..])
+                .any(|(q, &s)| q.accepts(s))
+        {
+            pass.ambiguous = true;
+        }
         let container = matches!(tok, Tok::Obj(_) | Tok::Arr(_));
 
         if let Some(query) = hit {
-            // A member selected: is there another member of this object with the same name
-            // in another case (before it, or later: `selected` is checked on each name)?
-            if let Some(level) = levels.last_mut() {
-                if let (true, Some(span)) = (level.obj, level.key) {
-                    let name = name_of(text, span, &mut scratch)?;
-                    if lx.any_earlier_name(tok, |n| {
-                        n != name.as_bytes() && n.eq_ignore_ascii_case(name.as_bytes())
-                    }) {
-                        pass.ambiguous = true;
-                    }
-                    level.selected.push(name.to_string());
-                }
-            }
             let end = match tok.scalar_span() {
                 Some((_, end)) => end,
                 None => skip_container(&mut lx)?,
@@ -487,7 +611,7 @@ pub(crate) fn select_rewrite<E>(
                     .probes
                     .iter()
                     .zip(&next[nsel..])
-                    .any(|((_, q), &s)| q.live(s)))
+                    .any(|(q, &s)| q.live(s)))
         {
             if let Some(parent) = levels.last_mut() {
                 parent.entries.begin_kept(&mut out, entry_start);
@@ -498,7 +622,6 @@ pub(crate) fn select_rewrite<E>(
                 entries: Entries::default(),
                 key: None,
                 obj,
-                selected: Vec::new(),
             });
         } else {
             let end = match tok.scalar_span() {
@@ -514,11 +637,106 @@ pub(crate) fn select_rewrite<E>(
     Ok(pass)
 }
 
+/// The name checks of [`NameChecks`] on a document tree, for the tree evaluation in
+/// `engine.rs`: whether a value no rule selects (`selected` says whether a node of `doc` is a
+/// selected value) is reached by a probe, or a member has a name equivalent to one in `loose`
+/// but not the same. Nothing inside a selected value is looked at: it is protected as a whole.
+/// Gives the answer `select_rewrite` gives for the same policy when every query is in the
+/// subset.
+pub(crate) fn ambiguous_in_tree(
+    checks: &NameChecks,
+    doc: &serde_json::Value,
+    selected: &dyn Fn(&serde_json::Value) -> bool,
+) -> bool {
+    use serde_json::Value;
+    let np = checks.probes.len();
+    let na = checks.approx.len();
+    // States: the probes folded, the approximations folded, the approximations exact.
+    let queries = |k: usize| -> (&Query, bool) {
+        if k < np {
+            (&checks.probes[k], true)
+        } else if k < np + na {
+            (&checks.approx[k - np], true)
+        } else {
+            (&checks.approx[k - np - na], false)
+        }
+    };
+    let width = np + 2 * na;
+    fn walk<'a>(
+        checks: &'a NameChecks,
+        v: &Value,
+        states: &[u64],
+        width: usize,
+        queries: &dyn Fn(usize) -> (&'a Query, bool),
+        selected: &dyn Fn(&Value) -> bool,
+    ) -> bool {
+        let (np, na) = (checks.probes.len(), checks.approx.len());
+        let reached = checks.probes.iter().zip(states).any(|(q, &s)| q.accepts(s))
+            || (0..na).any(|k| {
+                let q = &checks.approx[k];
+                q.accepts(states[np + k]) && !q.accepts(states[np + na + k])
+            });
+        let live = (0..width).any(|k| queries(k).0.live(states[k]));
+        let container = matches!(v, Value::Object(_) | Value::Array(_));
+        if !reached && (!container || (!live && checks.loose.is_empty())) {
+            return false;
+        }
+        if selected(v) {
+            return false;
+        }
+        if reached {
+            return true;
+        }
+        let mut next = vec![0; width];
+        let mut step_into = |c: &Value, step: Step<'_>| {
+            for (k, slot) in next.iter_mut().enumerate() {
+                let (q, fold) = queries(k);
+                *slot = q.step(states[k], step, fold);
+            }
+            walk(checks, c, &next, width, queries, selected)
+        };
+        match v {
+            Value::Object(members) => members.iter().any(|(k, c)| {
+                checks
+                    .loose
+                    .iter()
+                    .any(|n| n.name != *k && crate::names::skeleton_is(k, &n.skeleton))
+                    || step_into(c, Step::Name(k))
+            }),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .any(|(i, c)| step_into(c, Step::Index(i))),
+            _ => false,
+        }
+    }
+    let start: Vec<u64> = (0..width).map(|k| queries(k).0.start()).collect();
+    walk(checks, doc, &start, width, &queries, selected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::Value;
     use serde_json_path::JsonPath;
+
+    #[test]
+    fn paths_outside_the_subset_are_over_approximated() {
+        let texts = |t: &str| -> Option<Vec<String>> {
+            over_approximate(t).map(|qs| qs.iter().map(|q| format!("{:?}", q.segs.len())).collect())
+        };
+        assert_eq!(
+            texts("$.messages[?@.internal != true].body"),
+            Some(vec!["3".into(), "3".into()])
+        );
+        assert_eq!(texts("$.a[1:].b"), Some(vec!["3".into()]));
+        assert_eq!(texts("$..x[-1]"), Some(vec!["2".into()]));
+        assert_eq!(texts("$.a[?@.b[?@.c]]"), None);
+        let q = over_approximate("$.items[?@.kind.type == 'card'].number").expect("subset");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[1], Query::parse("$.items[*].kind.type").expect("subset"));
+        assert_eq!(q[0], Query::parse("$.items[*].number").expect("subset"));
+    }
 
     #[test]
     fn parses_the_subset_only() {
@@ -561,7 +779,6 @@ mod tests {
                 .collect(),
             rules: (0..paths.len()).collect(),
             probes: Vec::new(),
-            variants: Vec::new(),
         }
     }
 

@@ -12,6 +12,11 @@ pub(crate) struct Rule {
     pub(crate) label: String,
     pub(crate) selector: CompiledSelector,
     pub(crate) action: Action,
+    /// The skeleton (`names::skeleton`) of the name a form, query, header or cookie rule
+    /// selects; empty for JSON rules.
+    pub(crate) skeleton: String,
+    /// A form rule that also protects the query parameter of its name.
+    pub(crate) also_query: bool,
 }
 
 /// A compiled action with its options.
@@ -79,6 +84,8 @@ pub struct Policy {
     pub(crate) max_depth: usize,
     /// The JSON rules as one-pass queries, when all of them can be (see `onepass.rs`).
     pub(crate) onepass: Option<crate::onepass::Queries>,
+    /// What the JSON name checks compare member names with (see `onepass::NameChecks`).
+    pub(crate) json_names: crate::onepass::NameChecks,
 }
 
 impl Policy {
@@ -95,6 +102,18 @@ impl Policy {
     /// The policy as written.
     pub fn spec(&self) -> &PolicySpec {
         &self.spec
+    }
+
+    /// Whether the policy reads request bodies (it has `json` or `form` rules, or lists
+    /// `match.contentTypes`): a request on its route cannot be protected without its body.
+    ///
+    /// ```
+    /// let p = pii_core::Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p",
+    ///   "match":{},"rules":[{"select":{"json":"$.email"},"action":"redact"}]}"#).unwrap();
+    /// assert!(p.reads_body());
+    /// ```
+    pub fn reads_body(&self) -> bool {
+        !self.formats.is_empty()
     }
 
     /// Compile a policy from its parsed form, reporting every problem found (not just the
@@ -282,6 +301,13 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
             ),
             ("domain", r.domain.is_some(), &[ActionKind::Tokenize]),
         ];
+        if r.also_query.is_some() && !matches!(r.select, SelectorSpec::Form(_)) {
+            add(
+                &mut problems,
+                &at("alsoQuery"),
+                "option `alsoQuery` only applies to `form` rules".into(),
+            );
+        }
         for (name, given, fits) in options {
             if given && !fits.contains(&r.action) {
                 add(
@@ -369,10 +395,20 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                     );
                 }
             }
+            let skeleton = match &r.select {
+                SelectorSpec::Json(_) => String::new(),
+                SelectorSpec::Form(n)
+                | SelectorSpec::Query(n)
+                | SelectorSpec::Header(n)
+                | SelectorSpec::Cookie(n) => crate::names::skeleton(n),
+            };
             rules.push(Rule {
                 label: r.name.clone().unwrap_or_else(|| r.select.to_string()),
                 selector,
                 action,
+                skeleton,
+                also_query: matches!(r.select, SelectorSpec::Form(_))
+                    && r.also_query.unwrap_or(true),
             });
         }
     }
@@ -428,8 +464,10 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
     }
     let max_depth = spec.limits.max_depth as usize;
     let onepass = crate::onepass::Queries::plan(rules.iter().map(|r| &r.selector));
+    let json_names = crate::onepass::NameChecks::plan(rules.iter().map(|r| &r.selector));
     Ok(Policy {
         onepass,
+        json_names,
         methods,
         paths,
         headers: spec.matches.headers.clone(),

@@ -75,6 +75,7 @@ fn open_at(
     text: &str,
     location: &Location,
     expect: Expect<'_>,
+    data_keys: &mut envelope::DataKeys,
 ) -> Result<Opened, RevealError> {
     let fail = |error| RevealError {
         location: location.clone(),
@@ -84,8 +85,13 @@ fn open_at(
         Expect {
             policy: Some(policy),
             zone: Some(zone),
-        } => envelope::open_expecting(keys, text, &Binding::new(policy, zone, location.clone())),
-        _ => envelope::open(keys, text),
+        } => envelope::open_in_request(
+            keys,
+            text,
+            Some(&Binding::new(policy, zone, location.clone())),
+            data_keys,
+        ),
+        _ => envelope::open_in_request(keys, text, None, data_keys),
     }
     .map_err(fail)?;
     let b = opened.binding();
@@ -140,8 +146,10 @@ pub fn reveal(
 ) -> Result<Revealed, RevealError> {
     let mut out = req.clone();
     let mut fields = Vec::new();
+    // The envelopes of one request share their data key: unwrap it once (see DataKeys).
+    let mut data_keys = envelope::DataKeys::default();
     let mut open = |text: &str, location: Location| -> Result<Opened, RevealError> {
-        let opened = open_at(keys, text, &location, expect)?;
+        let opened = open_at(keys, text, &location, expect, &mut data_keys)?;
         fields.push(RevealedField {
             binding: opened.binding().clone(),
             kind: opened.kind(),
@@ -204,30 +212,27 @@ pub fn reveal(
     for (name, value) in out.headers.iter_mut() {
         let lower = name.to_ascii_lowercase();
         if lower == "cookie" {
-            let mut touched = false;
-            let mut pieces = Vec::new();
-            for piece in value.split(';') {
-                let piece = piece.trim();
-                let (cn, cv) = piece.split_once('=').unwrap_or((piece, ""));
-                let decoded = select::percent_decode(cv.as_bytes(), false);
-                let decoded = String::from_utf8_lossy(&decoded);
-                if envelope::is_envelope(&decoded) {
-                    let lower_cn = cn.to_ascii_lowercase();
-                    let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
-                    let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
-                    *n += 1;
-                    let opened = open(&decoded, location)?;
-                    pieces.push(format!(
-                        "{cn}={}",
-                        String::from_utf8_lossy(opened.plaintext())
+            // Cookies as the edge reads them (docs/envelope.md §5.2): split on `;`, `,` and
+            // white space, the name compared in ASCII lower case, every cookie of a name
+            // counted, the value raw.
+            let mut edits = Vec::new();
+            for piece in select::cookie_pieces(value) {
+                let (cn, cv) = (piece.name, piece.value);
+                let lower_cn = cn.to_ascii_lowercase();
+                let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
+                let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
+                *n += 1;
+                if envelope::is_envelope(cv) {
+                    let opened = open(cv, location)?;
+                    edits.push((
+                        piece.value_start,
+                        piece.end,
+                        String::from_utf8_lossy(opened.plaintext()).into_owned(),
                     ));
-                    touched = true;
-                } else {
-                    pieces.push(piece.to_string());
                 }
             }
-            if touched {
-                *value = pieces.join("; ");
+            if !edits.is_empty() {
+                *value = select::edit_cookie_header(value, &edits);
             }
             continue;
         }

@@ -15,8 +15,6 @@ pub(crate) enum CompiledSelector {
         /// The path as plain segments when it selects at most one value (`$.a.b[0]`), used to
         /// find rules that can never apply.
         singular: Option<Vec<Seg>>,
-        /// The member name of a `$..name` path (every member of that name, at any depth).
-        descendant: Option<String>,
     },
     Form(String),
     Query(String),
@@ -43,7 +41,6 @@ impl CompiledSelector {
                 CompiledSelector::Json {
                     path,
                     singular: singular_segments(text),
-                    descendant: descendant_name(text),
                     text: text.clone(),
                 }
             }
@@ -98,20 +95,6 @@ fn name(n: &str, what: &str) -> Result<String, (Option<usize>, String)> {
         return Err((None, format!("a {what} name cannot be empty")));
     }
     Ok(n.to_string())
-}
-
-/// The name of `$..name` or `$..['name']`, when that is the whole path.
-fn descendant_name(text: &str) -> Option<String> {
-    let rest = text.strip_prefix("$..")?;
-    let name = rest
-        .strip_prefix("['")
-        .and_then(|r| r.strip_suffix("']"))
-        .unwrap_or(rest);
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-    plain.then(|| name.to_string())
 }
 
 /// Parse `$.a.b[0]['c']` into segments; anything with wildcards, filters, slices or `..`
@@ -224,12 +207,182 @@ pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
     out
 }
 
-/// A parameter name as lenient origin parsers read it: cut at NUL, trimmed, without an array
-/// suffix (`email[]`, `email[0]`).
-pub(crate) fn lenient_name(decoded: &[u8]) -> Vec<u8> {
-    let cut = decoded.split(|&b| b == 0).next().unwrap_or(&[]);
-    let cut = cut.split(|&b| b == b'[').next().unwrap_or(&[]);
-    cut.trim_ascii().to_ascii_lowercase()
+/// The segments of a path with a format suffix (`users.json`) cut from its last segment, the
+/// way Rails (`(.:format)`) and Spring MVC before 5.3 (suffix pattern matching) route
+/// `/api/users.json` to `/api/users`; `None` when the last segment has no suffix.
+pub(crate) fn without_format_suffix(segments: &[String]) -> Option<Vec<String>> {
+    let (last, rest) = segments.split_last()?;
+    let (stem, _) = last.split_once('.')?;
+    if stem.is_empty() {
+        return None;
+    }
+    let mut out = rest.to_vec();
+    out.push(stem.to_string());
+    Some(out)
+}
+
+/// Whether every `%` in a query string or form body starts a `%HH` escape. IIS decodes
+/// `%u0065` as `e`; other servers keep it as text: a name spelled so is read differently.
+pub(crate) fn strict_escapes(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+/// One cookie of a `Cookie` header, with where it is in the header text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CookiePiece<'a> {
+    /// The name as written, trimmed.
+    pub(crate) name: &'a str,
+    /// The value as written (not decoded).
+    pub(crate) value: &'a str,
+    /// Byte range of the whole `name=value` in the header.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// Byte range of the value.
+    pub(crate) value_start: usize,
+}
+
+/// The cookies of a `Cookie` header under the union of the ways origins split it: on `;`
+/// (RFC 6265), on `,` (RFC 2965 `$Version` mode in Jetty, Python's `SimpleCookie`) and on white
+/// space after a value (`SimpleCookie`). Names are trimmed (`name =v` is `name`); a piece
+/// without `=` is a name with an empty value.
+pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
+    let mut out = Vec::new();
+    let mut seg_start = 0;
+    for seg in header.split([';', ',']) {
+        let mut at = seg_start;
+        seg_start += seg.len() + 1;
+        let mut rest = seg;
+        loop {
+            let lead = rest.len() - rest.trim_start().len();
+            at += lead;
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            let Some((raw_name, after)) = rest.split_once('=') else {
+                let name = rest.trim_end();
+                out.push(CookiePiece {
+                    name,
+                    value: "",
+                    start: at,
+                    end: at + name.len(),
+                    value_start: at + name.len(),
+                });
+                break;
+            };
+            // `name = value`: parsers trim the value too.
+            let pad = after.len() - after.trim_start().len();
+            let after = &after[pad..];
+            let value_start = at + raw_name.len() + 1 + pad;
+            // The value ends at white space; what follows is another cookie to some parsers.
+            let value_len = after.find(char::is_whitespace).unwrap_or(after.len());
+            let value = &after[..value_len];
+            out.push(CookiePiece {
+                name: raw_name.trim(),
+                value,
+                start: at,
+                end: value_start + value_len,
+                value_start,
+            });
+            at = value_start + value_len;
+            rest = after.get(value_len..).unwrap_or("");
+        }
+    }
+    out
+}
+
+/// The `Cookie` header `header` with `edits` applied: `(start, end, text)` replaces a value
+/// (`text` non-empty or a value range) or removes a whole cookie (`text` empty, the range of
+/// the cookie), together with the separator before it (after it, for the first cookie).
+pub(crate) fn edit_cookie_header(header: &str, edits: &[(usize, usize, String)]) -> String {
+    let b = header.as_bytes();
+    let is_sep = |c: u8| c == b';' || c == b',' || c.is_ascii_whitespace();
+    let mut ranges: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|(start, end, text)| {
+            let (mut s, mut e) = (*start, *end);
+            if text.is_empty() {
+                let before = s;
+                while s > 0 && b.get(s - 1).is_some_and(|&c| is_sep(c)) {
+                    s -= 1;
+                }
+                if s == 0 {
+                    // The first cookie: take the separator after it instead.
+                    s = before.min(s);
+                    while b.get(e).is_some_and(|&c| is_sep(c)) {
+                        e += 1;
+                    }
+                }
+            }
+            (s, e, text.as_str())
+        })
+        .collect();
+    ranges.sort_by_key(|r| r.0);
+    let mut out = String::with_capacity(header.len());
+    let mut at = 0;
+    for (s, e, text) in ranges {
+        if s >= at {
+            out.push_str(header.get(at..s).unwrap_or(""));
+        }
+        out.push_str(text);
+        at = at.max(e);
+    }
+    out.push_str(header.get(at..).unwrap_or(""));
+    out.trim_matches(|c: char| c == ';' || c == ',' || c.is_whitespace())
+        .to_string()
+}
+
+/// Member names a JSONPath mentions anywhere (`.name` and quoted strings, filters included),
+/// for queries that cannot be decided on the path alone. Quoted comparison literals are
+/// included too: a superset is what the name checks need.
+pub(crate) fn path_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '.' => {
+                let start = i + 1;
+                let mut end = start;
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_alphanumeric() || d == '_' || !d.is_ascii() {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if end > start {
+                    names.push(text[start..end].to_string());
+                }
+            }
+            '\'' | '"' => {
+                let mut raw = String::new();
+                while let Some((_, d)) = chars.next() {
+                    match d {
+                        '\\' => {
+                            if let Some((_, e)) = chars.next() {
+                                raw.push('\\');
+                                raw.push(e);
+                            }
+                        }
+                        d if d == c => break,
+                        d => raw.push(d),
+                    }
+                }
+                let quoted = format!("\"{}\"", raw.replace("\\'", "'").replace('"', "\\\""));
+                names.push(serde_json::from_str(&quoted).unwrap_or(raw));
+            }
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Decode `%XX` escapes (and `+` as space when `plus` is set); invalid escapes stay as written.
@@ -310,18 +463,36 @@ pub(crate) fn plausible_form(body: &[u8]) -> bool {
 pub(crate) struct MediaType {
     pub(crate) essence: String,
     pub(crate) charset: Option<String>,
+    /// A parameter is given twice (`charset=utf-8; charset=ibm037`): servers disagree on
+    /// which one counts.
+    pub(crate) repeated: bool,
 }
 
 pub(crate) fn parse_media_type(value: &str) -> MediaType {
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-    let charset = parts.find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
-    });
-    MediaType { essence, charset }
+    let mut charset = None;
+    let mut seen: Vec<String> = Vec::new();
+    let mut repeated = false;
+    for p in parts {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        let k = k.trim().to_ascii_lowercase();
+        if k.is_empty() {
+            continue;
+        }
+        if seen.contains(&k) {
+            repeated = true;
+        }
+        if k == "charset" && charset.is_none() {
+            charset = Some(v.trim().trim_matches('"').to_ascii_lowercase());
+        }
+        seen.push(k);
+    }
+    MediaType {
+        essence,
+        charset,
+        repeated,
+    }
 }
 
 /// Whether `essence` is allowed by a configured media type (`application/*+json` patterns).
@@ -435,6 +606,9 @@ mod tests {
         let m = parse_media_type("Application/JSON; Charset=\"UTF-8\"");
         assert_eq!(m.essence, "application/json");
         assert_eq!(m.charset.as_deref(), Some("utf-8"));
+        assert!(!m.repeated);
+        assert!(parse_media_type("a/b; charset=utf-8; CHARSET=ibm037").repeated);
+        assert!(parse_media_type("a/b; q=1; x=2; q=3").repeated);
         assert!(media_type_matches(
             "application/*+json",
             "application/merge-patch+json"
@@ -447,5 +621,95 @@ mod tests {
         assert!(plausible_form(b"a=1&b=%40x+y"));
         assert!(!plausible_form(b"{\"a\":1}"));
         assert!(!plausible_form(b"a=1 b"));
+    }
+}
+
+#[cfg(test)]
+mod name_parsing_tests {
+    use super::*;
+
+    fn pieces(h: &str) -> Vec<(&str, &str)> {
+        cookie_pieces(h).iter().map(|p| (p.name, p.value)).collect()
+    }
+
+    #[test]
+    fn cookies_split_every_way_an_origin_splits_them() {
+        assert_eq!(
+            pieces("$Version=1; session=x7Kp2, tracking_email=a%40b"),
+            [
+                ("$Version", "1"),
+                ("session", "x7Kp2"),
+                ("tracking_email", "a%40b")
+            ]
+        );
+        assert_eq!(pieces("a=1 b=2;c"), [("a", "1"), ("b", "2"), ("c", "")]);
+        assert_eq!(
+            pieces("session_email =v; x=\"1=2\""),
+            [("session_email", "v"), ("x", "\"1=2\"")]
+        );
+        let h = " a = 1 ,b=2";
+        for p in cookie_pieces(h) {
+            assert_eq!(&h[p.value_start..p.end], p.value);
+            assert!(h[p.start..p.end].starts_with(p.name));
+        }
+        assert!(pieces(" ; ,, ").is_empty());
+    }
+
+    #[test]
+    fn cookie_edits_keep_the_other_cookies() {
+        let h = "$Version=1; session=x7Kp2, tracking_email=a%40b";
+        let p = cookie_pieces(h)[2];
+        assert_eq!(
+            edit_cookie_header(h, &[(p.start, p.end, String::new())]),
+            "$Version=1; session=x7Kp2"
+        );
+        assert_eq!(
+            edit_cookie_header(h, &[(p.value_start, p.end, "X".into())]),
+            "$Version=1; session=x7Kp2, tracking_email=X"
+        );
+        let h = "a=1; b=2; c=3";
+        let all: Vec<_> = cookie_pieces(h)
+            .iter()
+            .map(|p| (p.start, p.end, String::new()))
+            .collect();
+        assert_eq!(edit_cookie_header(h, &all), "");
+        let first = cookie_pieces(h)[0];
+        assert_eq!(
+            edit_cookie_header(h, &[(first.start, first.end, String::new())]),
+            "b=2; c=3"
+        );
+        assert_eq!(
+            edit_cookie_header(h, &[all[0].clone(), all[1].clone()]),
+            "c=3"
+        );
+    }
+
+    #[test]
+    fn escapes_must_be_two_hex_digits() {
+        assert!(strict_escapes("a=%41&b=%7e"));
+        assert!(!strict_escapes("card%u005Fnumber=1"));
+        assert!(!strict_escapes("a=100%"));
+        assert!(!strict_escapes("a=%4"));
+    }
+
+    #[test]
+    fn format_suffixes_are_cut_from_the_last_segment() {
+        let segs = normalize_path("/api/users.json");
+        assert_eq!(
+            without_format_suffix(&segs),
+            Some(normalize_path("/api/users"))
+        );
+        assert_eq!(without_format_suffix(&normalize_path("/api/users")), None);
+        assert_eq!(without_format_suffix(&normalize_path("/.well-known")), None);
+    }
+
+    #[test]
+    fn names_in_filter_paths() {
+        assert_eq!(
+            path_names("$.messages[?@.internal != true].body"),
+            ["body", "internal", "messages"]
+        );
+        assert_eq!(path_names("$['a b'][?@[\"c\"] == 'x']"), ["a b", "c", "x"]);
+        assert_eq!(path_names("$[?@.k == 'it\\'s']"), ["it's", "k"]);
     }
 }

@@ -132,6 +132,12 @@ pub struct RuleSpec {
     /// equal tokens within one domain and unrelated tokens across domains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// `form` rules: whether the rule also protects a query parameter of the same name
+    /// (default `true`). Servlet containers, Spring, PHP's `$_REQUEST` and Rails merge query
+    /// and body parameters, so a form field sent in the query string reaches them all the
+    /// same. Set `false` only when every origin behind the route reads the body alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_query: Option<bool>,
 }
 
 /// Where a rule looks. Exactly one key.

@@ -1,25 +1,32 @@
-#![cfg(any())] // v1 tests: being rewritten for envelope v2 (next commit)
 //! Envelope behaviour through the public API: round trips, multiple recipients, rotation,
-//! tampering, cut-and-paste, key handling. The byte layout is `docs/envelope.md`.
+//! tampering of every header byte, cut-and-paste, the text form, seal errors, key handling.
+//! The byte layout is `docs/envelope.md` §3.
 #![cfg(feature = "open")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use pii_core::envelope::{
-    is_envelope, open, sealed_len, Binding, OpenError, SealError, TestSealer, ValueKind,
-    MAX_PLAINTEXT, MAX_RECIPIENTS,
+    is_envelope, open, open_expecting, sealed_len, Binding, OpenError, SealError, TestSealer,
+    ValueKind, MAX_PLAINTEXT, MAX_RECIPIENTS,
 };
-use pii_core::{KeyError, PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
+use pii_core::{
+    KeyError, Location, Part, PathElement, PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys,
+};
 use proptest::prelude::*;
 
 const ZONE: &str = "eu-central";
 
-fn binding<'a>(policy: &'a str, location: &'a str) -> Binding<'a> {
-    Binding {
-        policy,
-        location,
-        zone: ZONE,
-    }
+fn json_at(names: &[&str]) -> Location {
+    Location::json(
+        names
+            .iter()
+            .map(|n| PathElement::Name((*n).to_owned()))
+            .collect(),
+    )
+}
+
+fn binding(policy: &str, at: Location) -> Binding {
+    Binding::new(policy, ZONE, at)
 }
 
 fn key(region: &str, created: u64) -> PrivateKey {
@@ -35,7 +42,7 @@ fn ring_of(keys: Vec<PrivateKey>) -> PrivateKeyring {
 }
 
 /// Seal values with a fresh sealer to the recipients `public` chooses for ZONE.
-fn seal_all(public: &PublicKeyring, values: &[(Binding<'_>, ValueKind, &[u8])]) -> Vec<String> {
+fn seal_all(public: &PublicKeyring, values: &[(Binding, ValueKind, &[u8])]) -> Vec<String> {
     let recipients = public.recipients(ZONE).expect("recipients");
     let mut sealer = TestSealer::new(&recipients, ZONE).expect("sealer");
     values
@@ -44,46 +51,91 @@ fn seal_all(public: &PublicKeyring, values: &[(Binding<'_>, ValueKind, &[u8])]) 
         .collect()
 }
 
-fn seal_one(public: &PublicKeyring, b: Binding<'_>, kind: ValueKind, pt: &[u8]) -> String {
-    seal_all(public, &[(b, kind, pt)]).remove(0)
+fn seal_one(public: &PublicKeyring, b: &Binding, kind: ValueKind, pt: &[u8]) -> String {
+    seal_all(public, &[(b.clone(), kind, pt)]).remove(0)
 }
 
 fn decode(text: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD
-        .decode(text.strip_prefix("pe1.").expect("prefix"))
+        .decode(text.strip_prefix("pe2.").expect("prefix"))
         .expect("base64url")
 }
 
 fn encode(binary: &[u8]) -> String {
-    format!("pe1.{}", URL_SAFE_NO_PAD.encode(binary))
+    format!("pe2.{}", URL_SAFE_NO_PAD.encode(binary))
+}
+
+/// Kind, plaintext and binding of an opened envelope.
+fn opened(
+    r: Result<pii_core::envelope::Opened, OpenError>,
+) -> Result<(ValueKind, Vec<u8>, Binding), OpenError> {
+    r.map(|o| (o.kind(), o.plaintext().to_vec(), o.binding().clone()))
+}
+
+/// Bytes of the header before the per-field part, for `n` recipients: version, kind, zone
+/// length, zone, recipient count, recipients.
+fn shared_len(n: usize) -> usize {
+    3 + ZONE.len() + 1 + 88 * n
 }
 
 #[test]
-fn round_trip_every_kind() {
-    let k = key("eu-central-1", 1);
+fn round_trip_every_kind_and_location() {
     let public = ring_of(vec![]).public();
     assert!(public.is_empty());
-    let ring = ring_of(vec![k]);
+    let ring = ring_of(vec![key("eu-central-1", 1)]);
     let public = ring.public();
-    let cases: [(ValueKind, &[u8]); 8] = [
-        (ValueKind::Text, b"Bearer abc.def"),
-        (ValueKind::String, br#""Erika Mustermann \u00e9""#),
-        (ValueKind::Number, b"12345678901234567890.123e-7"),
-        (ValueKind::Bool, b"true"),
-        (ValueKind::Null, b"null"),
+    let cases: [(ValueKind, &[u8], Location); 9] = [
+        (
+            ValueKind::Text,
+            b"Bearer abc.def",
+            Location::field(Part::Header, "Authorization", 0),
+        ),
+        (
+            ValueKind::String,
+            br#""Erika Mustermann \u00e9""#,
+            json_at(&["user", "name"]),
+        ),
+        (
+            ValueKind::Number,
+            b"12345678901234567890.123e-7",
+            Location::json(vec![PathElement::Name("n".into()), PathElement::Index(7)]),
+        ),
+        (ValueKind::Bool, b"true", json_at(&["it's \\ \n"])),
+        (ValueKind::Null, b"null", Location::json(vec![])),
         (
             ValueKind::Object,
             br#"{ "street": "Hauptstr. 1", "zip": "10115" }"#,
+            json_at(&["adresse", "straße"]),
         ),
-        (ValueKind::Array, br#"[1, "two", {"three": 3}]"#),
-        (ValueKind::Text, b""),
+        (
+            ValueKind::Array,
+            br#"[1, "two", {"three": 3}]"#,
+            Location::field(Part::Form, "e mail", 2),
+        ),
+        (
+            ValueKind::Text,
+            b"",
+            Location::field(Part::Cookie, "sessión", 1),
+        ),
+        (
+            ValueKind::Text,
+            b"\xff\x00 not UTF-8",
+            Location::field(Part::Query, "%", 0),
+        ),
     ];
-    for (kind, pt) in cases {
-        let b = binding("signup", "$['user']['x']");
-        let text = seal_one(&public, b, kind, pt);
+    for (kind, pt, at) in cases {
+        let b = binding("signup", at);
+        let text = seal_one(&public, &b, kind, pt);
         assert!(is_envelope(&text), "{text}");
-        assert_eq!(text.len(), sealed_len(ZONE, 1, pt.len()));
-        assert_eq!(open(&ring, &text, &b), Ok((kind, pt.to_vec())));
+        assert_eq!(Some(text.len()), sealed_len(&b, 1, pt.len()));
+        assert_eq!(
+            opened(open(&ring, &text)),
+            Ok((kind, pt.to_vec(), b.clone()))
+        );
+        assert_eq!(
+            opened(open_expecting(&ring, &text, &b)),
+            Ok((kind, pt.to_vec(), b.clone()))
+        );
     }
 }
 
@@ -91,31 +143,41 @@ fn round_trip_every_kind() {
 fn ten_fields_one_sealer_one_encapsulation() {
     let ring = ring_of(vec![key("eu-central-1", 1)]);
     let public = ring.public();
-    let locations: Vec<String> = (0..10)
-        .map(|i| format!("$['items'][{i}]['email']"))
+    let fields: Vec<(Binding, ValueKind, Vec<u8>)> = (0..10)
+        .map(|i| {
+            let at = Location::json(vec![
+                PathElement::Name("items".into()),
+                PathElement::Index(i),
+                PathElement::Name("email".into()),
+            ]);
+            (
+                binding("orders", at),
+                ValueKind::String,
+                format!("\"user{i}@example.com\"").into_bytes(),
+            )
+        })
         .collect();
-    let values: Vec<String> = (0..10)
-        .map(|i| format!("\"user{i}@example.com\""))
-        .collect();
-    let fields: Vec<(Binding<'_>, ValueKind, &[u8])> = locations
+    let refs: Vec<(Binding, ValueKind, &[u8])> = fields
         .iter()
-        .zip(&values)
-        .map(|(l, v)| (binding("orders", l), ValueKind::String, v.as_bytes()))
+        .map(|(b, k, pt)| (b.clone(), *k, pt.as_slice()))
         .collect();
-    let sealed = seal_all(&public, &fields);
+    let sealed = seal_all(&public, &refs);
     // Every field carries the same recipient block (hint, enc, wrapped data key): the sealer
     // did one HPKE encapsulation for the request, not one per field.
-    let header_end = 3 + ZONE.len() + 1 + 88;
+    let end = shared_len(1);
     let first = decode(&sealed[0]);
     let mut counters = Vec::new();
     for (text, (b, kind, pt)) in sealed.iter().zip(&fields) {
         let binary = decode(text);
-        assert_eq!(binary[..header_end], first[..header_end]);
-        counters.push(binary[header_end..header_end + 8].to_vec());
-        assert_eq!(open(&ring, text, b), Ok((*kind, pt.to_vec())));
+        assert_eq!(binary[2..end], first[2..end]);
+        counters.push(binary[end..end + 4].to_vec());
+        assert_eq!(
+            opened(open_expecting(&ring, text, b)),
+            Ok((*kind, pt.clone(), b.clone()))
+        );
     }
-    // Field counters 0..9: nonces never repeat under the data key.
-    let expected: Vec<Vec<u8>> = (0u64..10).map(|i| i.to_be_bytes().to_vec()).collect();
+    // Field counters 0..9 (4 bytes, big-endian): nonces never repeat under the data key.
+    let expected: Vec<Vec<u8>> = (0u32..10).map(|i| i.to_be_bytes().to_vec()).collect();
     assert_eq!(counters, expected);
 }
 
@@ -128,29 +190,29 @@ fn every_region_of_the_zone_opens() {
     ];
     let jwks: Vec<String> = regional.iter().map(PrivateKey::to_jwk).collect();
     let all = ring_of(regional);
-    let b = binding("signup", "$['email']");
-    let text = seal_one(&all.public(), b, ValueKind::String, b"\"a@b.de\"");
-    assert_eq!(text.len(), sealed_len(ZONE, 3, 8));
+    let b = binding("signup", json_at(&["email"]));
+    let text = seal_one(&all.public(), &b, ValueKind::String, b"\"a@b.de\"");
+    assert_eq!(Some(text.len()), sealed_len(&b, 3, 8));
     assert_eq!(decode(&text)[3 + ZONE.len()], 3, "three recipients");
     for jwk in &jwks {
         let one = PrivateKeyring::from_jwks(&format!("{{\"keys\":[{jwk}]}}")).expect("ring");
         assert_eq!(
-            open(&one, &text, &b),
-            Ok((ValueKind::String, b"\"a@b.de\"".to_vec()))
+            opened(open(&one, &text)),
+            Ok((ValueKind::String, b"\"a@b.de\"".to_vec(), b.clone()))
         );
     }
     // A key of the zone that is not a recipient cannot.
     let other = ring_of(vec![key("eu-central-1", 1)]);
-    assert_eq!(open(&other, &text, &b), Err(OpenError::NoKey));
+    assert_eq!(open(&other, &text).err(), Some(OpenError::NoKey));
 }
 
 #[test]
 fn rotation_newest_seals_all_open() {
-    let b = binding("signup", "$['email']");
+    let b = binding("signup", json_at(&["email"]));
     let old = key("eu-central-1", 1_000);
     let old_jwk = old.to_jwk();
     let mut ring = ring_of(vec![old]);
-    let before = seal_one(&ring.public(), b, ValueKind::String, b"\"old\"");
+    let before = seal_one(&ring.public(), &b, ValueKind::String, b"\"old\"");
 
     // Rotate: a newer key for the same region joins the ring; the edge's public set has both.
     let new = key("eu-central-1", 2_000);
@@ -162,23 +224,23 @@ fn rotation_newest_seals_all_open() {
     let recipients = public.recipients(ZONE).expect("recipients");
     assert_eq!(recipients.len(), 1);
     assert_eq!(recipients[0].kid(), new_kid);
-    let after = seal_one(&public, b, ValueKind::String, b"\"new\"");
+    let after = seal_one(&public, &b, ValueKind::String, b"\"new\"");
 
     // The ring with both keys opens old and new ciphertext.
     assert_eq!(
-        open(&ring, &before, &b),
-        Ok((ValueKind::String, b"\"old\"".to_vec()))
+        opened(open(&ring, &before)),
+        Ok((ValueKind::String, b"\"old\"".to_vec(), b.clone()))
     );
     assert_eq!(
-        open(&ring, &after, &b),
-        Ok((ValueKind::String, b"\"new\"".to_vec()))
+        opened(open(&ring, &after)),
+        Ok((ValueKind::String, b"\"new\"".to_vec(), b.clone()))
     );
     // Each key alone opens only what was sealed to it.
     let only_new = PrivateKeyring::from_jwks(&format!("{{\"keys\":[{new_jwk}]}}")).expect("ring");
     let only_old = PrivateKeyring::from_jwks(&format!("{{\"keys\":[{old_jwk}]}}")).expect("ring");
-    assert_eq!(open(&only_new, &before, &b), Err(OpenError::NoKey));
-    assert_eq!(open(&only_old, &after, &b), Err(OpenError::NoKey));
-    assert!(open(&only_old, &before, &b).is_ok());
+    assert_eq!(open(&only_new, &before).err(), Some(OpenError::NoKey));
+    assert_eq!(open(&only_old, &after).err(), Some(OpenError::NoKey));
+    assert!(open(&only_old, &before).is_ok());
 
     // The public set round-trips through JWKS text.
     let text = public.to_jwks();
@@ -186,176 +248,233 @@ fn rotation_newest_seals_all_open() {
     assert!(!text.contains("\"d\""));
 }
 
+/// Every bit of every byte of the binary envelope matters: each change gives an error, and
+/// the error is one the spec allows for that field (docs/envelope.md §6). Two recipients, the
+/// opener holding only the first region's key: a change to the second recipient's block is
+/// noticed too (threat-model Finding 5).
 #[test]
-fn tampering_any_byte_fails() {
-    let ring = ring_of(vec![key("eu-central-1", 1)]);
-    let b = binding("signup", "$['email']");
+fn every_byte_is_checked() {
+    let first = key("eu-central-1", 1);
+    let ring = ring_of(vec![first]);
+    let two = ring_of(vec![key("eu-central-2", 1)]);
+    let mut public_jwks: Vec<String> = ring.public().keys().iter().map(|k| k.to_jwk()).collect();
+    public_jwks.extend(two.public().keys().iter().map(|k| k.to_jwk()));
+    let public = PublicKeyring::from_jwks(&format!("{{\"keys\":[{}]}}", public_jwks.join(",")))
+        .expect("public");
+    let b = binding("signup", json_at(&["user", "email"]));
     let pt = b"\"alice@example.com\"";
-    let text = seal_one(&ring.public(), b, ValueKind::String, pt);
+    let text = seal_one(&public, &b, ValueKind::String, pt);
     let binary = decode(&text);
     let z = ZONE.len();
-    let hint = 3 + z + 1;
-    let enc = hint + 8;
-    let wrapped = enc + 32;
-    let counter = wrapped + 48;
-    let ct = counter + 8;
-    let tag = binary.len() - 16;
+    let count = 3 + z;
+    let recipients = count + 1;
+    let counter = shared_len(2);
+    let policy_len = counter + 4;
+    let policy = policy_len + 1;
+    let location_len = policy + "signup".len();
+    let location = location_len + 2;
+    let ct = binary.len() - pt.len() - 16;
     let region = |i: usize| match i {
         0 => "version",
         1 => "kind",
         2 => "zone length",
-        _ if i < 3 + z => "zone",
-        _ if i == 3 + z => "recipient count",
-        _ if i < enc => "key id hint",
-        _ if i < wrapped => "enc",
-        _ if i < counter => "wrapped data key",
-        _ if i < ct => "counter",
-        _ if i < tag => "ciphertext",
-        _ => "tag",
+        _ if i < count => "zone",
+        _ if i == count => "recipient count",
+        _ if i >= recipients && i < counter && (i - recipients) % 88 < 8 => "key id hint",
+        _ if i < counter => "enc or wrapped",
+        _ if i < policy_len => "counter",
+        _ if i < policy => "policy length",
+        _ if i < location_len => "policy",
+        _ if i < location => "location length",
+        _ if i < ct => "location",
+        _ => "ciphertext or tag",
     };
     for i in 0..binary.len() {
-        for bit in [0x01u8, 0x80] {
+        for bit in [0x01u8, 0x20, 0x80] {
             let mut bad = binary.clone();
             bad[i] ^= bit;
-            let result = open(&ring, &encode(&bad), &b);
+            let result = open(&ring, &encode(&bad)).map(|_| ());
+            let second = i >= recipients + 88 && i < counter;
             let allowed: &[OpenError] = match region(i) {
                 "version" | "zone length" | "recipient count" => &[OpenError::Malformed],
-                "kind" => &[OpenError::Malformed, OpenError::Authentication],
-                "zone" => &[OpenError::Malformed, OpenError::WrongZone],
-                "key id hint" => &[OpenError::NoKey],
-                "counter" => &[OpenError::Malformed, OpenError::Authentication],
-                _ => &[OpenError::Authentication],
+                // A zone spelled otherwise is a zone this ring has no key for.
+                "zone" => &[OpenError::Malformed, OpenError::NoKey],
+                // The first recipient's hint no longer names the key; the second's is not ours.
+                "key id hint" if !second => &[OpenError::NoKey],
+                "kind" | "policy" | "policy length" | "location" | "location length" => {
+                    &[OpenError::Malformed, OpenError::Tampered]
+                }
+                _ => &[OpenError::Tampered],
             };
             match result {
                 Err(e) => assert!(allowed.contains(&e), "byte {i} ({}) gave {e:?}", region(i)),
-                Ok(_) => panic!("byte {i} ({}) flipped and still opened", region(i)),
+                Ok(()) => panic!("byte {i} ({}) changed and still opened", region(i)),
             }
         }
     }
     // Truncated at every length, or extended.
     for len in 0..binary.len() {
         assert!(
-            open(&ring, &encode(&binary[..len]), &b).is_err(),
+            open(&ring, &encode(&binary[..len])).is_err(),
             "cut at {len}"
         );
     }
     let mut longer = binary.clone();
     longer.push(0);
     assert_eq!(
-        open(&ring, &encode(&longer), &b),
-        Err(OpenError::Authentication)
+        open(&ring, &encode(&longer)).err(),
+        Some(OpenError::Tampered)
     );
-    // Text-level damage.
-    assert_eq!(open(&ring, &text[1..], &b), Err(OpenError::Malformed));
+    // A recipient removed (count lowered, its 88 bytes cut): the others notice.
+    let mut stripped = binary[..count].to_vec();
+    stripped.push(1);
+    stripped.extend_from_slice(&binary[recipients..recipients + 88]);
+    stripped.extend_from_slice(&binary[recipients + 2 * 88..]);
     assert_eq!(
-        open(&ring, &text.replacen("pe1.", "pe2.", 1), &b),
-        Err(OpenError::UnsupportedVersion)
+        open(&ring, &encode(&stripped)).err(),
+        Some(OpenError::Tampered)
     );
+    // The two recipients swapped.
+    let mut swapped = binary[..recipients].to_vec();
+    swapped.extend_from_slice(&binary[recipients + 88..counter]);
+    swapped.extend_from_slice(&binary[recipients..recipients + 88]);
+    swapped.extend_from_slice(&binary[counter..]);
     assert_eq!(
-        open(&ring, &format!("{text}="), &b),
-        Err(OpenError::Malformed)
+        open(&ring, &encode(&swapped)).err(),
+        Some(OpenError::Tampered)
     );
-    assert_eq!(
-        open(&ring, &text.replacen("pe1.", "pe1.+", 1), &b),
-        Err(OpenError::Malformed)
-    );
-    assert_eq!(open(&ring, "", &b), Err(OpenError::Malformed));
+    assert!(open(&ring, &text).is_ok());
     // A plaintext never shows in an error.
-    let err = open(
-        &ring,
-        &encode(&{
-            let mut bad = binary.clone();
-            bad[tag] ^= 1;
-            bad
-        }),
-        &b,
-    )
-    .expect_err("tampered");
+    let mut bad = binary.clone();
+    bad[ct] ^= 1;
+    let err = open(&ring, &encode(&bad)).expect_err("tampered");
     assert_eq!(err.to_string(), "envelope failed authentication");
 }
 
 #[test]
-fn cut_and_paste_fails() {
+fn cut_and_paste_is_refused_where_found() {
     let ring = ring_of(vec![key("eu-central-1", 1)]);
-    let b = binding("signup", "$['email']");
-    let text = seal_one(&ring.public(), b, ValueKind::String, b"\"x@y.de\"");
-    assert!(open(&ring, &text, &b).is_ok());
-    let moved = Binding {
-        location: "$['name']",
-        ..b
-    };
-    assert_eq!(open(&ring, &text, &moved), Err(OpenError::Authentication));
-    let other_policy = Binding {
-        policy: "checkout",
-        ..b
-    };
+    let b = binding("signup", json_at(&["email"]));
+    let text = seal_one(&ring.public(), &b, ValueKind::String, b"\"x@y.de\"");
+    // open() needs only the keys and says where the value belongs.
+    assert_eq!(open(&ring, &text).expect("open").binding(), &b);
+    assert!(open_expecting(&ring, &text, &b).is_ok());
+    let refused = |expected: &Binding| open_expecting(&ring, &text, expected).err();
     assert_eq!(
-        open(&ring, &text, &other_policy),
-        Err(OpenError::Authentication)
+        refused(&binding("signup", json_at(&["name"]))),
+        Some(OpenError::WrongLocation)
     );
-    let other_zone = Binding {
-        zone: "eu-west",
-        ..b
-    };
-    assert_eq!(open(&ring, &text, &other_zone), Err(OpenError::WrongZone));
+    assert_eq!(
+        refused(&binding(
+            "signup",
+            Location::field(Part::Header, "email", 0)
+        )),
+        Some(OpenError::WrongLocation)
+    );
+    assert_eq!(
+        refused(&binding("checkout", json_at(&["email"]))),
+        Some(OpenError::WrongPolicy)
+    );
+    assert_eq!(
+        refused(&Binding::new("signup", "eu-west", json_at(&["email"]))),
+        Some(OpenError::WrongZone)
+    );
+    // WrongZone comes before any key is tried: a ring without keys says so too.
+    assert_eq!(
+        open_expecting(
+            &PrivateKeyring::new(),
+            &text,
+            &Binding::new("signup", "eu-west", json_at(&["email"]))
+        )
+        .err(),
+        Some(OpenError::WrongZone)
+    );
+    // Authentication comes before the policy and location checks.
+    let mut bad = decode(&text);
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert_eq!(
+        open_expecting(&ring, &encode(&bad), &binding("other", json_at(&["x"]))).err(),
+        Some(OpenError::Tampered)
+    );
     // A key of the zone that is not a recipient.
     let stranger = ring_of(vec![key("eu-central-1", 1)]);
-    assert_eq!(open(&stranger, &text, &b), Err(OpenError::NoKey));
-    // A key of another zone, even if it were listed, is not used for this zone.
+    assert_eq!(open(&stranger, &text).err(), Some(OpenError::NoKey));
+    // A key of another zone is never used for this zone.
     let elsewhere = ring_of(vec![
         PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key")
     ]);
-    assert_eq!(open(&elsewhere, &text, &b), Err(OpenError::NoKey));
-
-    // The kind byte is bound: relabel a JSON string as raw text.
-    let mut binary = decode(&text);
-    binary[1] = ValueKind::Text.code();
-    assert_eq!(
-        open(&ring, &encode(&binary), &b),
-        Err(OpenError::Authentication)
-    );
+    assert_eq!(open(&elsewhere, &text).err(), Some(OpenError::NoKey));
 
     // Two fields of one request swapped between their locations.
-    let a = binding("signup", "$['a']");
-    let c = binding("signup", "$['c']");
+    let a = binding("signup", Location::field(Part::Query, "a", 0));
+    let c = binding("signup", Location::field(Part::Query, "a", 1));
     let sealed = seal_all(
         &ring.public(),
-        &[(a, ValueKind::Text, b"1"), (c, ValueKind::Text, b"2")],
+        &[
+            (a.clone(), ValueKind::Text, b"1"),
+            (c.clone(), ValueKind::Text, b"2"),
+        ],
     );
-    assert_eq!(open(&ring, &sealed[0], &c), Err(OpenError::Authentication));
-    assert_eq!(open(&ring, &sealed[1], &a), Err(OpenError::Authentication));
-
-    // The recipient list is bound: dropping a recipient breaks the others.
-    let two = ring_of(vec![key("eu-central-1", 1), key("eu-central-2", 1)]);
-    let text = seal_one(&two.public(), b, ValueKind::Text, b"v");
-    let binary = decode(&text);
-    let count_at = 3 + ZONE.len();
-    let mut stripped = binary[..count_at].to_vec();
-    stripped.push(1);
-    stripped.extend_from_slice(&binary[count_at + 1..count_at + 1 + 88]);
-    stripped.extend_from_slice(&binary[count_at + 1 + 2 * 88..]);
     assert_eq!(
-        open(&two, &encode(&stripped), &b),
-        Err(OpenError::Authentication)
+        open_expecting(&ring, &sealed[0], &c).err(),
+        Some(OpenError::WrongLocation)
     );
-    assert!(open(&two, &text, &b).is_ok());
+    assert_eq!(
+        open_expecting(&ring, &sealed[1], &a).err(),
+        Some(OpenError::WrongLocation)
+    );
 }
 
 #[test]
-fn envelope_text_is_one_url_safe_token() {
+fn text_form_is_one_url_safe_token() {
     let ring = ring_of(vec![key("eu-central-1", 1), key("eu-central-2", 1)]);
-    let b = binding("p", "header:x-email");
+    let b = binding("p", Location::field(Part::Header, "x-email", 0));
     for len in 0..200 {
         let pt: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
-        let text = seal_one(&ring.public(), b, ValueKind::Text, &pt);
-        assert!(text.starts_with("pe1."));
+        let text = seal_one(&ring.public(), &b, ValueKind::Text, &pt);
+        assert!(text.starts_with("pe2."));
         assert!(text
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-'));
-        assert_eq!(text.len(), sealed_len(ZONE, 2, len));
+        assert_eq!(Some(text.len()), sealed_len(&b, 2, len));
     }
-    assert!(!is_envelope("alice@example.com"));
-    assert!(!is_envelope("pe1.AAAA"));
+    let text = seal_one(&ring.public(), &b, ValueKind::Text, b"v");
+    let payload = text.strip_prefix("pe2.").expect("prefix");
+    // What looks like an envelope opens or fails; it is never left alone as plaintext.
+    for (s, looks, error) in [
+        ("alice@example.com", false, OpenError::Malformed),
+        ("pe.x", false, OpenError::Malformed),
+        ("pe2", false, OpenError::Malformed),
+        ("pe1234.AAAA", false, OpenError::Malformed),
+        ("", false, OpenError::Malformed),
+        ("pe0.AAAA", true, OpenError::Malformed),
+        ("pe02.AAAA", true, OpenError::Malformed),
+        ("pe2.", true, OpenError::Malformed),
+        ("pe2.AAAAA", true, OpenError::Malformed),
+        ("pe2.AA==", true, OpenError::Malformed),
+        ("pe2.AB", true, OpenError::Malformed),
+        ("pe2.A A", true, OpenError::Malformed),
+        ("pe2.AAAA", true, OpenError::Malformed),
+        ("pe1.AAAA", true, OpenError::UnsupportedVersion),
+        ("pe3.AAAA", true, OpenError::UnsupportedVersion),
+        ("pe999.AAAA", true, OpenError::UnsupportedVersion),
+        ("pe1.AA==", true, OpenError::Malformed),
+    ] {
+        assert_eq!(is_envelope(s), looks, "{s:?}");
+        assert_eq!(open(&ring, s).err(), Some(error), "{s:?}");
+    }
+    for (s, error) in [
+        (format!("pe1.{payload}"), OpenError::UnsupportedVersion),
+        (format!("pe0.{payload}"), OpenError::Malformed),
+        (format!("pe02.{payload}"), OpenError::Malformed),
+        (format!("{text}="), OpenError::Malformed),
+        (format!("pe2.+{}", &payload[1..]), OpenError::Malformed),
+        (format!(" {text}"), OpenError::Malformed),
+        (text[..text.len() - 1].to_owned(), OpenError::Malformed),
+    ] {
+        assert_eq!(open(&ring, &s).err(), Some(error), "{s}");
+    }
 }
 
 #[test]
@@ -394,13 +513,10 @@ fn seal_errors() {
     assert!(TestSealer::new(&too_many[..MAX_RECIPIENTS], ZONE).is_ok());
 
     let mut sealer = TestSealer::new(&recipients, ZONE).expect("sealer");
-    let b = binding("p", "l");
+    let b = binding("p", json_at(&["l"]));
     assert_eq!(
         sealer.seal(
-            &Binding {
-                zone: "eu-west",
-                ..b
-            },
+            &Binding::new("p", "eu-west", json_at(&["l"])),
             ValueKind::Text,
             b"x"
         ),
@@ -412,18 +528,56 @@ fn seal_errors() {
             len: MAX_PLAINTEXT + 1
         })
     );
-    let long = "x".repeat(70_000);
+    let long = binding("p", json_at(&[&"x".repeat(70_000)]));
     assert_eq!(
-        sealer.seal(&binding("p", &long), ValueKind::Text, b"x"),
+        sealer.seal(&long, ValueKind::Text, b"x"),
         Err(SealError::BindingTooLong)
     );
+    assert_eq!(sealed_len(&long, 1, 1), None);
+    for policy in ["", "p q", "pé", &"p".repeat(65)] {
+        assert_eq!(
+            sealer.seal(&binding(policy, json_at(&["l"])), ValueKind::Text, b"x"),
+            Err(SealError::BindingTooLong),
+            "{policy:?}"
+        );
+    }
+    let p64 = "p".repeat(64);
+    assert!(sealer
+        .seal(&binding(&p64, json_at(&["l"])), ValueKind::Text, b"x")
+        .is_ok());
     let largest = sealer
         .seal(&b, ValueKind::Text, &vec![7; MAX_PLAINTEXT])
         .expect("largest value");
-    assert_eq!(largest.len(), sealed_len(ZONE, 1, MAX_PLAINTEXT));
+    assert_eq!(Some(largest.len()), sealed_len(&b, 1, MAX_PLAINTEXT));
     assert_eq!(
-        open(&ring, &largest, &b).map(|(_, pt)| pt.len()),
+        open(&ring, &largest).map(|o| o.plaintext().len()),
         Ok(MAX_PLAINTEXT)
+    );
+}
+
+/// The size formula of docs/envelope.md §8: what the binding adds per field.
+#[test]
+fn size_formula_of_the_spec() {
+    let email = binding("signup", json_at(&["user", "email"]));
+    // binary = 27 + z + 88 n + p + l + m; l = 1 + sum(3 + name) for a JSON path.
+    let l = 1 + (3 + 4) + (3 + 5);
+    assert_eq!(l, 16);
+    for n in 1..=3 {
+        let binary = 27 + ZONE.len() + 88 * n + "signup".len() + l + 22;
+        assert_eq!(
+            sealed_len(&email, n, 22),
+            Some(4 + (4 * binary).div_ceil(3))
+        );
+    }
+    assert_eq!(sealed_len(&email, 1, 22), Some(230));
+    assert_eq!(sealed_len(&email, 2, 22), Some(347));
+    let header = binding(
+        "profile-headers",
+        Location::field(Part::Header, "x-national-id", 0),
+    );
+    assert_eq!(
+        sealed_len(&header, 2, 12),
+        Some(4 + (4 * (27 + 10 + 176 + 15 + 18 + 12_usize)).div_ceil(3))
     );
 }
 
@@ -518,6 +672,23 @@ fn kind_strategy() -> impl Strategy<Value = ValueKind> {
     (0u8..7).prop_map(|c| ValueKind::from_code(c).expect("kind"))
 }
 
+fn location_strategy() -> impl Strategy<Value = Location> {
+    let element = prop_oneof![
+        "\\PC{0,12}".prop_map(PathElement::Name),
+        (0usize..5000).prop_map(PathElement::Index),
+    ];
+    let part = prop_oneof![
+        Just(Part::Header),
+        Just(Part::Query),
+        Just(Part::Form),
+        Just(Part::Cookie)
+    ];
+    prop_oneof![
+        proptest::collection::vec(element, 0..5).prop_map(Location::json),
+        (part, "\\PC{1,20}", 0usize..100).prop_map(|(p, n, i)| Location::field(p, n, i)),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -525,19 +696,55 @@ proptest! {
     fn prop_round_trip(
         pt in proptest::collection::vec(any::<u8>(), 0..600),
         kind in kind_strategy(),
-        policy in "[a-zA-Z0-9_-]{1,40}",
-        location in "\\PC{0,80}",
-        other in "\\PC{0,80}",
+        policy in "[a-zA-Z0-9._-]{1,64}",
+        at in location_strategy(),
+        other in location_strategy(),
     ) {
         let ring = ring_of(vec![key("eu-central-1", 1)]);
-        let b = Binding { policy: &policy, location: &location, zone: ZONE };
-        let text = seal_one(&ring.public(), b, kind, &pt);
+        let b = Binding::new(policy.clone(), ZONE, at.clone());
+        let text = seal_one(&ring.public(), &b, kind, &pt);
         prop_assert!(is_envelope(&text));
-        prop_assert_eq!(text.len(), sealed_len(ZONE, 1, pt.len()));
-        prop_assert_eq!(open(&ring, &text, &b), Ok((kind, pt.clone())));
-        if other != location {
-            let moved = Binding { location: &other, ..b };
-            prop_assert_eq!(open(&ring, &text, &moved), Err(OpenError::Authentication));
+        prop_assert_eq!(Some(text.len()), sealed_len(&b, 1, pt.len()));
+        prop_assert_eq!(opened(open(&ring, &text)), Ok((kind, pt.clone(), b.clone())));
+        // The binding's text form parses back to the same location.
+        prop_assert_eq!(at.to_string().parse::<Location>(), Ok(at.clone()));
+        if other != at {
+            let moved = Binding::new(policy, ZONE, other);
+            prop_assert_eq!(open_expecting(&ring, &text, &moved).err(), Some(OpenError::WrongLocation));
         }
     }
+}
+
+/// `reveal` reads cookies as the edge does (docs/envelope.md §5.2): names trimmed and
+/// lower-cased, every cookie of a name counted, values raw (not percent-decoded).
+#[test]
+fn reveal_reads_cookies_as_the_spec_says() {
+    use pii_core::{reveal, Expect, Request};
+    let ring = ring_of(vec![key("eu-central-1", 1)]);
+    let at = |i| binding("p", Location::field(Part::Cookie, "session_id", i));
+    let sealed = seal_all(
+        &ring.public(),
+        &[
+            (at(0), ValueKind::Text, b"first"),
+            (at(1), ValueKind::Text, b"a%2Bb"),
+        ],
+    );
+    // A name with trailing spaces is the trimmed name; the plain value before counts as #0.
+    let req = Request::new("GET", "/").with_header(
+        "cookie",
+        format!("Session_ID=plain; session_id ={}; x=1", sealed[1]),
+    );
+    let revealed = reveal(&ring, &req, Expect::default()).expect("reveal");
+    assert_eq!(revealed.opened(), 1);
+    assert_eq!(revealed.fields[0].binding, at(1));
+    assert_eq!(
+        revealed.request.header("cookie"),
+        Some("Session_ID=plain; session_id=a%2Bb; x=1")
+    );
+    // A percent-encoded envelope is not an envelope: cookie values are raw.
+    let encoded = sealed[0].replacen('.', "%2E", 1);
+    let req = Request::new("GET", "/").with_header("cookie", format!("session_id={encoded}"));
+    let revealed = reveal(&ring, &req, Expect::default()).expect("reveal");
+    assert_eq!(revealed.opened(), 0);
+    assert_eq!(revealed.request, req);
 }

@@ -198,6 +198,52 @@ fn hostile_requests() -> Vec<(&'static str, Request)> {
             json_req(&format!(r#"{{"user":{{"ssn":["{c}"]}}}}"#)),
         ),
         (
+            "JSON name equivalent by Unicode case folding",
+            json_req(&format!(
+                r#"{{"EM\u0041IL":"{c}","user":{{"Name":"{c}"}}}}"#
+            )),
+        ),
+        (
+            "form name PHP rewrites",
+            Request::new("POST", "/api/users")
+                .with_header("Content-Type", "application/x-www-form-urlencoded")
+                .with_body(format!("ca.rd={c}").into_bytes()),
+        ),
+        (
+            "form charset",
+            Request::new("POST", "/api/users")
+                .with_header(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=ibm037",
+                )
+                .with_body(format!("card={c}").into_bytes()),
+        ),
+        (
+            "repeated media type parameter",
+            Request::new("POST", "/api/users")
+                .with_header(
+                    "Content-Type",
+                    format!("application/json; charset=utf-8; charset={c}"),
+                )
+                .with_body(format!(r#"{{"email":"{c}"}}"#).into_bytes()),
+        ),
+        (
+            "IIS escape",
+            Request::new("GET", "/api/users").with_query(format!("em%u0061il={c}")),
+        ),
+        (
+            "name not UTF-8",
+            Request::new("GET", "/api/users").with_query(format!("%FFemail={c}")),
+        ),
+        (
+            "header name with underscores",
+            Request::new("GET", "/api/users").with_header("X_National_ID", c),
+        ),
+        (
+            "cookie name percent-encoded",
+            Request::new("GET", "/api/users").with_header("Cookie", format!("session%5Femail={c}")),
+        ),
+        (
             "sealing limit",
             json_req(&format!(
                 r#"{{"email":"{c}{}"}}"#,

@@ -43,6 +43,10 @@ pub(crate) struct ApplyArgs {
     /// (the request to forward, or the generated response); its log line goes to stderr
     #[arg(long, requires = "event")]
     edge: bool,
+    /// With --edge: sign a receipt on the forwarded request with this private Ed25519 JWK
+    /// (`pii-edge keygen --receipt`), as a package built with --receipt-key does
+    #[arg(long, value_name = "JWK", requires = "edge")]
+    receipt_key: Option<PathBuf>,
 }
 
 /// Log lines of the handler, on stderr (they never hold values).
@@ -74,6 +78,10 @@ pub(crate) struct RevealArgs {
     /// Refuse values sealed for another residency zone [default: from --request, else any]
     #[arg(long, value_name = "ZONE")]
     zone: Option<String>,
+    /// Refuse (exit 1) a request in which a location these policies encrypt holds plaintext
+    /// instead of an envelope, or a value they remove is present (a policy file or directory)
+    #[arg(long, value_name = "FILE|DIR")]
+    strict: Vec<PathBuf>,
     #[command(flatten)]
     request: RequestArgs,
 }
@@ -91,7 +99,12 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
             .as_deref()
             .unwrap_or(std::path::Path::new("-"));
         let text = files::read_text(path)?;
-        let edge = edge_fn::bundle::Edge::new(Ok(engine), std::sync::Arc::new(StderrSink));
+        let mut edge = edge_fn::bundle::Edge::new(Ok(engine), std::sync::Arc::new(StderrSink));
+        if let Some(path) = &args.receipt_key {
+            let signer = pii_core::receipt::ReceiptSigner::from_jwk(&files::read_text(path)?)
+                .map_err(|e| CliError::new(format!("{}: {e}", files::shown(path))))?;
+            edge = edge.with_receipt_signer(signer);
+        }
         let raw = edge_fn::handler::handle_json(&edge, &text);
         // Pretty, in the handler's order (headers keep theirs).
         let shown = match serde_json::from_str::<edge_fn::cloudfront::Request>(&raw) {
@@ -378,11 +391,23 @@ pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
         policy: policy.as_deref(),
         zone: zone.as_deref(),
     };
-    let revealed = pii_core::reveal(&keys, &loaded.request, expect).map_err(|e| {
-        CliError::new(format!(
-            "cannot reveal the request: {e} (check --policy, --zone and that the keys are this zone's private keys)"
-        ))
-    })?;
+    let revealed = if args.strict.is_empty() {
+        pii_core::reveal(&keys, &loaded.request, expect).map_err(|e| {
+            CliError::new(format!(
+                "cannot reveal the request: {e} (check --policy, --zone and that the keys are this zone's private keys)"
+            ))
+        })?
+    } else {
+        let policies: Vec<_> = files::load_policies(&args.strict)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let strict = pii_core::strict::Strict::new(&policies)
+            .map_err(|e| CliError::new(format!("--strict: {e}")))?;
+        strict
+            .reveal(&keys, &loaded.request, expect)
+            .map_err(|e| CliError::new(format!("refused (--strict): {e}")))?
+    };
     let out = RevealOut {
         opened: revealed.opened(),
         fields: revealed

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use pii_core::receipt::{ReceiptKeys, ReceiptSigner};
 use pii_core::{PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
 use serde_json::Value;
 
@@ -22,16 +23,22 @@ use super::{CliError, CliResult};
 ///
 /// With --token-domain: one HMAC-SHA256 key per domain, added to `DIR/tokens.jwks` (mode 0600).
 /// Token keys are secrets that travel in the edge package: keep the package private.
+///
+/// With --receipt: the Ed25519 pair with which the edge signs receipts (docs/receipt.md). The
+/// private JWK goes to `DIR/receipt.private.jwk` (mode 0600; `pii-edge package --receipt-key`
+/// puts it in the edge package), the public JWK is added to `DIR/receipt.jwks` (what origins
+/// verify receipts with; keep old keys there during a rotation).
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
     pii-edge keygen --zone eu-central --region eu-central-1 --region eu-central-2 --out keys/\n  \
-    pii-edge keygen --token-domain email --token-domain patient --out keys/")]
+    pii-edge keygen --token-domain email --token-domain patient --out keys/\n  \
+    pii-edge keygen --receipt --out keys/")]
 pub(crate) struct KeygenArgs {
     /// Residency zone of the key pairs, e.g. eu-central (a-z, 0-9, -)
     #[arg(
         long,
         value_name = "ZONE",
-        required_unless_present = "token_domain",
+        required_unless_present_any = ["token_domain", "receipt"],
         requires = "region"
     )]
     zone: Option<String>,
@@ -41,6 +48,9 @@ pub(crate) struct KeygenArgs {
     /// Generate a token key for this domain instead (repeatable), e.g. email
     #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["zone", "region"])]
     token_domain: Vec<String>,
+    /// Generate the receipt signing pair instead (receipt.private.jwk and receipt.jwks)
+    #[arg(long, conflicts_with_all = ["zone", "region", "token_domain"])]
+    receipt: bool,
     /// Directory for the key files (created when missing)
     #[arg(long, value_name = "DIR", required = true)]
     out: PathBuf,
@@ -57,6 +67,9 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    if args.receipt {
+        return receipt_key(&args.out, created);
+    }
 
     let public_path = args.out.join("public.jwks");
     let private_path = args.out.join("private.jwks");
@@ -103,6 +116,33 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
         "updated {} ({} keys, mode 0600: origin only) and {} ({} keys: for the edge package)",
         private_path.display(),
         private_keys.len(),
+        public_path.display(),
+        public_keys.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn receipt_key(dir: &Path, created: u64) -> CliResult {
+    let private_path = dir.join("receipt.private.jwk");
+    let public_path = dir.join("receipt.jwks");
+    let mut public_keys = existing_keys(&public_path, |t| ReceiptKeys::from_jwks(t).map(|_| ()))?;
+    let signer = ReceiptSigner::generate(created)
+        .map_err(|e| CliError::new(format!("cannot generate the receipt key: {e}")))?;
+    // Refuses to replace an existing signing key: move it away first to rotate.
+    write_file(
+        &private_path,
+        format!("{}\n", signer.to_jwk()).as_bytes(),
+        0o600,
+        true,
+    )?;
+    public_keys.push(parse_jwk(&signer.public_jwk())?);
+    let text = jwks_text(&public_keys);
+    ReceiptKeys::from_jwks(&text).map_err(|e| CliError::new(format!("internal: {e}")))?;
+    write_file(&public_path, text.as_bytes(), 0o644, false)?;
+    outln!(
+        "receipt key {}\n  private: {} (mode 0600: for `pii-edge package --receipt-key`)\n  public:  {} ({} keys: for the origins)",
+        signer.kid(),
+        private_path.display(),
         public_path.display(),
         public_keys.len()
     );

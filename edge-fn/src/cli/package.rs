@@ -69,6 +69,10 @@ pub(crate) struct PackageArgs {
     /// ... and for at most this many sealed values
     #[arg(long, value_name = "N", requires = "reuse_seconds")]
     reuse_fields: Option<u64>,
+    /// The receipt signing key (private Ed25519 JWK from `pii-edge keygen --receipt`): the
+    /// edge then signs a receipt on every request it forwards (docs/receipt.md)
+    #[arg(long, value_name = "JWK")]
+    receipt_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -96,7 +100,11 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         policies.iter().map(|(_, p)| p.spec().clone()).collect();
     let mut bundle = edge_fn::bundle::build_bundle(&specs, &public_text, tokens_text.as_deref())
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-    if args.residency.is_some() || args.seal_at.is_some() || args.reuse_seconds.is_some() {
+    if args.residency.is_some()
+        || args.seal_at.is_some()
+        || args.reuse_seconds.is_some()
+        || args.receipt_key.is_some()
+    {
         let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&bundle)
             .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
         if let Some(path) = &args.residency {
@@ -119,6 +127,17 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
                 max_fields,
             });
         }
+        if let Some(path) = &args.receipt_key {
+            let text = read_text(path)?;
+            pii_core::receipt::ReceiptSigner::from_jwk(&text)
+                .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?;
+            doc.receipt = Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?,
+            );
+        }
+        doc.receipt_signer()
+            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
         doc.clone()
             .into_engine()
             .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;

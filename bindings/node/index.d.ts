@@ -1,0 +1,172 @@
+// Type declarations of the pii-edge Node.js package (bindings/node). Every operation runs in
+// pii-core (Rust) through the pii_edge_origin.node addon.
+
+/** `[name, value]` pairs, a Node.js headers object (`req.headers`), `req.rawHeaders`, or a Map/Headers. */
+export type HeadersInput =
+  | Array<[string, string]>
+  | string[]
+  | Record<string, string | string[] | undefined>
+  | Iterable<[string, string]>;
+
+export type Body = Buffer | Uint8Array | string;
+export type Kind = 'text' | 'string' | 'number' | 'bool' | 'null' | 'object' | 'array';
+
+/** The receipt header's name. */
+export const RECEIPT_HEADER: 'x-pii-edge-receipt';
+
+/** Base class of every pii-edge error. Messages never carry a plaintext value or key material. */
+export class PiiEdgeError extends Error {
+  code?: string;
+}
+/** A key or key set was refused (named by position or kid). */
+export class InvalidKeys extends PiiEdgeError {}
+/** An envelope did not open; `location` is set when it was a value of a request. */
+export class OpenError extends PiiEdgeError {
+  location?: string;
+}
+export class Malformed extends OpenError {}
+export class UnsupportedVersion extends OpenError {}
+export class WrongZone extends OpenError {}
+export class WrongPolicy extends OpenError {}
+export class WrongLocation extends OpenError {}
+export class NoKey extends OpenError {}
+export class Tampered extends OpenError {}
+/** Strict opening: `location` holds plaintext where the policy requires an envelope. */
+export class PlaintextFound extends PiiEdgeError {
+  location?: string;
+}
+/** Strict opening: the request cannot be inspected as the edge would. */
+export class Uninspectable extends PiiEdgeError {}
+export class LocationError extends PiiEdgeError {}
+export class PolicyError extends PiiEdgeError {}
+/**
+ * No valid, fresh receipt. `code`: missing, repeated, malformed, unknown-key, bad-signature,
+ * unsupported-version, expired, from-the-future, method, target, body, headers.
+ */
+export class ReceiptError extends PiiEdgeError {
+  code: string;
+}
+
+/** Where a value is in a request: `json:$['user']['email']`, `header:x-national-id`, `query:email#1`. */
+export class Location {
+  /** Parses the text form; throws LocationError for any other spelling. */
+  constructor(text: string);
+  static parse(text: string): Location;
+  static json(path: Array<string | number>): Location;
+  static field(part: 'header' | 'query' | 'form' | 'cookie', name: string, index?: number): Location;
+  readonly part: 'json' | 'header' | 'query' | 'form' | 'cookie';
+  readonly name?: string;
+  readonly index?: number;
+  readonly path?: Array<string | number>;
+  equals(other: unknown): boolean;
+  /** The text form. */
+  toString(): string;
+  toJSON(): string;
+}
+
+/** Policy, zone and location a value was sealed for (authenticated inside the envelope). */
+export interface Binding {
+  readonly policy: string;
+  readonly zone: string;
+  readonly location: Location;
+}
+
+/** An opened value: `value` has its JSON type restored (a string for text). */
+export class Opened {
+  readonly value: unknown;
+  readonly kind: Kind;
+  readonly binding: Binding;
+}
+
+export interface RevealedField {
+  readonly kind: Kind;
+  readonly binding: Binding;
+}
+
+export interface RequestInput {
+  method?: string;
+  /** The path; may carry `?query` when `query` is absent. */
+  path?: string;
+  query?: string;
+  headers?: HeadersInput;
+  body?: Body;
+}
+
+export interface Revealed {
+  method: string;
+  path: string;
+  query: string;
+  headers: Array<[string, string]>;
+  body: Buffer;
+  fields: RevealedField[];
+  readonly opened: number;
+  /** The body parsed as JSON. */
+  json(): unknown;
+}
+
+export interface RevealOptions {
+  /** Every value must have been sealed by this policy. */
+  policy?: string;
+  /** Every value must have been sealed for this zone. */
+  zone?: string;
+  /** Refuse plaintext where these policies encrypt (PlaintextFound, Uninspectable). */
+  strict?: Policies;
+}
+
+/** Policies compiled for strict opening. */
+export class Policies {
+  static fromFiles(paths: string | string[]): Policies;
+  readonly names: string[];
+}
+
+/** The private X25519 keys of one region. */
+export class PrivateKeyring {
+  static fromJwks(text: string): PrivateKeyring;
+  static fromFile(path: string): PrivateKeyring;
+  readonly zones: string[];
+  open(envelope: string): Opened;
+  openExpecting(envelope: string, policy: string, zone: string, location: Location | string): Opened;
+  reveal(request: RequestInput, options?: RevealOptions): Revealed;
+  revealBody(body: Body, options?: RevealOptions & { contentType?: string }): Revealed;
+}
+
+/** The edge's public receipt keys (Ed25519 JWK or JWK Set). */
+export class ReceiptKeys {
+  static fromJwks(text: string): ReceiptKeys;
+  static fromFile(path: string): ReceiptKeys;
+  readonly kids: string[];
+}
+
+/** What the edge checked on a request. */
+export interface Receipt {
+  kid: string;
+  issuedAt: number;
+  requestId?: string;
+  policy?: string;
+  zone?: string;
+  locations: string[];
+  moreLocations: number;
+  boundHeaders: string[];
+  bodyBound: boolean;
+}
+
+/**
+ * Verifies the edge's receipt on a request as the origin received it (docs/receipt.md):
+ * `path` is the raw request target (`req.originalUrl`), `body` the raw body bytes.
+ * Throws ReceiptError (with `code`).
+ */
+export function verifyReceipt(
+  method: string,
+  path: string,
+  headers: HeadersInput,
+  body: Body | undefined,
+  keys: ReceiptKeys,
+  maxAge?: number,
+  options?: { now?: number },
+): Receipt;
+
+/** Header pairs from any accepted headers input. */
+export function headerPairs(headers: HeadersInput): Array<[string, string]>;
+
+/** Whether `text` has the form of an envelope (`pe<version>.` + base64url): syntax only, opens nothing. */
+export function isEnvelope(text: string): boolean;

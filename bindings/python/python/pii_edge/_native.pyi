@@ -1,0 +1,189 @@
+"""Type stubs of the native extension (pii-core through PyO3). See pii_edge's README."""
+
+from typing import Any, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+
+HeaderPairs = Union[Iterable[Tuple[Union[str, bytes], Union[str, bytes]]], Mapping[str, str]]
+Body = Union[bytes, bytearray, memoryview, str]
+Kind = Literal["text", "string", "number", "bool", "null", "object", "array"]
+
+RECEIPT_HEADER: str
+
+class PiiEdgeError(Exception):
+    """Base class of every error of pii_edge."""
+
+class InvalidKeys(PiiEdgeError):
+    """A key or key set was refused; the message names the key by position, never its material."""
+
+class OpenError(PiiEdgeError):
+    """An envelope did not open. Raised by ``reveal`` with ``location`` (the text form)."""
+    location: str
+
+class Malformed(OpenError): ...
+class UnsupportedVersion(OpenError): ...
+class WrongZone(OpenError): ...
+class WrongPolicy(OpenError): ...
+class WrongLocation(OpenError): ...
+class NoKey(OpenError): ...
+class Tampered(OpenError): ...
+
+class PlaintextFound(PiiEdgeError):
+    """Strict opening: ``location`` holds plaintext where the policy requires an envelope."""
+    location: str
+
+class Uninspectable(PiiEdgeError):
+    """Strict opening: the request cannot be inspected as the edge would."""
+
+class LocationError(PiiEdgeError):
+    """Not a location in its one text form."""
+
+class PolicyError(PiiEdgeError):
+    """A policy did not load (file, line and column in the message)."""
+
+class ReceiptError(PiiEdgeError):
+    """No valid, fresh receipt. ``code``: missing, repeated, malformed, unknown-key,
+    bad-signature, unsupported-version, expired, from-the-future, method, target, body, headers."""
+    code: str
+
+class Location:
+    """Where a value is in a request: ``json:$['user']['email']``, ``header:x-national-id``,
+    ``query:email#1``, ``form:card_number``, ``cookie:session``. ``str()`` prints the text form."""
+    def __init__(self, text: str) -> None: ...
+    @staticmethod
+    def parse(text: str) -> "Location": ...
+    @staticmethod
+    def json(path: Sequence[Union[str, int]]) -> "Location": ...
+    @staticmethod
+    def field(part: Literal["header", "query", "form", "cookie"], name: str, index: int = 0) -> "Location": ...
+    @property
+    def part(self) -> Literal["json", "header", "query", "form", "cookie"]: ...
+    @property
+    def name(self) -> Optional[str]: ...
+    @property
+    def index(self) -> Optional[int]: ...
+    @property
+    def path(self) -> Optional[List[Union[str, int]]]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Binding:
+    """Policy, zone and location a value was sealed for (authenticated)."""
+    @property
+    def policy(self) -> str: ...
+    @property
+    def zone(self) -> str: ...
+    @property
+    def location(self) -> Location: ...
+
+class Opened:
+    """An opened value; ``repr`` hides it."""
+    @property
+    def value(self) -> Any: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def binding(self) -> Binding: ...
+
+class RevealedField:
+    @property
+    def binding(self) -> Binding: ...
+    @property
+    def kind(self) -> Kind: ...
+
+class Revealed:
+    """A request with its envelopes opened."""
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def headers(self) -> List[Tuple[str, str]]: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def fields(self) -> List[RevealedField]: ...
+    @property
+    def opened(self) -> int: ...
+    def json(self) -> Any: ...
+
+class Policies:
+    """Policies compiled for strict opening."""
+    @staticmethod
+    def from_files(paths: Sequence[str]) -> "Policies": ...
+    @staticmethod
+    def from_yaml(text: str, source: str = "<yaml>") -> "Policies": ...
+    @property
+    def names(self) -> List[str]: ...
+
+class PrivateKeyring:
+    """The private X25519 keys of one region (wiped from memory when dropped)."""
+    @staticmethod
+    def from_jwks(text: str) -> "PrivateKeyring": ...
+    @staticmethod
+    def from_file(path: str) -> "PrivateKeyring": ...
+    @property
+    def zones(self) -> List[str]: ...
+    def open(self, envelope: str) -> Opened: ...
+    def open_expecting(self, envelope: str, policy: str, zone: str, location: Union[Location, str]) -> Opened: ...
+    def reveal(
+        self,
+        method: str,
+        path: str,
+        headers: Optional[HeaderPairs] = None,
+        body: Optional[Body] = None,
+        query: Optional[str] = None,
+        policy: Optional[str] = None,
+        zone: Optional[str] = None,
+        strict: Optional[Policies] = None,
+    ) -> Revealed: ...
+    def reveal_body(
+        self,
+        body: Body,
+        content_type: str = "application/json",
+        policy: Optional[str] = None,
+        zone: Optional[str] = None,
+    ) -> Revealed: ...
+
+class ReceiptKeys:
+    """The edge's public receipt keys (Ed25519 JWK or JWK Set)."""
+    @staticmethod
+    def from_jwks(text: str) -> "ReceiptKeys": ...
+    @staticmethod
+    def from_file(path: str) -> "ReceiptKeys": ...
+    @property
+    def kids(self) -> List[str]: ...
+
+class Receipt:
+    """What the edge checked on a request."""
+    @property
+    def kid(self) -> str: ...
+    @property
+    def issued_at(self) -> int: ...
+    @property
+    def request_id(self) -> Optional[str]: ...
+    @property
+    def policy(self) -> Optional[str]: ...
+    @property
+    def zone(self) -> Optional[str]: ...
+    @property
+    def locations(self) -> List[str]: ...
+    @property
+    def more_locations(self) -> int: ...
+    @property
+    def bound_headers(self) -> List[str]: ...
+    @property
+    def body_bound(self) -> bool: ...
+
+def verify_receipt(
+    method: str,
+    path: str,
+    headers: HeaderPairs,
+    body: bytes,
+    keys: ReceiptKeys,
+    max_age: int = 300,
+    now: Optional[int] = None,
+) -> Receipt: ...
+
+def is_envelope(text: str) -> bool:
+    """Whether ``text`` has the form of an envelope (syntax only; opens nothing)."""

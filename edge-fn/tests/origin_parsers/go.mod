@@ -1,0 +1,3 @@
+module pii-edge/origin-parsers
+
+go 1.19

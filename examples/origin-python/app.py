@@ -1,0 +1,151 @@
+"""A regional origin in Python: FastAPI on uvicorn, behind the pii-edge CloudFront function.
+
+What it shows:
+
+- Every request must carry a valid, fresh receipt of the edge (``ReceiptMiddleware``): a
+  request sent straight to this service, around the edge, is refused with 403 before any
+  handler runs, as is a replayed receipt older than ``PII_EDGE_MAX_AGE`` or a body changed
+  after the edge.
+- ``POST /api/users`` (the ``signup`` policy's route) stores the record **as the edge forwarded
+  it**: the envelopes, not the plaintext. It checks, without decrypting anything, that the
+  edge applied the ``signup`` policy to exactly this body (the receipt binds the body's digest)
+  and that every field the policy encrypts holds an envelope.
+- The e-mail address is opened in exactly one place, :func:`send_welcome_mail`, which needs it
+  to send mail; the plaintext lives only in that function's locals and in the SMTP session.
+  Nothing is logged or echoed.
+
+Configuration (environment variables):
+
+===========================  ====================================================================
+``PII_EDGE_KEYS_FILE``       this region's private JWKS (from its secret store; never in the package)
+``PII_EDGE_RECEIPT_KEYS``    the edge's public receipt key(s) (``receipt.jwks``)
+``PII_EDGE_ZONE``            the residency zone this region serves (``eu-central``)
+``PII_EDGE_MAX_AGE``         oldest receipt accepted, seconds (default 300)
+``ORIGIN_DB``                SQLite database file
+``MAIL_HOST``/``MAIL_PORT``  SMTP server for the welcome mail
+===========================  ====================================================================
+
+Run: ``uvicorn app:app --host 127.0.0.1 --port 8080`` (see README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import sqlite3
+from email.message import EmailMessage
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+import pii_edge
+from pii_edge.middleware import ReceiptMiddleware
+
+POLICY = "signup"
+# The locations the signup policy encrypts (policies/signup.yaml): they must hold envelopes.
+ENCRYPTED = [
+    pii_edge.Location("json:$['user']['email']"),
+    pii_edge.Location("json:$['user']['phone']"),
+    pii_edge.Location("json:$['user']['birthDate']"),
+    pii_edge.Location("json:$['user']['address']"),
+]
+EMAIL = ENCRYPTED[0]
+
+
+def connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS users ("
+        " id INTEGER PRIMARY KEY,"
+        " request_id TEXT UNIQUE,"  # the receipt's request id: a replayed request is stored once
+        " zone TEXT NOT NULL,"
+        " record TEXT NOT NULL,"  # the JSON body as the edge forwarded it: envelopes, masked name
+        " mail_sent INTEGER NOT NULL DEFAULT 0)"
+    )
+    return db
+
+
+def value_at(document, location: pii_edge.Location):
+    for step in location.path:
+        if isinstance(document, dict) and isinstance(step, str):
+            document = document.get(step)
+        elif isinstance(document, list) and isinstance(step, int) and step < len(document):
+            document = document[step]
+        else:
+            return None
+    return document
+
+
+def problem(status: int, kind: str, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": f"https://example.invalid/problems/{kind}", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def send_welcome_mail(keyring: pii_edge.PrivateKeyring, zone: str, db: sqlite3.Connection, user_id: int) -> None:
+    """The one code path that opens the e-mail address: it needs it to send mail."""
+    row = db.execute("SELECT record FROM users WHERE id = ?", (user_id,)).fetchone()
+    envelope = value_at(json.loads(row[0]), EMAIL)
+    # Refuses an envelope sealed elsewhere (another field, policy or zone): WrongLocation, ...
+    address = keyring.open_expecting(envelope, POLICY, zone, EMAIL).value
+    message = EmailMessage()
+    message["From"] = "welcome@shop.example"
+    message["To"] = address
+    message["Subject"] = "Welcome"
+    message.set_content("Your account is ready.")
+    with smtplib.SMTP(os.environ.get("MAIL_HOST", "127.0.0.1"), int(os.environ.get("MAIL_PORT", "25"))) as smtp:
+        smtp.send_message(message)
+    db.execute("UPDATE users SET mail_sent = 1 WHERE id = ?", (user_id,))
+
+
+def create_app() -> FastAPI:
+    keyring = pii_edge.PrivateKeyring.from_file(os.environ["PII_EDGE_KEYS_FILE"])
+    receipt_keys = pii_edge.ReceiptKeys.from_file(os.environ["PII_EDGE_RECEIPT_KEYS"])
+    zone = os.environ.get("PII_EDGE_ZONE", "eu-central")
+    db = connect(os.environ["ORIGIN_DB"])
+
+    app = FastAPI()
+    app.add_middleware(
+        ReceiptMiddleware,
+        keys=receipt_keys,
+        max_age=int(os.environ.get("PII_EDGE_MAX_AGE", "300")),
+        exempt_paths=["/healthz"],
+    )
+
+    @app.get("/healthz")
+    async def health():
+        return {"ok": True}
+
+    @app.post("/api/users", status_code=201)
+    async def signup(request: Request):
+        receipt: pii_edge.Receipt = request.state.pii_edge_receipt
+        # The receipt binds this exact body: the edge applied `signup` to it.
+        if receipt.policy != POLICY or receipt.zone != zone:
+            return problem(403, "wrong-policy", "Not protected for this service",
+                           f"the edge applied {receipt.policy!r} for zone {receipt.zone!r}")
+        try:
+            record = json.loads(await request.body())
+        except ValueError:
+            raise HTTPException(400, "the body is not JSON")
+        for location in ENCRYPTED:
+            value = value_at(record, location)
+            if value is not None and not (isinstance(value, str) and pii_edge.is_envelope(value)):
+                return problem(422, "plaintext", "Plaintext where an envelope belongs", f"{location} is not sealed")
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO users (request_id, zone, record) VALUES (?, ?, ?)",
+            (receipt.request_id, zone, json.dumps(record)),
+        )
+        if cursor.rowcount == 0:
+            return problem(409, "replayed", "Already processed", "this request id was stored before")
+        user_id = cursor.lastrowid
+        send_welcome_mail(keyring, zone, db, user_id)
+        return {"id": user_id}
+
+    return app
+
+
+if os.environ.get("PII_EDGE_KEYS_FILE"):
+    app = create_app()

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Differential test against real origin parsers (issue 13; docs/threat-model.md, "Origin
+# frameworks"): every handed differential case, every example policy case and generated
+# spellings go through `pii-edge apply --edge`, and what the edge forwards is read by Python
+# (Werkzeug/Flask, Django, SimpleCookie), Node.js (express, qs, cookie), PHP (php -S) and Go
+# (net/url, net/http, encoding/json) over loopback. No parser may read plaintext under a
+# selected name. Also runs the handed cases' own checker (check.py) on the same binary.
+# Installs what it needs, idempotently: Debian's golang-go and php-cli, Flask and Django from
+# PyPI, the Node packages pinned in edge-fn/tests/origin_parsers/package.json into
+# target/origin-parsers (project-local).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target/origin-parsers"
+work="$(cd "$target/origin-parsers" && pwd)"
+
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+python3 -m pip install --quiet --disable-pip-version-check -r scripts/differential-requirements.txt
+
+cp edge-fn/tests/origin_parsers/package.json "$work/package.json"
+if ! cmp -s "$work/package.json" "$work/.installed" 2>/dev/null; then
+  (cd "$work" && npm install --silent --no-audit --no-fund >/dev/null)
+  cp "$work/package.json" "$work/.installed"
+fi
+(cd edge-fn/tests/origin_parsers && GOFLAGS=-mod=mod go build -o "$work/goparse" .)
+
+cargo build --quiet -p edge-fn --bin pii-edge
+cli="$target/debug/pii-edge"
+
+echo "origin parsers: python $(python3 -c 'import sys; print(sys.version.split()[0])')," \
+  "flask $(python3 -c 'import importlib.metadata as m; print(m.version("flask"))')," \
+  "werkzeug $(python3 -c 'import importlib.metadata as m; print(m.version("werkzeug"))')," \
+  "django $(python3 -c 'import django; print(django.get_version())')," \
+  "node $(node --version), express $(node -p "require('$work/node_modules/express/package.json').version")," \
+  "qs $(node -p "require('$work/node_modules/qs/package.json').version")," \
+  "cookie $(node -p "require('$work/node_modules/cookie/package.json').version")," \
+  "$(php -r 'echo "php ", PHP_VERSION;'), $(go version | cut -d' ' -f3)"
+
+python3 edge-fn/tests/differentials/check.py "$cli" edge-fn/tests/differentials
+python3 edge-fn/tests/origin_parsers/differential.py "$cli" "$work"
