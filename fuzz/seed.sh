@@ -123,6 +123,14 @@ for path in ["/bin/true", "/usr/bin/true"]:
         put("addon_elf", elf[:4096])
         break
 put("addon_elf", b"\x7fELF\x02\x01\x01")
+# scan_input: the HAR, the events, NDJSON lines of them, and broken documents.
+for path in sorted(glob.glob("examples/har/*.har")) + events:
+    put("scan_input", open(path, "rb").read())
+ndjson = "".join(json.dumps(json.load(open(p))) + "\n" for p in events)
+put("scan_input", ndjson)
+put("scan_input", '{"method":"POST","url":"https://x/a?email=a%40b.de","headers":[["Cookie","e=a%40b.de"],"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImFAYi5kZSJ9.c2ln"],"body":{"iban":"DE89370400440532013000","pesel":"44051401359"}}\n')
+put("scan_input", '{\n"log": {"entries": [{"request": {"method": "GET", "url": "/", "postData": {"mimeType": "a", "text": "aGk=", "encoding": "base64"}}}]}}')
+put("scan_input", "[\n" + "[" * 300 + "]" * 300 + "]")
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")

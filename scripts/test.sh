@@ -14,7 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "clang (compiles ring's C, .cargo/config.toml)"
 bash scripts/install-clang.sh
 
-step "Python tools (interop opener, cfn-lint)"
+step "Python tools (interop opener, cfn-lint, scan corpus generator)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
 step "module import cycles: the checker's own tests, then the crates"
@@ -35,6 +35,9 @@ cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
 
 step "differential test against real origin parsers (Python, Node.js, PHP, Go)"
 bash scripts/test-differential.sh
+
+step "pii-edge scan: the example events and the recorded browser session against policies/"
+cargo run --quiet -p edge-fn --bin pii-edge -- scan --policy policies/ examples/events examples/har
 
 if [ -f docs/interop/open_vectors.py ]; then
   step "envelope vectors opened by an independent implementation (Python)"

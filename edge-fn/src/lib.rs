@@ -10,6 +10,8 @@
 //! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
 //! - [`elf`]: the packaging check of the Node-API addon (x86_64, glibc versions it needs).
+//! - `scan` (feature `scan`, part of `cli`): reading recorded traffic (HAR, NDJSON, events)
+//!   and finding personal data in it, for `pii-edge scan`. Not in the edge package.
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
 //! regional functions), in the Node.js addon of the Lambda@Edge package (`edge-fn/node`) and
@@ -22,6 +24,8 @@ pub mod elf;
 pub mod handler;
 pub mod log;
 pub mod problem;
+#[cfg(feature = "scan")]
+pub mod scan;
 
 pub use bundle::{build_bundle, load_bundle, Bundle, BundleError, Edge};
 pub use handler::{

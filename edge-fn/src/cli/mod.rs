@@ -18,6 +18,7 @@ mod keygen;
 mod keys;
 mod package;
 mod request;
+mod scan;
 #[cfg(feature = "serve")]
 mod serve;
 mod testcases;
@@ -107,6 +108,15 @@ enum Command {
     /// residency reload when their files change; a bad edit keeps the last good policies.
     #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
+    /// Find the personal data in recorded traffic (HAR, NDJSON logs, CloudFront events) and
+    /// whether the policies protect it.
+    ///
+    /// Detectors: e-mail, phone, IBAN, payment card, national ids of ten EU countries, IP
+    /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policy,
+    /// each finding says `covered`, `not covered` or `route not matched by any policy`, as the
+    /// real engine decides on a sample. Values are only ever shown masked (--no-examples: not
+    /// at all). Exit code 1 with --fail-on when it applies.
+    Scan(scan::ScanArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -157,6 +167,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
+        Command::Scan(args) => scan::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)

@@ -19,7 +19,6 @@ pub(super) struct KeyTexts {
 
 impl KeyTexts {
     /// No key sets: every key of a run is a throwaway key.
-    #[cfg(test)]
     pub(super) fn none() -> KeyTexts {
         KeyTexts {
             public: None,
@@ -27,6 +26,13 @@ impl KeyTexts {
             tokens: None,
         }
     }
+}
+
+/// Throwaway keys for every zone and token domain `policies` use (`pii-edge scan` runs the
+/// engine only to learn which values its rules select).
+pub(crate) fn throwaway_keys(policies: &[Policy]) -> Result<(PublicKeyring, TokenKeys), CliError> {
+    let (public, _, tokens) = keys_for(&KeyTexts::none(), policies)?;
+    Ok((public, tokens))
 }
 
 /// Reads the key sets given (`--keys`, `--private-keys`, `--tokens`), else the demo keys found

@@ -13,6 +13,8 @@ mod load;
 mod report;
 mod run;
 
+pub(crate) use keys::throwaway_keys;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
