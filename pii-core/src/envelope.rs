@@ -106,6 +106,24 @@ impl ValueKind {
         }
     }
 
+    /// The kind's name in reports and the origin packages: `text`, `string`, `number`,
+    /// `bool`, `null`, `object`, `array`.
+    ///
+    /// ```
+    /// assert_eq!(pii_core::envelope::ValueKind::Object.name(), "object");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Text => "text",
+            ValueKind::String => "string",
+            ValueKind::Number => "number",
+            ValueKind::Bool => "bool",
+            ValueKind::Null => "null",
+            ValueKind::Object => "object",
+            ValueKind::Array => "array",
+        }
+    }
+
     /// The kind of a kind byte; `None` for an unknown byte.
     pub fn from_code(code: u8) -> Option<Self> {
         ValueKind::ALL.get(usize::from(code)).copied()

@@ -9,7 +9,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pii_core::envelope::{self, OpenError, ValueKind};
+use pii_core::envelope::{self, OpenError};
 use pii_core::receipt;
 use pii_core::strict::{Strict, StrictError};
 use pii_core::{Location, Part, PathElement};
@@ -81,18 +81,6 @@ fn strict_failure(e: StrictError) -> Failure {
         }
         StrictError::Uninspectable { .. } => Failure::new("Uninspectable", e.to_string()),
         other => Failure::new("PiiEdgeError", other.to_string()),
-    }
-}
-
-fn kind_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Text => "text",
-        ValueKind::String => "string",
-        ValueKind::Number => "number",
-        ValueKind::Bool => "bool",
-        ValueKind::Null => "null",
-        ValueKind::Object => "object",
-        _ => "array",
     }
 }
 
@@ -433,7 +421,7 @@ pub mod exports {
                 .fields
                 .iter()
                 .map(|f| RevealedValue {
-                    kind: super::kind_name(f.kind).to_owned(),
+                    kind: f.kind.name().to_owned(),
                     binding: binding(&f.binding),
                 })
                 .collect();
@@ -484,7 +472,7 @@ pub mod exports {
             .map_err(|_| js(Failure::new("Malformed", "the opened value is not UTF-8")))?
             .to_owned();
         Ok(OpenedValue {
-            kind: super::kind_name(o.kind()).to_owned(),
+            kind: o.kind().name().to_owned(),
             plaintext,
             binding: binding(o.binding()),
         })

@@ -396,7 +396,7 @@ impl PrivateKeyring {
                 py,
                 RevealedField {
                     binding: binding(py, &f.binding)?,
-                    kind: kind_name(f.kind),
+                    kind: f.kind.name(),
                 },
             )?);
         }
@@ -641,18 +641,6 @@ fn binding(py: Python<'_>, b: &envelope::Binding) -> PyResult<Py<Binding>> {
     )
 }
 
-fn kind_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Text => "text",
-        ValueKind::String => "string",
-        ValueKind::Number => "number",
-        ValueKind::Bool => "bool",
-        ValueKind::Null => "null",
-        ValueKind::Object => "object",
-        _ => "array",
-    }
-}
-
 /// An opened value: the Python value with its JSON type restored (`str` for text), its kind
 /// and its binding. `repr` does not show the value.
 #[pyclass(frozen, get_all, module = "pii_edge")]
@@ -696,7 +684,7 @@ fn opened(py: Python<'_>, o: &envelope::Opened) -> PyResult<Opened> {
     };
     Ok(Opened {
         value,
-        kind: kind_name(o.kind()),
+        kind: o.kind().name(),
         binding: binding(py, o.binding())?,
     })
 }

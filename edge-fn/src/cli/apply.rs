@@ -417,25 +417,11 @@ pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
                 policy: f.binding.policy.clone(),
                 zone: f.binding.zone.clone(),
                 location: f.binding.location.to_string(),
-                kind: kind_name(f.kind),
+                kind: f.kind.name(),
             })
             .collect(),
         request: request_json(&revealed.request),
     };
     outln!("{}", pretty(&out));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The kind's name in reports: `text`, `string`, `number`, `bool`, `null`, `object`, `array`.
-fn kind_name(kind: pii_core::envelope::ValueKind) -> &'static str {
-    use pii_core::envelope::ValueKind as K;
-    match kind {
-        K::Text => "text",
-        K::String => "string",
-        K::Number => "number",
-        K::Bool => "bool",
-        K::Null => "null",
-        K::Object => "object",
-        _ => "array",
-    }
 }
