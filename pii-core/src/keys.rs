@@ -368,21 +368,15 @@ fn write_jwks<'a>(jwks: impl Iterator<Item = String> + 'a) -> String {
 
 /// Parse a JWK Set into its key objects.
 fn parse_set(json: &str) -> Result<Vec<Value>, KeyError> {
-    let value: Value = serde_json::from_str(json).map_err(|e| KeyError::Json {
-        line: e.line(),
-        column: e.column(),
-    })?;
-    match value {
-        Value::Object(mut map) => match map.remove("keys") {
-            Some(Value::Array(keys)) => Ok(keys),
-            _ => Err(KeyError::NotAKeySet),
-        },
-        _ => Err(KeyError::NotAKeySet),
-    }
+    parse_keys(json, false)
 }
 
 /// Parse a JWK Set, or a single JWK (an object with `kty` and no `keys`), into its key objects.
 fn parse_set_or_key(json: &str) -> Result<Vec<Value>, KeyError> {
+    parse_keys(json, true)
+}
+
+fn parse_keys(json: &str, single_key: bool) -> Result<Vec<Value>, KeyError> {
     let value: Value = serde_json::from_str(json).map_err(|e| KeyError::Json {
         line: e.line(),
         column: e.column(),
@@ -390,9 +384,8 @@ fn parse_set_or_key(json: &str) -> Result<Vec<Value>, KeyError> {
     match value {
         Value::Object(mut map) => match map.remove("keys") {
             Some(Value::Array(keys)) => Ok(keys),
-            Some(_) => Err(KeyError::NotAKeySet),
-            None if map.contains_key("kty") => Ok(vec![Value::Object(map)]),
-            None => Err(KeyError::NotAKeySet),
+            None if single_key && map.contains_key("kty") => Ok(vec![Value::Object(map)]),
+            _ => Err(KeyError::NotAKeySet),
         },
         _ => Err(KeyError::NotAKeySet),
     }
