@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pii_core::{FieldReport, Outcome, Protected, Request};
+use pii_core::{FieldReport, Outcome, Request};
 use serde::Serialize;
 
 use super::files;
@@ -235,15 +235,15 @@ fn field_json(f: &FieldReport) -> FieldOut {
     }
 }
 
-/// What a protected value became, short enough for a table.
-pub(crate) fn result_of(p: &Protected, f: &FieldReport) -> String {
+/// What a protected value became in the forwarded request, short enough for a table.
+pub(crate) fn result_of(forwarded: &Request, f: &FieldReport) -> String {
     if f.failed {
         return "removed (action did not fit the value)".to_string();
     }
     if f.removed {
         return "removed".to_string();
     }
-    match inspect::value_at(&p.request, &f.location) {
+    match inspect::value_at(forwarded, &f.location) {
         Some(found) => {
             let shown = if matches!(f.location, pii_core::Location::Json(_)) {
                 String::from_utf8_lossy(&found.raw).into_owned()
@@ -318,7 +318,7 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                             f.rule.clone(),
                             f.location.to_string(),
                             f.action.as_str().to_string(),
-                            result_of(p, f),
+                            result_of(&p.request, f),
                         ]
                     })
                     .collect();

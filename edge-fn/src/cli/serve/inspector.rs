@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
-use pii_core::{Engine, Outcome, Request};
+use pii_core::{FieldReport, Request};
 use serde::{Deserialize, Serialize};
 
 use super::super::apply::{result_of, shorten};
@@ -90,27 +90,22 @@ impl LogLine {
     }
 }
 
-/// What every rule did: the same engine applied again to the request the handler saw (the
-/// report of which rule touched which location is deterministic), each value then read from
-/// the request that was actually forwarded. `seen` is the request as the handler saw it.
+/// What every rule did: the handler's field reports (`handler::handle_reporting`), each value
+/// read from the request that was actually forwarded. `seen` is the request as the handler saw
+/// it.
 pub(super) fn rules(
-    engine: &Engine,
+    fields: &[FieldReport],
     seen: &Request,
     forwarded: Request,
     show_values: bool,
 ) -> Vec<Rule> {
-    let Outcome::Protected(mut protected) = engine.apply(seen) else {
-        return Vec::new();
-    };
-    protected.request = forwarded;
-    protected
-        .fields
+    fields
         .iter()
         .map(|field| Rule {
             rule: field.rule.clone(),
             location: field.location.to_string(),
             action: field.action.as_str(),
-            result: result_of(&protected, field),
+            result: result_of(&forwarded, field),
             original: show_values.then(|| original(seen, &field.location)),
         })
         .collect()
@@ -229,6 +224,7 @@ mod tests {
 
     #[test]
     fn rules_show_forwarded_values_and_originals_only_when_asked() {
+        use pii_core::{Engine, Outcome};
         let policy = pii_core::Policy::from_yaml(
             "p.yaml",
             "apiVersion: pii-edge/v1\nname: p\nmatch: {paths: [/s]}\nrules:\n  - select: {query: email}\n    action: mask\n    keepFirst: 1\n",
@@ -250,14 +246,17 @@ mod tests {
             query: "email=e%2A%2A%2A".into(),
             ..seen.clone()
         };
-        let rows = rules(&engine, &seen, forwarded.clone(), false);
+        let Outcome::Protected(protected) = engine.apply(&seen) else {
+            panic!("not protected");
+        };
+        let rows = rules(&protected.fields, &seen, forwarded.clone(), false);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].location, "query:email");
         assert_eq!(rows[0].action, "mask");
         assert_eq!(rows[0].result, "\"e***\"");
         let json = serde_json::to_string(&rows).expect("json");
         assert!(!json.contains("erika"), "{json}");
-        let rows = rules(&engine, &seen, forwarded, true);
+        let rows = rules(&protected.fields, &seen, forwarded, true);
         assert!(rows[0]
             .original
             .as_deref()

@@ -310,18 +310,16 @@ async fn respond(
                 entry.note = Some("rule table skipped: the inspector was behind".to_owned());
                 state.history.push(entry);
             }
-            // The rule table costs a second run of the engine: off the request's path.
+            // The rule table reads every reported value back: off the request's path.
             Some(Pending {
-                loaded,
+                fields,
                 seen,
                 forwarded,
             }) => {
                 let state = Arc::clone(&shared);
                 state.pending_rules.fetch_add(1, Ordering::Relaxed);
                 tokio::task::spawn_blocking(move || {
-                    if let Ok(engine) = loaded.edge.engine() {
-                        entry.rules = inspector::rules(engine, &seen, forwarded, state.show_values);
-                    }
+                    entry.rules = inspector::rules(&fields, &seen, forwarded, state.show_values);
                     state.history.push(entry);
                     state.pending_rules.fetch_sub(1, Ordering::Relaxed);
                 });
@@ -334,7 +332,8 @@ async fn respond(
 /// What the inspector's rule table of a protected request is computed from, after the
 /// response: the bundle that ran, the request as the handler saw it, as it was forwarded.
 struct Pending {
-    loaded: Arc<bundle::Loaded>,
+    /// The handler's own report of what each rule did.
+    fields: Vec<pii_core::FieldReport>,
     seen: pii_core::Request,
     forwarded: pii_core::Request,
 }
@@ -429,7 +428,8 @@ async fn protect_and_forward(
         }
     });
     LAST_LINE.with(|last| last.borrow_mut().take());
-    let output = edge_fn::handle(&loaded.edge, event);
+    let reported = edge_fn::handler::handle_reporting(&loaded.edge, event);
+    let output = reported.output;
     let line = LAST_LINE
         .with(|last| last.borrow_mut().take())
         .map(|l| inspector::LogLine::parse(&l))
@@ -446,7 +446,7 @@ async fn protect_and_forward(
     if let (Some(seen), "protected") = (seen, entry.decision.as_str()) {
         if let Ok(forwarded) = edge_fn::cloudfront::to_core(&forwarded) {
             *pending = Some(Pending {
-                loaded: Arc::clone(&loaded),
+                fields: reported.fields,
                 seen,
                 forwarded,
             });
