@@ -28,10 +28,13 @@ const ORIGIN_LIMIT: u64 = 50_000_000;
 /// who can read the function. The zip is written only when it fits the trigger's size limit
 /// (1,000,000 bytes compressed for viewer-request).
 #[derive(Args, Debug)]
-#[command(after_help = "Example:\n  \
+#[command(after_help = "Examples:\n  \
     cargo build --release -p pii-edge-node   # the addon (see edge-fn/node)\n  \
+    pii-edge package --policies my-policies/ --keys public.jwks --tokens keys/tokens.jwks \\\n    \
+    --receipt-key keys/receipt.private.jwk --out edge.zip   # keys: examples/deploy/README.md\n  \
+    # a test distribution with the demo keys (their private keys are public):\n  \
     pii-edge package --policies policies/ --keys examples/keys/public.jwks \\\n    \
-    --tokens examples/keys/tokens.jwks --out edge.zip")]
+    --tokens examples/keys/tokens.jwks --allow-demo-keys --out edge.zip")]
 pub(crate) struct PackageArgs {
     /// Directory of policies (every *.yaml directly inside, tried in file name order); repeatable
     #[arg(long, value_name = "DIR", required = true)]
@@ -154,7 +157,7 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         Some(p) => p.clone(),
         None => default_addon().ok_or_else(|| {
             CliError::new(
-                "no Node-API addon found in target/release/ (pii_edge.node or the node crate's lib*.so): build it with `cargo build --release` of the node crate in edge-fn/node, or pass --addon PATH",
+                "no Node-API addon found in release/ of $CARGO_TARGET_DIR or of the repository's target/ (pii_edge.node or libpii_edge_node.so): build it with `cargo build --release -p pii-edge-node --lib`, or pass --addon PATH",
             )
         })?,
     };

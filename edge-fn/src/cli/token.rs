@@ -22,7 +22,7 @@ use super::{CliError, CliResult};
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
     pii-edge token --domain email --tokens keys/tokens.jwks --policy policies/ 'Ann@Example.com'\n  \
-    printf '%s' \"$VALUE\" | pii-edge token --domain email --normalize trim,nfkc,casefold -")]
+    printf '%s' \"$VALUE\" | pii-edge token --domain email --normalize trim,fullwidth,casefold -")]
 pub(crate) struct TokenArgs {
     /// The token domain (as in the policy's `domain:`)
     #[arg(long, value_name = "DOMAIN")]
@@ -34,8 +34,8 @@ pub(crate) struct TokenArgs {
     /// tokenize in DOMAIN
     #[arg(long, value_name = "FILE|DIR", conflicts_with = "normalize")]
     policy: Vec<PathBuf>,
-    /// Normalization steps, comma separated, in the rule's order (trim, nfkc, casefold,
-    /// digits, email-domain, email-subaddress)
+    /// Normalization steps, comma separated, in the rule's order (trim, fullwidth, casefold,
+    /// digits, email-domain, email-subaddress; `nfkc` is refused, as at the edge)
     #[arg(long, value_name = "STEPS", value_delimiter = ',')]
     normalize: Vec<String>,
     /// Output format
