@@ -59,12 +59,22 @@ bash scripts/test-bindings.sh
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"
   bash .ci/cfn-lint.sh
+  # Debian's own Python is externally managed (PEP 668): the script must still work with it.
+  if compgen -G "/usr/lib/python3*/EXTERNALLY-MANAGED" >/dev/null && [ -x /usr/bin/python3 ]; then
+    PYTHON=/usr/bin/python3 bash .ci/cfn-lint.sh
+  fi
 fi
 
 if [ -f .ci/package-checks.sh ]; then
   step "Lambda@Edge package: build, size limit, glibc symbols, load with node"
   bash .ci/package-checks.sh
 fi
+
+step "the deployment guide's commands, short of AWS (examples/deploy/tests; after the package checks: needs the release addon)"
+"${CARGO_TARGET_DIR:-target}/bindings-venv/bin/python" -m pytest -q -p no:cacheprovider examples/deploy/tests
+
+step "pii-edge demo: the README's first command, every example request protected"
+cargo run --quiet -p edge-fn --bin pii-edge -- demo --listen 127.0.0.1:0 --no-wait
 
 if [ -f .ci/fuzz-smoke.sh ]; then
   step "fuzz smoke run"

@@ -1268,3 +1268,76 @@ fn reveal_strict_refuses_plaintext_where_a_policy_encrypts() {
         stdout(&strict)
     );
 }
+
+#[test]
+fn check_keys_refuses_a_zone_of_one_region_unless_told() {
+    let dir = scratch("one-region");
+    let out = run(&[
+        "keygen",
+        "--zone",
+        "eu-central",
+        "--region",
+        "eu-central-1",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let keys = dir.join("public.jwks");
+    let keys = keys.to_str().expect("utf-8");
+    let out = run(&["check", "../policies/signup.yaml", "--keys", keys]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("zone `eu-central` has keys of one region only (eu-central-1)"),
+        "{err}"
+    );
+    assert!(err.contains("--single-region"), "{err}");
+    let out = run(&["check", "../policies/signup.yaml", "--keys", keys, "--single-region"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The demo keys have both regions of the zone.
+    let out = run(&[
+        "check",
+        "../policies/signup.yaml",
+        "--keys",
+        "../examples/keys/public.jwks",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn token_help_example_runs() {
+    // `token --help` shows `--normalize trim,fullwidth,casefold`: it must be accepted.
+    let out = run(&["token", "--help"]);
+    let help = stdout(&out);
+    assert!(help.contains("--normalize trim,fullwidth,casefold -"), "{help}");
+    assert!(!help.contains("trim,nfkc"), "{help}");
+    let out = run_in(
+        &manifest_dir(),
+        &[
+            "token",
+            "--domain",
+            "email",
+            "--tokens",
+            "../examples/keys/tokens.jwks",
+            "--normalize",
+            "trim,fullwidth,casefold",
+            "-",
+        ],
+        Some(b"Ann@Example.com\n"),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("tk1."), "{}", stdout(&out));
+}
+
+#[test]
+fn package_help_shows_demo_keys_only_with_allow_demo_keys() {
+    let help = stdout(&run(&["package", "--help"]));
+    for line in help.lines().filter(|l| l.contains("examples/keys/public.jwks")) {
+        let at = help.find(line).expect("line");
+        let next = help[at..].lines().nth(1).unwrap_or("");
+        assert!(
+            line.contains("--allow-demo-keys") || next.contains("--allow-demo-keys"),
+            "{help}"
+        );
+    }
+}

@@ -39,6 +39,11 @@ pub(crate) struct CheckArgs {
     /// seal to the zone it resolves per request (without it, such a policy that encrypts fails)
     #[arg(long, value_name = "FILE")]
     residency: Option<PathBuf>,
+    /// With --keys: accept a zone whose keys are all of one region. Without it, such a zone is
+    /// a problem: a failover to another region of the zone (the deployment template has two
+    /// origins) would reach a region that cannot open what the edge sealed
+    #[arg(long, requires = "keys")]
+    single_region: bool,
 }
 
 /// One problem in `--format json` (line and column 0 when unknown).
@@ -153,6 +158,12 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         };
         match (public, tokens) {
             (Ok(public), Ok(tokens)) => {
+                if !args.single_region {
+                    if let Some(path) = &args.keys {
+                        diagnostics.extend(single_region_zones(&loaded, &public, path));
+                        files_bad += usize::from(!diagnostics.is_empty());
+                    }
+                }
                 let names: Vec<String> = loaded.iter().map(|(f, _)| shown(f)).collect();
                 let policies: Vec<Policy> = loaded.drain(..).map(|(_, p)| p).collect();
                 let built = match residency {
@@ -216,6 +227,37 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     } else {
         ExitCode::from(FAILED)
     })
+}
+
+/// A problem per zone the policies encrypt to whose keys in `public` are all of one region.
+fn single_region_zones(
+    loaded: &[(PathBuf, Policy)],
+    public: &pii_core::PublicKeyring,
+    keys: &std::path::Path,
+) -> Vec<Diagnostic> {
+    let mut zones: Vec<&str> = loaded.iter().filter_map(|(_, p)| p.zone()).collect();
+    zones.sort_unstable();
+    zones.dedup();
+    let mut problems = Vec::new();
+    for zone in zones {
+        let mut regions: Vec<&str> = public
+            .keys()
+            .iter()
+            .filter(|k| k.zone() == zone)
+            .map(|k| k.region())
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        if let [region] = regions[..] {
+            problems.push(plain_diagnostic(
+                &shown(keys),
+                format!(
+                    "zone `{zone}` has keys of one region only ({region}): after a failover to another region of the zone (the deployment template has two origins) that region could not open what the edge sealed. Add its public key (`pii-edge keygen --zone {zone} --region <other region>` there, then `pii-edge keys assemble`), or pass --single-region when one region serves the zone"
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 /// A rule's `select.header` in a policy file, with where it is.

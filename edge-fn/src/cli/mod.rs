@@ -108,6 +108,15 @@ enum Command {
     /// residency reload when their files change; a bad edit keeps the last good policies.
     #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
+    /// See protected traffic in one command: the example policies and throwaway keys, a
+    /// built-in recording origin, and the edge in front of it.
+    ///
+    /// Sends one request of every kind (JSON body, form, query string, headers and cookies, and
+    /// one the edge refuses) through the edge over HTTP on 127.0.0.1, prints what was sent
+    /// beside what the origin received, verifies the receipts and opens an envelope as the
+    /// origin would; then keeps the edge and its inspector up until Ctrl-C (`--no-wait`: exit).
+    #[cfg(feature = "serve")]
+    Demo(serve::demo::DemoArgs),
     /// Find the personal data in recorded traffic (HAR, NDJSON logs, CloudFront events) and
     /// whether the policies protect it.
     ///
@@ -167,6 +176,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
+        #[cfg(feature = "serve")]
+        Command::Demo(args) => serve::demo::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());

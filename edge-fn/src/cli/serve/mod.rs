@@ -34,6 +34,7 @@ use serde_json::json;
 use super::style::errln;
 use super::{CliError, CliResult};
 
+pub(crate) mod demo;
 mod bundle;
 mod event;
 mod forward;
@@ -145,6 +146,28 @@ impl LogSink for Tap {
 }
 
 pub(crate) fn run(args: ServeArgs) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let bound = bind(args).await?;
+        accept(bound.listener, bound.state).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// An edge that loaded its files and listens, before it accepts: what `run` and `demo` start.
+struct Bound {
+    /// The address it listens on (the port chosen when `--listen` had port 0).
+    local: SocketAddr,
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+}
+
+/// Checks the arguments, loads the files and binds the listening socket; says where it
+/// listens on stderr. Must run inside a tokio runtime.
+async fn bind(args: ServeArgs) -> Result<Bound, CliError> {
     let upstream = forward::Upstream::parse(&args.upstream).map_err(CliError::new)?;
     if args.show_values && !args.listen.ip().is_loopback() {
         return Err(CliError::new(format!(
@@ -166,60 +189,56 @@ pub(crate) fn run(args: ServeArgs) -> CliResult {
     };
     let loaded = bundle::load(&sources, Arc::new(Tap))
         .map_err(|e| CliError::new(format!("{e}\nthe policies did not load; nothing is served")))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", args.listen)))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| CliError::new(format!("cannot read the listening address: {e}")))?;
-        let start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let policies = loaded.policies.join(", ");
-        let state = Arc::new(State {
-            current: RwLock::new(Arc::new(loaded)),
-            reload_error: Mutex::new(None),
-            sources,
-            history: inspector::History::new(args.history),
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
-            upstream,
-            timeout: Duration::from_secs_f64(args.upstream_timeout),
-            max_body: args.max_body,
-            show_values: args.show_values,
-            inspector: !args.no_inspector,
-            distribution: local.to_string(),
-            id_prefix: format!("{:x}-", start & 0xffff_ffff_ffff),
-            ids: AtomicU64::new(0),
-            pending_rules: AtomicUsize::new(0),
-        });
-        let reloader = Arc::clone(&state);
-        watch::start(&state.sources, move || reload(&reloader))
-            .map_err(CliError::new)?;
-        errln!(
-            "pii-edge serve: listening on http://{local}, forwarding to {} (policies: {policies})",
-            state.upstream.shown()
-        );
-        if state.inspector {
-            errln!("pii-edge serve: inspector at http://{local}{INSPECTOR}/");
-            if !local.ip().is_loopback() {
-                errln!("pii-edge serve: the inspector (paths, policies, protected values) is open to anyone who can reach {local}; --no-inspector turns it off");
-            }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::new(format!("cannot read the listening address: {e}")))?;
+    let start = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let policies = loaded.policies.join(", ");
+    let state = Arc::new(State {
+        current: RwLock::new(Arc::new(loaded)),
+        reload_error: Mutex::new(None),
+        sources,
+        history: inspector::History::new(args.history),
+        client: Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector),
+        upstream,
+        timeout: Duration::from_secs_f64(args.upstream_timeout),
+        max_body: args.max_body,
+        show_values: args.show_values,
+        inspector: !args.no_inspector,
+        distribution: local.to_string(),
+        id_prefix: format!("{:x}-", start & 0xffff_ffff_ffff),
+        ids: AtomicU64::new(0),
+        pending_rules: AtomicUsize::new(0),
+    });
+    let reloader = Arc::clone(&state);
+    watch::start(&state.sources, move || reload(&reloader)).map_err(CliError::new)?;
+    errln!(
+        "pii-edge serve: listening on http://{local}, forwarding to {} (policies: {policies})",
+        state.upstream.shown()
+    );
+    if state.inspector {
+        errln!("pii-edge serve: inspector at http://{local}{INSPECTOR}/");
+        if !local.ip().is_loopback() {
+            errln!("pii-edge serve: the inspector (paths, policies, protected values) is open to anyone who can reach {local}; --no-inspector turns it off");
         }
-        if state.show_values {
-            errln!("pii-edge serve: --show-values: the inspector shows plaintext values; use fake data only");
-        }
-        accept(listener, state).await;
-        Ok(ExitCode::SUCCESS)
+    }
+    if state.show_values {
+        errln!("pii-edge serve: --show-values: the inspector shows plaintext values; use fake data only");
+    }
+    Ok(Bound {
+        local,
+        listener,
+        state,
     })
 }
 
