@@ -40,3 +40,6 @@ step "Python: the example origin end to end (examples/origin-python)"
 step "Node.js: addon with cargo (profile $profile), node:test suite"
 node bindings/node/build.js --profile "$profile"
 (cd bindings/node && npm ci --no-audit --no-fund --silent && node --test test/*.test.js)
+
+step "Node.js: the Express example origin end to end (examples/origin-node)"
+(cd examples/origin-node && npm ci --no-audit --no-fund --silent && node --test test/*.test.js)

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Builds the addon with cargo alone (no napi CLI) and copies it next to index.js as
-// pii_edge_origin.node. `node build.js` builds the release profile, `--debug` the dev profile,
-// `--profile NAME` another (scripts/test-bindings.sh uses `bindings`). Honors CARGO_TARGET_DIR.
+// pii_edge_origin.node. `node build.js` builds the `bindings` profile (speed-tuned, for
+// origins; `release` is the size-tuned edge profile), `--debug` the dev profile, `--profile NAME`
+// another. Honors CARGO_TARGET_DIR.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const at = process.argv.indexOf('--profile');
-const profile = at > 0 ? process.argv[at + 1] : process.argv.includes('--debug') ? 'dev' : 'release';
+const profile = at > 0 ? process.argv[at + 1] : process.argv.includes('--debug') ? 'dev' : 'bindings';
 const root = path.resolve(__dirname, '..', '..');
 const args = ['build', '--quiet', '-p', 'pii-edge-origin-node', '--profile', profile];
 execFileSync('cargo', args, { cwd: root, stdio: 'inherit' });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Receipt, ReceiptKeys } from './index';
+import type { Policies, PrivateKeyring, Receipt, ReceiptKeys, RevealOptions, Revealed } from './index';
 
 export interface ReceiptMiddlewareOptions {
   keys: ReceiptKeys;
@@ -11,6 +11,12 @@ export interface ReceiptMiddlewareOptions {
   maxBody?: number;
   /** Parse JSON and form bodies into `req.body` (default true). */
   parseBody?: boolean;
+  /**
+   * Strict opening: open the request and refuse one in which a location the policies encrypt
+   * holds plaintext (422 `plaintext-found`) or that cannot be inspected (400 `uninspectable`).
+   * The opened request is `req.piiEdgeRevealed`.
+   */
+  strict?: { keyring: PrivateKeyring; policies: Policies };
 }
 
 declare module 'node:http' {
@@ -19,6 +25,8 @@ declare module 'node:http' {
     rawBody?: Buffer;
     /** The verified receipt. */
     piiEdgeReceipt?: Receipt;
+    /** With `strict`: the request with every envelope opened. */
+    piiEdgeRevealed?: Revealed;
   }
 }
 
@@ -26,3 +34,13 @@ declare module 'node:http' {
 export function receiptMiddleware(
   options: ReceiptMiddlewareOptions,
 ): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Opens every envelope of a request as it arrived (method, `originalUrl`, `rawHeaders`, the raw
+ * body kept by `receiptMiddleware` or a Buffer from `express.raw()`). TypeError without a raw body.
+ */
+export function revealRequest(
+  keyring: PrivateKeyring,
+  req: IncomingMessage,
+  options?: RevealOptions,
+): Revealed;

@@ -3,7 +3,29 @@
 // pii_edge_origin.node; this file gives its errors their classes and normalizes arguments.
 // Types and documentation: index.d.ts and README.md.
 
-const native = require('./pii_edge_origin.node');
+const native = loadAddon();
+
+/**
+ * The addon for this platform: `pii_edge_origin.<platform>-<arch>-gnu.node` in a published
+ * package (scripts/build-artifacts.sh), `pii_edge_origin.node` in a local build (build.js).
+ * glibc Linux only: on musl (Alpine) npm refuses the package by its `libc` field; if it was
+ * installed anyway, say so instead of failing with a loader message.
+ */
+function loadAddon() {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const local = path.join(__dirname, 'pii_edge_origin.node');
+  const published = path.join(__dirname, `pii_edge_origin.${process.platform}-${process.arch}-gnu.node`);
+  const report = process.report && typeof process.report.getReport === 'function' ? process.report.getReport() : null;
+  const glibc = report && report.header ? report.header.glibcVersionRuntime : undefined;
+  if (process.platform === 'linux' && report && !glibc) {
+    throw new Error('pii-edge: this Linux has no glibc (musl, e.g. Alpine); the origin package supports glibc Linux (x64, arm64) only');
+  }
+  for (const candidate of [local, published]) {
+    if (fs.existsSync(candidate)) return require(candidate);
+  }
+  throw new Error(`pii-edge: no addon for ${process.platform}-${process.arch} (looked for ${path.basename(published)}); supported: linux-x64-gnu, linux-arm64-gnu`);
+}
 
 /** Base class of every pii-edge error. */
 class PiiEdgeError extends Error {
@@ -40,6 +62,12 @@ function typed(err) {
   if (!err || typeof err.code !== 'string') return err;
   const [kind, code] = err.code.split(':');
   if (kind === 'TypeError') return new TypeError(err.message);
+  if (kind === 'SystemError') {
+    // As fs reports it: `code` ENOENT, EACCES, ... (the message names the path).
+    const sysErr = new Error(err.message);
+    sysErr.code = code;
+    return sysErr;
+  }
   const Class = classes[kind];
   if (!Class) return err;
   // A value of a request: the message ends with U+001F and the location's text form.
@@ -81,6 +109,14 @@ function headerPairs(headers) {
     else pairs.push([name, String(value)]);
   }
   return pairs;
+}
+
+/** `value` when it is a string; a TypeError naming the argument otherwise (never its value). */
+function text(name, value) {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${name} must be a string, not ${value === null ? 'null' : typeof value}`);
+  }
+  return value;
 }
 
 function toBuffer(body) {
@@ -189,10 +225,11 @@ class PrivateKeyring {
   static fromFile(path) { return new PrivateKeyring(call(() => native.PrivateKeyring.fromFile(String(path)))); }
   get zones() { return this._inner.zones; }
   /** Opens one envelope: `{value, kind, binding}`. */
-  open(envelope) { return new Opened(call(() => this._inner.open(String(envelope)))); }
+  open(envelope) { return new Opened(call(() => this._inner.open(text('envelope', envelope)))); }
   /** Opens one envelope only if sealed by `policy`, for `zone`, at `location`. */
   openExpecting(envelope, policy, zone, location) {
-    return new Opened(call(() => this._inner.openExpecting(String(envelope), String(policy), String(zone), String(location))));
+    return new Opened(call(() => this._inner.openExpecting(
+      text('envelope', envelope), text('policy', policy), text('zone', zone), String(location))));
   }
   /**
    * Opens every envelope of a request, as `pii-edge reveal` does.
@@ -243,5 +280,5 @@ module.exports = {
   verifyReceipt,
   headerPairs,
   /** Whether `text` has the form of an envelope (syntax only; opens nothing). */
-  isEnvelope: (text) => native.isEnvelope(String(text)),
+  isEnvelope: (value) => typeof value === 'string' && native.isEnvelope(value),
 };

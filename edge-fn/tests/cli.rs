@@ -1341,3 +1341,26 @@ fn package_help_shows_demo_keys_only_with_allow_demo_keys() {
         );
     }
 }
+
+#[test]
+fn check_refuses_one_token_domain_normalized_two_ways() {
+    let dir = scratch("normalize-conflict");
+    let policy = |name: &str, path: &str, normalize: &str| {
+        format!(
+            "apiVersion: pii-edge/v1\nkind: Policy\nname: {name}\nzone: eu-central\nmatch:\n  paths: [\"{path}\"]\nrules:\n  - name: email\n    select: {{ json: \"$.email\" }}\n    action: tokenize\n    domain: email\n    normalize: [{normalize}]\n"
+        )
+    };
+    std::fs::write(dir.join("a.yaml"), policy("a", "/a", "trim, casefold")).expect("write");
+    std::fs::write(dir.join("b.yaml"), policy("b", "/b", "trim")).expect("write");
+    let out = run(&["check", dir.to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the rules that tokenize in `email` normalize differently"),
+        "{err}"
+    );
+    assert!(err.contains("[trim,casefold]") && err.contains("[trim]"), "{err}");
+    std::fs::write(dir.join("b.yaml"), policy("b", "/b", "trim, casefold")).expect("write");
+    let out = run(&["check", dir.to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -8,8 +8,10 @@ What it shows:
   after the edge.
 - ``POST /api/users`` (the ``signup`` policy's route) stores the record **as the edge forwarded
   it**: the envelopes, not the plaintext. It checks, without decrypting anything, that the
-  edge applied the ``signup`` policy to exactly this body (the receipt binds the body's digest)
-  and that every field the policy encrypts holds an envelope.
+  edge applied the ``signup`` policy to exactly this body (the receipt binds the body's digest).
+- **Strict opening** (``keyring=`` and ``strict=`` of the middleware, with the policies the edge
+  runs): a request in which a location those policies encrypt holds plaintext is refused with
+  422 before any handler runs, whatever the receipt says (a stale edge, a forged receipt).
 - The e-mail address is opened in exactly one place, :func:`send_welcome_mail`, which needs it
   to send mail; the plaintext lives only in that function's locals and in the SMTP session.
   Nothing is logged or echoed.
@@ -21,11 +23,12 @@ Configuration (environment variables):
 ``PII_EDGE_RECEIPT_KEYS``    the edge's public receipt key(s) (``receipt.jwks``)
 ``PII_EDGE_ZONE``            the residency zone this region serves (``eu-central``)
 ``PII_EDGE_MAX_AGE``         oldest receipt accepted, seconds (default 300)
+``PII_EDGE_POLICIES``        the edge's policy directory, for strict opening (default: the repository's ``policies/``)
 ``ORIGIN_DB``                SQLite database file
 ``MAIL_HOST``/``MAIL_PORT``  SMTP server for the welcome mail
 ===========================  ====================================================================
 
-Run: ``uvicorn app:app --host 127.0.0.1 --port 8080`` (see README.md).
+Run: ``uvicorn app:app --host 127.0.0.1 --port 8000`` (see README.md).
 """
 
 from __future__ import annotations
@@ -43,14 +46,8 @@ import pii_edge
 from pii_edge.middleware import ReceiptMiddleware
 
 POLICY = "signup"
-# The locations the signup policy encrypts (policies/signup.yaml): they must hold envelopes.
-ENCRYPTED = [
-    pii_edge.Location("json:$['user']['email']"),
-    pii_edge.Location("json:$['user']['phone']"),
-    pii_edge.Location("json:$['user']['birthDate']"),
-    pii_edge.Location("json:$['user']['address']"),
-]
-EMAIL = ENCRYPTED[0]
+EMAIL = pii_edge.Location("json:$['user']['email']")
+POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies")
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -113,6 +110,8 @@ def create_app() -> FastAPI:
         keys=receipt_keys,
         max_age=int(os.environ.get("PII_EDGE_MAX_AGE", "300")),
         exempt_paths=["/healthz"],
+        keyring=keyring,
+        strict=pii_edge.Policies.from_files([os.environ.get("PII_EDGE_POLICIES", POLICIES)]),
     )
 
     @app.get("/healthz")
@@ -130,10 +129,6 @@ def create_app() -> FastAPI:
             record = json.loads(await request.body())
         except ValueError:
             raise HTTPException(400, "the body is not JSON")
-        for location in ENCRYPTED:
-            value = value_at(record, location)
-            if value is not None and not (isinstance(value, str) and pii_edge.is_envelope(value)):
-                return problem(422, "plaintext", "Plaintext where an envelope belongs", f"{location} is not sealed")
         cursor = db.execute(
             "INSERT OR IGNORE INTO users (request_id, zone, record) VALUES (?, ?, ?)",
             (receipt.request_id, zone, json.dumps(record)),

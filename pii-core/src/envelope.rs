@@ -782,6 +782,111 @@ impl fmt::Debug for Opened {
     }
 }
 
+/// What an envelope says without a key (feature `open`): the value's kind, the binding it was
+/// sealed with (policy, zone, location) and which keys can open it. All of this is in the
+/// envelope's header in the clear (docs/envelope.md §3, §8): reading it needs no key and
+/// authenticates nothing, so use it to explain and to count (why [`OpenError::NoKey`], which
+/// stored fields a rotation must rewrap), never to decide what a value is.
+#[cfg(feature = "open")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Header {
+    /// The value's JSON type, or text.
+    pub kind: ValueKind,
+    /// The policy, zone and location it was sealed under (not authenticated by this call).
+    pub binding: Binding,
+    /// Per recipient, the first 10 characters of its key id (RFC 7638 thumbprint in base64url,
+    /// as `pii-edge keygen` prints it), from the 8-byte hint of §2.2: the key ids that can open
+    /// the envelope start with these.
+    pub recipient_kid_prefixes: Vec<String>,
+}
+
+/// Read an envelope's [`Header`] without opening it (feature `open`): `Malformed` or
+/// `UnsupportedVersion` as [`open`] would say.
+///
+/// ```
+/// use pii_core::envelope::{header, Binding, TestSealer, ValueKind};
+/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// let mut keys = PrivateKeyring::new();
+/// keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
+/// let public = keys.public();
+/// let kid = public.keys()[0].kid().to_owned();
+/// let mut sealer = TestSealer::new(&public.recipients("eu-central")?, "eu-central")?;
+/// let at = Binding::new("profile", "eu-central", Location::field(Part::Header, "x-id", 0));
+/// let sealed = sealer.seal(&at, ValueKind::Text, b"DE-4711")?;
+///
+/// let h = header(&sealed)?;
+/// assert_eq!(h.binding, at);
+/// assert!(kid.starts_with(&h.recipient_kid_prefixes[0]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "open")]
+pub fn header(text: &str) -> Result<Header, OpenError> {
+    let binary = decode_text(text)?;
+    let env = parse_binary(&binary)?;
+    Ok(Header {
+        kind: env.kind,
+        binding: Binding::new(env.policy, env.zone, env.location.clone()),
+        recipient_kid_prefixes: env
+            .recipients
+            .iter()
+            .map(|r| {
+                let mut prefix = URL_SAFE_NO_PAD.encode(&r[..HINT_LEN]);
+                prefix.truncate(10);
+                prefix
+            })
+            .collect(),
+    })
+}
+
+/// Why `keys` hold no key for the envelope `text`, for an error message a person can act on
+/// (feature `open`): the zone it was sealed for and its recipients' key ids, beside the keys
+/// the keyring has. Names key ids and zones only, never key material or a value.
+///
+/// ```
+/// use pii_core::envelope::{no_key_reason, Binding, TestSealer, ValueKind};
+/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// let mut sealed_to = PrivateKeyring::new();
+/// sealed_to.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
+/// let public = sealed_to.public();
+/// let mut sealer = TestSealer::new(&public.recipients("eu-central")?, "eu-central")?;
+/// let at = Binding::new("profile", "eu-central", Location::field(Part::Header, "x-id", 0));
+/// let sealed = sealer.seal(&at, ValueKind::Text, b"DE-4711")?;
+///
+/// let mut other = PrivateKeyring::new();
+/// other.push(PrivateKey::generate("eu-north", "eu-north-1", 1)?);
+/// let reason = no_key_reason(&other, &sealed);
+/// assert!(reason.contains("zone `eu-central`"));
+/// assert!(reason.contains("eu-north-1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "open")]
+pub fn no_key_reason(keys: &PrivateKeyring, text: &str) -> String {
+    let held: Vec<String> = keys
+        .public()
+        .keys()
+        .iter()
+        .map(|k| format!("{} ({}/{})", k.kid(), k.zone(), k.region()))
+        .collect();
+    let held = if held.is_empty() {
+        "this keyring is empty".to_owned()
+    } else {
+        format!("this keyring has {}", held.join(", "))
+    };
+    match header(text) {
+        Ok(h) => format!(
+            "no private key for this envelope: it is sealed for zone `{}` to the key(s) whose id starts with {}; {held}",
+            h.binding.zone,
+            h.recipient_kid_prefixes
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// Open an envelope with the private keys of this region (feature `open`): returns the kind,
 /// the exact plaintext and the binding it was sealed with. Needs nothing but the keys.
 ///

@@ -36,10 +36,21 @@ fn now_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Reads a key or policy file. A failure is kind `SystemError:<errno name>` (`ENOENT`,
+/// `EACCES`, `EISDIR`, `EIO`): index.js makes it an `Error` with that `code` and the `path`,
+/// as `fs` does. The message names the path, never content.
 fn read_file(path: &str) -> Result<zeroize::Zeroizing<String>, Failure> {
     std::fs::read_to_string(path)
         .map(zeroize::Zeroizing::new)
-        .map_err(|e| Failure::new("PiiEdgeError", format!("cannot read {path}: {e}")))
+        .map_err(|e| {
+            let code = match e.kind() {
+                std::io::ErrorKind::NotFound => "SystemError:ENOENT",
+                std::io::ErrorKind::PermissionDenied => "SystemError:EACCES",
+                std::io::ErrorKind::IsADirectory => "SystemError:EISDIR",
+                _ => "SystemError:EIO",
+            };
+            Failure::new(code, format!("cannot read {path}: {e}"))
+        })
 }
 
 fn load_receipt_keys(text: &str) -> Result<receipt::ReceiptKeys, Failure> {
@@ -338,6 +349,19 @@ pub mod exports {
         inner: pii_core::PrivateKeyring,
     }
 
+    impl PrivateKeyring {
+        /// `open_failure`, with `NoKey` saying which zone and key ids the envelope needs.
+        fn open_failure(&self, e: super::OpenError, envelope: &str) -> super::Failure {
+            match e {
+                super::OpenError::NoKey => super::Failure::new(
+                    e.name(),
+                    super::envelope::no_key_reason(&self.inner, envelope),
+                ),
+                other => super::open_failure(other),
+            }
+        }
+    }
+
     #[napi]
     impl PrivateKeyring {
         /// A private X25519 JWK Set.
@@ -368,7 +392,7 @@ pub mod exports {
         #[napi]
         pub fn open(&self, envelope: String) -> Result<OpenedValue> {
             let o = super::envelope::open(&self.inner, &envelope)
-                .map_err(|e| js(super::open_failure(e)))?;
+                .map_err(|e| js(self.open_failure(e, &envelope)))?;
             opened(&o)
         }
 
@@ -384,7 +408,7 @@ pub mod exports {
             let location = super::parse_location(&location).map_err(js)?;
             let expected = super::envelope::Binding::new(policy, zone, location);
             let o = super::envelope::open_expecting(&self.inner, &envelope, &expected)
-                .map_err(|e| js(super::open_failure(e)))?;
+                .map_err(|e| js(self.open_failure(e, &envelope)))?;
             opened(&o)
         }
 

@@ -16,86 +16,86 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};
 
 create_exception!(
-    _native,
+    pii_edge,
     PiiEdgeError,
     PyException,
     "Base class of every error of pii_edge."
 );
 create_exception!(
-    _native,
+    pii_edge,
     InvalidKeys,
     PiiEdgeError,
     "A key or key set was refused (the message names the key by position or kid, never its material)."
 );
 create_exception!(
-    _native,
+    pii_edge,
     OpenError,
     PiiEdgeError,
     "An envelope did not open. Subclasses say why; messages say nothing about the contents."
 );
-create_exception!(_native, Malformed, OpenError, "Not a well-formed envelope.");
+create_exception!(pii_edge, Malformed, OpenError, "Not a well-formed envelope.");
 create_exception!(
-    _native,
+    pii_edge,
     UnsupportedVersion,
     OpenError,
     "An envelope of a format version this library does not know."
 );
 create_exception!(
-    _native,
+    pii_edge,
     WrongZone,
     OpenError,
     "Sealed for another residency zone than the one expected."
 );
 create_exception!(
-    _native,
+    pii_edge,
     WrongPolicy,
     OpenError,
     "Sealed by another policy than the one expected."
 );
 create_exception!(
-    _native,
+    pii_edge,
     WrongLocation,
     OpenError,
     "Sealed for another location in the request than the one expected."
 );
 create_exception!(
-    _native,
+    pii_edge,
     NoKey,
     OpenError,
     "No private key of the keyring is a recipient of the envelope."
 );
 create_exception!(
-    _native,
+    pii_edge,
     Tampered,
     OpenError,
     "The envelope was changed, or not sealed to this key."
 );
 create_exception!(
-    _native,
+    pii_edge,
     PlaintextFound,
     PiiEdgeError,
     "Strict opening: a location the policy protects holds plaintext instead of an envelope."
 );
 create_exception!(
-    _native,
+    pii_edge,
     Uninspectable,
     PiiEdgeError,
     "Strict opening: the request cannot be inspected as the edge would (malformed or compressed body, ...)."
 );
 create_exception!(
-    _native,
+    pii_edge,
     LocationError,
     PiiEdgeError,
     "A location text that is not in the spec's form (json:$['a'], header:x-id, query:email#1)."
 );
 create_exception!(
-    _native,
+    pii_edge,
     PolicyError,
     PiiEdgeError,
     "A policy that does not load (the message has the file, line and column)."
 );
 create_exception!(
-    _native,
+    pii_edge,
     ReceiptError,
     PiiEdgeError,
     "A request without a valid, fresh receipt of the edge. `code` names the failed check."
@@ -112,10 +112,21 @@ fn receipt_error(py: Python<'_>, e: &CoreReceiptError) -> PyErr {
     err
 }
 
-/// Reads a file for a key or policy; the error names the path and the cause, never content.
+/// Reads a file for a key or policy; the error is Python's `OSError` subclass for the cause
+/// (`FileNotFoundError`, `PermissionError`, ...) and names the path, never content.
 fn read_file(path: &str) -> PyResult<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| PiiEdgeError::new_err(format!("cannot read {path}: {e}")))
+    std::fs::read_to_string(path).map_err(|e| os_error(path, &e))
+}
+
+fn os_error(path: &str, e: &std::io::Error) -> PyErr {
+    use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError};
+    let message = format!("cannot read {path}: {e}");
+    match e.kind() {
+        std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(message),
+        std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
+        std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(message),
+        _ => PyOSError::new_err(message),
+    }
 }
 
 /// Header pairs from any iterable of `(name, value)` pairs or a mapping with `.items()`;
@@ -328,7 +339,7 @@ impl PrivateKeyring {
     fn open(&self, py: Python<'_>, envelope: &str) -> PyResult<Opened> {
         let o = py
             .detach(|| envelope::open(&self.inner, envelope))
-            .map_err(open_error)?;
+            .map_err(|e| self.open_error(e, envelope))?;
         opened(py, &o)
     }
 
@@ -346,7 +357,7 @@ impl PrivateKeyring {
         let expected = envelope::Binding::new(policy, zone, location_arg(location)?);
         let o = py
             .detach(|| envelope::open_expecting(&self.inner, envelope, &expected))
-            .map_err(open_error)?;
+            .map_err(|e| self.open_error(e, envelope))?;
         opened(py, &o)
     }
 
@@ -441,6 +452,17 @@ impl PrivateKeyring {
 
     fn __repr__(&self) -> String {
         format!("PrivateKeyring(zones={:?})", self.zones())
+    }
+}
+
+impl PrivateKeyring {
+    /// `open_error`, with `NoKey` saying which zone and key ids the envelope needs beside the
+    /// keys this keyring has.
+    fn open_error(&self, e: CoreOpenError, envelope: &str) -> PyErr {
+        match e {
+            CoreOpenError::NoKey => NoKey::new_err(envelope::no_key_reason(&self.inner, envelope)),
+            other => open_error(other),
+        }
     }
 }
 
@@ -714,11 +736,11 @@ impl Policies {
         let mut policies = Vec::new();
         for path in paths {
             let meta = std::fs::metadata(&path)
-                .map_err(|e| PolicyError::new_err(format!("cannot read {path}: {e}")))?;
+                .map_err(|e| os_error(&path, &e))?;
             let mut files = Vec::new();
             if meta.is_dir() {
                 let entries = std::fs::read_dir(&path)
-                    .map_err(|e| PolicyError::new_err(format!("cannot read {path}: {e}")))?;
+                    .map_err(|e| os_error(&path, &e))?;
                 for entry in entries.flatten() {
                     let p = entry.path();
                     if p.extension().and_then(|e| e.to_str()) == Some("yaml") && p.is_file() {

@@ -70,10 +70,10 @@ def receipt_dir(tmp_path_factory):
     return folder
 
 
-def through_edge(event: str, receipt_dir: Path, edit=None) -> dict:
+def through_edge(event: str, receipt_dir: Path, edit=None, policies: Path = ROOT / "policies") -> dict:
     """What the edge handler forwards for an example event (`pii-edge apply --edge`, with a
     receipt), as (method, target, headers, body) the origin receives. `edit` may change the
-    event's request first."""
+    event's request first; `policies` is the edge's policy directory."""
     path = EVENTS / event
     if edit is not None:
         doc = json.loads(path.read_text())
@@ -81,7 +81,7 @@ def through_edge(event: str, receipt_dir: Path, edit=None) -> dict:
         path = receipt_dir / ("edited-" + event)
         path.write_text(json.dumps(doc))
     out = subprocess.run(
-        [pii_edge_bin(), "apply", "--policy", str(ROOT / "policies"), "--event", str(path), "--edge",
+        [pii_edge_bin(), "apply", "--policy", str(policies), "--event", str(path), "--edge",
          "--receipt-key", str(receipt_dir / "receipt.private.jwk")],
         check=True,
         capture_output=True,

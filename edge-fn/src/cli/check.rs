@@ -128,6 +128,20 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         },
         None => None,
     };
+    // Tokens of one domain join across rules only when every rule normalizes alike.
+    let tokenize = super::token::tokenize_rules(&loaded);
+    let mut domains: Vec<&str> = tokenize.iter().map(|(d, _, _)| d.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    for domain in domains {
+        if let Some(conflict) = super::token::normalization_conflict(&tokenize, domain) {
+            files_bad += 1;
+            diagnostics.push(plain_diagnostic(
+                "policies",
+                format!("{conflict}; give every rule of `{domain}` the same `normalize`, or use another domain"),
+            ));
+        }
+    }
     // What compiling one file cannot see: a policy that encrypts without a zone (and no
     // residency to resolve one), and routes an earlier policy takes first.
     for (j, (file, policy)) in loaded.iter().enumerate() {

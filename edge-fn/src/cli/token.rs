@@ -137,33 +137,55 @@ pub(crate) fn run(args: TokenArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `normalize` list of the rules that tokenize in `domain`; they must all agree.
-fn normalization_of(inputs: &[PathBuf], domain: &str) -> Result<Vec<Normalize>, CliError> {
-    let policies = files::load_policies(inputs)?;
-    let mut found: Vec<(String, Vec<Normalize>)> = Vec::new();
-    for (file, policy) in &policies {
+/// Every `tokenize` rule of `policies`: its domain, where it is (`file rule N`) and its
+/// `normalize` steps, in file and rule order.
+pub(super) fn tokenize_rules(
+    policies: &[(PathBuf, pii_core::Policy)],
+) -> Vec<(String, String, Vec<Normalize>)> {
+    let mut found = Vec::new();
+    for (file, policy) in policies {
         for (i, rule) in policy.spec().rules.iter().enumerate() {
-            if rule.action == ActionKind::Tokenize && rule.domain.as_deref() == Some(domain) {
+            if let (ActionKind::Tokenize, Some(domain)) = (rule.action, rule.domain.as_deref()) {
                 found.push((
+                    domain.to_owned(),
                     format!("{} rule {}", shown(file), i + 1),
                     rule.normalize.clone().unwrap_or_default(),
                 ));
             }
         }
     }
-    let Some((_, first)) = found.first() else {
+    found
+}
+
+/// The first two rules of one domain whose `normalize` steps differ, as a message: their
+/// tokens never join.
+pub(super) fn normalization_conflict(
+    rules: &[(String, String, Vec<Normalize>)],
+    domain: &str,
+) -> Option<String> {
+    let mut of_domain = rules.iter().filter(|(d, _, _)| d == domain);
+    let (_, first_at, first) = of_domain.next()?;
+    let (_, other_at, steps) = of_domain.find(|(_, _, s)| s != first)?;
+    let names = |s: &[Normalize]| s.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(",");
+    Some(format!(
+        "the rules that tokenize in `{domain}` normalize differently ({first_at} has [{}], {other_at} has [{}]): the same value gets different tokens under them, so they never join",
+        names(first),
+        names(steps)
+    ))
+}
+
+/// The `normalize` list of the rules that tokenize in `domain`; they must all agree.
+fn normalization_of(inputs: &[PathBuf], domain: &str) -> Result<Vec<Normalize>, CliError> {
+    let policies = files::load_policies(inputs)?;
+    let rules = tokenize_rules(&policies);
+    let Some((_, _, first)) = rules.iter().find(|(d, _, _)| d == domain) else {
         return Err(CliError::new(format!(
             "no rule of these policies tokenizes in domain `{domain}`"
         )));
     };
-    if let Some((other, steps)) = found.iter().find(|(_, s)| s != first) {
-        let names = |s: &[Normalize]| s.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(",");
+    if let Some(conflict) = normalization_conflict(&rules, domain) {
         return Err(CliError::new(format!(
-            "the rules that tokenize in `{domain}` normalize differently ({} has [{}], {} has [{}]): pass --normalize for the one you mean",
-            found[0].0,
-            names(first),
-            other,
-            names(steps)
+            "{conflict}; pass --normalize for the one you mean"
         )));
     }
     Ok(first.clone())

@@ -106,9 +106,9 @@ def request(port, method, target, headers, body):
     return response.status, response.getheader("content-type"), data
 
 
-def through_edge(tmp, event):
+def through_edge(tmp, event, policies=ROOT / "policies"):
     out = subprocess.run(
-        [pii_edge_bin(), "apply", "--policy", str(ROOT / "policies"), "--event", str(EVENTS / event), "--edge",
+        [pii_edge_bin(), "apply", "--policy", str(policies), "--event", str(EVENTS / event), "--edge",
          "--receipt-key", str(tmp / "receipt.private.jwk")],
         check=True,
         capture_output=True,
@@ -193,4 +193,17 @@ def test_replayed_receipt_past_max_age_refused(origin):
     time.sleep(MAX_AGE + 1.5)
     before = len(rows(origin["db"]))
     assert_problem(request(origin["port"], method, target, headers, body), 403, "receipt-expired")
+    assert len(rows(origin["db"])) == before
+
+
+def test_plaintext_forwarded_by_a_stale_edge_refused(origin):
+    # An edge whose bundle lacks the signup policy forwards the sign-up in clear, with a valid
+    # receipt: the middleware's strict opening refuses it before the handler stores anything.
+    stale = origin["tmp"] / "stale-policies"
+    stale.mkdir(exist_ok=True)
+    (stale / "search.yaml").write_text((ROOT / "policies" / "search.yaml").read_text())
+    method, target, headers, body = through_edge(origin["tmp"], "signup-json.json", policies=stale)
+    assert b"erika@example.de" in body
+    before = len(rows(origin["db"]))
+    assert_problem(request(origin["port"], method, target, headers, body), 422, "plaintext-found")
     assert len(rows(origin["db"])) == before
