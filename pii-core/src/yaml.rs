@@ -71,7 +71,9 @@ where
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((0, 0));
             let message = clean_message(&e.without_snippet().to_string());
-            if message.starts_with("unknown field") {
+            // Past the first problem of these kinds, the others are still found.
+            let more = ["unknown field", "missing field", "unknown variant", "invalid type"];
+            if more.iter().any(|kind| message.starts_with(kind)) {
                 if let Some(all) = past_unknown_keys(source, text, compile) {
                     return Err(all);
                 }
@@ -88,10 +90,13 @@ where
     compile(spec).map_err(|problems| locate(source, text, problems))
 }
 
-/// Most unknown keys leave the other problems of a file to find: report every unknown key,
-/// then read the document without them and report what else is wrong (the first error that
-/// is not an unknown key, or the compile problems). `None` when the document cannot be read
-/// this way; the caller then reports the parser's first error alone.
+/// Most unknown keys leave the other problems of a file to find: report every unknown key
+/// (with the known key it most resembles), then read the document without them and report
+/// what else is wrong. A problem that is not an unknown key (a missing field, an unknown
+/// action) is reported once and patched over with a stand-in value, so that the unknown keys
+/// after it are still found; once anything was patched, the compile problems are not reported
+/// (they could be the stand-in's). `None` when the document cannot be read this way; the
+/// caller then reports the parser's first error alone.
 fn past_unknown_keys<S, T>(
     source: &str,
     text: &str,
@@ -113,12 +118,18 @@ where
             line_text: line_of(text, line).to_string(),
         }
     };
-    // Each round removes one unknown key; a document has fewer keys than this.
+    let mut patched = false;
+    // Where stand-ins were put: a stand-in that does not fit either is patched again, not
+    // reported (the problem was reported where it was found).
+    let mut stand_ins: Vec<String> = Vec::new();
+    // Each round removes one unknown key or patches one value; a document has fewer than this.
     for _ in 0..1000 {
         let error = match serde_path_to_error::deserialize::<_, S>(&value) {
             Ok(spec) => {
-                if let Err(problems) = compile(spec) {
-                    diagnostics.extend(locate(source, text, problems).diagnostics().to_vec());
+                if !patched {
+                    if let Err(problems) = compile(spec) {
+                        diagnostics.extend(locate(source, text, problems).diagnostics().to_vec());
+                    }
                 }
                 break;
             }
@@ -134,15 +145,106 @@ where
             })
             .collect::<Option<_>>()?;
         let message = error.inner().to_string();
-        if !message.starts_with("unknown field") {
-            diagnostics.push(diagnostic(&steps, message));
+        if message.starts_with("unknown field") {
+            diagnostics.push(diagnostic(&steps, with_suggestion(&message)));
+            remove_key(&mut value, &steps)?;
+            continue;
+        }
+        let at = error.path().to_string();
+        let within = |p: &String| {
+            p == "." || at == *p || at.starts_with(&format!("{p}.")) || at.starts_with(&format!("{p}["))
+        };
+        if !stand_ins.iter().any(within) {
+            diagnostics.push(diagnostic(&steps, with_suggestion(&message)));
+        }
+        stand_ins.push(match missing_field(&message) {
+            Some(field) if at == "." => field.to_owned(),
+            Some(field) => format!("{at}.{field}"),
+            None => at,
+        });
+        patched = true;
+        if patch(&mut value, &steps, &message).is_none() {
             break;
         }
-        diagnostics.push(diagnostic(&steps, message));
-        remove_key(&mut value, &steps)?;
     }
     diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
     Some(PolicyError::new(diagnostics))
+}
+
+/// serde's "unknown field `keepLats`, expected one of `name`, `keepLast`, ..." (or "unknown
+/// variant") with ", did you mean `keepLast`?" when one expected name is close.
+fn with_suggestion(message: &str) -> String {
+    let (Some(given), Some(expected)) = (
+        message.split('`').nth(1),
+        message.split_once("expected one of ").map(|(_, list)| list),
+    ) else {
+        return message.to_owned();
+    };
+    let best = expected
+        .split(", ")
+        .map(|name| name.trim_matches('`'))
+        .map(|name| (strsim::jaro_winkler(&given.to_lowercase(), &name.to_lowercase()), name))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, name)) => format!("{message}; did you mean `{name}`?"),
+        None => message.to_owned(),
+    }
+}
+
+/// The field of serde's "missing field `action`".
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+}
+
+/// Put a stand-in value where deserialization failed, so that the rest of the document is
+/// read: a missing field gets one (the first variant an enum names, else an empty string); an
+/// unknown variant, or a value of the wrong type, is replaced. `None` when nothing fits.
+fn patch(value: &mut serde_json::Value, steps: &[Step], message: &str) -> Option<()> {
+    let mut node = value;
+    for step in steps {
+        node = match step {
+            Step::Key(k) => node.get_mut(k.as_str())?,
+            Step::Index(i) => node.get_mut(*i)?,
+        };
+    }
+    let stand_in = |message: &str| -> serde_json::Value {
+        if let Some((_, list)) = message.split_once("expected one of ") {
+            if let Some(first) = list.split(", ").next() {
+                return serde_json::Value::String(first.trim_matches('`').to_owned());
+            }
+        }
+        if message.contains("expected a sequence") || message.contains("expected a list") {
+            return serde_json::Value::Array(Vec::new());
+        }
+        if message.contains("expected struct") || message.contains("expected a map") {
+            return serde_json::Value::Object(serde_json::Map::new());
+        }
+        if message.contains("expected u") || message.contains("expected i") {
+            return serde_json::Value::from(0);
+        }
+        if message.contains("expected a boolean") {
+            return serde_json::Value::Bool(false);
+        }
+        serde_json::Value::String(String::new())
+    };
+    if let Some(field) = missing_field(message) {
+        let map = node.as_object_mut()?;
+        if map.contains_key(field) {
+            return None;
+        }
+        map.insert(field.to_owned(), stand_in(""));
+        return Some(());
+    }
+    let replacement = stand_in(message);
+    if *node == replacement {
+        return None;
+    }
+    *node = replacement;
+    Some(())
 }
 
 /// One step of a path into a YAML document, with the key as written.
@@ -458,6 +560,50 @@ mod tests {
                 .any(|m| m.contains("missing field `action`")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn unknown_keys_after_a_missing_field_are_reported_with_suggestions() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: $.a }}\n  - select: {{ json: $.b }}\n    action: mask\n    keepLats: 2\n  - select: {{ json: $.c }}\n    action: hsah\n    colour: red\n"
+        ));
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("missing field `action`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("unknown field `keepLats`") && m.contains("did you mean `keepLast`?")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("unknown variant `hsah`") && m.contains("did you mean `hash`?")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("unknown field `colour`")),
+            "{messages:?}"
+        );
+        // The stand-ins are never reported themselves.
+        assert!(!messages.iter().any(|m| m.contains("``")), "{messages:?}");
+        assert_eq!(d.len(), 4, "{messages:?}");
+    }
+
+    #[test]
+    fn suggestions_only_when_close() {
+        assert_eq!(
+            with_suggestion("unknown field `zzz`, expected one of `name`, `select`"),
+            "unknown field `zzz`, expected one of `name`, `select`"
+        );
+        assert!(
+            with_suggestion("unknown field `slect`, expected one of `name`, `select`")
+                .ends_with("did you mean `select`?")
+        );
+        assert_eq!(with_suggestion("missing field `x`"), "missing field `x`");
     }
 
     #[test]
