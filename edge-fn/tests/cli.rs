@@ -1292,7 +1292,13 @@ fn check_keys_refuses_a_zone_of_one_region_unless_told() {
         "{err}"
     );
     assert!(err.contains("--single-region"), "{err}");
-    let out = run(&["check", "../policies/signup.yaml", "--keys", keys, "--single-region"]);
+    let out = run(&[
+        "check",
+        "../policies/signup.yaml",
+        "--keys",
+        keys,
+        "--single-region",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // The demo keys have both regions of the zone.
     let out = run(&[
@@ -1309,7 +1315,10 @@ fn token_help_example_runs() {
     // `token --help` shows `--normalize trim,fullwidth,casefold`: it must be accepted.
     let out = run(&["token", "--help"]);
     let help = stdout(&out);
-    assert!(help.contains("--normalize trim,fullwidth,casefold -"), "{help}");
+    assert!(
+        help.contains("--normalize trim,fullwidth,casefold -"),
+        "{help}"
+    );
     assert!(!help.contains("trim,nfkc"), "{help}");
     let out = run_in(
         &manifest_dir(),
@@ -1332,7 +1341,10 @@ fn token_help_example_runs() {
 #[test]
 fn package_help_shows_demo_keys_only_with_allow_demo_keys() {
     let help = stdout(&run(&["package", "--help"]));
-    for line in help.lines().filter(|l| l.contains("examples/keys/public.jwks")) {
+    for line in help
+        .lines()
+        .filter(|l| l.contains("examples/keys/public.jwks"))
+    {
         let at = help.find(line).expect("line");
         let next = help[at..].lines().nth(1).unwrap_or("");
         assert!(
@@ -1359,7 +1371,10 @@ fn check_refuses_one_token_domain_normalized_two_ways() {
         err.contains("the rules that tokenize in `email` normalize differently"),
         "{err}"
     );
-    assert!(err.contains("[trim,casefold]") && err.contains("[trim]"), "{err}");
+    assert!(
+        err.contains("[trim,casefold]") && err.contains("[trim]"),
+        "{err}"
+    );
     std::fs::write(dir.join("b.yaml"), policy("b", "/b", "trim, casefold")).expect("write");
     let out = run(&["check", dir.to_str().expect("utf-8")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

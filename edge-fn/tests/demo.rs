@@ -50,7 +50,13 @@ fn demo_shows_every_kind_protected_and_exits_0() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for kind in ["JSON body", "HTML form", "query string", "headers and a cookie", "refused"] {
+    for kind in [
+        "JSON body",
+        "HTML form",
+        "query string",
+        "headers and a cookie",
+        "refused",
+    ] {
         assert!(stdout.contains(kind), "no {kind} example:\n{stdout}");
     }
     let received = origin_lines(&stdout).join("\n");
@@ -62,9 +68,15 @@ fn demo_shows_every_kind_protected_and_exits_0() {
         "65929970489",
         "+49 170 5550123",
     ] {
-        assert!(!received.contains(value), "{value} reached the origin:\n{received}");
+        assert!(
+            !received.contains(value),
+            "{value} reached the origin:\n{received}"
+        );
     }
-    assert!(stdout.contains("verified with the edge's public key"), "{stdout}");
+    assert!(
+        stdout.contains("verified with the edge's public key"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("REFUSED"), "{stdout}");
     assert!(stdout.contains("opens to"), "{stdout}");
     assert!(stdout.contains("the origin saw nothing"), "{stdout}");

@@ -72,7 +72,12 @@ where
                 .unwrap_or((0, 0));
             let message = clean_message(&e.without_snippet().to_string());
             // Past the first problem of these kinds, the others are still found.
-            let more = ["unknown field", "missing field", "unknown variant", "invalid type"];
+            let more = [
+                "unknown field",
+                "missing field",
+                "unknown variant",
+                "invalid type",
+            ];
             if more.iter().any(|kind| message.starts_with(kind)) {
                 if let Some(all) = past_unknown_keys(source, text, compile) {
                     return Err(all);
@@ -152,7 +157,10 @@ where
         }
         let at = error.path().to_string();
         let within = |p: &String| {
-            p == "." || at == *p || at.starts_with(&format!("{p}.")) || at.starts_with(&format!("{p}["))
+            p == "."
+                || at == *p
+                || at.starts_with(&format!("{p}."))
+                || at.starts_with(&format!("{p}["))
         };
         if !stand_ins.iter().any(within) {
             diagnostics.push(diagnostic(&steps, with_suggestion(&message)));
@@ -184,7 +192,12 @@ fn with_suggestion(message: &str) -> String {
     let best = expected
         .split(", ")
         .map(|name| name.trim_matches('`'))
-        .map(|name| (strsim::jaro_winkler(&given.to_lowercase(), &name.to_lowercase()), name))
+        .map(|name| {
+            (
+                strsim::jaro_winkler(&given.to_lowercase(), &name.to_lowercase()),
+                name,
+            )
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
@@ -569,13 +582,16 @@ mod tests {
         ));
         let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert!(
-            messages.iter().any(|m| m.contains("missing field `action`")),
+            messages
+                .iter()
+                .any(|m| m.contains("missing field `action`")),
             "{messages:?}"
         );
         assert!(
             messages
                 .iter()
-                .any(|m| m.contains("unknown field `keepLats`") && m.contains("did you mean `keepLast`?")),
+                .any(|m| m.contains("unknown field `keepLats`")
+                    && m.contains("did you mean `keepLast`?")),
             "{messages:?}"
         );
         assert!(
@@ -585,7 +601,9 @@ mod tests {
             "{messages:?}"
         );
         assert!(
-            messages.iter().any(|m| m.contains("unknown field `colour`")),
+            messages
+                .iter()
+                .any(|m| m.contains("unknown field `colour`")),
             "{messages:?}"
         );
         // The stand-ins are never reported themselves.

@@ -33,7 +33,12 @@ create_exception!(
     PiiEdgeError,
     "An envelope did not open. Subclasses say why; messages say nothing about the contents."
 );
-create_exception!(pii_edge, Malformed, OpenError, "Not a well-formed envelope.");
+create_exception!(
+    pii_edge,
+    Malformed,
+    OpenError,
+    "Not a well-formed envelope."
+);
 create_exception!(
     pii_edge,
     UnsupportedVersion,
@@ -119,7 +124,9 @@ fn read_file(path: &str) -> PyResult<String> {
 }
 
 fn os_error(path: &str, e: &std::io::Error) -> PyErr {
-    use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError};
+    use pyo3::exceptions::{
+        PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError,
+    };
     let message = format!("cannot read {path}: {e}");
     match e.kind() {
         std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(message),
@@ -735,12 +742,10 @@ impl Policies {
     fn from_files(paths: Vec<String>) -> PyResult<Self> {
         let mut policies = Vec::new();
         for path in paths {
-            let meta = std::fs::metadata(&path)
-                .map_err(|e| os_error(&path, &e))?;
+            let meta = std::fs::metadata(&path).map_err(|e| os_error(&path, &e))?;
             let mut files = Vec::new();
             if meta.is_dir() {
-                let entries = std::fs::read_dir(&path)
-                    .map_err(|e| os_error(&path, &e))?;
+                let entries = std::fs::read_dir(&path).map_err(|e| os_error(&path, &e))?;
                 for entry in entries.flatten() {
                     let p = entry.path();
                     if p.extension().and_then(|e| e.to_str()) == Some("yaml") && p.is_file() {

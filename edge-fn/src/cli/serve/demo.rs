@@ -189,6 +189,7 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
         history: 200,
         show_values: false,
         no_inspector: false,
+        quiet_log: true,
     })
     .await
     .map_err(|e| {
@@ -218,7 +219,10 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
     let mut failures = Vec::new();
     let mut first_envelope = None;
     for (n, example) in EXAMPLES.iter().enumerate() {
-        let before = recorded.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let before = recorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         let (status, answer) = send(&client, edge, example).await?;
         let received = {
             let all = recorded.lock().unwrap_or_else(PoisonError::into_inner);
@@ -234,7 +238,7 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
         }
         match (&received, example.refused) {
             (Some(got), _) => {
-                outln!("   origin    {} {}", got.method, got.target);
+                outln!("   origin    {} {}", got.method, shorten(&got.target));
                 for (name, value) in &got.headers {
                     if example
                         .headers
@@ -292,13 +296,14 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
     match first_envelope {
         Some(envelope) => match pii_core::envelope::open(&keys.private, &envelope) {
             Ok(opened) => outln!(
-                "{}\n   {} (policy {}, zone {}, {}) opens to {} bytes at the origin; every other region of the world has no key for it\n",
+                "{}\n   {} (policy {}, zone {}, {})\n   opens to {}: only the regions of zone {} hold a key for it\n",
                 style.bold("The origin in zone eu-central opens what the edge sealed, with its private key:"),
                 shorten(&envelope),
                 opened.binding().policy,
                 opened.binding().zone,
                 opened.binding().location,
-                opened.plaintext().len()
+                String::from_utf8_lossy(opened.plaintext()),
+                opened.binding().zone
             ),
             Err(e) => failures.push(format!("the first envelope does not open: {e}")),
         },
@@ -381,8 +386,8 @@ fn throwaway_keys() -> Result<Keys, CliError> {
         );
     }
     let signer = ReceiptSigner::generate(now.as_secs()).map_err(made)?;
-    let receipt_public = ReceiptKeys::from_jwks(&format!("{{\"keys\":[{}]}}", signer.public_jwk()))
-        .map_err(made)?;
+    let receipt_public =
+        ReceiptKeys::from_jwks(&format!("{{\"keys\":[{}]}}", signer.public_jwk())).map_err(made)?;
     let keys = Keys {
         dir,
         private,
@@ -527,7 +532,9 @@ fn leaks<'a>(got: &Received, personal: &[&'a str]) -> Vec<&'a str> {
         .copied()
         .filter(|p| {
             let encoded: String = form_urlencoded::byte_serialize(p.as_bytes()).collect();
-            seen.contains(p) || seen.contains(&encoded) || seen.contains(&encoded.replace('+', "%20"))
+            seen.contains(p)
+                || seen.contains(&encoded)
+                || seen.contains(&encoded.replace('+', "%20"))
         })
         .collect()
 }

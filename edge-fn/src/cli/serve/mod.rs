@@ -34,8 +34,8 @@ use serde_json::json;
 use super::style::errln;
 use super::{CliError, CliResult};
 
-pub(crate) mod demo;
 mod bundle;
+pub(crate) mod demo;
 mod event;
 mod forward;
 mod inspector;
@@ -98,6 +98,9 @@ pub(crate) struct ServeArgs {
     /// reach)
     #[arg(long)]
     no_inspector: bool,
+    /// The handler's log lines are not printed (`demo` prints its own account instead).
+    #[arg(skip)]
+    quiet_log: bool,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -117,6 +120,8 @@ struct State {
     inspector: bool,
     /// `distributionDomainName` of the events: the listen address.
     distribution: String,
+    /// Whether the handler's log lines go to stdout.
+    echo_log: bool,
     /// Request ids: a per-process prefix and a counter.
     id_prefix: String,
     ids: AtomicU64,
@@ -134,13 +139,17 @@ thread_local! {
     static LAST_LINE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The handler's log sink: the line goes to stdout, as in Lambda, and is kept for the
-/// inspector.
-struct Tap;
+/// The handler's log sink: the line goes to stdout, as in Lambda (unless `echo` is off, as
+/// in `demo`), and is kept for the inspector.
+struct Tap {
+    echo: bool,
+}
 
 impl LogSink for Tap {
     fn write_line(&self, line: &str) {
-        edge_fn::log::StdoutSink.write_line(line);
+        if self.echo {
+            edge_fn::log::StdoutSink.write_line(line);
+        }
         LAST_LINE.with(|last| *last.borrow_mut() = Some(line.to_owned()));
     }
 }
@@ -187,7 +196,8 @@ async fn bind(args: ServeArgs) -> Result<Bound, CliError> {
         residency: args.residency,
         receipt: args.receipt_key,
     };
-    let loaded = bundle::load(&sources, Arc::new(Tap))
+    let echo_log = !args.quiet_log;
+    let loaded = bundle::load(&sources, Arc::new(Tap { echo: echo_log }))
         .map_err(|e| CliError::new(format!("{e}\nthe policies did not load; nothing is served")))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -216,6 +226,7 @@ async fn bind(args: ServeArgs) -> Result<Bound, CliError> {
         show_values: args.show_values,
         inspector: !args.no_inspector,
         distribution: local.to_string(),
+        echo_log,
         id_prefix: format!("{:x}-", start & 0xffff_ffff_ffff),
         ids: AtomicU64::new(0),
         pending_rules: AtomicUsize::new(0),
@@ -244,7 +255,12 @@ async fn bind(args: ServeArgs) -> Result<Bound, CliError> {
 
 /// Reloads the files; keeps the bundle in force when they do not load.
 fn reload(state: &State) {
-    match bundle::load(&state.sources, Arc::new(Tap)) {
+    match bundle::load(
+        &state.sources,
+        Arc::new(Tap {
+            echo: state.echo_log,
+        }),
+    ) {
         Ok(loaded) => {
             let policies = loaded.policies.join(", ");
             // In force first, then said: a request sent after the line runs on it.
