@@ -30,6 +30,7 @@ fail() { echo "build-artifacts: FAILED: $*" >&2; exit 1; }
 
 arches=${PII_EDGE_ARCHES:-"x86_64 aarch64"}
 dist=${PII_EDGE_DIST:-dist}
+case "$dist" in /*) ;; *) dist="$PWD/$dist" ;; esac
 target="${CARGO_TARGET_DIR:-target}"
 case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 export CARGO_TARGET_DIR="$target"
@@ -82,7 +83,7 @@ for arch in $arches; do
   maturin build --quiet --profile bindings --zig --target "$arch-unknown-linux-gnu" \
     --compatibility manylinux2014 -m bindings/python/Cargo.toml --out "$dist/python"
 done
-maturin sdist --quiet -m bindings/python/Cargo.toml --out "$dist/python"
+maturin sdist -m bindings/python/Cargo.toml --out "$dist/python"
 ls "$dist"/python/pii_edge-*.tar.gz >/dev/null || fail "no sdist"
 for wheel in "$dist"/python/*.whl; do
   shown=$(auditwheel show "$wheel")
@@ -98,7 +99,7 @@ for arch in $arches; do
   check_glibc "$lib" "$ORIGIN_GLIBC"
   cp "$lib" "bindings/node/pii_edge_origin.linux-$node_arch-gnu.node"
 done
-(cd bindings/node && npm pack --silent --pack-destination "$OLDPWD/$dist/node" >/dev/null)
+(cd bindings/node && npm pack --silent --pack-destination "$dist/node" >/dev/null)
 rm -f bindings/node/pii_edge_origin.linux-*-gnu.node
 tarball=$(ls "$dist"/node/pii-edge-*.tgz)
 echo "   $(basename "$tarball"): $(stat -c %s "$tarball" 2>/dev/null || stat -f %z "$tarball") bytes"
