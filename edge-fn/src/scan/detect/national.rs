@@ -94,7 +94,6 @@ impl IdScheme {
             IdScheme::DeTaxId => &[
                 "steuerid",
                 "steueridentifikation",
-                "idnr",
                 "steuernummer",
                 "steuerident",
             ],
@@ -148,39 +147,36 @@ impl fmt::Display for IdScheme {
     }
 }
 
-/// Generic identifier words (folded): a bare number in such a field is tried against every
-/// scheme.
-const GENERIC: &[&str] = &[
-    "ssn",
-    "socialsecurity",
-    "nationalid",
-    "nationalnumber",
-    "natid",
-    "idnumber",
-    "idno",
-    "identitynumber",
-    "identitycard",
-    "idcard",
-    "personalid",
-    "personalnumber",
-    "personid",
-    "citizenid",
-    "taxid",
-    "taxnumber",
-    "taxno",
-    "taxidentification",
-    "fiscal",
-    "insurancenumber",
-    "personalausweis",
-    "ausweis",
-    "identifiant",
-    "identificacion",
-    "identificativo",
-    "identiteit",
-    "henkilotunnus",
-    "identyfikator",
-    "nationalidentifier",
-    "governmentid",
+/// Bare numbers tried in a field that says identifier but names no scheme, most specific
+/// first: a number that passes a stricter check is more likely that scheme's (a Belgian number
+/// passes the PESEL check one time in ten, a PESEL the Belgian one time in a hundred).
+const BARE_ORDER: [IdScheme; 8] = [
+    IdScheme::FrNir,
+    IdScheme::BeNationalNumber,
+    IdScheme::AtSvnr,
+    IdScheme::SePersonnummer,
+    IdScheme::DeTaxId,
+    IdScheme::PlPesel,
+    IdScheme::HrOib,
+    IdScheme::NlBsn,
+];
+
+/// Bare numbers reported in any field (but references, quantities and phone fields): the
+/// schemes whose check is distinctive enough that a random number of their length passes it
+/// rarely, measured on uniformly random numbers (`distinctive_schemes_are_rare` below):
+/// FR NIR (15 digits, sex and month fields, mod 97: 5 in 1,000), BE (a birth date and mod
+/// 97: 2.4 in 1,000), AT SVNR when its date is a calendar day (mod 11 and the date: about 4 in
+/// 1,000), SE (a birth date and Luhn: 7 in 1,000), DE tax id (the repeated-digit rule and MOD
+/// 11,10: 3.5 in 1,000), PL PESEL born 1900-2026 (a birth date with the century in the month and a
+/// weighted check: 5 in 1,000). Not HR OIB (MOD 11,10 alone: one in ten) nor NL BSN (the elfproef: one in
+/// eleven): these need an identifier word.
+const DISTINCTIVE: [IdScheme; 6] = [
+    IdScheme::FrNir,
+    IdScheme::BeNationalNumber,
+    IdScheme::AtSvnr,
+    IdScheme::SePersonnummer,
+    IdScheme::DeTaxId,
+    IdScheme::PlPesel,
 ];
 
 /// Whether the field name contains `word`; words of four letters or fewer only as the whole
@@ -229,10 +225,38 @@ pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
     if !named.is_empty() {
         return named.into_iter().find(|s| s.validate(value));
     }
-    if GENERIC.iter().any(|w| names(field, w)) {
-        return IdScheme::ALL.iter().copied().find(|s| s.validate(value));
+    if field.is_identifier() {
+        return BARE_ORDER.iter().copied().find(|s| s.validate(value));
     }
-    None
+    if field.is_reference() || field.is_quantity() || field.phone_context().is_some() {
+        return None;
+    }
+    DISTINCTIVE
+        .iter()
+        .copied()
+        .find(|&s| s.validate(value) && plausible(s, value))
+}
+
+/// The stricter reading of a bare number under a field name that says nothing: the SVNR's
+/// `DDMMYY` a calendar day (numbers issued without a known birth date carry month 13 and
+/// similar), a PESEL's birth in the 20th or 21st century and not after 2026 (its month also
+/// encodes the 19th, 22nd and 23rd centuries, so most random numbers pass the date part), a
+/// NIR of a person born in France (sex digit 1 or 2).
+fn plausible(scheme: IdScheme, value: &str) -> bool {
+    let Some(d) = digits_of(value, b" ") else {
+        return false;
+    };
+    let two = |i: usize| u32::from(d[i]) * 10 + u32::from(d[i + 1]);
+    match scheme {
+        IdScheme::AtSvnr => d.len() == 10 && valid_date(2000, two(6), two(4)),
+        // Births registered in France (1, 2): the temporary and foreigners' numbers (3, 4, 7,
+        // 8) are rarer than Amex cards of the same length.
+        IdScheme::FrNir => matches!(d.first(), Some(1 | 2)),
+        IdScheme::PlPesel => {
+            d.len() == 11 && (two(2) <= 12 || (two(2) > 20 && two(2) <= 32 && two(0) <= 26))
+        }
+        _ => true,
+    }
 }
 
 /// The digits of `value` when it holds only digits and the given separators.
@@ -584,6 +608,80 @@ mod tests {
                 let _ = scheme.validate(v);
             }
         }
+    }
+
+    /// How often uniformly random numbers of each length pass each scheme (xorshift, fixed
+    /// seed): the figures the [`DISTINCTIVE`] list is chosen by.
+    #[test]
+    fn distinctive_schemes_are_rare() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let trials = 200_000u32;
+        let rate = |scheme: IdScheme, len: usize, next: &mut dyn FnMut() -> u64| {
+            let mut pass = 0u32;
+            for _ in 0..trials {
+                let digits: String = (0..len)
+                    .map(|_| char::from(b'0' + (next() % 10) as u8))
+                    .collect();
+                pass += u32::from(
+                    DISTINCTIVE.contains(&scheme)
+                        && detect(&digits, &Field::new("value", &[])) == Some(scheme),
+                );
+            }
+            f64::from(pass) / f64::from(trials)
+        };
+        let cases: &[(IdScheme, usize, f64)] = &[
+            (IdScheme::FrNir, 15, 0.006),
+            (IdScheme::BeNationalNumber, 11, 0.003),
+            (IdScheme::AtSvnr, 10, 0.006),
+            (IdScheme::SePersonnummer, 10, 0.008),
+            (IdScheme::DeTaxId, 11, 0.004),
+            (IdScheme::PlPesel, 11, 0.007),
+        ];
+        for &(scheme, len, most) in cases {
+            let r = rate(scheme, len, &mut next);
+            assert!(r <= most, "{scheme}: {r}");
+        }
+        // The two that need a word: one random number in ten or eleven passes their check.
+        for (scheme, len) in [(IdScheme::HrOib, 11), (IdScheme::NlBsn, 9)] {
+            let passes = (0..10_000)
+                .filter(|_| {
+                    let digits: String = (0..len)
+                        .map(|_| char::from(b'0' + (next() % 10) as u8))
+                        .collect();
+                    scheme.validate(&digits)
+                })
+                .count();
+            assert!(passes > 800, "{scheme}: {passes}");
+        }
+    }
+
+    #[test]
+    fn distinctive_numbers_under_unknown_names() {
+        let unknown = Field::new("value", &[]);
+        assert_eq!(detect("44051401359", &unknown), Some(IdScheme::PlPesel));
+        assert_eq!(
+            detect("85073003328", &unknown),
+            Some(IdScheme::BeNationalNumber)
+        );
+        assert_eq!(detect("1237010180", &unknown), Some(IdScheme::AtSvnr));
+        // One in ten: only with a word.
+        assert_eq!(detect("69435151530", &unknown), None);
+        assert_eq!(
+            detect("69435151530", &Field::new("doc_no", &[])),
+            Some(IdScheme::HrOib)
+        );
+        assert_eq!(
+            detect("69435151530", &Field::new("ident", &[])),
+            Some(IdScheme::HrOib)
+        );
+        assert_eq!(detect("44051401359", &Field::new("orderNr", &[])), None);
+        assert_eq!(detect("44051401359", &Field::new("amountCents", &[])), None);
     }
 
     #[test]
