@@ -17,7 +17,7 @@ use super::style::errln;
 use super::{CliError, CliResult, FAILED};
 
 mod report;
-mod suggest;
+pub(crate) mod suggest;
 
 /// `pii-edge scan` arguments.
 #[derive(Args, Debug)]

@@ -127,6 +127,23 @@ impl Field {
             && self.phone_context() != Some(PhoneContext::Phone)
     }
 
+    /// The name says identifier by a word that means nothing else (`nationalId`, `ssn`,
+    /// `taxNumber`, `passport`, `ident`): what `pii-edge draft` protects by name alone, where a
+    /// bare `nr` or `number` would be a house or page number as often.
+    pub fn names_identifier(&self) -> bool {
+        (self.says(&IDENTIFIER) && !self.says(&NOT_IDENTIFIER)
+            || self.has_token(&["ident", "nin", "tin", "nif", "nie"]))
+            && !self.is_reference()
+    }
+
+    /// The name says postal address (street, postal code, city of a person).
+    pub fn is_address(&self) -> bool {
+        (self.says(&ADDRESS) || self.has_token(ADDRESS_TOKENS))
+            && !self.is_email()
+            && !self.is_ip_address()
+            && !self.has(&["macaddress", "walletaddress", "url"])
+    }
+
     /// The name says e-mail address.
     pub fn is_email(&self) -> bool {
         self.says(&EMAIL) || self.has_token(&["mail", "email", "eml"])
@@ -514,6 +531,53 @@ const ID_TOKENS: &[&str] = &[
     "ausweisnr",
     "pass",
 ];
+
+/// Identifier-word look-alikes that are not identifiers of a person.
+static NOT_IDENTIFIER: Words = Words::new(&[
+    "documenttype",
+    "documentation",
+    "documenturl",
+    "documentname",
+    "registrationdate",
+    "registered",
+    "licensetype",
+    "licensekey",
+    "licenseurl",
+    "codigopostal",
+]);
+
+/// Postal-address words, folded: en, de, fr, es, it, nl, sv/da/no, fi, pl, hr, cs, pt.
+static ADDRESS: Words = Words::new(&[
+    "address",
+    "street",
+    "postcode",
+    "postalcode",
+    "zipcode",
+    "adresse",
+    "anschrift",
+    "strasse",
+    "postleitzahl",
+    "direccion",
+    "domicilio",
+    "codigopostal",
+    "indirizzo",
+    "adres",
+    "straat",
+    "adress",
+    "gatuadress",
+    "osoite",
+    "katuosoite",
+    "ulica",
+    "kodpocztowy",
+    "adresa",
+    "ulice",
+    "morada",
+    "endereco",
+    "calle",
+]);
+
+/// Address words too short to search inside names, matched as whole words.
+const ADDRESS_TOKENS: &[&str] = &["zip", "plz", "cap", "cp", "rue", "via", "npa"];
 
 /// Reference words (order, invoice, tracking, ... in the EU languages), folded.
 static REFERENCE: Words = Words::new(&[

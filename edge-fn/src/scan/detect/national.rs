@@ -190,6 +190,20 @@ fn names(field: &Field, word: &str) -> bool {
     }
 }
 
+/// The scheme the field's name names (`pesel`, `steuerId`, `codiceFiscale`), if any.
+///
+/// ```
+/// use edge_fn::scan::{detect::{context::Field, national::named_scheme}, IdScheme};
+/// assert_eq!(named_scheme(&Field::new("numerPesel", &[])), Some(IdScheme::PlPesel));
+/// assert_eq!(named_scheme(&Field::new("email", &[])), None);
+/// ```
+pub fn named_scheme(field: &Field) -> Option<IdScheme> {
+    IdScheme::ALL
+        .iter()
+        .copied()
+        .find(|s| s.words().iter().any(|w| names(field, w)))
+}
+
 /// The scheme of the national identifier `value` is, if any (see the module documentation
 /// for when bare numbers count).
 pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
