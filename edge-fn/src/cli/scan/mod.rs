@@ -217,6 +217,16 @@ pub(crate) fn run(args: ScanArgs) -> CliResult {
     }
     let failed = match args.fail_on {
         None => false,
+        // A record that could not be read was not scanned: the gate cannot say it is covered.
+        Some(_) if tally.skipped > 0 => {
+            errln!(
+                "error: --fail-on: {} record{} could not be read and {} not scanned",
+                tally.skipped,
+                if tally.skipped == 1 { "" } else { "s" },
+                if tally.skipped == 1 { "was" } else { "were" }
+            );
+            true
+        }
         Some(FailOn::Any) => !tally.groups.is_empty(),
         Some(FailOn::Uncovered) => tally.groups.values().any(|g| g.coverage.is_uncovered()),
     };
