@@ -89,7 +89,13 @@ struct Entered {
 struct Trail {
     entered: Vec<Entered>,
     cycles: Vec<(String, Vec<Step>)>,
+    /// Schemas walked so far for this body: shared schemas are walked again at every place
+    /// they are used, so a large document's bodies are cut at [`NODE_BUDGET`].
+    nodes: usize,
 }
+
+/// Most schemas walked for one body (and most values built for one example).
+const NODE_BUDGET: usize = 20_000;
 
 /// A personal field found in a schema.
 #[derive(Debug)]
@@ -249,14 +255,20 @@ fn rules_of(doc: &Document, op: &Operation) -> (Vec<Rule>, Vec<String>) {
             mt == "application/json" || (mt.starts_with("application/") && mt.ends_with("+json"));
         let form = mt == "application/x-www-form-urlencoded";
         let mut found = Vec::new();
+        let mut trail = Trail::default();
         walk(
             doc,
             &body.schema,
             &mut Vec::new(),
-            &mut Trail::default(),
+            &mut trail,
             0,
             &mut found,
         );
+        if trail.nodes > NODE_BUDGET {
+            notes.push(format!(
+                "the {mt} body's schema expands to more than {NODE_BUDGET} schemas: only the first {NODE_BUDGET} were read"
+            ));
+        }
         if found.is_empty() {
             continue;
         }
@@ -360,7 +372,8 @@ fn walk(
     depth: usize,
     found: &mut Vec<Found>,
 ) {
-    if depth > MAX_DEPTH {
+    trail.nodes += 1;
+    if depth > MAX_DEPTH || trail.nodes > NODE_BUDGET {
         return;
     }
     let reference = schema
@@ -648,7 +661,7 @@ fn write_case(
             None => p
                 .example
                 .clone()
-                .unwrap_or_else(|| example(doc, &schema, &mut Vec::new(), 0)),
+                .unwrap_or_else(|| example(doc, &schema, &mut Vec::new(), 0, &mut 0)),
         };
         let text = scalar_text(&value);
         match p.location.as_str() {
@@ -683,7 +696,7 @@ fn write_case(
         let mut value = b
             .example
             .clone()
-            .unwrap_or_else(|| example(doc, &b.schema, &mut Vec::new(), 0));
+            .unwrap_or_else(|| example(doc, &b.schema, &mut Vec::new(), 0, &mut 0));
         for rule in rules {
             match &rule.selector {
                 Selector::Json(path) if is_json => {
@@ -909,8 +922,15 @@ fn personalize(value: &mut Value, steps: &[Step], kind: Kind, absent: &mut BTree
 
 /// An example value for a schema: its `example`/`examples`, `default`, first `enum` value,
 /// else one built from its type (objects with every property, arrays with one item).
-fn example(doc: &Document, schema: &Value, refs: &mut Vec<String>, depth: usize) -> Value {
-    if depth > MAX_DEPTH {
+fn example(
+    doc: &Document,
+    schema: &Value,
+    refs: &mut Vec<String>,
+    depth: usize,
+    budget: &mut usize,
+) -> Value {
+    *budget += 1;
+    if depth > MAX_DEPTH || *budget > NODE_BUDGET {
         return Value::Null;
     }
     let reference = schema
@@ -941,7 +961,7 @@ fn example(doc: &Document, schema: &Value, refs: &mut Vec<String>, depth: usize)
             } else if let Some(all) = s.get("allOf").and_then(Value::as_array) {
                 let mut merged = Map::new();
                 for branch in all {
-                    if let Value::Object(m) = example(doc, branch, refs, depth + 1) {
+                    if let Value::Object(m) = example(doc, branch, refs, depth + 1, budget) {
                         merged.extend(m);
                     }
                 }
@@ -950,7 +970,7 @@ fn example(doc: &Document, schema: &Value, refs: &mut Vec<String>, depth: usize)
                 .iter()
                 .find_map(|k| s.get(*k).and_then(Value::as_array).and_then(|a| a.first()))
             {
-                example(doc, first, refs, depth + 1)
+                example(doc, first, refs, depth + 1, budget)
             } else {
                 let t = types(s);
                 let t = t.iter().find(|t| **t != "null").copied().unwrap_or(
@@ -969,7 +989,7 @@ fn example(doc: &Document, schema: &Value, refs: &mut Vec<String>, depth: usize)
                             .into_iter()
                             .flatten()
                         {
-                            let e = example(doc, v, refs, depth + 1);
+                            let e = example(doc, v, refs, depth + 1, budget);
                             if !e.is_null() {
                                 map.insert(k.clone(), e);
                             }
@@ -978,7 +998,7 @@ fn example(doc: &Document, schema: &Value, refs: &mut Vec<String>, depth: usize)
                     }
                     "array" => match s.get("items") {
                         Some(items) => {
-                            let e = example(doc, items, refs, depth + 1);
+                            let e = example(doc, items, refs, depth + 1, budget);
                             if e.is_null() {
                                 json!([])
                             } else {
@@ -1095,6 +1115,43 @@ mod tests {
             paths,
             ["$[*]['email']", "$[*]['nachname']", "$[*][*]['pesel']"]
         );
+    }
+
+    /// Shared schemas are expanded at every use: a chain of levels that each use the next one
+    /// twice is 2^30 schemas expanded, cut at the budget.
+    #[test]
+    fn large_expansions_are_cut() {
+        let mut schemas = Map::new();
+        for i in 0..30 {
+            let next = json!({"$ref": format!("#/components/schemas/L{}", i + 1)});
+            schemas.insert(
+                format!("L{i}"),
+                json!({"type": "object", "properties": {"a": next, "b": next, "email": {"type": "string"}}}),
+            );
+        }
+        schemas.insert("L30".into(), json!({"type": "string"}));
+        let d = doc(json!({"openapi": "3.0.0", "paths": {}, "components": {"schemas": schemas}}));
+        let mut found = Vec::new();
+        let mut trail = Trail::default();
+        walk(
+            &d,
+            &json!({"$ref": "#/components/schemas/L0"}),
+            &mut Vec::new(),
+            &mut trail,
+            0,
+            &mut found,
+        );
+        assert!(trail.nodes > NODE_BUDGET);
+        assert!(!found.is_empty());
+        let mut budget = 0;
+        let _ = example(
+            &d,
+            &json!({"$ref": "#/components/schemas/L0"}),
+            &mut Vec::new(),
+            0,
+            &mut budget,
+        );
+        assert!(budget > NODE_BUDGET);
     }
 
     #[test]

@@ -124,6 +124,8 @@ impl Field {
     pub fn is_identifier(&self) -> bool {
         (self.says(&IDENTIFIER) || self.has_token(ID_TOKENS))
             && !self.is_reference()
+            && !self.is_card()
+            && !self.is_bank_account()
             && self.phone_context() != Some(PhoneContext::Phone)
     }
 

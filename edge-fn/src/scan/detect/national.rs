@@ -166,7 +166,7 @@ const BARE_ORDER: [IdScheme; 8] = [
 /// rarely, measured on uniformly random numbers (`distinctive_schemes_are_rare` below):
 /// FR NIR (15 digits, sex and month fields, mod 97: 5 in 1,000), BE (a birth date and mod
 /// 97: 2.4 in 1,000), AT SVNR when its date is a calendar day (mod 11 and the date: about 4 in
-/// 1,000), SE (a birth date and Luhn: 7 in 1,000), DE tax id (the repeated-digit rule and MOD
+/// 1,000), SE without samordningsnummer (a birth date and Luhn: at most 5 in 1,000), DE tax id (the repeated-digit rule and MOD
 /// 11,10: 3.5 in 1,000), PL PESEL born 1900-2026 (a birth date with the century in the month and a
 /// weighted check: 5 in 1,000). Not HR OIB (MOD 11,10 alone: one in ten) nor NL BSN (the elfproef: one in
 /// eleven): these need an identifier word.
@@ -255,7 +255,8 @@ pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
 /// `DDMMYY` a calendar day (numbers issued without a known birth date carry month 13 and
 /// similar), a PESEL's birth in the 20th or 21st century and not after 2026 (its month also
 /// encodes the 19th, 22nd and 23rd centuries, so most random numbers pass the date part), a
-/// NIR of a person born in France (sex digit 1 or 2).
+/// NIR of a person born in France (sex digit 1 or 2), a personnummer that is no
+/// samordningsnummer.
 fn plausible(scheme: IdScheme, value: &str) -> bool {
     let Some(d) = digits_of(value, b" ") else {
         return false;
@@ -266,6 +267,12 @@ fn plausible(scheme: IdScheme, value: &str) -> bool {
         // Births registered in France (1, 2): the temporary and foreigners' numbers (3, 4, 7,
         // 8) are rarer than Amex cards of the same length.
         IdScheme::FrNir => matches!(d.first(), Some(1 | 2)),
+        // Not a samordningsnummer (day + 60): those are issued to few.
+        IdScheme::SePersonnummer => match d.len() {
+            10 => two(4) <= 31,
+            12 => two(6) <= 31,
+            _ => false,
+        },
         IdScheme::PlPesel => {
             d.len() == 11 && (two(2) <= 12 || (two(2) > 20 && two(2) <= 32 && two(0) <= 26))
         }
@@ -653,7 +660,7 @@ mod tests {
             (IdScheme::FrNir, 15, 0.006),
             (IdScheme::BeNationalNumber, 11, 0.003),
             (IdScheme::AtSvnr, 10, 0.006),
-            (IdScheme::SePersonnummer, 10, 0.008),
+            (IdScheme::SePersonnummer, 10, 0.005),
             (IdScheme::DeTaxId, 11, 0.004),
             (IdScheme::PlPesel, 11, 0.007),
         ];

@@ -100,7 +100,8 @@ pub fn is_phone(value: &str, field: &Field) -> bool {
         Some(PhoneContext::Phone) => {}
         // A field named only "number": the value must be written as a phone number is, in
         // groups (`06 12 34 56 78`, `516 849 666`), or start with a trunk `0` (`0432297442`).
-        Some(PhoneContext::Number) if written_as_phone(value) => {}
+        Some(PhoneContext::Number)
+            if written_as_phone(value) && super::national::named_scheme(field).is_none() => {}
         _ => return false,
     }
     // In a phone field, a number may start with its country code without `+` or `00`
