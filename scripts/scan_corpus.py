@@ -47,9 +47,12 @@ from stdnum.iso7064 import mod_11_10
 from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.se import personnummer
+from stdnum.fi import hetu
+from stdnum.ro import cnp
+from stdnum.ee import ik
 
 LOCALES = ["de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "sv_SE", "pl_PL", "hr_HR", "nl_BE", "de_AT",
-           "pt_PT", "fi_FI", "da_DK", "cs_CZ", "el_GR", "ro_RO", "en_IE"]
+           "pt_PT", "fi_FI", "da_DK", "cs_CZ", "el_GR", "ro_RO", "en_IE", "et_EE"]
 REGIONS = ["DE", "FR", "IT", "ES", "NL", "PL", "BE", "AT", "SE", "PT", "CZ", "GR", "HU", "RO", "DK",
            "FI", "IE", "SK", "BG", "HR", "LT", "SI", "LV", "EE", "CY", "LU", "MT", "NO", "IS", "LI",
            "CH", "GB"]
@@ -111,6 +114,9 @@ def national_ids(rng, fakers):
         ("hr-oib", fakers["hr_HR"].ssn(), oib.is_valid),
         ("be-national-number", fakers["nl_BE"].ssn(), nn.is_valid),
         ("at-svnr", fakers["de_AT"].ssn(), vnr.is_valid),
+        ("fi-hetu", fakers["fi_FI"].ssn(), hetu.is_valid),
+        ("ro-cnp", fakers["ro_RO"].ssn(), cnp.is_valid),
+        ("ee-isikukood", fakers["et_EE"].ssn(), ik.is_valid),
     ]
 
 
@@ -126,6 +132,9 @@ ID_FIELDS = {
     "hr-oib": ["oib"],
     "be-national-number": ["rijksregisternummer", "numeroRegistreNational", "insz"],
     "at-svnr": ["svnr", "sozialversicherungsnummer"],
+    "fi-hetu": ["henkilotunnus", "hetu"],
+    "ro-cnp": ["cnp", "codNumericPersonal"],
+    "ee-isikukood": ["isikukood"],
 }
 GENERIC_ID_FIELDS = ["nationalId", "taxId", "ssn", "personalIdNumber"]
 # Words for "number" or "identifier" that name no scheme (en, de, fr, es, it, pl, hr, cs).

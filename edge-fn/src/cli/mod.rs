@@ -112,7 +112,7 @@ enum Command {
     /// Find the personal data in recorded traffic (HAR, NDJSON logs, CloudFront events) and
     /// whether the policies protect it.
     ///
-    /// Detectors: e-mail, phone, IBAN, payment card, national ids of ten EU countries, IP
+    /// Detectors: e-mail, phone, IBAN, payment card, national ids of thirteen EU countries, IP
     /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policy,
     /// each finding says `covered`, `not covered` or `route not matched by any policy`, as the
     /// real engine decides on a sample. Values are only ever shown masked (--no-examples: not

@@ -336,6 +336,10 @@ pub(crate) fn fake(detector: Detector) -> &'static str {
             IdScheme::HrOib => "33392005961",
             IdScheme::BeNationalNumber => "85073003328",
             IdScheme::AtSvnr => "1237010180",
+            // DVV's and the Estonian standard's documented examples; a CNP computed by its rule.
+            IdScheme::FiHetu => "131052-308T",
+            IdScheme::RoCnp => "1800101221144",
+            IdScheme::EeIsikukood => "37605030299",
             _ => "000000000",
         },
         Detector::JwtClaim | _ => "fake",
