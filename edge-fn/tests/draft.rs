@@ -31,20 +31,16 @@ fn tempdir(name: &str) -> PathBuf {
 /// Drafts `document` into a fresh directory, checks and tests it; returns the policies' text.
 fn draft_check_test(document: &str, name: &str, cases: usize) -> String {
     let out = tempdir(name);
-    let draft = run(&[
-        "draft",
-        "--openapi",
-        document,
-        "--out",
-        out.to_str().expect("UTF-8 path"),
-    ]);
+    let dir = out.to_str().expect("UTF-8 path");
+    let draft_into = || run(&["draft", "--openapi", document, "--out", dir]);
+    let draft = draft_into();
     assert_eq!(
         draft.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&draft.stderr)
     );
-    let check = run(&["check", out.to_str().expect("UTF-8 path")]);
+    let check = run(&["check", dir]);
     assert_eq!(
         check.status.code(),
         Some(0),
@@ -52,7 +48,12 @@ fn draft_check_test(document: &str, name: &str, cases: usize) -> String {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
-    let test = run(&["test", out.to_str().expect("UTF-8 path")]);
+    assert_eq!(
+        draft_into().status.code(),
+        Some(1),
+        "a second draft into the same directory"
+    );
+    let test = run(&["test", dir]);
     let summary = String::from_utf8_lossy(&test.stdout);
     assert_eq!(test.status.code(), Some(0), "{summary}");
     assert!(

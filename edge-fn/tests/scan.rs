@@ -337,7 +337,18 @@ fn unreadable_input_fails_the_gate() {
     let gate = run(&["scan", "--fail-on", "any", "-"], Some(&lines[..]));
     assert_eq!(gate.status.code(), Some(1), "{}", text(&gate));
     let err = String::from_utf8_lossy(&gate.stderr);
-    assert!(err.contains("1 record could not be read"), "{err}");
+    assert!(err.contains("1 line could not be read"), "{err}");
+    // Records that are no requests (response events) are skipped with a note, not a failure.
+    let responses = run(
+        &["scan", "--fail-on", "any", "examples/events/responses"],
+        None,
+    );
+    assert_eq!(
+        responses.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&responses.stderr)
+    );
     // Without the gate the same input is a report with a note.
     let report = run(&["scan", "-"], Some(&lines[..]));
     assert_eq!(report.status.code(), Some(0), "{}", text(&report));

@@ -66,6 +66,9 @@ pub struct ReadStats {
     /// Records that are not requests (a response event, a line that is not JSON, a record
     /// without method or path) and were skipped.
     pub skipped: usize,
+    /// Of those, the lines that could not be read at all (not JSON, cut short): they may have
+    /// held requests, which were not scanned.
+    pub unreadable: usize,
     /// Why the first few records were skipped (`line 3: not JSON (expected value at column 1)`).
     pub skip_reasons: Vec<String>,
 }
@@ -179,6 +182,7 @@ pub fn read(
         let e = serde_json::from_slice::<IgnoredAny>(&line)
             .err()
             .map_or_else(String::new, |e| short(&e));
+        stats.unreadable += 1;
         stats.skip(format!("line {number}: {e}"));
         progress(consumed);
         consumed += next_consumed;
@@ -237,7 +241,10 @@ pub fn read(
                         "line {number}: a HAR file that cannot be read whole: {e}"
                     )))
                 }
-                Err(e) => stats.skip(format!("line {number}: {}", short(&e))),
+                Err(e) => {
+                    stats.unreadable += 1;
+                    stats.skip(format!("line {number}: {}", short(&e)));
+                }
             }
         }
         progress(consumed);

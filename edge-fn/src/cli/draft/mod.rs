@@ -114,6 +114,13 @@ struct Rule {
 
 pub(crate) fn run(args: DraftArgs) -> CliResult {
     let doc = Document::load(&args.openapi)?;
+    // Drafts of an earlier run would mix with these (and be loaded as policies): refuse.
+    if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(CliError::new(format!(
+            "{} is not empty: draft into a new directory (the policies of an earlier draft would be loaded with these)",
+            args.out.display()
+        )));
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let source = args.openapi.file_name().map_or_else(
@@ -251,8 +258,11 @@ fn rules_of(doc: &Document, op: &Operation) -> (Vec<Rule>, Vec<String>) {
     }
     for body in &op.bodies {
         let mt = body.media_type.split(';').next().unwrap_or("").trim();
-        let json_body =
-            mt == "application/json" || (mt.starts_with("application/") && mt.ends_with("+json"));
+        // `*/*` (FastAPI writes it for bodies read raw) is read as JSON: the policy then
+        // accepts JSON bodies only.
+        let json_body = mt == "application/json"
+            || mt == "*/*"
+            || (mt.starts_with("application/") && mt.ends_with("+json"));
         let form = mt == "application/x-www-form-urlencoded";
         let mut found = Vec::new();
         let mut trail = Trail::default();
@@ -407,7 +417,24 @@ fn walk(
                 let resolved = doc.resolve(sub).cloned().unwrap_or(Value::Null);
                 let example = doc.example_of(&resolved);
                 let names = parents(steps, trail);
-                if let Some((kind, why)) = classify(name, &names, &resolved, example.as_ref()) {
+                // An array of scalars (`emails: [string, format email]`) is read by its items
+                // and protected whole.
+                let items = resolved
+                    .get("items")
+                    .and_then(|i| doc.resolve(i))
+                    .filter(|i| i.get("properties").is_none() && !types(i).contains(&"object"));
+                let (schema, example) = match items {
+                    Some(items) if types(&resolved).contains(&"array") => {
+                        let first = example
+                            .as_ref()
+                            .and_then(Value::as_array)
+                            .and_then(|a| a.first())
+                            .cloned();
+                        (items.clone(), doc.example_of(items).or(first))
+                    }
+                    _ => (resolved, example),
+                };
+                if let Some((kind, why)) = classify(name, &names, &schema, example.as_ref()) {
                     let mut at = steps.clone();
                     at.push(Step::Name(name.clone()));
                     push_found(found, at, kind, why);
@@ -682,6 +709,7 @@ fn write_case(
         .iter()
         .find(|b| b.media_type.starts_with("application/json"))
         .or_else(|| op.bodies.iter().find(|b| b.media_type.ends_with("+json")))
+        .or_else(|| op.bodies.iter().find(|b| b.media_type == "*/*"))
         .map(|b| (b, true))
         .or_else(|| {
             op.bodies
@@ -711,8 +739,12 @@ fn write_case(
                 _ => {}
             }
         }
-        req.headers
-            .push(("content-type".into(), b.media_type.clone()));
+        let content_type = if b.media_type == "*/*" {
+            "application/json".to_string()
+        } else {
+            b.media_type.clone()
+        };
+        req.headers.push(("content-type".into(), content_type));
         req.body = if is_json {
             value.to_string().into_bytes()
         } else {
@@ -1068,6 +1100,8 @@ mod tests {
                     "status": {"type": "string", "enum": ["a", "b"]},
                     "verified": {"type": "boolean"},
                     "adresse": {"type": "object", "properties": {"strasse": {"type": "string"}}},
+                "aliases": {"type": "array", "items": {"type": "string", "format": "email"}},
+                "tags": {"type": "array", "items": {"type": "string"}},
                     "friends": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}}
                 }}
             }}}),
@@ -1079,6 +1113,8 @@ mod tests {
             ("$['x1']", "iban"),
             ("$['telefono']", "phone"),
             ("$['adresse']", "postal address"),
+            ("$['aliases']", "email"),
+            ("$['friends'][*]..['aliases']", "email"),
             ("$['friends'][*]..['kontakt']", "email"),
             ("$['friends'][*]..['x1']", "iban"),
             ("$['friends'][*]..['telefono']", "phone"),
