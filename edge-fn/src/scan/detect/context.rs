@@ -10,6 +10,7 @@
 //! `createdAt` is not a birth date, `Erika` in `productName` not a person. What this cannot see
 //! (a name in a field called `value`, a birth date in free text) is listed in `docs/scan.md`.
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -46,7 +47,9 @@ impl Words {
 #[derive(Debug, Clone)]
 pub struct Field {
     name: String,
-    tokens: Vec<String>,
+    /// The name as written, for its words (split lazily: most values never need them).
+    raw: String,
+    tokens: OnceCell<Vec<String>>,
     parents: Vec<String>,
 }
 
@@ -66,7 +69,8 @@ impl Field {
     pub fn new(name: &str, parents: &[&str]) -> Self {
         Field {
             name: fold(name),
-            tokens: tokens(name),
+            raw: name.to_string(),
+            tokens: OnceCell::new(),
             parents: parents.iter().map(|p| fold(p)).collect(),
         }
     }
@@ -75,7 +79,10 @@ impl Field {
     /// folded) is one of `words`: how short words (`ph`, `nr`, `no`) are matched, since as
     /// substrings they would be everywhere.
     pub fn has_token(&self, words: &[&str]) -> bool {
-        self.tokens.iter().any(|t| words.contains(&t.as_str()))
+        self.tokens
+            .get_or_init(|| tokens(&self.raw))
+            .iter()
+            .any(|t| words.contains(&t.as_str()))
     }
 
     /// The folded field name.
