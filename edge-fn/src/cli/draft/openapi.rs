@@ -85,10 +85,10 @@ impl Document {
                 )))
             }
         };
-        if !root.get("paths").is_some_and(Value::is_object) {
-            return Err(CliError::new(format!(
-                "{shown}: the document has no `paths`"
-            )));
+        // 3.1 makes `paths` optional (a document of webhooks only): then there is nothing the
+        // API receives to draft for. Present, it must be an object.
+        if root.get("paths").is_some_and(|p| !p.is_object()) {
+            return Err(CliError::new(format!("{shown}: `paths` is not an object")));
         }
         let base_path = base_path(&root);
         Ok(Document {
