@@ -12,8 +12,13 @@ are kept as hard negatives in the same fields. Other hard negatives are hand-wri
 invoice and tracking numbers that pass Luhn (some with card prefixes), ISO dates that are not
 birth dates, UUIDs, version strings, product and company names, numbers near id lengths.
 
-A share of names and birth dates sits in fields whose names say nothing (`value`, `label`):
-they are labelled, and the scanner is expected to miss them (context types need context).
+Field names vary the way real APIs name fields: the scheme's own word (`pesel`), a generic one
+(`nationalId`), a short or foreign word for "number" or "identifier" (`nr`, `ident`, `doc_no`,
+`codice`, `numero`, `ph`, `born`), or a name that says nothing (`value`, `label`). Values in a
+field whose name says nothing are labelled with `context: false`: names and birth dates there
+are expected to be missed (context types need context), national ids only found where their
+check is distinctive (docs/scan.md). Decoys are unlabelled: numbers of national-id lengths under
+names that say nothing, Unix timestamps, short numbers under `nr`/`numero` inside an order.
 
 Usage: scan_corpus.py OUT_DIR [--requests N] [--seed S]
 """
@@ -42,22 +47,26 @@ from stdnum.iso7064 import mod_11_10
 from stdnum.nl import bsn
 from stdnum.pl import pesel
 from stdnum.se import personnummer
+from stdnum.fi import hetu
+from stdnum.ro import cnp
+from stdnum.ee import ik
 
 LOCALES = ["de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "sv_SE", "pl_PL", "hr_HR", "nl_BE", "de_AT",
-           "pt_PT", "fi_FI", "da_DK", "cs_CZ", "el_GR", "ro_RO", "en_IE"]
+           "pt_PT", "fi_FI", "da_DK", "cs_CZ", "el_GR", "ro_RO", "en_IE", "et_EE"]
 REGIONS = ["DE", "FR", "IT", "ES", "NL", "PL", "BE", "AT", "SE", "PT", "CZ", "GR", "HU", "RO", "DK",
            "FI", "IE", "SK", "BG", "HR", "LT", "SI", "LV", "EE", "CY", "LU", "MT", "NO", "IS", "LI",
            "CH", "GB"]
 
 EMAIL_FIELDS = ["email", "e_mail", "mail", "contactEmail", "courriel", "correo", "emailAddress"]
 PHONE_FIELDS = ["phone", "telefon", "telephone", "mobile", "handy", "telefono", "cellulare",
-                "telefoon", "puhelin", "phoneNumber", "mobilePhone", "telefonnummer"]
+                "telefoon", "puhelin", "phoneNumber", "mobilePhone", "telefonnummer", "ph", "tel",
+                "ph_no", "mob", "numero", "nr", "numer"]
 NAME_FIELDS = ["firstName", "lastName", "fullName", "vorname", "nachname", "prenom", "nombre",
                "apellido", "cognome", "achternaam", "imie", "nazwisko", "fornamn", "efternamn",
                "surname", "givenName"]
 BIRTH_FIELDS = ["dateOfBirth", "birthDate", "dob", "geburtsdatum", "date_de_naissance",
                 "fechaNacimiento", "dataNascita", "geboortedatum", "fodelsedatum", "dataUrodzenia",
-                "birthday"]
+                "birthday", "born", "bornOn", "geboren", "nato_il", "fodd", "urodzony", "nacido"]
 NEUTRAL_FIELDS = ["value", "label", "field1", "data", "info"]
 
 
@@ -105,6 +114,9 @@ def national_ids(rng, fakers):
         ("hr-oib", fakers["hr_HR"].ssn(), oib.is_valid),
         ("be-national-number", fakers["nl_BE"].ssn(), nn.is_valid),
         ("at-svnr", fakers["de_AT"].ssn(), vnr.is_valid),
+        ("fi-hetu", fakers["fi_FI"].ssn(), hetu.is_valid),
+        ("ro-cnp", fakers["ro_RO"].ssn(), cnp.is_valid),
+        ("ee-isikukood", fakers["et_EE"].ssn(), ik.is_valid),
     ]
 
 
@@ -120,8 +132,14 @@ ID_FIELDS = {
     "hr-oib": ["oib"],
     "be-national-number": ["rijksregisternummer", "numeroRegistreNational", "insz"],
     "at-svnr": ["svnr", "sozialversicherungsnummer"],
+    "fi-hetu": ["henkilotunnus", "hetu"],
+    "ro-cnp": ["cnp", "codNumericPersonal"],
+    "ee-isikukood": ["isikukood"],
 }
 GENERIC_ID_FIELDS = ["nationalId", "taxId", "ssn", "personalIdNumber"]
+# Words for "number" or "identifier" that name no scheme (en, de, fr, es, it, pl, hr, cs).
+SHORT_ID_FIELDS = ["nr", "ident", "doc_no", "codice", "numero", "idNr", "broj", "cislo", "docNumber",
+                   "numer", "identifiant"]
 
 
 def corrupt(value, validator, rng):
@@ -212,11 +230,13 @@ def main():
             put(cust, "customer", rng.choice(["iban", "bankAccount", "kontonummer", "IBAN"]), value,
                 "iban" if std_iban.is_valid(value) else None)
         if rng.random() < 0.3:
-            kind = rng.choice(["visa", "mastercard", "amex", "discover", "diners", "maestro"])
+            kind = rng.choice(["visa", "mastercard", "amex", "discover", "diners", "maestro", "jcb15",
+                               "jcb16"])
             value = cards.credit_card_number(card_type=kind)
             # Faker also draws from prefixes no scheme issues (0604 Maestro): not cards.
             ok = luhn.is_valid(value) and not value.startswith("0")
-            put(body, None, rng.choice(["cardNumber", "pan", "kartennummer", "numeroCarte", "ccNumber"]),
+            put(body, None, rng.choice(["cardNumber", "pan", "kartennummer", "numeroCarte", "ccNumber",
+                                        "number", "value", "data"]),
                 value, "card" if ok else None)
         if rng.random() < 0.3:
             value = rng.choice([f.ipv4_public(), f.ipv4_private(), f.ipv6()])
@@ -238,8 +258,17 @@ def main():
 
         if rng.random() < 0.5:
             scheme, value, validator = rng.choice(national_ids(rng, fakers))
-            field = rng.choice(ID_FIELDS[scheme] if rng.random() < 0.7 else GENERIC_ID_FIELDS)
-            put(cust, "customer", field, value, "national-id:" + scheme if validator(value) else None)
+            r = rng.random()
+            if r < 0.5:
+                field = rng.choice(ID_FIELDS[scheme])
+            elif r < 0.65:
+                field = rng.choice(GENERIC_ID_FIELDS)
+            elif r < 0.94:
+                field = rng.choice(SHORT_ID_FIELDS)
+            else:
+                field = rng.choice(NEUTRAL_FIELDS)
+            if field not in cust:
+                put(cust, "customer", field, value, "national-id:" + scheme if validator(value) else None)
 
         # Hard negatives.
         reseed(n, 1)
@@ -257,6 +286,12 @@ def main():
         order["amountCents"] = rng.randint(10**8, 10**11)
         order["postalCode"] = f.postcode()
         order["note"] = f.sentence()
+        order["nr"] = str(rng.randint(10**5, 10**11))
+        order["ts"] = str(rng.randint(1_500_000_000, 1_800_000_000))
+        if rng.random() < 0.3:
+            # A number of a national id's length under a name that says nothing: unlabelled,
+            # whatever check digits it happens to pass (the false positives it causes are real).
+            order["x1"] = "".join(str(rng.randint(0, 9)) for _ in range(rng.choice([9, 10, 11, 12, 13, 15])))
         if rng.random() < 0.4:
             # A value in a validated field that fails its check: not personal data to report.
             kind = rng.choice(["iban", "card", "id", "email", "phone"])

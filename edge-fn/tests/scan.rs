@@ -310,6 +310,50 @@ fn fail_on_uncovered_is_a_ci_gate() {
     assert!(text(&unchecked).contains("coverage not checked"));
 }
 
+/// A HAR written on one line with a broken entry is an error (exit 1 whatever `--fail-on`
+/// says), and an unreadable NDJSON line makes the gate fail: what was not read was not scanned.
+#[test]
+fn unreadable_input_fails_the_gate() {
+    let har = br#"{"log":{"entries":[{"request":{"method":"GET","url":"https://h/api/search?email=erika%40example.de"}},{"request":{"url":"/no-method"}}]}}"#;
+    let out = run(
+        &[
+            "scan",
+            "--policy",
+            "policies",
+            "--fail-on",
+            "uncovered",
+            "-",
+        ],
+        Some(&har[..]),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a HAR file that cannot be read whole"),
+        "{err}"
+    );
+
+    let lines = b"{\"method\":\"GET\",\"path\":\"/health\"}\nnot json\n";
+    let gate = run(&["scan", "--fail-on", "any", "-"], Some(&lines[..]));
+    assert_eq!(gate.status.code(), Some(1), "{}", text(&gate));
+    let err = String::from_utf8_lossy(&gate.stderr);
+    assert!(err.contains("1 line could not be read"), "{err}");
+    // Records that are no requests (response events) are skipped with a note, not a failure.
+    let responses = run(
+        &["scan", "--fail-on", "any", "examples/events/responses"],
+        None,
+    );
+    assert_eq!(
+        responses.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&responses.stderr)
+    );
+    // Without the gate the same input is a report with a note.
+    let report = run(&["scan", "-"], Some(&lines[..]));
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report));
+}
+
 #[test]
 fn stdin_ndjson_and_directories() {
     let lines = concat!(

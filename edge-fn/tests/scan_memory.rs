@@ -88,6 +88,31 @@ fn ndjson_is_read_line_by_line() {
     );
 }
 
+/// The same records as one JSON array on a single line (no newline until the end): the line
+/// is parsed as it is read, not held.
+#[test]
+fn a_single_line_json_array_is_streamed() {
+    let record = |i: usize| {
+        let mut line = ndjson_line(i);
+        line.pop(); // the newline
+        let mut bytes = if i == 0 { b"[".to_vec() } else { b",".to_vec() };
+        bytes.extend(line);
+        bytes
+    };
+    // Half the input of the other runs (the test's time): still twice the memory allowed.
+    let records = INPUT_BYTES / 2 / record(1).len();
+    let chunks = (0..records)
+        .map(record)
+        .chain(std::iter::once(b"]\n".to_vec()));
+    let (peak, report, written) = feed(chunks);
+    println!("one-line JSON array: {written} bytes, peak RSS {peak} kB");
+    assert_eq!(report["requests"], records as u64);
+    assert!(
+        peak < RSS_LIMIT_KB,
+        "peak RSS {peak} kB for {written} bytes on one line (limit {RSS_LIMIT_KB} kB)"
+    );
+}
+
 #[test]
 fn har_entries_are_read_one_by_one() {
     // Most of a HAR's bytes are response bodies, which the scanner skips unread.

@@ -179,10 +179,17 @@ fn precision_and_recall_per_detector() {
                 "iban" | "card" | "email" | "ip-address" | "jwt-claim"
             );
         if checksum {
+            // Values under names that say nothing count: bare HR OIB and NL BSN numbers are
+            // not reported there (docs/scan.md), the rest is.
             assert!(
-                c.recall() >= 0.99,
-                "{detector}: recall {:.4} < 0.99",
+                c.recall() >= 0.95,
+                "{detector}: recall {:.4} < 0.95",
                 c.recall()
+            );
+            assert!(
+                c.context_recall() >= 0.99,
+                "{detector}: recall in context {:.4} < 0.99",
+                c.context_recall()
             );
             assert!(
                 c.precision() >= 0.98,

@@ -49,6 +49,55 @@ POLICY = "signup"
 EMAIL = pii_edge.Location("json:$['user']['email']")
 POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies")
 
+# The sign-up body, described for the OpenAPI document FastAPI generates (``openapi.json`` beside
+# this file, checked by tests/test_openapi.py): the handler reads the raw body, because the
+# fields the edge encrypts arrive as envelopes, not as the e-mail addresses and dates a
+# validating model would expect. ``pii-edge draft --openapi openapi.json`` drafts the policy
+# from it (docs/draft.md).
+SIGNUP_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["user"],
+                "properties": {
+                    "user": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "email": {"type": "string", "format": "email"},
+                            "phone": {"type": "string"},
+                            "birthDate": {"type": "string", "format": "date"},
+                            "address": {
+                                "type": "object",
+                                "properties": {
+                                    "street": {"type": "string"},
+                                    "city": {"type": "string"},
+                                    "country": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                    "marketingOptIn": {"type": "boolean"},
+                    "amount": {"type": "integer"},
+                },
+            },
+            "example": {
+                "user": {
+                    "name": "Erika Mustermann",
+                    "email": "erika@example.de",
+                    "phone": "+49 30 1234567",
+                    "birthDate": "1990-04-01",
+                    "address": {"street": "Hauptstr. 1", "city": "Berlin", "country": "DE"},
+                },
+                "marketingOptIn": True,
+                "amount": 1234,
+            },
+        }
+    },
+}
+
 
 def connect(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
@@ -118,7 +167,7 @@ def create_app() -> FastAPI:
     async def health():
         return {"ok": True}
 
-    @app.post("/api/users", status_code=201)
+    @app.post("/api/users", status_code=201, openapi_extra={"requestBody": SIGNUP_BODY})
     async def signup(request: Request):
         receipt: pii_edge.Receipt = request.state.pii_edge_receipt
         # The receipt binds this exact body: the edge applied `signup` to it.

@@ -12,6 +12,7 @@ pub(crate) mod style;
 
 mod apply;
 mod check;
+mod draft;
 mod files;
 mod inspect;
 mod keygen;
@@ -120,12 +121,20 @@ enum Command {
     /// Find the personal data in recorded traffic (HAR, NDJSON logs, CloudFront events) and
     /// whether the policies protect it.
     ///
-    /// Detectors: e-mail, phone, IBAN, payment card, national ids of ten EU countries, IP
+    /// Detectors: e-mail, phone, IBAN, payment card, national ids of thirteen EU countries, IP
     /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policy,
     /// each finding says `covered`, `not covered` or `route not matched by any policy`, as the
     /// real engine decides on a sample. Values are only ever shown masked (--no-examples: not
     /// at all). Exit code 1 with --fail-on when it applies.
     Scan(scan::ScanArgs),
+    /// Draft policies from an OpenAPI 3.0 or 3.1 document (JSON or YAML): one per operation
+    /// that carries personal data, with a test case built from the document's examples.
+    ///
+    /// A field is personal data by its `format` (email, ipv4, a birth `date`), by its example
+    /// as the scan detectors read it, or by its name in the EU languages (the vocabulary of
+    /// `pii-edge scan`, docs/scan.md). Each rule encrypts to --zone and says why it is there;
+    /// then `pii-edge check DIR` and `pii-edge test DIR` (docs/draft.md).
+    Draft(draft::DraftArgs),
     /// Print the JSON Schema of the policy language (for editors).
     Schema,
 }
@@ -179,6 +188,7 @@ pub(crate) fn main() -> ExitCode {
         #[cfg(feature = "serve")]
         Command::Demo(args) => serve::demo::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Draft(args) => draft::run(args),
         Command::Schema => {
             style::out(&pii_core::policy_schema());
             Ok(ExitCode::SUCCESS)

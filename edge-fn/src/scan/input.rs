@@ -66,6 +66,9 @@ pub struct ReadStats {
     /// Records that are not requests (a response event, a line that is not JSON, a record
     /// without method or path) and were skipped.
     pub skipped: usize,
+    /// Of those, the lines that could not be read at all (not JSON, cut short): they may have
+    /// held requests, which were not scanned.
+    pub unreadable: usize,
     /// Why the first few records were skipped (`line 3: not JSON (expected value at column 1)`).
     pub skip_reasons: Vec<String>,
 }
@@ -101,69 +104,129 @@ pub fn read(
     let mut stats = ReadStats::default();
     let mut line = Vec::new();
     let mut consumed: u64 = 0;
+    let mut number = 0usize;
     // The first non-empty line decides: a complete JSON value means NDJSON.
-    loop {
+    let whole = loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
+        let (n, whole) = read_line(&mut reader, &mut line)
             .map_err(|e| InputError::new(format!("cannot read: {e}")))?;
         if n == 0 {
             return Ok(stats);
         }
         consumed += n as u64;
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            break;
-        }
-    }
-    let first_is_value = serde_json::from_slice::<IgnoredAny>(&line).is_ok();
-    if !first_is_value {
-        // One document across lines: stream it.
-        let first_len = line.len() as u64;
-        let chained = std::io::Cursor::new(std::mem::take(&mut line)).chain(reader);
-        let counting = Counting {
-            inner: chained,
-            count: consumed - first_len,
-            progress,
-            last: 0,
-        };
-        let mut de = serde_json::Deserializer::from_reader(counting);
-        let mut emit = |r: Request| {
-            stats.requests += 1;
-            sink(r);
-        };
-        let mut skipped = Vec::new();
-        Document {
-            sink: &mut emit,
-            skipped: &mut skipped,
-        }
-        .deserialize(&mut de)
-        .map_err(|e| InputError::new(format!("not a HAR file, event or request document: {e}")))?;
-        de.end()
-            .map_err(|e| InputError::new(format!("text after the document: {e}")))?;
-        for reason in skipped {
-            stats.skip(reason);
-        }
-        return Ok(stats);
-    }
-    let mut number = 0usize;
-    loop {
         number += 1;
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            break whole;
+        }
+    };
+    // A line longer than LINE_MAX (a HAR or a JSON array written on one line) is parsed as it
+    // streams, as one NDJSON line.
+    if whole && serde_json::from_slice::<IgnoredAny>(&line).is_err() {
+        // Not a value on its own: a document across lines (`{` of a pretty-printed HAR), or
+        // NDJSON whose first line is cut or damaged, which the next line tells apart: a
+        // complete value on its own line is NDJSON.
+        let opener = matches!(line.trim_ascii(), b"{" | b"[");
+        let mut next = Vec::new();
+        let mut next_lines = 0usize;
+        let mut next_consumed = 0u64;
+        let mut next_whole = true;
+        if !opener {
+            loop {
+                next.clear();
+                let (n, w) = read_line(&mut reader, &mut next)
+                    .map_err(|e| InputError::new(format!("cannot read: {e}")))?;
+                next_consumed += n as u64;
+                next_lines += 1;
+                next_whole = w;
+                if n == 0 || !next.iter().all(u8::is_ascii_whitespace) {
+                    break;
+                }
+            }
+        }
+        let next_is_value =
+            !next.is_empty() && next_whole && serde_json::from_slice::<IgnoredAny>(&next).is_ok();
+        if !next_is_value {
+            // One document across lines: stream it.
+            let first_len = (line.len() + next.len()) as u64;
+            line.extend_from_slice(&next);
+            let chained = std::io::Cursor::new(std::mem::take(&mut line)).chain(reader);
+            let counting = Counting {
+                inner: chained,
+                count: consumed + next_consumed - first_len,
+                progress,
+                last: 0,
+            };
+            let mut de = serde_json::Deserializer::from_reader(counting);
+            let mut emit = |r: Request| {
+                stats.requests += 1;
+                sink(r);
+            };
+            let mut skipped = Vec::new();
+            let mut har = false;
+            Document {
+                sink: &mut emit,
+                skipped: &mut skipped,
+                har: &mut har,
+            }
+            .deserialize(&mut de)
+            .map_err(|e| {
+                InputError::new(format!("not a HAR file, event or request document: {e}"))
+            })?;
+            de.end()
+                .map_err(|e| InputError::new(format!("text after the document: {e}")))?;
+            for reason in skipped {
+                stats.skip(reason);
+            }
+            return Ok(stats);
+        }
+        let e = serde_json::from_slice::<IgnoredAny>(&line)
+            .err()
+            .map_or_else(String::new, |e| short(&e));
+        stats.unreadable += 1;
+        stats.skip(format!("line {number}: {e}"));
+        progress(consumed);
+        consumed += next_consumed;
+        number += next_lines;
+        line = next;
+    }
+    let mut whole = whole;
+    loop {
         if !line.iter().all(u8::is_ascii_whitespace) {
             let mut skipped = Vec::new();
             let mut count = 0usize;
+            let mut har = false;
+            let mut line_done = whole;
             let result = {
                 let mut emit = |r: Request| {
                     count += 1;
                     sink(r);
                 };
-                let mut de = serde_json::Deserializer::from_slice(&line);
-                Document {
+                let document = Document {
                     sink: &mut emit,
                     skipped: &mut skipped,
+                    har: &mut har,
+                };
+                if whole {
+                    let mut de = serde_json::Deserializer::from_slice(&line);
+                    document.deserialize(&mut de).and_then(|()| de.end())
+                } else {
+                    // The rest of an overlong line, read as it is parsed.
+                    let rest = RestOfLine {
+                        inner: &mut reader,
+                        done: &mut line_done,
+                        count: &mut consumed,
+                    };
+                    let source = std::io::Cursor::new(std::mem::take(&mut line)).chain(rest);
+                    // serde_json reads a reader byte by byte: buffered, within the line.
+                    let mut de =
+                        serde_json::Deserializer::from_reader(std::io::BufReader::new(source));
+                    document.deserialize(&mut de).and_then(|()| de.end())
                 }
-                .deserialize(&mut de)
-                .and_then(|()| de.end())
             };
+            if !line_done {
+                skip_rest_of_line(&mut reader, &mut consumed)
+                    .map_err(|e| InputError::new(format!("cannot read line {number}: {e}")))?;
+            }
             stats.requests += count;
             match result {
                 Ok(()) => {
@@ -171,18 +234,95 @@ pub fn read(
                         stats.skip(format!("line {number}: {reason}"));
                     }
                 }
-                Err(e) => stats.skip(format!("line {number}: {}", short(&e))),
+                // A HAR is a document, not a log record: an entry it cannot read means
+                // requests that were not scanned, which must not pass as a skipped line.
+                Err(e) if har => {
+                    return Err(InputError::new(format!(
+                        "line {number}: a HAR file that cannot be read whole: {e}"
+                    )))
+                }
+                Err(e) => {
+                    stats.unreadable += 1;
+                    stats.skip(format!("line {number}: {}", short(&e)));
+                }
             }
         }
         progress(consumed);
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
+        let (n, w) = read_line(&mut reader, &mut line)
             .map_err(|e| InputError::new(format!("cannot read line {}: {e}", number + 1)))?;
         if n == 0 {
             return Ok(stats);
         }
+        whole = w;
         consumed += n as u64;
+        number += 1;
+    }
+}
+
+/// Longest line read into memory whole; a longer one is parsed as it is read, so one huge line
+/// (a 1 GB JSON array or HAR written on one line) needs the memory of one record, not of the
+/// line.
+const LINE_MAX: u64 = 4 << 20;
+
+/// Reads one line (up to [`LINE_MAX`] bytes) into `line`: the bytes read, and whether the
+/// line is whole (ends with a newline, or the input ended).
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<(usize, bool)> {
+    let n = reader.by_ref().take(LINE_MAX).read_until(b'\n', line)?;
+    Ok((n, line.last() == Some(&b'\n') || (n as u64) < LINE_MAX))
+}
+
+/// The bytes of the current line up to (not including) its newline, which is consumed.
+struct RestOfLine<'a, R> {
+    inner: &'a mut R,
+    /// Set once the newline (or the end of the input) is reached.
+    done: &'a mut bool,
+    count: &'a mut u64,
+}
+
+impl<R: BufRead> Read for RestOfLine<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if *self.done {
+            return Ok(0);
+        }
+        let available = self.inner.fill_buf()?;
+        if available.is_empty() {
+            *self.done = true;
+            return Ok(0);
+        }
+        let take = available.len().min(buf.len());
+        let (n, newline) = match available[..take].iter().position(|&c| c == b'\n') {
+            Some(i) => (i, true),
+            None => (take, false),
+        };
+        buf[..n].copy_from_slice(&available[..n]);
+        let used = if newline { n + 1 } else { n };
+        self.inner.consume(used);
+        *self.count += used as u64;
+        *self.done = newline;
+        Ok(n)
+    }
+}
+
+/// Consumes what is left of the current line, newline included.
+fn skip_rest_of_line(reader: &mut impl BufRead, consumed: &mut u64) -> std::io::Result<()> {
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&c| c == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                *consumed += (i + 1) as u64;
+                return Ok(());
+            }
+            None => {
+                let n = available.len();
+                reader.consume(n);
+                *consumed += n as u64;
+            }
+        }
     }
 }
 
@@ -222,6 +362,8 @@ impl<R: Read> Read for Counting<'_, R> {
 struct Document<'s, 'f> {
     sink: &'s mut dyn FnMut(Request),
     skipped: &'f mut Vec<String>,
+    /// Set when the document is a HAR (has `log`).
+    har: &'f mut bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
@@ -239,11 +381,12 @@ impl<'de> Visitor<'de> for Document<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Document { sink, skipped } = self;
+        let Document { sink, skipped, har } = self;
         while seq
             .next_element_seed(Document {
                 sink: &mut *sink,
                 skipped: &mut *skipped,
+                har: &mut *har,
             })?
             .is_some()
         {}
@@ -255,6 +398,7 @@ impl<'de> Visitor<'de> for Document<'_, '_> {
         let mut har = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "log" {
+                *self.har = true;
                 map.next_value_seed(Log {
                     sink: &mut *self.sink,
                 })?;
@@ -729,5 +873,79 @@ mod tests {
             &mut |_| {}
         )
         .is_err());
+    }
+
+    /// A HAR written on one line is a document: an entry it cannot read is an error, not a
+    /// skipped NDJSON line (which `--fail-on` would let pass).
+    #[test]
+    fn a_one_line_har_with_a_bad_entry_is_an_error() {
+        let har = br#"{"log":{"entries":[{"request":{"method":"GET","url":"/a"}},{"request":{"method":"GET"}}]}}"#;
+        let err = read(&har[..], &mut |_| {}, &mut |_| {}).expect_err("a broken HAR");
+        assert!(err.to_string().contains("line 1: a HAR file"), "{err}");
+        // The same after NDJSON records: still an error.
+        let mut two = br#"{"method":"GET","path":"/x"}"#.to_vec();
+        two.push(b'\n');
+        two.extend_from_slice(har);
+        assert!(read(&two[..], &mut |_| {}, &mut |_| {}).is_err());
+    }
+
+    /// NDJSON whose first line is cut short: that line is skipped, the rest read.
+    #[test]
+    fn a_truncated_first_line_is_skipped_not_the_file() {
+        for first in [
+            &br#"{"method":"GET","path":"/a","que"#[..],
+            b"garbage",
+            b"[1, 2",
+        ] {
+            let mut input = first.to_vec();
+            input.extend_from_slice(
+                b"\n{\"method\":\"GET\",\"path\":\"/b\"}\n\n{\"method\":\"GET\",\"path\":\"/c\"}\n",
+            );
+            let (reqs, stats) = all(&input);
+            let paths: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
+            assert_eq!(paths, ["/b", "/c"]);
+            assert_eq!(stats.skipped, 1);
+            assert!(
+                stats.skip_reasons[0].starts_with("line 1: not JSON"),
+                "{:?}",
+                stats.skip_reasons
+            );
+        }
+        // A pretty-printed document still reads as one document.
+        let (reqs, _) = all(b"[\n{\"method\":\"GET\",\"path\":\"/p\"}\n]\n");
+        assert_eq!(reqs.len(), 1);
+        let (reqs, _) = all(b"{\"method\": \"GET\",\n \"path\": \"/q\"}\n");
+        assert_eq!(reqs[0].path, "/q");
+    }
+
+    /// A line longer than LINE_MAX is parsed as it is read, and the lines after it still are.
+    #[test]
+    fn overlong_lines_are_streamed() {
+        let record = br#"{"method":"GET","path":"/big","query":"email=a%40b.de"}"#;
+        let mut input = b"[".to_vec();
+        while (input.len() as u64) < LINE_MAX + 1000 {
+            input.extend_from_slice(record);
+            input.push(b',');
+        }
+        input.extend_from_slice(record);
+        input.extend_from_slice(b"]\n{\"method\":\"GET\",\"path\":\"/after\"}\n");
+        let mut count = 0usize;
+        let mut last = String::new();
+        let stats = read(
+            &input[..],
+            &mut |r| {
+                count += 1;
+                last = r.path;
+            },
+            &mut |_| {},
+        )
+        .expect("readable");
+        assert_eq!(stats.skipped, 0, "{:?}", stats.skip_reasons);
+        // Every record of the overlong line, and the line after it.
+        assert!(
+            count as u64 * (record.len() as u64 + 1) > LINE_MAX,
+            "{count}"
+        );
+        assert_eq!(last, "/after");
     }
 }

@@ -20,7 +20,7 @@
 //! let phone = found.iter().find(|f| f.detector == Detector::Phone).unwrap();
 //! assert_eq!(phone.location.to_string(), "json:$['user']['phoneNumber']");
 //! let iban = found.iter().find(|f| f.detector == Detector::Iban).unwrap();
-//! assert_eq!(iban.masked(), format!("D{}00", "*".repeat(19)));
+//! assert_eq!(iban.masked(), "D****00");
 //! ```
 
 use std::fmt;

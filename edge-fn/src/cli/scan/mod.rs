@@ -17,7 +17,7 @@ use super::style::errln;
 use super::{CliError, CliResult, FAILED};
 
 mod report;
-mod suggest;
+pub(crate) mod suggest;
 
 /// `pii-edge scan` arguments.
 #[derive(Args, Debug)]
@@ -141,6 +141,8 @@ pub(crate) struct Tally {
     pub(crate) requests_with_findings: u64,
     pub(crate) bytes: u64,
     pub(crate) skipped: usize,
+    /// Lines that could not be read at all (not JSON).
+    pub(crate) unreadable: usize,
     /// One sample request per route with uncovered findings (for the draft's test cases),
     /// with the findings in it.
     pub(crate) samples: BTreeMap<(String, String), (Request, Vec<Finding>)>,
@@ -195,6 +197,7 @@ pub(crate) fn run(args: ScanArgs) -> CliResult {
         .map_err(|e| CliError::new(format!("{name}: {e}")))?;
         progress.file_done(n);
         tally.skipped += stats.skipped;
+        tally.unreadable += stats.unreadable;
         for reason in &stats.skip_reasons {
             errln!("note: {name}: skipped {reason}");
         }
@@ -217,6 +220,16 @@ pub(crate) fn run(args: ScanArgs) -> CliResult {
     }
     let failed = match args.fail_on {
         None => false,
+        // A record that could not be read was not scanned: the gate cannot say it is covered.
+        Some(_) if tally.unreadable > 0 => {
+            errln!(
+                "error: --fail-on: {} line{} could not be read and {} not scanned",
+                tally.unreadable,
+                if tally.unreadable == 1 { "" } else { "s" },
+                if tally.unreadable == 1 { "was" } else { "were" }
+            );
+            true
+        }
         Some(FailOn::Any) => !tally.groups.is_empty(),
         Some(FailOn::Uncovered) => tally.groups.values().any(|g| g.coverage.is_uncovered()),
     };

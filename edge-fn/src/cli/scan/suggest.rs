@@ -22,9 +22,9 @@ use super::{Coverage, Tally};
 use crate::cli::style::errln;
 use crate::cli::CliError;
 
-/// What a rule selects.
+/// What a rule selects (also what `pii-edge draft` writes).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Selector {
+pub(crate) enum Selector {
     Json(String),
     Field(&'static str, String),
 }
@@ -46,14 +46,14 @@ impl Selector {
         Some(Selector::Field(part, decoded))
     }
 
-    fn yaml(&self) -> String {
+    pub(crate) fn yaml(&self) -> String {
         match self {
             Selector::Json(path) => format!("{{ json: {} }}", quote(path)),
             Selector::Field(part, name) => format!("{{ {part}: {} }}", quote(name)),
         }
     }
 
-    fn rule_name(&self) -> String {
+    pub(crate) fn rule_name(&self) -> String {
         let raw = match self {
             Selector::Json(path) => path
                 .split(['[', ']', '\''])
@@ -102,7 +102,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// A YAML double-quoted scalar (JSON string syntax, which YAML 1.2 reads the same).
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
 }
 
@@ -248,7 +248,8 @@ pub(super) fn write(
             continue;
         };
         written += 1;
-        let case = case_yaml(&fake, &p.fields, &absent, method, route);
+        let description = format!("a scanned {method} {route} request, personal values replaced by fake ones, placeholders elsewhere");
+        let case = case_yaml(&description, &fake, &p.fields, &absent);
         let slug: String = route
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -273,15 +274,15 @@ pub(super) fn write(
     Ok(())
 }
 
-fn case_yaml(
+/// A test case: `req` is protected, the engine's `fields` encrypted, the `absent` texts gone.
+pub(crate) fn case_yaml(
+    description: &str,
     req: &Request,
     fields: &[pii_core::FieldReport],
     absent: &[String],
-    method: &str,
-    route: &str,
 ) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "description: {}", quote(&format!("a scanned {method} {route} request, personal values replaced by fake ones, placeholders elsewhere")));
+    let _ = writeln!(t, "description: {}", quote(description));
     let _ = writeln!(t, "request:");
     let _ = writeln!(t, "  method: {}", quote(&req.method));
     let _ = writeln!(t, "  path: {}", quote(&req.path));
@@ -311,7 +312,7 @@ fn case_yaml(
 }
 
 /// A fake value of the kind `detector` found: reserved, specimen or test values only.
-fn fake(detector: Detector) -> &'static str {
+pub(crate) fn fake(detector: Detector) -> &'static str {
     match detector {
         Detector::Email => "erika.fake@example.com",
         // Ofcom's range reserved for drama (never assigned).
@@ -335,6 +336,10 @@ fn fake(detector: Detector) -> &'static str {
             IdScheme::HrOib => "33392005961",
             IdScheme::BeNationalNumber => "85073003328",
             IdScheme::AtSvnr => "1237010180",
+            // DVV's and the Estonian standard's documented examples; a CNP computed by its rule.
+            IdScheme::FiHetu => "131052-308T",
+            IdScheme::RoCnp => "1800101221144",
+            IdScheme::EeIsikukood => "37605030299",
             _ => "000000000",
         },
         Detector::JwtClaim | _ => "fake",

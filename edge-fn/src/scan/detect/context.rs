@@ -10,6 +10,7 @@
 //! `createdAt` is not a birth date, `Erika` in `productName` not a person. What this cannot see
 //! (a name in a field called `value`, a birth date in free text) is listed in `docs/scan.md`.
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -41,11 +42,25 @@ impl Words {
     }
 }
 
-/// The field a value is in: its folded name and its folded parents' names (nearest first).
+/// The field a value is in: its folded name, the words of its name, and its folded parents'
+/// names (nearest first).
 #[derive(Debug, Clone)]
 pub struct Field {
     name: String,
+    /// The name as written, for its words (split lazily: most values never need them).
+    raw: String,
+    tokens: OnceCell<Vec<String>>,
     parents: Vec<String>,
+}
+
+/// How strongly a field name says phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneContext {
+    /// A phone word (`phone`, `telefon`, `ph`, `tel`, `móvil`, ...): national numbers count.
+    Phone,
+    /// Only a word for "number" (`numero`, `nr`, `nummer`): national numbers count when they
+    /// are written as phone numbers are (digit groups, a trunk prefix).
+    Number,
 }
 
 impl Field {
@@ -54,8 +69,20 @@ impl Field {
     pub fn new(name: &str, parents: &[&str]) -> Self {
         Field {
             name: fold(name),
+            raw: name.to_string(),
+            tokens: OnceCell::new(),
             parents: parents.iter().map(|p| fold(p)).collect(),
         }
+    }
+
+    /// Whether one of the name's words (split at separators and lower-to-upper case changes,
+    /// folded) is one of `words`: how short words (`ph`, `nr`, `no`) are matched, since as
+    /// substrings they would be everywhere.
+    pub fn has_token(&self, words: &[&str]) -> bool {
+        self.tokens
+            .get_or_init(|| tokens(&self.raw))
+            .iter()
+            .any(|t| words.contains(&t.as_str()))
     }
 
     /// The folded field name.
@@ -80,7 +107,70 @@ impl Field {
 
     /// The name says birth date.
     pub fn is_birth_date(&self) -> bool {
-        self.says(&BIRTH)
+        self.says(&BIRTH) || self.has_token(BIRTH_TOKENS)
+    }
+
+    /// The name says reference (order, invoice, tracking, booking, ... number): numbers in it
+    /// are not cards or national ids unless the name also says so.
+    pub fn is_reference(&self) -> bool {
+        self.says(&REFERENCE)
+            || self.has_token(&["ref", "sku", "ean", "gtin", "isbn", "txn"])
+            // `nr` inside an `order` object is the order's number.
+            || (self.has_token(NUMBER_TOKENS)
+                && self.parents.first().is_some_and(|p| REFERENCE.in_text(p)))
+    }
+
+    /// The name says a quantity, a time or a technical number (`amount`, `priceCents`,
+    /// `timestamp`, `port`): a number in it is not an identifier.
+    pub fn is_quantity(&self) -> bool {
+        self.says(&QUANTITY) || self.has_token(&["ts", "ms", "qty", "count"])
+    }
+
+    /// The name says identifier without naming a scheme (`nationalId`, `taxNumber`, `ident`,
+    /// `doc_no`, `nr`, `codice`, `numero`), and is no reference or phone field.
+    pub fn is_identifier(&self) -> bool {
+        (self.says(&IDENTIFIER) || self.has_token(ID_TOKENS))
+            && !self.is_reference()
+            && !self.is_card()
+            && !self.is_bank_account()
+            && self.phone_context() != Some(PhoneContext::Phone)
+    }
+
+    /// The name says identifier by a word that means nothing else (`nationalId`, `ssn`,
+    /// `taxNumber`, `passport`, `ident`): what `pii-edge draft` protects by name alone, where a
+    /// bare `nr` or `number` would be a house or page number as often.
+    pub fn names_identifier(&self) -> bool {
+        (self.says(&IDENTIFIER) && !self.says(&NOT_IDENTIFIER)
+            || self.has_token(&["ident", "nin", "tin", "nif", "nie"]))
+            && !self.is_reference()
+    }
+
+    /// The name says postal address (street, postal code, city of a person).
+    pub fn is_address(&self) -> bool {
+        (self.says(&ADDRESS) || self.has_token(ADDRESS_TOKENS))
+            && !self.is_email()
+            && !self.is_ip_address()
+            && !self.has(&["macaddress", "walletaddress", "url"])
+    }
+
+    /// The name says e-mail address.
+    pub fn is_email(&self) -> bool {
+        self.says(&EMAIL) || self.has_token(&["mail", "email", "eml"])
+    }
+
+    /// The name says bank account (IBAN).
+    pub fn is_bank_account(&self) -> bool {
+        self.says(&BANK_ACCOUNT)
+    }
+
+    /// The name says payment card.
+    pub fn is_card(&self) -> bool {
+        self.says(&CARD) || self.has_token(&["cc", "pan", "ccnum", "ccn"])
+    }
+
+    /// The name says IP address.
+    pub fn is_ip_address(&self) -> bool {
+        self.says(&IP_ADDRESS) || self.has_token(&["ip", "ipv4", "ipv6", "xff"])
     }
 
     /// The name (or, for a bare `name`/`first`/`last`, its parent) says a person's name.
@@ -97,11 +187,58 @@ impl Field {
 
     /// The name says phone.
     pub fn is_phone(&self) -> bool {
+        self.phone_context() == Some(PhoneContext::Phone)
+    }
+
+    /// What the name says about phone numbers, if anything.
+    pub fn phone_context(&self) -> Option<PhoneContext> {
+        if self.has(&["phoneverified", "phonecountry", "countrycode"]) {
+            return None;
+        }
         // `tel` alone or as a prefix (`telNr`), not inside `hotel` or `telemetry`.
         let tel =
             self.name == "tel" || (self.name.starts_with("tel") && !self.name.starts_with("tele"));
-        (tel || self.says(&PHONE)) && !self.has(&["phoneverified", "phonecountry", "countrycode"])
+        if tel || self.says(&PHONE) || self.has_token(PHONE_TOKENS) {
+            Some(PhoneContext::Phone)
+        } else if self.has_token(NUMBER_TOKENS)
+            && !(self.is_reference()
+                || self.is_card()
+                || self.is_bank_account()
+                || self.says(&IDENTIFIER))
+        {
+            Some(PhoneContext::Number)
+        } else {
+            None
+        }
     }
+}
+
+/// The words of a field name: split at anything not a letter or digit and where a lower-case
+/// letter or digit is followed by an upper-case one (`docNo` → `doc`, `no`), then folded.
+fn tokens(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                out.push(fold(&current));
+                current.clear();
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            out.push(fold(&current));
+            current.clear();
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.push(c);
+    }
+    if !current.is_empty() {
+        out.push(fold(&current));
+    }
+    out
 }
 
 /// Fold a field name: ASCII lower case, separators removed, common Latin diacritics stripped.
@@ -150,7 +287,22 @@ static BIRTH: Words = Words::new(&[
     "nascimento",
     "datanasc",
     "fechanac",
+    "born",
+    "geboren",
+    "nacido",
+    "nacida",
+    "nascido",
+    "urodzon",
+    "syntynyt",
+    "rodjen",
+    "fodd",
+    "naiss",
 ]);
+
+/// Birth words too short to search inside names, matched as whole words: `nato`, `nata` (it),
+/// `ne`/`nee` (fr `né`), `geb` (de, abbreviation), `gebdat`, `fdato` (da/no `fødselsdato`
+/// abbreviated), `dn` (es/it `data/fecha de nacimiento` abbreviated).
+const BIRTH_TOKENS: &[&str] = &["nato", "nata", "ne", "nee", "geb", "gebdat", "fdato", "dn"];
 
 /// Person-name words, folded.
 static PERSON_NAME: Words = Words::new(&[
@@ -284,6 +436,301 @@ static PHONE: Words = Words::new(&[
     "numerotel",
     "contactnumber",
     "whatsapp",
+    "telefoon",
+    "mobil",
+    "cellphone",
+    "matkapuhelin",
+    "mobilni",
+    "telemovel",
+    "telephone",
+    "tilefono",
+]);
+
+/// Phone words too short to search inside names, matched as whole words.
+const PHONE_TOKENS: &[&str] = &[
+    "ph", "tel", "tlf", "tfn", "mob", "cell", "fon", "tel1", "tel2", "ph1", "ph2", "fono",
+];
+
+/// Words for "number" alone (en, de, nl, fr, es, it, pt, pl, hr, cs, sv, fi): a weak phone
+/// context, and an identifier context.
+const NUMBER_TOKENS: &[&str] = &[
+    "numero", "nr", "no", "num", "number", "nummer", "numer", "broj", "cislo", "nro", "nb", "nbr",
+    "numro",
+];
+
+/// Identifier words, searched inside names (folded): a bare number that passes a scheme's check
+/// digits is reported in such a field even when the field names no scheme.
+static IDENTIFIER: Words = Words::new(&[
+    "ssn",
+    "socialsecurity",
+    "nationalid",
+    "nationalnumber",
+    "natid",
+    "idnumber",
+    "idno",
+    "idnr",
+    "identity",
+    "identification",
+    "identif",
+    "idcard",
+    "personalid",
+    "personalnumber",
+    "personid",
+    "citizenid",
+    "taxid",
+    "taxnumber",
+    "taxno",
+    "fiscal",
+    "insurancenumber",
+    "ausweis",
+    "identiteit",
+    "henkilotunnus",
+    "identyfikator",
+    "governmentid",
+    "document",
+    "dokument",
+    "documento",
+    "codice",
+    "codigo",
+    "registr",
+    "burger",
+    "passport",
+    "reisepass",
+    "passeport",
+    "pasaporte",
+    "passaporto",
+    "paspoort",
+    "steuer",
+    "versicherung",
+    "secu",
+    "persnr",
+    "personnr",
+    "licence",
+    "license",
+    "fuhrerschein",
+]);
+
+/// Identifier words too short to search inside names, matched as whole words; with the
+/// [`NUMBER_TOKENS`].
+const ID_TOKENS: &[&str] = &[
+    "ident",
+    "doc",
+    "docno",
+    "docnr",
+    "codice",
+    "cod",
+    "nin",
+    "pin",
+    "tin",
+    "nif",
+    "nie",
+    "cf",
+    "nr",
+    "no",
+    "num",
+    "numero",
+    "number",
+    "nummer",
+    "numer",
+    "broj",
+    "cislo",
+    "nro",
+    "nb",
+    "nbr",
+    "ausweisnr",
+    "pass",
+];
+
+/// Identifier-word look-alikes that are not identifiers of a person.
+static NOT_IDENTIFIER: Words = Words::new(&[
+    "documenttype",
+    "documentation",
+    "documenturl",
+    "documentname",
+    "registrationdate",
+    "registered",
+    "licensetype",
+    "licensekey",
+    "licenseurl",
+    "codigopostal",
+]);
+
+/// Postal-address words, folded: en, de, fr, es, it, nl, sv/da/no, fi, pl, hr, cs, pt.
+static ADDRESS: Words = Words::new(&[
+    "address",
+    "street",
+    "postcode",
+    "postalcode",
+    "zipcode",
+    "adresse",
+    "anschrift",
+    "strasse",
+    "postleitzahl",
+    "direccion",
+    "domicilio",
+    "codigopostal",
+    "indirizzo",
+    "adres",
+    "straat",
+    "adress",
+    "gatuadress",
+    "osoite",
+    "katuosoite",
+    "ulica",
+    "kodpocztowy",
+    "adresa",
+    "ulice",
+    "morada",
+    "endereco",
+    "calle",
+]);
+
+/// Address words too short to search inside names, matched as whole words.
+const ADDRESS_TOKENS: &[&str] = &["zip", "plz", "cap", "cp", "rue", "via", "npa"];
+
+/// Reference words (order, invoice, tracking, ... in the EU languages), folded.
+static REFERENCE: Words = Words::new(&[
+    "order",
+    "invoice",
+    "tracking",
+    "reference",
+    "shipment",
+    "parcel",
+    "ticket",
+    "booking",
+    "transaction",
+    "barcode",
+    "bestell",
+    "rechnung",
+    "sendung",
+    "commande",
+    "facture",
+    "pedido",
+    "factura",
+    "ordine",
+    "fattura",
+    "bestelling",
+    "factuur",
+    "zamowien",
+    "faktur",
+    "tilaus",
+    "narudzb",
+    "objednav",
+    "encomenda",
+    "serial",
+    "product",
+    "article",
+    "artikel",
+    "coupon",
+    "voucher",
+    "receipt",
+    "confirmation",
+    "session",
+    "request",
+    "trace",
+    "correlation",
+]);
+
+/// Quantity, time and technical-number words, folded.
+static QUANTITY: Words = Words::new(&[
+    "amount",
+    "price",
+    "cents",
+    "total",
+    "balance",
+    "quantity",
+    "size",
+    "length",
+    "bytes",
+    "time",
+    "date",
+    "epoch",
+    "duration",
+    "millis",
+    "seconds",
+    "version",
+    "port",
+    "betrag",
+    "preis",
+    "montant",
+    "prix",
+    "importe",
+    "precio",
+    "importo",
+    "prezzo",
+    "bedrag",
+    "prijs",
+    "kwota",
+    "cena",
+    "weight",
+    "height",
+    "width",
+    "latitude",
+    "longitude",
+    "score",
+    "rank",
+    "limit",
+    "offset",
+    "page",
+]);
+
+/// E-mail words, folded.
+static EMAIL: Words = Words::new(&[
+    "email",
+    "mail",
+    "courriel",
+    "correo",
+    "postaelettronica",
+    "sahkoposti",
+    "epost",
+    "eposta",
+]);
+
+/// Bank-account words, folded.
+static BANK_ACCOUNT: Words = Words::new(&[
+    "iban",
+    "bankaccount",
+    "accountnumber",
+    "kontonummer",
+    "bankverbindung",
+    "comptebancaire",
+    "rib",
+    "cuentabancaria",
+    "contocorrente",
+    "rekeningnummer",
+    "bankrekening",
+    "kontonumer",
+    "numerkonta",
+    "tilinumero",
+    "bankkonto",
+]);
+
+/// Payment-card words, folded.
+static CARD: Words = Words::new(&[
+    "card",
+    "karte",
+    "carte",
+    "tarjeta",
+    "carta",
+    "kaart",
+    "kort",
+    "karta",
+    "kartica",
+    "cartao",
+    "creditcard",
+    "kreditkarte",
+]);
+
+/// IP-address words, folded.
+static IP_ADDRESS: Words = Words::new(&[
+    "ipaddress",
+    "ipaddr",
+    "clientip",
+    "remoteaddr",
+    "remoteip",
+    "forwardedfor",
+    "sourceip",
+    "userip",
 ]);
 
 /// Whether `value` reads as a birth date: `YYYY-MM-DD` (optionally with a time of midnight),

@@ -1,4 +1,4 @@
-//! National identifiers of ten EU countries, each with its check digits (and, where the
+//! National identifiers of thirteen EU countries, each with its check digits (and, where the
 //! number encodes one, a valid birth date). Sources, per scheme:
 //!
 //! | scheme | source of the rule |
@@ -13,6 +13,9 @@
 //! | `hr-oib` | Osobni identifikacijski broj (Zakon o OIB): 11 digits, ISO/IEC 7064 MOD 11,10 |
 //! | `be-national-number` | Rijksregisternummer / numéro de registre national: `YYMMDD SSS CC`, `CC = 97 - n mod 97` (with a leading `2` for births from 2000); bis numbers (month +20/+40) |
 //! | `at-svnr` | Austrian social insurance number (Versicherungsnummer): `NNNC DDMMYY`, `C` by the weights 3,7,9,5,8,4,2,1,6 mod 11 |
+//! | `fi-hetu` | Henkilötunnus (Väestörekisterikeskus / DVV): `DDMMYYCZZZQ`, the century sign `+`, `-`, `Y`-`U` or `A`-`F`, `Q` the character `DDMMYYZZZ mod 31` of `0123456789ABCDEFHJKLMNPRSTUVWXY` |
+//! | `ro-cnp` | Cod numeric personal (Legea 119/1996 and HG 1375/2006): `SYYMMDDJJNNNC`, the sex and century digit 1-9, a birth date, `C` by the weights 2,7,9,1,4,6,3,5,8,2,7,9 mod 11 (10 is 1) |
+//! | `ee-isikukood` | Estonian personal code (EVS 585:2007; Lithuania's asmens kodas uses the same): `GYYMMDDNNNC`, sex and century 1-8, a birth date, `C` by weights 1-9,1 mod 11, else 3-9,1,2,3 mod 11, else 0 |
 //!
 //! Written forms that carry their own structure (letters, separators: an ES DNI, an IT codice
 //! fiscale, `YYMMDD-NNNC`, `YY.MM.DD-SSS.CC`, a NIR with spaces) are reported wherever they
@@ -52,11 +55,17 @@ pub enum IdScheme {
     HrOib,
     /// Germany: tax identification number.
     DeTaxId,
+    /// Finland: henkilötunnus.
+    FiHetu,
+    /// Romania: cod numeric personal.
+    RoCnp,
+    /// Estonia (and Lithuania): isikukood / asmens kodas.
+    EeIsikukood,
 }
 
 impl IdScheme {
     /// Every scheme, in the order bare numbers are tried.
-    pub const ALL: [IdScheme; 11] = [
+    pub const ALL: [IdScheme; 14] = [
         IdScheme::EsDni,
         IdScheme::EsNie,
         IdScheme::ItCodiceFiscale,
@@ -68,10 +77,14 @@ impl IdScheme {
         IdScheme::NlBsn,
         IdScheme::HrOib,
         IdScheme::DeTaxId,
+        IdScheme::FiHetu,
+        IdScheme::RoCnp,
+        IdScheme::EeIsikukood,
     ];
 
     /// The scheme's name: `de-tax-id`, `fr-nir`, `es-dni`, `es-nie`, `it-codice-fiscale`,
-    /// `nl-bsn`, `se-personnummer`, `pl-pesel`, `hr-oib`, `be-national-number`, `at-svnr`.
+    /// `nl-bsn`, `se-personnummer`, `pl-pesel`, `hr-oib`, `be-national-number`, `at-svnr`,
+    /// `fi-hetu`, `ro-cnp`, `ee-isikukood`.
     pub fn as_str(self) -> &'static str {
         match self {
             IdScheme::DeTaxId => "de-tax-id",
@@ -85,6 +98,9 @@ impl IdScheme {
             IdScheme::HrOib => "hr-oib",
             IdScheme::BeNationalNumber => "be-national-number",
             IdScheme::AtSvnr => "at-svnr",
+            IdScheme::FiHetu => "fi-hetu",
+            IdScheme::RoCnp => "ro-cnp",
+            IdScheme::EeIsikukood => "ee-isikukood",
         }
     }
 
@@ -94,7 +110,6 @@ impl IdScheme {
             IdScheme::DeTaxId => &[
                 "steuerid",
                 "steueridentifikation",
-                "idnr",
                 "steuernummer",
                 "steuerident",
             ],
@@ -113,6 +128,9 @@ impl IdScheme {
                 "nationalregister",
             ],
             IdScheme::AtSvnr => &["svnr", "sozialversicherung", "versicherungsnummer", "vsnr"],
+            IdScheme::FiHetu => &["henkilotunnus", "hetu", "sotu"],
+            IdScheme::RoCnp => &["cnp", "codnumericpersonal"],
+            IdScheme::EeIsikukood => &["isikukood", "asmenskodas"],
         }
     }
 
@@ -138,6 +156,9 @@ impl IdScheme {
             IdScheme::HrOib => hr_oib(value),
             IdScheme::BeNationalNumber => be_national_number(value),
             IdScheme::AtSvnr => at_svnr(value),
+            IdScheme::FiHetu => fi_hetu(value),
+            IdScheme::RoCnp => ro_cnp(value),
+            IdScheme::EeIsikukood => ee_isikukood(value),
         }
     }
 }
@@ -148,39 +169,41 @@ impl fmt::Display for IdScheme {
     }
 }
 
-/// Generic identifier words (folded): a bare number in such a field is tried against every
-/// scheme.
-const GENERIC: &[&str] = &[
-    "ssn",
-    "socialsecurity",
-    "nationalid",
-    "nationalnumber",
-    "natid",
-    "idnumber",
-    "idno",
-    "identitynumber",
-    "identitycard",
-    "idcard",
-    "personalid",
-    "personalnumber",
-    "personid",
-    "citizenid",
-    "taxid",
-    "taxnumber",
-    "taxno",
-    "taxidentification",
-    "fiscal",
-    "insurancenumber",
-    "personalausweis",
-    "ausweis",
-    "identifiant",
-    "identificacion",
-    "identificativo",
-    "identiteit",
-    "henkilotunnus",
-    "identyfikator",
-    "nationalidentifier",
-    "governmentid",
+/// Bare numbers tried in a field that says identifier but names no scheme, most specific
+/// first: a number that passes a stricter check is more likely that scheme's (a Belgian number
+/// passes the PESEL check one time in ten, a PESEL the Belgian one time in a hundred).
+const BARE_ORDER: [IdScheme; 10] = [
+    IdScheme::RoCnp,
+    IdScheme::FrNir,
+    IdScheme::BeNationalNumber,
+    IdScheme::EeIsikukood,
+    IdScheme::AtSvnr,
+    IdScheme::SePersonnummer,
+    IdScheme::DeTaxId,
+    IdScheme::PlPesel,
+    IdScheme::HrOib,
+    IdScheme::NlBsn,
+];
+
+/// Bare numbers reported in any field (but references, quantities and phone fields): the
+/// schemes whose check is distinctive enough that a random number of their length passes it
+/// rarely, measured on uniformly random numbers (`distinctive_schemes_are_rare` below, per
+/// 1,000): RO CNP (13 digits, a birth date, mod 11: 3.4), FR NIR born in France (sex, month,
+/// mod 97: 1.7), BE (a birth date and mod 97: 2.4), EE isikukood born 1900-2099 (a birth date
+/// and mod 11: 1.4), AT SVNR with a calendar date (mod 11: 3.1), SE without samordningsnummer
+/// (a birth date and Luhn: 3.4), DE tax id (the repeated-digit rule and MOD 11,10: 3.5), PL
+/// PESEL born 1900-2026 (a birth date with the century in the month and a weighted check:
+/// 4.5). Not HR OIB (MOD 11,10 alone: one in ten) nor NL BSN (the elfproef: one in eleven):
+/// these need an identifier word.
+const DISTINCTIVE: [IdScheme; 8] = [
+    IdScheme::RoCnp,
+    IdScheme::FrNir,
+    IdScheme::BeNationalNumber,
+    IdScheme::EeIsikukood,
+    IdScheme::AtSvnr,
+    IdScheme::SePersonnummer,
+    IdScheme::DeTaxId,
+    IdScheme::PlPesel,
 ];
 
 /// Whether the field name contains `word`; words of four letters or fewer only as the whole
@@ -192,6 +215,20 @@ fn names(field: &Field, word: &str) -> bool {
     } else {
         name.contains(word)
     }
+}
+
+/// The scheme the field's name names (`pesel`, `steuerId`, `codiceFiscale`), if any.
+///
+/// ```
+/// use edge_fn::scan::{detect::{context::Field, national::named_scheme}, IdScheme};
+/// assert_eq!(named_scheme(&Field::new("numerPesel", &[])), Some(IdScheme::PlPesel));
+/// assert_eq!(named_scheme(&Field::new("email", &[])), None);
+/// ```
+pub fn named_scheme(field: &Field) -> Option<IdScheme> {
+    IdScheme::ALL
+        .iter()
+        .copied()
+        .find(|s| s.words().iter().any(|w| names(field, w)))
 }
 
 /// The scheme of the national identifier `value` is, if any (see the module documentation
@@ -208,6 +245,7 @@ pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
         let candidates: &[IdScheme] = if first.is_ascii_digit() {
             &[
                 IdScheme::EsDni,
+                IdScheme::FiHetu,
                 IdScheme::SePersonnummer,
                 IdScheme::BeNationalNumber,
                 IdScheme::FrNir,
@@ -229,10 +267,46 @@ pub fn detect(value: &str, field: &Field) -> Option<IdScheme> {
     if !named.is_empty() {
         return named.into_iter().find(|s| s.validate(value));
     }
-    if GENERIC.iter().any(|w| names(field, w)) {
-        return IdScheme::ALL.iter().copied().find(|s| s.validate(value));
+    if field.is_identifier() {
+        return BARE_ORDER.iter().copied().find(|s| s.validate(value));
     }
-    None
+    if field.is_reference() || field.is_quantity() || field.phone_context().is_some() {
+        return None;
+    }
+    DISTINCTIVE
+        .iter()
+        .copied()
+        .find(|&s| s.validate(value) && plausible(s, value))
+}
+
+/// The stricter reading of a bare number under a field name that says nothing: the SVNR's
+/// `DDMMYY` a calendar day (numbers issued without a known birth date carry month 13 and
+/// similar), a PESEL's birth in the 20th or 21st century and not after 2026 (its month also
+/// encodes the 19th, 22nd and 23rd centuries, so most random numbers pass the date part), a
+/// NIR of a person born in France (sex digit 1 or 2), a personnummer that is no
+/// samordningsnummer.
+fn plausible(scheme: IdScheme, value: &str) -> bool {
+    let Some(d) = digits_of(value, b" ") else {
+        return false;
+    };
+    let two = |i: usize| u32::from(d[i]) * 10 + u32::from(d[i + 1]);
+    match scheme {
+        IdScheme::AtSvnr => d.len() == 10 && valid_date(2000, two(6), two(4)),
+        // Births registered in France (1, 2): the temporary and foreigners' numbers (3, 4, 7,
+        // 8) are rarer than Amex cards of the same length.
+        IdScheme::FrNir => matches!(d.first(), Some(1 | 2)),
+        IdScheme::EeIsikukood => matches!(d.first(), Some(3..=6)),
+        // Not a samordningsnummer (day + 60): those are issued to few.
+        IdScheme::SePersonnummer => match d.len() {
+            10 => two(4) <= 31,
+            12 => two(6) <= 31,
+            _ => false,
+        },
+        IdScheme::PlPesel => {
+            d.len() == 11 && (two(2) <= 12 || (two(2) > 20 && two(2) <= 32 && two(0) <= 26))
+        }
+        _ => true,
+    }
 }
 
 /// The digits of `value` when it holds only digits and the given separators.
@@ -530,6 +604,92 @@ fn at_svnr(value: &str) -> bool {
     check != 10 && check == u32::from(d[3])
 }
 
+/// A two-digit number at `i` of `d`.
+fn two_at(d: &[u8], i: usize) -> u32 {
+    u32::from(d[i]) * 10 + u32::from(d[i + 1])
+}
+
+fn fi_hetu(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.len() != 11 || !b.is_ascii() {
+        return false;
+    }
+    let century = match b[6].to_ascii_uppercase() {
+        b'+' => 1800,
+        b'-' | b'Y' | b'X' | b'W' | b'V' | b'U' => 1900,
+        b'A'..=b'F' => 2000,
+        _ => return false,
+    };
+    let (Some(date), Some(serial)) = (digits_of(&value[..6], b""), digits_of(&value[7..10], b""))
+    else {
+        return false;
+    };
+    let year = century + two_at(&date, 4);
+    if !valid_date(year, two_at(&date, 2), two_at(&date, 0))
+        || serial == [0, 0, 0]
+        || serial == [0, 0, 1]
+    {
+        return false;
+    }
+    let n: u64 = date
+        .iter()
+        .chain(&serial)
+        .fold(0, |a, &x| a * 10 + u64::from(x));
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    CHECK[(n % 31) as usize] == b[10].to_ascii_uppercase()
+}
+
+fn ro_cnp(value: &str) -> bool {
+    let Some(d) = digits_of(value, b"") else {
+        return false;
+    };
+    if d.len() != 13 || d[0] == 0 {
+        return false;
+    }
+    let century = match d[0] {
+        1 | 2 => 1900,
+        3 | 4 => 1800,
+        5 | 6 => 2000,
+        _ => 1900, // residents and foreigners: the century is not encoded
+    };
+    if !valid_date(century + two_at(&d, 1), two_at(&d, 3), two_at(&d, 5)) {
+        return false;
+    }
+    const W: [u32; 12] = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9];
+    let sum: u32 = d.iter().zip(W).map(|(&x, w)| u32::from(x) * w).sum();
+    let check = match sum % 11 {
+        10 => 1,
+        c => c,
+    };
+    check == u32::from(d[12])
+}
+
+fn ee_isikukood(value: &str) -> bool {
+    let Some(d) = digits_of(value, b"") else {
+        return false;
+    };
+    if d.len() != 11 || !(1..=8).contains(&d[0]) {
+        return false;
+    }
+    let century = 1800 + 100 * ((u32::from(d[0]) - 1) / 2);
+    if !valid_date(century + two_at(&d, 1), two_at(&d, 3), two_at(&d, 5)) {
+        return false;
+    }
+    let weighted = |w: &[u32]| -> u32 {
+        d[..10]
+            .iter()
+            .zip(w)
+            .map(|(&x, &w)| u32::from(x) * w)
+            .sum::<u32>()
+            % 11
+    };
+    let mut check = weighted(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 1]);
+    if check == 10 {
+        check = weighted(&[3, 4, 5, 6, 7, 8, 9, 1, 2, 3]) % 10;
+    }
+    check == u32::from(d[10])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +722,9 @@ mod tests {
                 "85.07.30-033.29",
             ),
             (IdScheme::AtSvnr, "1237010180", "1238010180"),
+            (IdScheme::FiHetu, "131052-308T", "131052-308U"),
+            (IdScheme::RoCnp, "1800101221144", "1800101221145"),
+            (IdScheme::EeIsikukood, "37605030299", "37605030298"),
         ];
         for &(scheme, good, bad) in cases {
             assert!(scheme.validate(good), "{scheme} {good}");
@@ -584,6 +747,82 @@ mod tests {
                 let _ = scheme.validate(v);
             }
         }
+    }
+
+    /// How often uniformly random numbers of each length pass each scheme (xorshift, fixed
+    /// seed): the figures the [`DISTINCTIVE`] list is chosen by.
+    #[test]
+    fn distinctive_schemes_are_rare() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let trials = 200_000u32;
+        let rate = |scheme: IdScheme, len: usize, next: &mut dyn FnMut() -> u64| {
+            let mut pass = 0u32;
+            for _ in 0..trials {
+                let digits: String = (0..len)
+                    .map(|_| char::from(b'0' + (next() % 10) as u8))
+                    .collect();
+                pass += u32::from(
+                    DISTINCTIVE.contains(&scheme)
+                        && detect(&digits, &Field::new("value", &[])) == Some(scheme),
+                );
+            }
+            f64::from(pass) / f64::from(trials)
+        };
+        let cases: &[(IdScheme, usize, f64)] = &[
+            (IdScheme::FrNir, 15, 0.006),
+            (IdScheme::BeNationalNumber, 11, 0.003),
+            (IdScheme::AtSvnr, 10, 0.006),
+            (IdScheme::SePersonnummer, 10, 0.005),
+            (IdScheme::DeTaxId, 11, 0.004),
+            (IdScheme::PlPesel, 11, 0.007),
+            (IdScheme::RoCnp, 13, 0.005),
+            (IdScheme::EeIsikukood, 11, 0.005),
+        ];
+        for &(scheme, len, most) in cases {
+            let r = rate(scheme, len, &mut next);
+            assert!(r <= most, "{scheme}: {r}");
+        }
+        // The two that need a word: one random number in ten or eleven passes their check.
+        for (scheme, len) in [(IdScheme::HrOib, 11), (IdScheme::NlBsn, 9)] {
+            let passes = (0..10_000)
+                .filter(|_| {
+                    let digits: String = (0..len)
+                        .map(|_| char::from(b'0' + (next() % 10) as u8))
+                        .collect();
+                    scheme.validate(&digits)
+                })
+                .count();
+            assert!(passes > 800, "{scheme}: {passes}");
+        }
+    }
+
+    #[test]
+    fn distinctive_numbers_under_unknown_names() {
+        let unknown = Field::new("value", &[]);
+        assert_eq!(detect("44051401359", &unknown), Some(IdScheme::PlPesel));
+        assert_eq!(
+            detect("85073003328", &unknown),
+            Some(IdScheme::BeNationalNumber)
+        );
+        assert_eq!(detect("1237010180", &unknown), Some(IdScheme::AtSvnr));
+        // One in ten: only with a word.
+        assert_eq!(detect("69435151530", &unknown), None);
+        assert_eq!(
+            detect("69435151530", &Field::new("doc_no", &[])),
+            Some(IdScheme::HrOib)
+        );
+        assert_eq!(
+            detect("69435151530", &Field::new("ident", &[])),
+            Some(IdScheme::HrOib)
+        );
+        assert_eq!(detect("44051401359", &Field::new("orderNr", &[])), None);
+        assert_eq!(detect("44051401359", &Field::new("amountCents", &[])), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use regex::Regex;
 
-use super::context::Field;
+use super::context::{Field, PhoneContext};
 
 /// The regions whose national formats are tried, in this order.
 const REGIONS: &[&str] = &[
@@ -44,6 +44,11 @@ const REGIONS: &[&str] = &[
 /// assert!(!is_phone("030 1234567", &none));
 /// assert!(is_phone("030 1234567", &Field::new("telefon", &[])));
 /// assert!(is_phone("06 12 34 56 78", &Field::new("portable", &[])));
+/// assert!(is_phone("06 12 34 56 78", &Field::new("ph", &[])));
+/// assert!(is_phone("06 12 34 56 78", &Field::new("numero", &[])));
+/// assert!(is_phone("0612345678", &Field::new("numero", &[])));
+/// assert!(!is_phone("612345678", &Field::new("numero", &[])));
+/// assert!(is_phone("+358 017875383", &none));
 /// assert!(!is_phone("+49 1", &none));
 /// assert!(!is_phone("+1 7846832", &none));
 /// assert!(is_phone("(+358) 40 1234567", &none));
@@ -82,13 +87,27 @@ pub fn is_phone(value: &str, field: &Field) -> bool {
         return false;
     }
     if plus {
-        return international(&digits);
+        return international(&digits, !trunk_zero);
     }
+    let context = field.phone_context();
     if let Some(rest) = digits.strip_prefix("00") {
-        return international(rest);
+        // `0049 30 1234567`; a bare `00...` digit run only in a phone field (one random number
+        // in a hundred starts with `00`).
+        let bare = digits.len() == value.len();
+        return (!bare || context.is_some()) && international(rest, true);
     }
-    if !field.is_phone() {
-        return false;
+    match context {
+        Some(PhoneContext::Phone) => {}
+        // A field named only "number": the value must be written as a phone number is, in
+        // groups (`06 12 34 56 78`, `516 849 666`), or start with a trunk `0` (`0432297442`).
+        Some(PhoneContext::Number)
+            if written_as_phone(value) && super::national::named_scheme(field).is_none() => {}
+        _ => return false,
+    }
+    // In a phone field, a number may start with its country code without `+` or `00`
+    // (`(351) 912 455 629`), as libphonenumber reads it when the rest is valid.
+    if !digits.starts_with('0') && international(&digits, false) {
+        return true;
     }
     REGIONS.iter().any(|region| {
         rules(region).is_some_and(|r| {
@@ -98,8 +117,20 @@ pub fn is_phone(value: &str, field: &Field) -> bool {
     })
 }
 
-/// Country code and national number (digits only, `+` removed): valid in a region of that code.
-fn international(digits: &str) -> bool {
+/// Digit groups separated by spaces, dashes, slashes, dots or parentheses, or a digit run
+/// starting with a trunk `0`.
+fn written_as_phone(value: &str) -> bool {
+    let groups = value
+        .split([' ', '-', '/', '.', '(', ')'])
+        .filter(|g| !g.is_empty())
+        .count();
+    groups >= 2 || value.starts_with('0')
+}
+
+/// Country code and national number (digits only, `+` removed): valid in a region of that code;
+/// with `trunk`, also after a trunk prefix written after the country code (`+358 017875383`),
+/// which libphonenumber strips when the rest is valid.
+fn international(digits: &str, trunk: bool) -> bool {
     // Country codes are prefix-free: the first length that is a code is the code.
     for len in 1..=3 {
         let Some(code) = digits.get(..len).and_then(|c| c.parse::<u16>().ok()) else {
@@ -109,9 +140,16 @@ fn international(digits: &str) -> bool {
             continue;
         };
         let nsn = &digits[len..];
-        return regions
-            .iter()
-            .any(|region| rules(region).is_some_and(|r| r.valid(nsn)));
+        return regions.iter().any(|region| {
+            rules(region).is_some_and(|r| {
+                r.valid(nsn)
+                    || trunk
+                        && r.prefix
+                            .as_deref()
+                            .and_then(|p| nsn.strip_prefix(p))
+                            .is_some_and(|rest| r.valid(rest))
+            })
+        });
     }
     false
 }
