@@ -264,19 +264,15 @@ impl Rewrapper {
 
     /// Rewrap one envelope, opening it with `keys` (the old private keys). The plaintext lives
     /// only inside this call, in memory wiped on drop.
-    pub fn rewrap(
-        &mut self,
-        keys: &PrivateKeyring,
-        text: &str,
-    ) -> Result<Rewrapped, RewrapError> {
+    pub fn rewrap(&mut self, keys: &PrivateKeyring, text: &str) -> Result<Rewrapped, RewrapError> {
         let wrap = envelope::wrap_of(text).map_err(RewrapError::Open)?;
         let zone = self.zone.as_deref().unwrap_or(&wrap.zone);
-        let recipients =
-            self.target
-                .recipients(zone)
-                .map_err(|_| RewrapError::NoTargetKey {
-                    zone: zone.to_owned(),
-                })?;
+        let recipients = self
+            .target
+            .recipients(zone)
+            .map_err(|_| RewrapError::NoTargetKey {
+                zone: zone.to_owned(),
+            })?;
         if wrap.zone == zone
             && wrap.hints.len() == recipients.len()
             && recipients.iter().all(|r| wrap.hints.contains(r.hint()))
@@ -323,7 +319,10 @@ mod tests {
     fn ring(keys: &[&PrivateKey]) -> PrivateKeyring {
         let jwks = format!(
             r#"{{"keys":[{}]}}"#,
-            keys.iter().map(|k| k.to_jwk()).collect::<Vec<_>>().join(",")
+            keys.iter()
+                .map(|k| k.to_jwk())
+                .collect::<Vec<_>>()
+                .join(",")
         );
         PrivateKeyring::from_jwks(&jwks).expect("ring")
     }
@@ -424,7 +423,9 @@ mod tests {
         tampered.push(if last == 'A' { 'B' } else { 'A' });
         assert!(matches!(
             job.rewrap(&ring(&[&eu]), &tampered),
-            Err(RewrapError::Open(OpenError::Tampered | OpenError::Malformed))
+            Err(RewrapError::Open(
+                OpenError::Tampered | OpenError::Malformed
+            ))
         ));
     }
 
