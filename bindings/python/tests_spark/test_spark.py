@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import secrets
+import sys
 import time
 
 import pytest
@@ -43,11 +44,14 @@ def event_log(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def spark(event_log):
+    # The executors' Python workers: this interpreter (the venv with the wheel and pyarrow).
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         SparkSession.builder.master("local[2]")
         .appName("pii-edge-bulk-test")
         .config("spark.eventLog.enabled", "true")
         .config("spark.eventLog.dir", "file://" + event_log)
+        .config("spark.eventLog.compress", "false")  # searched below
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
@@ -152,12 +156,11 @@ def test_rotation_runbook(spark, expected, tmp_path, event_log):
     # 5. Nothing of a value, nothing of a key in the event log.
     spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
     secrets_d = [k["d"].encode() for k in json.load(open(path("private-all.jwks")))["keys"]]
-    files = glob.glob(os.path.join(event_log, "*"))
-    assert files, "no event log written"
-    for name in files:
-        data = open(name, "rb").read()
-        for word in MARKERS + secrets_d:
-            assert word not in data, f"{word[:6]!r}... found in the event log {name}"
+    files = [f for f in glob.glob(os.path.join(event_log, "**"), recursive=True) if os.path.isfile(f)]
+    data = b"".join(open(name, "rb").read() for name in files)
+    assert b"SparkListenerJobStart" in data and b"MapInArrow" in data, "no event log of the jobs"
+    for word in MARKERS + secrets_d:
+        assert word not in data, f"{word[:6]!r}... found in the event log"
 
 
 def test_find_subject_and_token_audit(spark, tmp_path):

@@ -69,6 +69,8 @@ def _map_columns(df: "DataFrame", columns: Sequence[str], make) -> "DataFrame":
     """Replace each of ``columns`` by ``op(values) -> (values, statuses)`` and add its status
     column; ``make()`` builds ``op`` once per task, on the executor."""
     _string_columns(df, columns)
+    # A status column of an earlier step (rewrap, then reveal) is replaced.
+    df = df.drop(*[n + STATUS_SUFFIX for n in columns if n + STATUS_SUFFIX in df.columns])
     schema = _with_status(df, columns)
     columns = list(columns)
 
