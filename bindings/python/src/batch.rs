@@ -41,6 +41,16 @@ type AuditKey = (
     Option<String>,
 );
 
+/// One audit count: an [`AuditKey`] and how many values have it.
+type AuditRow = (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    u64,
+);
+
 /// Counts of a column's values, without a key: a list of `(class, zone, policy, kids,
 /// detector, count)`. For an envelope `zone` and `policy` are its binding's and `kids` its
 /// recipients' key id prefixes (10 characters each, sorted, joined by `,`) from its header;
@@ -53,14 +63,7 @@ fn audit(
     py: Python<'_>,
     values: Vec<Option<String>>,
     field: &str,
-) -> Vec<(
-    &'static str,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    u64,
-)> {
+) -> Vec<AuditRow> {
     py.detach(|| {
         let context = Field::new(field, &[]);
         let mut counts: BTreeMap<AuditKey, u64> = BTreeMap::new();
