@@ -59,11 +59,7 @@ type AuditRow = (
 /// or `None`. `None` values count as class `null`. Nothing of a value is returned.
 #[pyfunction]
 #[pyo3(signature = (values, field = ""))]
-fn audit(
-    py: Python<'_>,
-    values: Vec<Option<String>>,
-    field: &str,
-) -> Vec<AuditRow> {
+fn audit(py: Python<'_>, values: Vec<Option<String>>, field: &str) -> Vec<AuditRow> {
     py.detach(|| {
         let context = Field::new(field, &[]);
         let mut counts: BTreeMap<AuditKey, u64> = BTreeMap::new();
