@@ -49,3 +49,11 @@ if grep -qiE 'sealedcanary|clearcanary' "$log"; then
   echo "a value's marker appears in the driver output" >&2
   exit 1
 fi
+# Nor any private key.
+for d in $(python3 -c 'import json,sys; print(" ".join(k["d"] for k in json.load(open(sys.argv[1]))["keys"]))' "$data/private-all.jwks"); do
+  if grep -qF -- "$d" "$log"; then
+    echo "a private key appears in the driver output" >&2
+    exit 1
+  fi
+done
+echo "driver output: no value marker, no private key"
