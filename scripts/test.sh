@@ -3,7 +3,8 @@
 # the example policies' test cases, the differential test against real origin parsers, the
 # envelope vectors and the CLI's envelopes opened by an independent Python implementation, the
 # receipt vectors, `pii-edge serve` (real upstreams, load, Chromium), the origin packages
-# (Python wheel, Node.js addon, the FastAPI origin), the deployment template lint, the
+# (Python wheel, Node.js addon, the FastAPI origin), bulk operations on a local Apache Spark
+# (PySpark, a JRE), the deployment template lint, the
 # Lambda@Edge package checks and a fuzz smoke run.
 # Installs what it needs (PyPI, npm, Debian's packages) on a fresh machine.
 set -euo pipefail
@@ -55,6 +56,9 @@ fi
 
 step "origin packages: Python wheel and Node.js addon, their tests, the Python example origin"
 bash scripts/test-bindings.sh
+
+step "bulk operations on a real Spark: the rotation runbook of docs/bulk.md (after the wheel: needs it)"
+bash scripts/test-spark.sh
 
 if [ -f .ci/cfn-lint.sh ]; then
   step "deployment template: cfn-lint"

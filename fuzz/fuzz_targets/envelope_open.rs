@@ -12,6 +12,9 @@
 //!   vector whose value was found elsewhere (`fail_wrong_*`) never opens;
 //! - whatever `is_envelope` is, `open` fails with `Malformed` or `UnsupportedVersion` on text
 //!   that does not look like an envelope, never anything else;
+//! - `batch::classify` agrees with opening (what opens is an envelope, what it calls malformed
+//!   fails as malformed), and `batch::BatchOpener` (twice, the second time from its data-key
+//!   cache) answers exactly what `open` answers;
 //! - a location's text form: whatever parses prints back to exactly the same text;
 //! - `reveal` never panics on the text as a JSON body, a form body, a query string, a header
 //!   and a cookie, and the location of what it opens parses back from its text form.
@@ -21,6 +24,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use pii_core::batch::{classify, BatchOpener, Class};
 use pii_core::envelope::{is_envelope, open, open_expecting, Binding, OpenError};
 use pii_core::{reveal, Expect, Location, PrivateKeyring, Request};
 use serde_json::Value;
@@ -104,6 +108,38 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let opened = open(&v.keys, &text);
+
+    // The bulk API (pii_core::batch): the class agrees with opening, and the batch opener
+    // (with its data-key cache) answers exactly what `open` answers.
+    let class = classify(&text);
+    if opened.is_ok() {
+        assert_eq!(
+            class,
+            Class::Envelope,
+            "an opened text not classed as envelope"
+        );
+    }
+    if class == Class::Malformed {
+        assert!(matches!(
+            opened,
+            Err(OpenError::Malformed | OpenError::UnsupportedVersion)
+        ));
+    }
+    let mut batch = BatchOpener::new();
+    for _ in 0..2 {
+        let again = batch.open(&v.keys, &text);
+        assert_eq!(
+            again
+                .as_ref()
+                .map(|o| (o.kind(), o.plaintext(), o.binding()))
+                .map_err(|e| *e),
+            opened
+                .as_ref()
+                .map(|o| (o.kind(), o.plaintext(), o.binding()))
+                .map_err(|e| *e),
+            "the batch opener differs from open"
+        );
+    }
     if !is_envelope(&text) {
         assert!(
             matches!(

@@ -965,16 +965,35 @@ pub fn open_expecting(
 /// opening, serves all of them. An entry is found only by the exact private key, `info`,
 /// `enc` and wrapped bytes it was unwrapped from; every field is still authenticated with its
 /// whole header. Keys are wiped on drop. Scope one to one request (one [`crate::reveal`]).
+///
+/// A batch ([`crate::batch`]) keeps a larger one over many requests' fields; when it is full it
+/// starts over, so a column of unrelated wraps costs what opening each one alone costs.
 #[cfg(feature = "open")]
-#[derive(Default)]
 pub(crate) struct DataKeys {
-    entries: Vec<(Vec<u8>, Zeroizing<[u8; crypto::KEY_LEN]>)>,
+    entries: std::collections::HashMap<Vec<u8>, Zeroizing<[u8; crypto::KEY_LEN]>>,
+    max: usize,
+}
+
+#[cfg(feature = "open")]
+impl Default for DataKeys {
+    fn default() -> Self {
+        DataKeys::with_max(DataKeys::MAX)
+    }
 }
 
 #[cfg(feature = "open")]
 impl DataKeys {
-    /// Most data keys kept: a request normally has one; a hostile one gains nothing by many.
+    /// Most data keys kept for one request: it normally has one; a hostile one gains nothing
+    /// by many.
     const MAX: usize = 8;
+
+    /// A cache of at most `max` data keys (at least 1).
+    pub(crate) fn with_max(max: usize) -> Self {
+        DataKeys {
+            entries: std::collections::HashMap::new(),
+            max: max.max(1),
+        }
+    }
 
     fn id(key: &PrivateKey, info: &[u8], enc: &[u8], wrapped: &[u8]) -> Vec<u8> {
         let kid = key.public_ref().kid().as_bytes();
@@ -997,6 +1016,38 @@ pub(crate) fn open_in_request(
     data_keys: &mut DataKeys,
 ) -> Result<Opened, OpenError> {
     open_checked(keys, text, expected, Some(data_keys))
+}
+
+/// Which data-key wrap an envelope carries, read without a key: its zone, its recipients'
+/// 8-byte key id hints (§2.2), and `id`, equal for exactly the envelopes that share one wrap
+/// (the fields of one request: same zone and recipient block).
+#[cfg(feature = "open")]
+pub(crate) struct Wrap {
+    pub(crate) zone: String,
+    pub(crate) hints: Vec<[u8; HINT_LEN]>,
+    pub(crate) id: Vec<u8>,
+}
+
+/// The [`Wrap`] of envelope `text`: `Malformed` or `UnsupportedVersion` as [`open`] says.
+#[cfg(feature = "open")]
+pub(crate) fn wrap_of(text: &str) -> Result<Wrap, OpenError> {
+    let binary = decode_text(text)?;
+    let env = parse_binary(&binary)?;
+    let mut id = Vec::with_capacity(1 + env.zone.len() + RECIPIENT_LEN * env.recipients.len());
+    id.push(u8::try_from(env.zone.len()).map_err(|_| OpenError::Malformed)?);
+    id.extend_from_slice(env.zone.as_bytes());
+    let mut hints = Vec::with_capacity(env.recipients.len());
+    for r in &env.recipients {
+        id.extend_from_slice(r);
+        let mut hint = [0u8; HINT_LEN];
+        hint.copy_from_slice(&r[..HINT_LEN]);
+        hints.push(hint);
+    }
+    Ok(Wrap {
+        zone: env.zone.to_owned(),
+        hints,
+        id,
+    })
 }
 
 #[cfg(feature = "open")]
@@ -1065,11 +1116,7 @@ fn open_with(
         .as_ref()
         .map(|_| DataKeys::id(key, info, enc, wrapped));
     let cached = match (&data_keys, &id) {
-        (Some(cache), Some(id)) => cache
-            .entries
-            .iter()
-            .find(|(known, _)| known == id)
-            .map(|(_, dk)| dk.clone()),
+        (Some(cache), Some(id)) => cache.entries.get(id).cloned(),
         _ => None,
     };
     let dk = match cached {
@@ -1092,9 +1139,10 @@ fn open_with(
                 return None;
             }
             if let (Some(cache), Some(id)) = (data_keys, id) {
-                if cache.entries.len() < DataKeys::MAX {
-                    cache.entries.push((id, out.clone()));
+                if cache.entries.len() >= cache.max {
+                    cache.entries.clear();
                 }
+                cache.entries.insert(id, out.clone());
             }
             out
         }

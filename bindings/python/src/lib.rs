@@ -6,6 +6,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod batch;
+
 use pii_core::envelope::{self, OpenError as CoreOpenError, ValueKind};
 use pii_core::receipt::{self, ReceiptError as CoreReceiptError};
 use pii_core::strict::{Strict, StrictError};
@@ -872,6 +874,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RevealedField>()?;
     m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(is_envelope, m)?)?;
+    batch::register(m)?;
     for (name, class) in [
         ("PiiEdgeError", py.get_type::<PiiEdgeError>()),
         ("InvalidKeys", py.get_type::<InvalidKeys>()),

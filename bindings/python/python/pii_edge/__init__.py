@@ -12,6 +12,7 @@ documentation and the web-framework middleware (:mod:`pii_edge.middleware`).
 
 from ._native import (
     RECEIPT_HEADER,
+    BatchOpener,
     Binding,
     Location,
     Opened,
@@ -31,17 +32,22 @@ from ._native import (
     Receipt,
     ReceiptError,
     ReceiptKeys,
+    Rewrapper,
     Tampered,
     UnsupportedVersion,
     WrongLocation,
     WrongPolicy,
     WrongZone,
+    audit,
+    classify,
     is_envelope,
+    subject_tokens,
     verify_receipt,
 )
 
 __all__ = [
     "RECEIPT_HEADER",
+    "BatchOpener",
     "Binding",
     "Location",
     "Opened",
@@ -61,11 +67,15 @@ __all__ = [
     "Receipt",
     "ReceiptError",
     "ReceiptKeys",
+    "Rewrapper",
     "Tampered",
     "UnsupportedVersion",
     "WrongLocation",
     "WrongPolicy",
     "WrongZone",
+    "audit",
+    "classify",
     "is_envelope",
+    "subject_tokens",
     "verify_receipt",
 ]

@@ -187,3 +187,37 @@ def verify_receipt(
 
 def is_envelope(text: str) -> bool:
     """Whether ``text`` has the form of an envelope (syntax only; opens nothing)."""
+
+# Bulk operations over a column (docs/bulk.md). Values are lists of str or None; results are
+# lists of the same length; one bad value is one status, never an exception for the batch.
+
+Values = Sequence[Optional[str]]
+
+def classify(values: Values) -> List[Optional[Literal["envelope", "token", "plaintext", "malformed"]]]:
+    """Each value's class, read without a key (None for None)."""
+
+def audit(
+    values: Values, field: str = ""
+) -> List[Tuple[str, Optional[str], Optional[str], Optional[str], Optional[str], int]]:
+    """Counts ``(class, zone, policy, kids, detector, count)`` of a column, without a key."""
+
+def subject_tokens(
+    token_keys: str, domain: str, value: str, normalize: Optional[Sequence[str]] = None
+) -> List[str]:
+    """The tokens of ``value`` under every key of ``domain`` in the file ``token_keys``, newest first."""
+
+class BatchOpener:
+    """Opens columns of envelopes, unwrapping each data key once for the fields that share it."""
+    def __init__(self, keyring: PrivateKeyring) -> None: ...
+    @staticmethod
+    def from_file(path: str) -> "BatchOpener": ...
+    def open(self, values: Values) -> Tuple[List[Optional[str]], List[str]]:
+        """``(texts, statuses)``: ``ok``, ``null``, or the error's name."""
+
+class Rewrapper:
+    """Rewraps columns of envelopes to other public keys; plaintext never leaves the call."""
+    @staticmethod
+    def from_files(private_keys: str, public_keys: str, zone: Optional[str] = None) -> "Rewrapper": ...
+    def rewrap(self, values: Values) -> Tuple[List[Optional[str]], List[str]]:
+        """``(values, statuses)``: ``rewrapped``, ``current``, ``plaintext``, ``token``, ``null``
+        or the error's name; a value not rewrapped is returned as it was."""

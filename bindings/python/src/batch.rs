@@ -1,0 +1,310 @@
+//! Bulk operations over a column of stored values (`pii_core::batch`): classify, audit, open,
+//! rewrap, and the tokens of a subject. Every function takes a sequence of `str` (or `None`),
+//! releases the GIL for the work, and answers per value (a list of outcomes), never with one
+//! exception for the batch. `pii_edge.spark` runs them inside Spark's `mapInArrow`.
+//!
+//! Keys are read from files by the constructors: a Spark job passes paths, never key material.
+
+use std::collections::BTreeMap;
+
+use edge_fn::scan::detect::{context::Field, detect};
+use pii_core::batch::{self, Class, Rewrapped};
+use pii_core::envelope::{self, ValueKind};
+use pii_core::{Normalize, PublicKeyring, TokenKeys};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::{key_error, read_file, InvalidKeys, PrivateKeyring};
+
+/// Status of a `None` input in every outcome column.
+const NULL: &str = "null";
+
+/// The class of each value: `envelope`, `token`, `plaintext`, `malformed`, or `None` for
+/// `None`. Needs no key; authenticates nothing.
+#[pyfunction]
+fn classify(py: Python<'_>, values: Vec<Option<String>>) -> Vec<Option<&'static str>> {
+    py.detach(|| {
+        values
+            .iter()
+            .map(|v| v.as_deref().map(|v| batch::classify(v).name()))
+            .collect()
+    })
+}
+
+/// One row of an audit: how many values of a column share a class and, for envelopes, a zone,
+/// a policy and recipients, or, for plaintext, a detector.
+type AuditKey = (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// One audit count: an [`AuditKey`] and how many values have it.
+type AuditRow = (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    u64,
+);
+
+/// Counts of a column's values, without a key: a list of `(class, zone, policy, kids,
+/// detector, count)`. For an envelope `zone` and `policy` are its binding's and `kids` its
+/// recipients' key id prefixes (10 characters each, sorted, joined by `,`) from its header;
+/// for plaintext `detector` is the first scan detector (`pii-edge scan`, docs/scan.md) that
+/// recognises the value, with `field` as the field name for the detectors that need context,
+/// or `None`. `None` values count as class `null`. Nothing of a value is returned.
+#[pyfunction]
+#[pyo3(signature = (values, field = ""))]
+fn audit(py: Python<'_>, values: Vec<Option<String>>, field: &str) -> Vec<AuditRow> {
+    py.detach(|| {
+        let context = Field::new(field, &[]);
+        let mut counts: BTreeMap<AuditKey, u64> = BTreeMap::new();
+        for value in &values {
+            let key = match value.as_deref() {
+                None => (NULL, None, None, None, None),
+                Some(v) => match batch::classify(v) {
+                    Class::Envelope => match envelope::header(v) {
+                        Ok(h) => {
+                            let mut kids = h.recipient_kid_prefixes;
+                            kids.sort();
+                            (
+                                Class::Envelope.name(),
+                                Some(h.binding.zone),
+                                Some(h.binding.policy),
+                                Some(kids.join(",")),
+                                None,
+                            )
+                        }
+                        Err(_) => (Class::Malformed.name(), None, None, None, None),
+                    },
+                    Class::Plaintext => (
+                        Class::Plaintext.name(),
+                        None,
+                        None,
+                        None,
+                        detect(v, &context)
+                            .first()
+                            .map(|hit| hit.detector.to_string()),
+                    ),
+                    other => (other.name(), None, None, None, None),
+                },
+            };
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|((class, zone, policy, kids, detector), n)| {
+                (class, zone, policy, kids, detector, n)
+            })
+            .collect()
+    })
+}
+
+/// The opened value as one text: a JSON string's text, a header, query, form or cookie value
+/// as it was, any other JSON value as its JSON text.
+fn value_text(o: &envelope::Opened) -> Result<String, &'static str> {
+    let text = std::str::from_utf8(o.plaintext()).map_err(|_| "NotUtf8")?;
+    Ok(match o.kind() {
+        ValueKind::String => serde_json::from_str::<String>(text).map_err(|_| "NotUtf8")?,
+        _ => text.to_owned(),
+    })
+}
+
+/// Opens columns of envelopes with one private keyring, unwrapping each data key once for all
+/// the fields that share it. Read the keys with `BatchOpener.from_file(path)`.
+#[pyclass(module = "pii_edge")]
+struct BatchOpener {
+    keys: Py<PrivateKeyring>,
+    inner: batch::BatchOpener,
+}
+
+#[pymethods]
+impl BatchOpener {
+    /// An opener over `keyring` (a `PrivateKeyring`).
+    #[new]
+    fn new(keyring: Py<PrivateKeyring>) -> Self {
+        BatchOpener {
+            keys: keyring,
+            inner: batch::BatchOpener::new(),
+        }
+    }
+
+    /// An opener over the private JWK Set in the file at `path`.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: &str) -> PyResult<Self> {
+        let keyring = Py::new(py, PrivateKeyring::from_file(path)?)?;
+        Ok(BatchOpener::new(keyring))
+    }
+
+    /// Opens every value: returns `(values, statuses)`, two lists as long as `values`. A value
+    /// is the opened text (a JSON string's text; other JSON values as JSON text) or `None`;
+    /// its status is `ok`, `null` for `None`, or the error's name (`Malformed`,
+    /// `UnsupportedVersion`, `NoKey`, `Tampered`).
+    fn open(
+        &mut self,
+        py: Python<'_>,
+        values: Vec<Option<String>>,
+    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        py.detach(move || {
+            let mut out = Vec::with_capacity(values.len());
+            let mut status = Vec::with_capacity(values.len());
+            for value in &values {
+                let result = match value.as_deref() {
+                    None => Err(NULL),
+                    Some(v) => inner
+                        .open(keys, v)
+                        .map_err(|e| e.name())
+                        .and_then(|o| value_text(&o)),
+                };
+                match result {
+                    Ok(text) => {
+                        out.push(Some(text));
+                        status.push("ok");
+                    }
+                    Err(e) => {
+                        out.push(None);
+                        status.push(e);
+                    }
+                }
+            }
+            (out, status)
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BatchOpener(zones={:?})", self.keys.get().zones())
+    }
+}
+
+/// Rewraps columns of envelopes to other public keys without the plaintext leaving the call:
+/// each value is opened with the old private keys and sealed, with its kind, policy and
+/// location, to the newest key of each region of its zone in the target public keys (a
+/// rotation) or of `zone` (a move). Every old wrap gets a fresh data key; the fields that
+/// shared it share the new one.
+#[pyclass(module = "pii_edge")]
+struct Rewrapper {
+    keys: Py<PrivateKeyring>,
+    inner: batch::Rewrapper,
+}
+
+#[pymethods]
+impl Rewrapper {
+    /// `private_keys`: path of the private JWK Set that opens the stored values (the old
+    /// keys); `public_keys`: path of the public JWK Set to seal to; `zone`: move every value
+    /// to this zone (default: each value stays in its zone). Raises `InvalidKeys` or `OSError`,
+    /// naming the path, never key material.
+    #[staticmethod]
+    #[pyo3(signature = (private_keys, public_keys, zone = None))]
+    fn from_files(
+        py: Python<'_>,
+        private_keys: &str,
+        public_keys: &str,
+        zone: Option<&str>,
+    ) -> PyResult<Self> {
+        let keys = Py::new(py, PrivateKeyring::from_file(private_keys)?)?;
+        let text = read_file(public_keys)?;
+        let target = PublicKeyring::from_jwk_or_jwks(&text)
+            .map_err(|e| InvalidKeys::new_err(format!("{public_keys}: {e}")))?;
+        if let Some(zone) = zone {
+            target.recipients(zone).map_err(key_error)?;
+        }
+        Ok(Rewrapper {
+            keys,
+            inner: batch::Rewrapper::new(target, zone),
+        })
+    }
+
+    /// Rewraps every value: returns `(values, statuses)`. A status is `rewrapped` (the value
+    /// is the new envelope), `current` (already sealed to the target keys), `plaintext` or
+    /// `token` (not an envelope), `null` for `None`, or why it failed (`Malformed`,
+    /// `UnsupportedVersion`, `NoKey`, `Tampered`, `NoTargetKey`, `SealFailed`). Every value
+    /// that was not rewrapped is returned as it was: a job never loses a stored value.
+    fn rewrap(
+        &mut self,
+        py: Python<'_>,
+        values: Vec<Option<String>>,
+    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        py.detach(move || {
+            let mut out = Vec::with_capacity(values.len());
+            let mut status = Vec::with_capacity(values.len());
+            for value in values {
+                let Some(v) = value else {
+                    out.push(None);
+                    status.push(NULL);
+                    continue;
+                };
+                let class = batch::classify(&v);
+                if matches!(class, Class::Plaintext | Class::Token) {
+                    out.push(Some(v));
+                    status.push(class.name());
+                    continue;
+                }
+                match inner.rewrap(keys, &v) {
+                    Ok(Rewrapped::Sealed(s)) => {
+                        out.push(Some(s));
+                        status.push("rewrapped");
+                    }
+                    Ok(_) => {
+                        out.push(Some(v));
+                        status.push("current");
+                    }
+                    Err(e) => {
+                        out.push(Some(v));
+                        status.push(e.name());
+                    }
+                }
+            }
+            (out, status)
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}
+
+/// The tokens of `value` in token domain `domain` under every key of the domain in the token
+/// key file at `token_keys` (newest first): what a stored token of this subject can be.
+/// `normalize` is the rule's `normalize` list (`trim`, `casefold`, ...). Raises `ValueError`
+/// for an unknown domain or normalization, `InvalidKeys` or `OSError` for the file.
+#[pyfunction]
+#[pyo3(signature = (token_keys, domain, value, normalize = None))]
+fn subject_tokens(
+    token_keys: &str,
+    domain: &str,
+    value: &str,
+    normalize: Option<Vec<String>>,
+) -> PyResult<Vec<String>> {
+    let text = zeroize::Zeroizing::new(read_file(token_keys)?);
+    let keys = TokenKeys::from_jwks(&text)
+        .map_err(|e| InvalidKeys::new_err(format!("{token_keys}: {e}")))?;
+    let steps = normalize
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            Normalize::from_name(n)
+                .ok_or_else(|| PyValueError::new_err(format!("unknown normalization `{n}`")))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    pii_core::tokens(&keys, domain, &steps, value.as_bytes())
+        .map(|found| found.into_iter().map(|t| t.token).collect())
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Adds the batch classes and functions to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<BatchOpener>()?;
+    m.add_class::<Rewrapper>()?;
+    m.add_function(wrap_pyfunction!(classify, m)?)?;
+    m.add_function(wrap_pyfunction!(audit, m)?)?;
+    m.add_function(wrap_pyfunction!(subject_tokens, m)?)?;
+    Ok(())
+}

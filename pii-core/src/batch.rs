@@ -1,0 +1,477 @@
+//! Bulk operations over stored values (feature `open`): classify, open and rewrap a column of
+//! values at once, for the jobs that need every stored field rather than one request (key
+//! rotation, moving data between zones, access requests and audits; `docs/bulk.md`).
+//!
+//! Every operation answers per value: one bad value is one outcome in the column, never an
+//! error for the batch. The opened data key of a wrap is kept and reused for every field that
+//! shares it (the fields of one request do: the edge wraps one data key per request), so a
+//! column of one request's fields costs one HPKE open, not one per field.
+//!
+//! ## Rewrap: a fresh data key per wrap, never plaintext out of the call
+//!
+//! [`Rewrapper::rewrap`] opens a field with the old private keys and seals the same value, with
+//! the same kind, policy and location, to the target keys, inside the call. Each *old wrap*
+//! gets a *new* random data key, wrapped once to the target recipients, and the fields that
+//! shared the old wrap share the new one (as the edge wrote them: rewrapping links no two
+//! requests that were not linked). Reusing the old data key under new wraps is not an option:
+//! - whoever held the old private key (a rotation after a suspected compromise) knows the old
+//!   data key and would still read the rewrapped fields;
+//! - the field nonce is the field counter under the data key, and the header (which changes
+//!   with the recipients) is the associated data: sealing the same counter again under the
+//!   same key with another header reuses an AES-GCM nonce.
+//!
+//! Rewrapping costs per field one AES-GCM open and one seal, and per old wrap one HPKE open
+//! and one HPKE seal per target recipient. A value already sealed to exactly the target
+//! recipients is left as it is ([`Rewrapped::Current`]), so a job that is run again does no work.
+//!
+//! ```
+//! use pii_core::batch::{classify, Class, Rewrapped, Rewrapper};
+//! use pii_core::envelope::{open, Binding, TestSealer, ValueKind};
+//! use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+//! let mut old = PrivateKeyring::new();
+//! old.push(PrivateKey::generate("eu", "eu-1", 100)?);
+//! let mut sealer = TestSealer::new(&old.public().recipients("eu")?, "eu")?;
+//! let at = Binding::new("signup", "eu", Location::field(Part::Header, "x-id", 0));
+//! let stored = sealer.seal(&at, ValueKind::Text, b"DE-4711")?;
+//!
+//! // Rotation: a new key for the region; the job opens with the old private key and seals to
+//! // the new public key.
+//! let mut new = PrivateKeyring::new();
+//! new.push(PrivateKey::generate("eu", "eu-1", 200)?);
+//! let mut job = Rewrapper::new(new.public(), None);
+//! let Ok(Rewrapped::Sealed(fresh)) = job.rewrap(&old, &stored) else { panic!() };
+//! assert_eq!(open(&new, &fresh)?.plaintext(), b"DE-4711");
+//! assert_eq!(open(&new, &fresh)?.binding(), &at);
+//! assert_eq!(job.rewrap(&new, &fresh), Ok(Rewrapped::Current));
+//! assert_eq!(classify(&fresh), Class::Envelope);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::envelope::{self, DataKeys, OpenError, Opened, SealError, Sealer};
+use crate::keys::{self, PrivateKeyring, PublicKeyring};
+
+/// Data keys kept by one [`BatchOpener`]: far more than the wraps a batch of a few thousand
+/// rows of requests holds, a few hundred KB at most.
+const MAX_DATA_KEYS: usize = 4096;
+/// New sealers (one per old wrap) kept by one [`Rewrapper`].
+const MAX_SEALERS: usize = 4096;
+
+/// What a stored value is, read without a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Class {
+    /// A version-2 envelope whose header parses (`pe2.`…): it may still fail to open.
+    Envelope,
+    /// A token of the `tokenize` action: `tk1.<domain>.<43 base64url characters>`.
+    Token,
+    /// Text that is neither: a value in clear (it may or may not be personal data).
+    Plaintext,
+    /// Looks like an envelope (`pe<digits>.`) but is not one this crate opens: damaged,
+    /// truncated, or of another format version.
+    Malformed,
+}
+
+impl Class {
+    /// The class's name in reports and the Python package: `envelope`, `token`, `plaintext`,
+    /// `malformed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Envelope => "envelope",
+            Class::Token => "token",
+            Class::Plaintext => "plaintext",
+            Class::Malformed => "malformed",
+        }
+    }
+}
+
+/// The [`Class`] of a stored value. Syntactic, needs no key and authenticates nothing: an
+/// audit's count, never a decision about a value an attacker controls.
+///
+/// ```
+/// use pii_core::batch::{classify, Class};
+/// assert_eq!(classify("erika@example.de"), Class::Plaintext);
+/// assert_eq!(classify("pe2.AAAA"), Class::Malformed);
+/// assert_eq!(classify(&format!("tk1.email.{}", "A".repeat(43))), Class::Token);
+/// assert_eq!(classify("tk1.email.short"), Class::Plaintext);
+/// ```
+pub fn classify(value: &str) -> Class {
+    if envelope::is_envelope(value) {
+        return match envelope::wrap_of(value) {
+            Ok(_) => Class::Envelope,
+            Err(_) => Class::Malformed,
+        };
+    }
+    if is_token(value) {
+        return Class::Token;
+    }
+    Class::Plaintext
+}
+
+/// `tk1.<domain>.<base64url of 32 bytes>` (docs/envelope.md §9).
+fn is_token(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("tk1.") else {
+        return false;
+    };
+    let Some((domain, mac)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    mac.len() == 43
+        && mac
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && keys::is_valid_domain(domain)
+}
+
+/// Opens many envelopes with one keyring, keeping each unwrapped data key for the next field
+/// that shares its wrap. The cache holds data keys only (wiped on drop), found by the exact
+/// private key and wrap bytes; every field is still authenticated with its whole header.
+///
+/// ```
+/// use pii_core::batch::BatchOpener;
+/// use pii_core::envelope::{Binding, OpenError, TestSealer, ValueKind};
+/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// let mut keys = PrivateKeyring::new();
+/// keys.push(PrivateKey::generate("eu", "eu-1", 1)?);
+/// let mut sealer = TestSealer::new(&keys.public().recipients("eu")?, "eu")?;
+/// let at = |n: &str| Binding::new("p", "eu", Location::field(Part::Query, n, 0));
+/// let column = [sealer.seal(&at("a"), ValueKind::Text, b"1")?, "pe2.x".to_owned(),
+///               sealer.seal(&at("b"), ValueKind::Text, b"2")?];
+/// let mut opener = BatchOpener::new();
+/// let out: Vec<_> = column.iter().map(|v| opener.open(&keys, v).map(|o| o.plaintext().to_vec())).collect();
+/// assert_eq!(out, [Ok(b"1".to_vec()), Err(OpenError::Malformed), Ok(b"2".to_vec())]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct BatchOpener {
+    data_keys: DataKeys,
+}
+
+impl Default for BatchOpener {
+    fn default() -> Self {
+        BatchOpener::new()
+    }
+}
+
+impl fmt::Debug for BatchOpener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BatchOpener")
+    }
+}
+
+impl BatchOpener {
+    /// An opener with an empty data-key cache.
+    pub fn new() -> Self {
+        BatchOpener {
+            data_keys: DataKeys::with_max(MAX_DATA_KEYS),
+        }
+    }
+
+    /// Open one envelope as [`envelope::open`] does (same checks, same errors), reusing a data
+    /// key this opener has unwrapped before.
+    pub fn open(&mut self, keys: &PrivateKeyring, text: &str) -> Result<Opened, OpenError> {
+        envelope::open_in_request(keys, text, None, &mut self.data_keys)
+    }
+}
+
+/// The outcome of rewrapping one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rewrapped {
+    /// The value sealed to the target keys: a new envelope text.
+    Sealed(String),
+    /// Already sealed to exactly the target recipients of its zone: left as it is (not opened).
+    Current,
+}
+
+/// Why one value was not rewrapped. Names no value and no key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RewrapError {
+    /// The value did not open with the old keys (`Malformed`, `NoKey`, `Tampered`, ...).
+    Open(OpenError),
+    /// The target keys have no key for the value's zone (or the target zone).
+    NoTargetKey {
+        /// The zone that has no target key.
+        zone: String,
+    },
+    /// Sealing to the target keys failed.
+    Seal(SealError),
+}
+
+impl RewrapError {
+    /// A short stable name for a column of outcomes: the [`OpenError::name`] (`Malformed`,
+    /// `NoKey`, `Tampered`, ...), `NoTargetKey` or `SealFailed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RewrapError::Open(e) => e.name(),
+            RewrapError::NoTargetKey { .. } => "NoTargetKey",
+            RewrapError::Seal(_) => "SealFailed",
+        }
+    }
+}
+
+impl fmt::Display for RewrapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RewrapError::Open(e) => write!(f, "cannot rewrap: {e}"),
+            RewrapError::NoTargetKey { zone } => {
+                write!(f, "the target keys have no key of zone `{zone}`")
+            }
+            RewrapError::Seal(e) => write!(f, "cannot seal to the target keys: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RewrapError {}
+
+/// Rewraps stored envelopes to other public keys: the rotated keys of their own zone, or every
+/// key of another zone (moving data). See the module documentation for what is kept (the
+/// value, its kind, policy and location) and what is new (the data key, the wraps, the field
+/// counters; the zone when moving).
+pub struct Rewrapper {
+    target: PublicKeyring,
+    zone: Option<String>,
+    opener: BatchOpener,
+    /// Per old wrap ([`envelope::Wrap::id`]): the sealer with its new data key.
+    sealers: HashMap<Vec<u8>, Sealer>,
+    out: Vec<u8>,
+}
+
+impl fmt::Debug for Rewrapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rewrapper")
+            .field("target_zones", &self.target.zones())
+            .field("zone", &self.zone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rewrapper {
+    /// Rewrap to `target` (public keys): each value to the newest key of each region of its
+    /// own zone (rotation), or, with `zone`, of that zone (moving: the envelope's zone becomes
+    /// `zone`).
+    pub fn new(target: PublicKeyring, zone: Option<&str>) -> Self {
+        Rewrapper {
+            target,
+            zone: zone.map(str::to_owned),
+            opener: BatchOpener::new(),
+            sealers: HashMap::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Rewrap one envelope, opening it with `keys` (the old private keys). The plaintext lives
+    /// only inside this call, in memory wiped on drop.
+    pub fn rewrap(&mut self, keys: &PrivateKeyring, text: &str) -> Result<Rewrapped, RewrapError> {
+        let wrap = envelope::wrap_of(text).map_err(RewrapError::Open)?;
+        let zone = self.zone.as_deref().unwrap_or(&wrap.zone);
+        let recipients = self
+            .target
+            .recipients(zone)
+            .map_err(|_| RewrapError::NoTargetKey {
+                zone: zone.to_owned(),
+            })?;
+        if wrap.zone == zone
+            && wrap.hints.len() == recipients.len()
+            && recipients.iter().all(|r| wrap.hints.contains(r.hint()))
+        {
+            return Ok(Rewrapped::Current);
+        }
+        let opened = self.opener.open(keys, text).map_err(RewrapError::Open)?;
+        if !self.sealers.contains_key(&wrap.id) {
+            if self.sealers.len() >= MAX_SEALERS {
+                self.sealers.clear();
+            }
+            let sealer = Sealer::new(&recipients, zone).map_err(RewrapError::Seal)?;
+            self.sealers.insert(wrap.id.clone(), sealer);
+        }
+        let Some(sealer) = self.sealers.get_mut(&wrap.id) else {
+            return Err(RewrapError::Seal(SealError::NoRecipients));
+        };
+        self.out.clear();
+        let binding = opened.binding();
+        sealer
+            .seal_into(
+                &binding.policy,
+                &binding.location,
+                opened.kind(),
+                opened.plaintext(),
+                &mut self.out,
+            )
+            .map_err(RewrapError::Seal)?;
+        // Envelope text is base64url: always ASCII.
+        String::from_utf8(std::mem::take(&mut self.out))
+            .map(Rewrapped::Sealed)
+            .map_err(|_| RewrapError::Seal(SealError::NoRecipients))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{open, Binding, TestSealer, ValueKind};
+    use crate::location::{Location, Part};
+    use crate::PrivateKey;
+    use proptest::prelude::*;
+
+    fn ring(keys: &[&PrivateKey]) -> PrivateKeyring {
+        let jwks = format!(
+            r#"{{"keys":[{}]}}"#,
+            keys.iter()
+                .map(|k| k.to_jwk())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        PrivateKeyring::from_jwks(&jwks).expect("ring")
+    }
+
+    fn at(name: &str) -> Binding {
+        Binding::new("p", "eu", Location::field(Part::Query, name, 0))
+    }
+
+    #[test]
+    fn classes() {
+        let k = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let mut s = TestSealer::new(&[&k.public()], "eu").expect("sealer");
+        let e = s.seal(&at("a"), ValueKind::Text, b"x").expect("seal");
+        assert_eq!(classify(&e), Class::Envelope);
+        assert_eq!(classify(&e[..e.len() - 5]), Class::Malformed);
+        assert_eq!(classify(&e.replacen("pe2.", "pe3.", 1)), Class::Malformed);
+        assert_eq!(classify(""), Class::Plaintext);
+        assert_eq!(classify("pe2"), Class::Plaintext);
+        let mac = "A".repeat(43);
+        assert_eq!(classify(&format!("tk1.email.v2.{mac}")), Class::Token);
+        assert_eq!(classify(&format!("tk1.Email.{mac}")), Class::Plaintext);
+        assert_eq!(classify(&format!("tk1..{mac}")), Class::Plaintext);
+    }
+
+    /// Fields of one wrap share one new wrap; fields of two wraps get two new data keys; the
+    /// old keys no longer open the result, the new ones do, with the same binding and kind.
+    #[test]
+    fn rotation_keeps_groups_and_needs_only_new_keys() {
+        let old = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let old2 = PrivateKey::generate("eu", "eu-2", 1).expect("key");
+        let new = PrivateKey::generate("eu", "eu-1", 2).expect("key");
+        let new2 = PrivateKey::generate("eu", "eu-2", 2).expect("key");
+        let old_ring = ring(&[&old, &old2]);
+        let new_ring = ring(&[&new]);
+        let mut r1 = TestSealer::new(&[&old.public(), &old2.public()], "eu").expect("s");
+        let mut r2 = TestSealer::new(&[&old.public(), &old2.public()], "eu").expect("s");
+        let a = r1.seal(&at("a"), ValueKind::Text, b"1").expect("a");
+        let b = r1.seal(&at("b"), ValueKind::String, b"\"2\"").expect("b");
+        let c = r2.seal(&at("c"), ValueKind::Number, b"3").expect("c");
+        let mut job = Rewrapper::new(ring(&[&new, &new2, &old, &old2]).public(), None);
+        let out: Vec<String> = [&a, &b, &c]
+            .iter()
+            .map(|v| match job.rewrap(&old_ring, v) {
+                Ok(Rewrapped::Sealed(s)) => s,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let wraps: Vec<Vec<u8>> = out
+            .iter()
+            .map(|s| envelope::wrap_of(s).expect("wrap").id)
+            .collect();
+        assert_eq!(wraps[0], wraps[1]);
+        assert_ne!(wraps[0], wraps[2]);
+        for (text, (was, kind, plain)) in out.iter().zip([
+            (&a, ValueKind::Text, &b"1"[..]),
+            (&b, ValueKind::String, b"\"2\""),
+            (&c, ValueKind::Number, b"3"),
+        ]) {
+            let o = open(&new_ring, text).expect("opens with the new key alone");
+            assert_eq!(o.plaintext(), plain);
+            assert_eq!(o.kind(), kind);
+            assert_eq!(o.binding(), open(&old_ring, was).expect("old").binding());
+            assert_eq!(open(&old_ring, text).unwrap_err(), OpenError::NoKey);
+        }
+        // Run again: nothing to do.
+        assert_eq!(job.rewrap(&old_ring, &out[0]), Ok(Rewrapped::Current));
+    }
+
+    #[test]
+    fn moving_zones_and_per_value_errors() {
+        let eu = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let us = PrivateKey::generate("us", "us-1", 1).expect("key");
+        let mut s = TestSealer::new(&[&eu.public()], "eu").expect("s");
+        let a = s.seal(&at("a"), ValueKind::Text, b"1").expect("a");
+        let mut job = Rewrapper::new(ring(&[&us]).public(), Some("us"));
+        let Ok(Rewrapped::Sealed(moved)) = job.rewrap(&ring(&[&eu]), &a) else {
+            panic!("not moved")
+        };
+        let o = open(&ring(&[&us]), &moved).expect("open");
+        assert_eq!(o.binding().zone, "us");
+        assert_eq!(o.binding().location, at("a").location);
+        // Per value: no key, malformed, no target key.
+        assert_eq!(
+            job.rewrap(&ring(&[&us]), &a),
+            Err(RewrapError::Open(OpenError::NoKey))
+        );
+        assert_eq!(
+            job.rewrap(&ring(&[&eu]), "pe2.AAAA"),
+            Err(RewrapError::Open(OpenError::Malformed))
+        );
+        let mut nowhere = Rewrapper::new(ring(&[&us]).public(), None);
+        assert_eq!(
+            nowhere.rewrap(&ring(&[&eu]), &a),
+            Err(RewrapError::NoTargetKey { zone: "eu".into() })
+        );
+        let mut tampered = a.clone();
+        let last = tampered.pop().expect("char");
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(
+            job.rewrap(&ring(&[&eu]), &tampered),
+            Err(RewrapError::Open(
+                OpenError::Tampered | OpenError::Malformed
+            ))
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Any column of fields from a few requests, with garbage mixed in: the batch opener
+        /// answers exactly what `open` answers, value by value, and a rewrap opens back to
+        /// the same plaintext under the new key.
+        #[test]
+        fn batch_matches_one_by_one(
+            fields in proptest::collection::vec((0usize..3, proptest::collection::vec(any::<u8>(), 0..40), any::<bool>()), 1..24)
+        ) {
+            let old = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+            let new = PrivateKey::generate("eu", "eu-1", 2).expect("key");
+            let (old_ring, new_ring) = (ring(&[&old]), ring(&[&new]));
+            let mut sealers: Vec<TestSealer> = (0..3)
+                .map(|_| TestSealer::new(&[&old.public()], "eu").expect("s"))
+                .collect();
+            let column: Vec<String> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (req, bytes, garbage))| {
+                    if *garbage {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    } else {
+                        sealers[*req]
+                            .seal(&at(&format!("f{i}")), ValueKind::Text, bytes)
+                            .expect("seal")
+                    }
+                })
+                .collect();
+            let mut opener = BatchOpener::new();
+            let mut job = Rewrapper::new(new_ring.public(), None);
+            for text in &column {
+                let one = open(&old_ring, text).map(|o| o.plaintext().to_vec());
+                let batch = opener.open(&old_ring, text).map(|o| o.plaintext().to_vec());
+                prop_assert_eq!(&one, &batch);
+                match job.rewrap(&old_ring, text) {
+                    Ok(Rewrapped::Sealed(s)) => {
+                        let again = open(&new_ring, &s).map(|o| o.plaintext().to_vec());
+                        prop_assert_eq!(again.ok(), one.ok());
+                    }
+                    Ok(Rewrapped::Current) => prop_assert!(false, "old field is not current"),
+                    Err(e) => prop_assert_eq!(Err(e), one.map(|_| ()).map_err(RewrapError::Open)),
+                }
+            }
+        }
+    }
+}
