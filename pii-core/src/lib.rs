@@ -41,7 +41,9 @@ mod crypto;
 mod engine;
 pub mod envelope;
 mod error;
+mod identity;
 mod json;
+pub mod jwt;
 mod keys;
 mod location;
 pub mod names;
@@ -63,6 +65,7 @@ mod yaml;
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use identity::{Identified, Identity, IdentityError};
 pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
@@ -70,7 +73,10 @@ pub use keys::{PrivateKey, PrivateKeyring};
 pub use location::{Location, LocationError, Part, PathElement};
 pub use policy::Policy;
 pub use request::Request;
-pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
+pub use residency::{
+    IdentitySpec, IssuerSpec, NoRoute, Residency, ResidencySpec, ResolveStep, Route, TokenSource,
+    ZoneSpec,
+};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
 pub use spec::ActionKind;

@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{Identified, Identity, IdentityError};
 use crate::request::Request;
 use crate::spec::{SpecPart, SpecPath, SpecProblem};
 
@@ -49,6 +50,90 @@ pub struct ResidencySpec {
     /// `docs/decisions/0003-region-health-signal.md`); routing skips them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<String>,
+    /// Verified identity tokens: the zone and the data subject from a JWT the edge verifies
+    /// against issuer key sets packaged with it (see [`IdentitySpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySpec>,
+}
+
+/// Where the zone and the data subject come from when the viewer presents an identity token
+/// (a JWT, RFC 7519) from one of `issuers`. The token is verified at the edge with the
+/// issuers' public keys, given at package time (`pii-edge package --issuer-jwks`): no
+/// network call. See `docs/residency.md`, "Zone from a verified token".
+///
+/// - A request that carries a token in the configured place has it verified: a token that
+///   fails (bad signature, expired, wrong audience, an unknown issuer or key, ...) is refused
+///   with 401 on every route, never ignored.
+/// - On a `required` route a request without a token is refused with 401, and when
+///   `zoneClaim` is set the zone comes from the token only (never from a resolve step the
+///   viewer controls).
+/// - Elsewhere a request without a token resolves its zone by the `resolve` steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentitySpec {
+    /// The identity providers whose tokens are accepted.
+    pub issuers: Vec<IssuerSpec>,
+    /// Where the token is: `{"header": "authorization"}` (the default; `Bearer <token>`) or
+    /// `{"cookie": "<name>"}`.
+    #[serde(default)]
+    pub token: TokenSource,
+    /// Clock tolerance on `exp`, `nbf` and `iat`, in seconds (at most 300; default 60).
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+    /// The claim that names the zone (`custom:residency`): its value is a zone name, or a
+    /// country code mapped through `countries`. Absent: the zone is resolved as without a
+    /// token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_claim: Option<String>,
+    /// The claim that names the data subject, bound into the receipt (default `sub`).
+    #[serde(default = "default_subject_claim")]
+    pub subject_claim: String,
+    /// Routes (path patterns, as in a policy's `match.paths`) on which a verified token is
+    /// required.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// One identity provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssuerSpec {
+    /// The issuer identifier, exactly as in the tokens' `iss`
+    /// (`https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC`).
+    pub issuer: String,
+    /// The audiences (`aud`) accepted: the application's client id(s) or API identifier.
+    pub audiences: Vec<String>,
+    /// The issuer's public JWK Set (`{"keys": [...]}`, what its `jwks_uri` serves), put here
+    /// by `pii-edge package --issuer-jwks` or written inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// Where the identity token travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum TokenSource {
+    /// A header (case-insensitive) whose value is `Bearer <token>`.
+    Header(String),
+    /// A cookie whose value is the token.
+    Cookie(String),
+}
+
+impl Default for TokenSource {
+    fn default() -> Self {
+        TokenSource::Header("authorization".into())
+    }
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+
+fn default_subject_claim() -> String {
+    "sub".into()
 }
 
 /// One zone.
@@ -98,6 +183,7 @@ fn country_header() -> String {
 #[derive(Debug, Clone)]
 pub struct Residency {
     spec: ResidencySpec,
+    identity: Option<Identity>,
 }
 
 impl Residency {
@@ -119,6 +205,29 @@ impl Residency {
     #[cfg(feature = "yaml")]
     pub fn from_yaml(source: &str, text: &str) -> Result<Residency, crate::PolicyError> {
         crate::yaml::load(source, text, Residency::compile)
+    }
+
+    /// [`Residency::from_yaml`], completing the configuration before it is checked: how
+    /// `pii-edge package --issuer-jwks` puts the issuers' key sets in. An error of `complete`
+    /// is reported at `identity`.
+    #[cfg(feature = "yaml")]
+    pub fn from_yaml_completed(
+        source: &str,
+        text: &str,
+        complete: impl FnOnce(&mut ResidencySpec) -> Result<(), String>,
+    ) -> Result<Residency, crate::PolicyError> {
+        crate::yaml::load(source, text, |mut spec: ResidencySpec| {
+            complete(&mut spec).map_err(|message| {
+                vec![SpecProblem {
+                    path: SpecPath {
+                        parts: vec![SpecPart::Key("identity")],
+                        offset: None,
+                    },
+                    message,
+                }]
+            })?;
+            Residency::compile(spec)
+        })
     }
 
     /// Check a parsed configuration.
@@ -193,11 +302,50 @@ impl Residency {
                 "give at least one resolve step or a default zone".into(),
             );
         }
+        let identity = match &spec.identity {
+            None => None,
+            Some(identity) => match Identity::compile(identity) {
+                Ok(identity) => Some(identity),
+                Err(messages) => {
+                    for message in messages {
+                        add(vec![Key("identity")], message);
+                    }
+                    None
+                }
+            },
+        };
         if problems.is_empty() {
-            Ok(Residency { spec })
+            Ok(Residency { spec, identity })
         } else {
             Err(problems)
         }
+    }
+
+    /// The verified-identity configuration, when the residency file has `identity`.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// Checks the identity token of a request at `now` (unix seconds), when the configuration
+    /// has `identity` (see [`IdentitySpec`]): `Ok(None)` without `identity`, or without a token
+    /// on a route that does not require one; the verified issuer, subject and zone otherwise.
+    pub fn identify(&self, req: &Request, now: u64) -> Result<Option<Identified>, IdentityError> {
+        match &self.identity {
+            None => Ok(None),
+            Some(identity) => identity.check(req, now, |v| self.zone_or_country(v)),
+        }
+    }
+
+    /// A zone name, or a country code mapped through `countries`, as the zone it names.
+    fn zone_or_country(&self, v: &str) -> Option<&str> {
+        let v = v.trim();
+        if let Some((k, _)) = self.spec.zones.get_key_value(v) {
+            return Some(k.as_str());
+        }
+        self.spec
+            .countries
+            .get(&v.to_ascii_uppercase())
+            .map(String::as_str)
     }
 
     /// The configuration as written.
@@ -212,16 +360,7 @@ impl Residency {
 
     /// The zone of a request, or `None` when no step resolves and there is no default.
     pub fn resolve(&self, req: &Request) -> Option<&str> {
-        let zone_or_country = |v: &str| -> Option<&str> {
-            let v = v.trim();
-            if let Some((k, _)) = self.spec.zones.get_key_value(v) {
-                return Some(k.as_str());
-            }
-            self.spec
-                .countries
-                .get(&v.to_ascii_uppercase())
-                .map(String::as_str)
-        };
+        let zone_or_country = |v: &str| self.zone_or_country(v);
         for step in &self.spec.resolve {
             let found = match step {
                 ResolveStep::Header { name } => {
