@@ -383,7 +383,8 @@ pub(crate) enum JwsKey {
     /// RSASSA-PSS with SHA-256 and MGF1-SHA-256, salt of 32 bytes (`PS256`).
     Ps256 { n: Vec<u8>, e: Vec<u8> },
     /// ECDSA on P-256 with SHA-256, the signature as `R || S` (`ES256`): the uncompressed
-    /// point `04 || x || y`.
+    /// point `04 || x || y`. Feature `es256`.
+    #[cfg(feature = "es256")]
     Es256(Vec<u8>),
     /// Ed25519 (`EdDSA`, RFC 8037; `Ed25519` in RFC 9864).
     Ed25519([u8; ED25519_LEN]),
@@ -400,6 +401,7 @@ impl JwsKey {
             JwsKey::Ps256 { n, e } => signature::RsaPublicKeyComponents { n, e }
                 .verify(&signature::RSA_PSS_2048_8192_SHA256, message, sig)
                 .is_ok(),
+            #[cfg(feature = "es256")]
             JwsKey::Es256(point) => {
                 signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
                     .verify(message, sig)

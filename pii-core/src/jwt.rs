@@ -155,6 +155,7 @@ impl IssuerKey {
         match self.key {
             JwsKey::Rs256 { .. } => alg == "RS256",
             JwsKey::Ps256 { .. } => alg == "PS256",
+            #[cfg(feature = "es256")]
             JwsKey::Es256(_) => alg == "ES256",
             JwsKey::Ed25519(_) => alg == "EdDSA" || alg == "Ed25519",
         }
@@ -229,6 +230,14 @@ fn parse_key(index: usize, jwk: &Map<String, Value>) -> Result<IssuerKey, JwtErr
                 }
             }
         }
+        #[cfg(not(feature = "es256"))]
+        (Some("EC"), Some("P-256")) => {
+            return Err(fail(
+                "an EC P-256 key (ES256): this build leaves ES256 out (ring's P-256 table is about 140 KB of the 1 MB package); build the addon with `cargo build --release -p pii-edge-node --features es256` and package with `--es256`"
+                    .into(),
+            ))
+        }
+        #[cfg(feature = "es256")]
         (Some("EC"), Some("P-256")) if matches!(alg, None | Some("ES256")) => {
             let x = b64(jwk.get("x"), index, "x")?;
             let y = b64(jwk.get("y"), index, "y")?;

@@ -88,6 +88,11 @@ pub(crate) struct PackageArgs {
     /// (docs/residency.md)
     #[arg(long, value_name = "[ISSUER=]FILE", requires = "residency")]
     issuer_jwks: Vec<String>,
+    /// The addon was built with ES256 (`cargo build --release -p pii-edge-node --features
+    /// es256`): needed when an identity issuer has EC P-256 keys. The default addon leaves
+    /// ES256 out (about 140 KB zipped; docs/decisions/0005-edge-package-size.md)
+    #[arg(long)]
+    es256: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -131,6 +136,11 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         args.residency.as_deref(),
         &issuer_jwks,
     )?;
+    if !args.es256 && has_ec_issuer_key(doc.residency.as_ref()) {
+        return Err(CliError::new(
+            "an identity issuer has an EC P-256 key (ES256), which the default edge addon does not verify: build the addon with `cargo build --release -p pii-edge-node --features es256` and add `--es256` (about 140 KB more zipped)",
+        ));
+    }
     doc.seal_at = match args.seal_at {
         None => edge_fn::bundle::SealAt::Each,
         Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
@@ -313,6 +323,21 @@ fn issuer_jwks(args: &[String]) -> Result<Vec<IssuerJwks>, CliError> {
         .collect()
 }
 
+/// Whether an identity issuer of the residency (as JSON) has an EC key.
+fn has_ec_issuer_key(residency: Option<&serde_json::Value>) -> bool {
+    residency
+        .and_then(|r| r.pointer("/identity/issuers"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i.pointer("/jwks/keys")
+                .and_then(serde_json::Value::as_array)
+        })
+        .flatten()
+        .any(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some("EC"))
+}
+
 /// Puts each given key set into its issuer of the residency's `identity`.
 fn put_issuer_jwks(spec: &mut pii_core::ResidencySpec, given: &[IssuerJwks]) -> Result<(), String> {
     if given.is_empty() {
@@ -327,11 +352,13 @@ fn put_issuer_jwks(spec: &mut pii_core::ResidencySpec, given: &[IssuerJwks]) -> 
         let issuer = match &g.issuer {
             Some(name) => identity.issuers.iter_mut().find(|i| &i.issuer == name),
             None if identity.issuers.len() == 1 => identity.issuers.first_mut(),
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "--issuer-jwks {}: the residency file lists {} issuers; say which as ISSUER=FILE",
                 g.file,
                 identity.issuers.len()
-            )),
+            ))
+            }
         };
         let Some(issuer) = issuer else {
             return Err(format!(
