@@ -65,7 +65,7 @@ mod yaml;
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
-pub use identity::{Identified, Identity, IdentityError};
+pub use identity::{Identified, Identity, IdentityError, IdentitySpec, IssuerSpec, TokenSource};
 pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
@@ -73,10 +73,7 @@ pub use keys::{PrivateKey, PrivateKeyring};
 pub use location::{Location, LocationError, Part, PathElement};
 pub use policy::Policy;
 pub use request::Request;
-pub use residency::{
-    IdentitySpec, IssuerSpec, NoRoute, Residency, ResidencySpec, ResolveStep, Route, TokenSource,
-    ZoneSpec,
-};
+pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
 pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
 pub use spec::ActionKind;

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{Identified, Identity, IdentityError};
+use crate::identity::{Identified, Identity, IdentityError, IdentitySpec};
 use crate::request::Request;
 use crate::spec::{SpecPart, SpecPath, SpecProblem};
 
@@ -54,86 +54,6 @@ pub struct ResidencySpec {
     /// against issuer key sets packaged with it (see [`IdentitySpec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentitySpec>,
-}
-
-/// Where the zone and the data subject come from when the viewer presents an identity token
-/// (a JWT, RFC 7519) from one of `issuers`. The token is verified at the edge with the
-/// issuers' public keys, given at package time (`pii-edge package --issuer-jwks`): no
-/// network call. See `docs/residency.md`, "Zone from a verified token".
-///
-/// - A request that carries a token in the configured place has it verified: a token that
-///   fails (bad signature, expired, wrong audience, an unknown issuer or key, ...) is refused
-///   with 401 on every route, never ignored.
-/// - On a `required` route a request without a token is refused with 401, and when
-///   `zoneClaim` is set the zone comes from the token only (never from a resolve step the
-///   viewer controls).
-/// - Elsewhere a request without a token resolves its zone by the `resolve` steps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IdentitySpec {
-    /// The identity providers whose tokens are accepted.
-    pub issuers: Vec<IssuerSpec>,
-    /// Where the token is: `{"header": "authorization"}` (the default; `Bearer <token>`) or
-    /// `{"cookie": "<name>"}`.
-    #[serde(default)]
-    pub token: TokenSource,
-    /// Clock tolerance on `exp`, `nbf` and `iat`, in seconds (at most 300; default 60).
-    #[serde(default = "default_leeway")]
-    pub leeway_seconds: u64,
-    /// The claim that names the zone (`custom:residency`): its value is a zone name, or a
-    /// country code mapped through `countries`. Absent: the zone is resolved as without a
-    /// token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone_claim: Option<String>,
-    /// The claim that names the data subject, bound into the receipt (default `sub`).
-    #[serde(default = "default_subject_claim")]
-    pub subject_claim: String,
-    /// Routes (path patterns, as in a policy's `match.paths`) on which a verified token is
-    /// required.
-    #[serde(default)]
-    pub required: Vec<String>,
-}
-
-/// One identity provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IssuerSpec {
-    /// The issuer identifier, exactly as in the tokens' `iss`
-    /// (`https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC`).
-    pub issuer: String,
-    /// The audiences (`aud`) accepted: the application's client id(s) or API identifier.
-    pub audiences: Vec<String>,
-    /// The issuer's public JWK Set (`{"keys": [...]}`, what its `jwks_uri` serves), put here
-    /// by `pii-edge package --issuer-jwks` or written inline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks: Option<serde_json::Value>,
-}
-
-/// Where the identity token travels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub enum TokenSource {
-    /// A header (case-insensitive) whose value is `Bearer <token>`.
-    Header(String),
-    /// A cookie whose value is the token.
-    Cookie(String),
-}
-
-impl Default for TokenSource {
-    fn default() -> Self {
-        TokenSource::Header("authorization".into())
-    }
-}
-
-fn default_leeway() -> u64 {
-    60
-}
-
-fn default_subject_claim() -> String {
-    "sub".into()
 }
 
 /// One zone.
