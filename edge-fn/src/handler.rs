@@ -10,8 +10,11 @@
 //!    truncated body is rejected by the engine on a protected route with 413; a header entry
 //!    whose `key` names another header, which CloudFront never sends, is a 400
 //!    `invalid-event`).
-//! 4. Applies the engine, catching panics (a panic becomes a 500 and the function keeps
-//!    serving).
+//! 4. When the residency file has `identity` (docs/residency.md), verifies the viewer's
+//!    identity token: a refused token (or none on a route that requires one) is a 401/403
+//!    problem; a verified token's zone replaces the residency's resolve steps and its subject
+//!    goes into the receipt. Then applies the engine, catching panics (a panic becomes a 500
+//!    and the function keeps serving).
 //! 5. Writes back only what changed ([`cloudfront::write_back`]): the body with
 //!    `action: "replace"` (base64, or text when only text fits), the query string, the
 //!    headers. A body that grows past what CloudFront accepts back ([`BodyLimits`]) is
