@@ -144,6 +144,14 @@ fn tokens_from_a_real_library_route_by_their_claim_and_every_attack_is_refused()
                 failures.push(format!("{name}: {} instead of {code}", body["type"]));
             }
             let detail = body["detail"].as_str().unwrap_or("");
+            // The reason, not only the category: an attack refused for another reason (a
+            // forged signature failing after an algorithm check that did not run) would hide
+            // a missing check.
+            if let Some(reason) = expect["detail"].as_str() {
+                if !detail.contains(reason) {
+                    failures.push(format!("{name}: `{detail}` does not say `{reason}`"));
+                }
+            }
             if code == "token-key-unknown" && !detail.contains("stale") {
                 failures.push(format!(
                     "{name}: the detail does not say the key set is stale"

@@ -85,8 +85,9 @@ def ok(zone):
     return {"status": 200, "code": None, "zone": zone}
 
 
-def refused(status, code):
-    return {"status": status, "code": code, "zone": None}
+def refused(status, code, detail=None):
+    """A refusal: the status, the problem type's code and a piece of its detail (the reason)."""
+    return {"status": status, "code": code, "zone": None, "detail": detail}
 
 
 PATH = "/api/profile"
@@ -107,76 +108,76 @@ case("token_beats_viewer_header", sign(rsa_a, "RS256", "a-rsa"), ok("eu-central"
 case("within_leeway", sign(ed_a, "EdDSA", "a-ed", claims(exp=NOW - 30)), ok("eu-central"))
 
 # Missing and unusable tokens on a route that requires one: never the viewer's header.
-case("missing", None, refused(401, "token-missing"), country="IE")
+case("missing", None, refused(401, "token-missing", "requires a verified identity token"), country="IE")
 case("no_zone_claim", sign(ed_a, "EdDSA", "a-ed", claims(custom_residency=None)),
-     refused(403, "token-no-zone"), country="IE")
+     refused(403, "token-no-zone", "names no residency zone"), country="IE")
 case("unknown_zone", sign(ed_a, "EdDSA", "a-ed", claims(custom_residency="us-east")),
-     refused(403, "token-no-zone"))
+     refused(403, "token-no-zone", "names no residency zone"))
 
 # The classic attacks.
-case("alg_none", jwt.encode(claims(), None, algorithm="none"), refused(401, "token-invalid"))
+case("alg_none", jwt.encode(claims(), None, algorithm="none"), refused(401, "token-invalid", "unsigned"))
 case("alg_none_with_kid", raw('{"alg":"none","kid":"a-rsa"}', json.dumps(claims()), lambda m: b""),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "unsigned"))
 pem = rsa_a.public_key().public_bytes(serialization.Encoding.PEM,
                                       serialization.PublicFormat.SubjectPublicKeyInfo)
 case("hs256_keyed_with_rsa_public_key",
      raw('{"alg":"HS256","kid":"a-rsa"}', json.dumps(claims()),
          lambda m: hmac.new(pem, m, hashlib.sha256).digest()),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "algorithm of its issuer"))
 case("hs256_keyed_with_jwk_n",
      raw('{"alg":"HS256","kid":"a-rsa"}', json.dumps(claims()),
          lambda m: hmac.new(issuers[A]["jwks"]["keys"][0]["n"].encode(), m, hashlib.sha256).digest()),
-     refused(401, "token-invalid"))
-case("rs256_key_as_ps256", sign(rsa_a, "PS256", "a-rsa"), refused(401, "token-invalid"))
-case("ps256_key_as_rs256", sign(pss_a, "RS256", "a-pss"), refused(401, "token-invalid"))
-case("es256_key_as_eddsa_alg", sign(ed_a, "EdDSA", "a-ec"), refused(401, "token-invalid"))
-case("kid_path", sign(rsa_a, "RS256", "../../../../dev/null"), refused(401, "token-key-unknown"))
-case("kid_url", sign(rsa_a, "RS256", "https://attacker.example/jwks.json"), refused(401, "token-key-unknown"))
-case("kid_sql", sign(rsa_a, "RS256", "a-rsa' OR '1'='1"), refused(401, "token-key-unknown"))
+     refused(401, "token-invalid", "algorithm of its issuer"))
+case("rs256_key_as_ps256", sign(rsa_a, "PS256", "a-rsa"), refused(401, "token-invalid", "algorithm of its issuer"))
+case("ps256_key_as_rs256", sign(pss_a, "RS256", "a-pss"), refused(401, "token-invalid", "algorithm of its issuer"))
+case("es256_key_as_eddsa_alg", sign(ed_a, "EdDSA", "a-ec"), refused(401, "token-invalid", "algorithm of its issuer"))
+case("kid_path", sign(rsa_a, "RS256", "../../../../dev/null"), refused(401, "token-key-unknown", "stale"))
+case("kid_url", sign(rsa_a, "RS256", "https://attacker.example/jwks.json"), refused(401, "token-key-unknown", "stale"))
+case("kid_sql", sign(rsa_a, "RS256", "a-rsa' OR '1'='1"), refused(401, "token-key-unknown", "stale"))
 case("jku", sign(rsa_a, "RS256", "a-rsa", headers={"jku": "https://attacker.example/jwks.json"}),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "`jku`"))
 case("x5u", sign(rsa_a, "RS256", "a-rsa", headers={"x5u": "https://attacker.example/cert.pem"}),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "`x5u`"))
 case("embedded_jwk", sign(ed_a, "EdDSA", "a-ed",
                           headers={"jwk": json.loads(OKPAlgorithm.to_jwk(ed_a.public_key()))}),
-     refused(401, "token-invalid"))
-case("crit", sign(ed_a, "EdDSA", "a-ed", headers={"crit": ["exp"]}), refused(401, "token-invalid"))
+     refused(401, "token-invalid", "`jwk`"))
+case("crit", sign(ed_a, "EdDSA", "a-ed", headers={"crit": ["exp"]}), refused(401, "token-invalid", "`crit`"))
 ed_sign = ed_a.sign
 case("duplicate_claim",
      raw('{"alg":"EdDSA","kid":"a-ed"}',
          json.dumps(claims())[:-1] + ', "custom:residency": "eu-west"}', ed_sign),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "repeats a member"))
 case("duplicate_header_member",
      raw('{"alg":"EdDSA","kid":"a-ed","kid":"a-ed"}', json.dumps(claims()), ed_sign),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "repeats a member"))
 case("oversized_header", sign(ed_a, "EdDSA", "a-ed", headers={"x-pad": "a" * 2000}),
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "over 8192"))
 case("oversized_token", sign(ed_a, "EdDSA", "a-ed", claims(pad="a" * 9000)),
-     refused(401, "token-invalid"))
-case("expired", sign(ed_a, "EdDSA", "a-ed", claims(exp=NOW - 3600)), refused(401, "token-expired"))
-case("no_exp", sign(ed_a, "EdDSA", "a-ed", claims(exp=None)), refused(401, "token-invalid"))
-case("not_yet_valid", sign(ed_a, "EdDSA", "a-ed", claims(nbf=NOW + 3600)), refused(401, "token-invalid"))
-case("issued_in_future", sign(ed_a, "EdDSA", "a-ed", claims(iat=NOW + 3600)), refused(401, "token-invalid"))
-case("wrong_aud", sign(ed_a, "EdDSA", "a-ed", claims(aud="app-other")), refused(401, "token-invalid"))
+     refused(401, "token-invalid", "over 8192"))
+case("expired", sign(ed_a, "EdDSA", "a-ed", claims(exp=NOW - 3600)), refused(401, "token-expired", "expired"))
+case("no_exp", sign(ed_a, "EdDSA", "a-ed", claims(exp=None)), refused(401, "token-invalid", "no numeric exp"))
+case("not_yet_valid", sign(ed_a, "EdDSA", "a-ed", claims(nbf=NOW + 3600)), refused(401, "token-invalid", "not valid yet"))
+case("issued_in_future", sign(ed_a, "EdDSA", "a-ed", claims(iat=NOW + 3600)), refused(401, "token-invalid", "issued in the future"))
+case("wrong_aud", sign(ed_a, "EdDSA", "a-ed", claims(aud="app-other")), refused(401, "token-invalid", "(aud)"))
 case("wrong_iss", sign(ed_a, "EdDSA", "a-ed", claims(iss="https://idp-c.example/")),
-     refused(401, "token-invalid"))
-case("other_issuers_key_by_kid", sign(rsa_b, "RS256", "b-rsa"), refused(401, "token-key-unknown"))
-case("other_issuers_key_own_kid", sign(rsa_b, "RS256", "a-rsa"), refused(401, "token-invalid"))
+     refused(401, "token-invalid", "issuer (iss)"))
+case("other_issuers_key_by_kid", sign(rsa_b, "RS256", "b-rsa"), refused(401, "token-key-unknown", "stale"))
+case("other_issuers_key_own_kid", sign(rsa_b, "RS256", "a-rsa"), refused(401, "token-invalid", "signature does not verify"))
 case("tampered_payload",
      sign(ed_a, "EdDSA", "a-ed").split(".")[0] + "."
      + b64(json.dumps(claims(custom_residency="eu-west")).encode()) + "."
      + sign(ed_a, "EdDSA", "a-ed").split(".")[2],
-     refused(401, "token-invalid"))
+     refused(401, "token-invalid", "signature does not verify"))
 case("rotated_key_not_packaged", sign(rotated_a, "ES256", "a-ec-2026-q1"),
-     refused(401, "token-key-unknown"))
-case("jwe_five_parts", "a.b.c.d.e", refused(401, "token-invalid"))
-case("garbage", "not a token", refused(401, "token-invalid"))
+     refused(401, "token-key-unknown", "stale"))
+case("jwe_five_parts", "a.b.c.d.e", refused(401, "token-invalid", "not three"))
+case("garbage", "not a token", refused(401, "token-invalid", "not three"))
 
 # A route that does not require a token: the viewer's header without one, the token with one,
 # and a bad token is still refused (never silently ignored).
 case("open_route_no_token", None, ok("eu-west"), path="/api/search", country="IE")
 case("open_route_token", sign(ed_a, "EdDSA", "a-ed"), ok("eu-central"), path="/api/search", country="IE")
 case("open_route_expired_token", sign(ed_a, "EdDSA", "a-ed", claims(exp=NOW - 3600)),
-     refused(401, "token-expired"), path="/api/search", country="IE")
+     refused(401, "token-expired", "expired"), path="/api/search", country="IE")
 
 print(json.dumps({"now": NOW, "issuers": issuers, "cases": cases}))
