@@ -3,7 +3,9 @@
 #   1. build the release Node-API addon (opt-level z, LTO, strip: the workspace release profile);
 #   2. build the package zip with `pii-edge package` (index.js + pii_edge.node + bundle.json,
 #      the bundle made from policies/ and the demo public and token keys in examples/keys/);
-#   3. FAIL when the zip is over 1,000,000 bytes (the viewer-request limit is 1 MB compressed);
+#   3. FAIL when the zip is over 700,000 bytes: the viewer-request limit is 1 MB compressed, and
+#      the package keeps 300,000 bytes of it free for what the edge must still learn
+#      (docs/decisions/0007-edge-package-size.md: it was 991,605 bytes before that record);
 #   4. FAIL when the addon needs a glibc symbol version newer than 2.34 (Amazon Linux 2023,
 #      the nodejs20.x / nodejs22.x runtimes);
 #   5. load the zip with node the way the Lambda Node.js runtime does and check the protected
@@ -12,7 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LIMIT_BYTES=1000000
+# The ceiling this project holds itself to (decision 0007), below Lambda@Edge's 1,000,000.
+LIMIT_BYTES=700000
+VIEWER_LIMIT_BYTES=1000000
 GLIBC_MAX=2.34
 out=target/edge-package
 zip_path=$out/edge.zip
@@ -47,9 +51,9 @@ size=$(stat -c %s "$zip_path")
 addon_size=$(stat -c %s "$out/files/pii_edge.node")
 headroom=$((LIMIT_BYTES - size))
 echo "   addon pii_edge.node: $addon_size bytes unzipped"
-echo "   package: $size bytes zipped, limit $LIMIT_BYTES, headroom $headroom bytes ($((headroom * 100 / LIMIT_BYTES))%)"
+echo "   package: $size bytes zipped, ceiling $LIMIT_BYTES, headroom $headroom bytes; Lambda@Edge viewer limit $VIEWER_LIMIT_BYTES"
 if [ "$size" -gt "$LIMIT_BYTES" ]; then
-  echo "package-checks: FAILED: the package is $size bytes, over the $LIMIT_BYTES-byte viewer-request limit" >&2
+  echo "package-checks: FAILED: the package is $size bytes, over the project's $LIMIT_BYTES-byte ceiling (the viewer-request limit is $VIEWER_LIMIT_BYTES; docs/decisions/0007-edge-package-size.md says how it was measured and what it is made of)" >&2
   exit 1
 fi
 

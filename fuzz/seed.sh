@@ -134,4 +134,15 @@ put("scan_input", "[\n" + "[" * 300 + "]" * 300 + "]")
 
 for t in sorted(os.listdir(root)):
     print(f"{t}: {len(os.listdir(f'{root}/{t}'))} files")
+# jwt_verify: the one valid token of the target and variants of it (other alg, no signature,
+# padding, five parts, a JSON header with crit).
+valid = open("fuzz/fuzz_targets/jwt_verify.rs").read().split('const VALID: &str = "')[1].split('"')[0]
+head, payload, sig = valid.split(".")
+b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+for token in [valid, f"{head}.{payload}.", f"{head}={payload}.{sig}", valid + ".x.y",
+              b64(b'{"alg":"none"}') + f".{payload}.",
+              b64(b'{"alg":"RS256","kid":"rsa"}') + f".{payload}.{sig}",
+              b64(b'{"alg":"EdDSA","kid":"fuzz","crit":["b64"],"b64":false}') + f".{payload}.{sig}"]:
+    put("jwt_verify", token)
+
 PY

@@ -107,6 +107,14 @@ def verify(method, target, headers, body, keys, max_age, now):
         raise Refused("malformed")
     if claims["h"] != digest(header_block(names, headers)):
         raise Refused("headers")
+    sub_id = claims.get("sub_id")
+    if sub_id is not None and (
+        not isinstance(sub_id, dict)
+        or set(sub_id) != {"format", "iss", "sub"}
+        or sub_id["format"] != "iss_sub"
+        or not all(isinstance(sub_id[m], str) for m in ("iss", "sub"))
+    ):
+        raise Refused("malformed")
     return claims
 
 
@@ -117,9 +125,13 @@ def main():
         v = json.loads(path.read_text())
         r = v["request"]
         try:
-            verify(r["method"], r["target"], [tuple(h) for h in r["headers"]],
-                   base64.b64decode(r["body"]), v["keys"]["keys"], v["maxAge"], v["now"])
+            claims = verify(r["method"], r["target"], [tuple(h) for h in r["headers"]],
+                            base64.b64decode(r["body"]), v["keys"]["keys"], v["maxAge"], v["now"])
             got = "valid"
+            sub_id = claims.get("sub_id")
+            subject = {"iss": sub_id["iss"], "sub": sub_id["sub"]} if sub_id else None
+            if subject != v.get("subject"):
+                got = f"valid, but the subject is {subject}"
         except Refused as e:
             got = e.code
         if got == v["expect"]:

@@ -9,6 +9,12 @@
 //! request that failed. Every origin opens what it receives with its own key; an envelope of
 //! another zone would not open there.
 //!
+//! A second run takes the zone from a verified identity token instead (issue 22): each user
+//! sends an `Authorization: Bearer` token of a simulated identity provider whose
+//! `custom:residency` claim names their country, and a viewer header that names a country of
+//! *another* zone (a traveller, or someone choosing where their data goes). The route requires
+//! a token, so the token decides: nothing may be sealed to, or served by, the header's zone.
+//!
 //! Run it: `cargo run -p edge-fn --example residency_simulation`. The integration test
 //! `tests/residency_simulation.rs` runs the same code and checks the report.
 
@@ -46,6 +52,11 @@ pub(crate) const COUNTRIES: [(&str, &str); 6] = [
 
 const POLICY: &str = "signup";
 
+/// The simulated identity provider (issue 22): its issuer, audience and signing key's seed.
+const ISSUER: &str = "https://idp.simulation.test/pool";
+const AUDIENCE: &str = "shop";
+const IDP_SEED: [u8; 32] = [42; 32];
+
 /// What the run measured.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Report {
@@ -65,6 +76,8 @@ pub(crate) struct Report {
     pub(crate) cross_zone_attempts: usize,
     /// Requests whose protected form still held a plaintext value.
     pub(crate) plaintext_leaks: usize,
+    /// With identity tokens: requests sealed to a zone the token does not name, or refused.
+    pub(crate) not_token_zone: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -80,6 +93,11 @@ impl std::fmt::Display for Report {
             f,
             "plaintext leaks:      {} (must be 0)",
             self.plaintext_leaks
+        )?;
+        writeln!(
+            f,
+            "not the token's zone: {} (must be 0)",
+            self.not_token_zone
         )?;
         write!(
             f,
@@ -241,7 +259,45 @@ fn post(port: u16, headers: &[(String, String)], body: &[u8]) -> Option<u16> {
     resp.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn bundle(public_jwks: &Value, origins: &BTreeMap<String, u16>, unavailable: &[String]) -> String {
+/// The identity provider's key pair (ring, the project's one crypto stack).
+fn idp_key() -> Result<ring::signature::Ed25519KeyPair, String> {
+    ring::signature::Ed25519KeyPair::from_seed_unchecked(&IDP_SEED).map_err(|e| e.to_string())
+}
+
+/// The residency file's `identity` section: the provider's public key set, the zone from the
+/// `custom:residency` claim, a token required on the sign-up route.
+fn identity_section() -> Result<Value, String> {
+    use ring::signature::KeyPair as _;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(idp_key()?.public_key());
+    Ok(json!({
+        "issuers": [{"issuer": ISSUER, "audiences": [AUDIENCE],
+                     "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "sim-1", "x": x}]}}],
+        "zoneClaim": "custom:residency",
+        "required": ["/api/users"]
+    }))
+}
+
+/// An identity token of user `sub` whose residency claim is `country` (EdDSA, compact JWS).
+fn mint(sub: &str, country: &str) -> Result<String, String> {
+    let b64 = |d: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let header = b64(br#"{"alg":"EdDSA","kid":"sim-1"}"#);
+    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 600,
+                        "custom:residency": country});
+    let signing_input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+    let signature = idp_key()?.sign(signing_input.as_bytes());
+    Ok(format!("{signing_input}.{}", b64(signature.as_ref())))
+}
+
+fn bundle(
+    public_jwks: &Value,
+    origins: &BTreeMap<String, u16>,
+    unavailable: &[String],
+    identity: Option<&Value>,
+) -> String {
     let zones: serde_json::Map<String, Value> = ZONES
         .iter()
         .map(|(z, regions)| (z.to_string(), json!({ "regions": regions })))
@@ -275,6 +331,7 @@ fn bundle(public_jwks: &Value, origins: &BTreeMap<String, u16>, unavailable: &[S
             "default": null,
             "origins": origin_names,
             "unavailable": unavailable,
+            "identity": identity,
         }
     })
     .to_string()
@@ -289,8 +346,9 @@ fn event(event_type: &str, request: Value) -> Value {
 
 /// Send a sign-up of a user of `country` through the viewer-request trigger; returns what the
 /// trigger forwards and its decoded body.
-fn seal(edge: &Edge, country: &str, body: &str) -> (Value, Vec<u8>) {
-    let viewer = event(
+/// With `token`, the request also carries `Authorization: Bearer <token>`.
+fn seal(edge: &Edge, country: &str, body: &str, token: Option<&str>) -> (Value, Vec<u8>) {
+    let mut viewer = event(
         "viewer-request",
         json!({
             "clientIp": "203.0.113.9", "method": "POST", "uri": "/api/users", "querystring": "",
@@ -303,6 +361,10 @@ fn seal(edge: &Edge, country: &str, body: &str) -> (Value, Vec<u8>) {
                      "data": base64::engine::general_purpose::STANDARD.encode(body)}
         }),
     );
+    if let Some(token) = token {
+        viewer["Records"][0]["cf"]["request"]["headers"]["authorization"] =
+            json!([{"key": "Authorization", "value": format!("Bearer {token}")}]);
+    }
     let sealed = handle_value(edge, viewer);
     let body = sealed["body"]["data"]
         .as_str()
@@ -311,8 +373,33 @@ fn seal(edge: &Edge, country: &str, body: &str) -> (Value, Vec<u8>) {
     (sealed, body)
 }
 
-/// Run the simulation: `requests` requests, region `stop_region` stopped after `stop_after`.
+/// Run the simulation: `requests` requests, region `stop_region` stopped after `stop_after`;
+/// the zone from the viewer's account-country header.
 pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Result<Report, String> {
+    run_as(requests, stop_region, stop_after, false)
+}
+
+/// [`run`] with the zone from verified identity tokens, each request's viewer header naming a
+/// country of another zone.
+pub(crate) fn run_with_tokens(
+    requests: usize,
+    stop_region: &str,
+    stop_after: usize,
+) -> Result<Report, String> {
+    run_as(requests, stop_region, stop_after, true)
+}
+
+fn run_as(
+    requests: usize,
+    stop_region: &str,
+    stop_after: usize,
+    tokens: bool,
+) -> Result<Report, String> {
+    let identity = if tokens {
+        Some(identity_section()?)
+    } else {
+        None
+    };
     let mut origins: Vec<Origin> = Vec::new();
     let mut public = Vec::new();
     for (zone, regions) in ZONES {
@@ -336,8 +423,10 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
 
     let log = Arc::new(MemorySink::default());
     let mut unavailable: Vec<String> = Vec::new();
-    let mut edge =
-        Edge::from_bundle_with_log(&bundle(&public_jwks, &ports, &unavailable), log.clone());
+    let mut edge = Edge::from_bundle_with_log(
+        &bundle(&public_jwks, &ports, &unavailable, identity.as_ref()),
+        log.clone(),
+    );
     if !edge.is_ready() {
         return Err(format!("bundle did not load: {:?}", log.lines()));
     }
@@ -355,8 +444,19 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
         let body = json!({"email": email, "name": name, "plan": "basic", "n": i}).to_string();
         report.sent += 1;
 
-        // Viewer-request: seal.
-        let (sealed, sealed_body) = seal(&edge, country, &body);
+        // Viewer-request: seal. With tokens, the token names the user's country and the
+        // viewer header a country of the next zone.
+        let (sealed, sealed_body) = if tokens {
+            let token = mint(&format!("user-{i}"), country)?;
+            let (claimed, _) = COUNTRIES[(i + 2) % COUNTRIES.len()];
+            let (sealed, body) = seal(&edge, claimed, &body, Some(&token));
+            if sealed["headers"]["x-pii-edge-zone"][0]["value"] != json!(zone) {
+                report.not_token_zone += 1;
+            }
+            (sealed, body)
+        } else {
+            seal(&edge, country, &body, None)
+        };
         let sealed_text = sealed.to_string();
         if sealed_text.contains(&email) || sealed_text.contains(&name) {
             report.plaintext_leaks += 1;
@@ -418,7 +518,7 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
                     if !unavailable.contains(&region) {
                         unavailable.push(region.clone());
                         edge = Edge::from_bundle_with_log(
-                            &bundle(&public_jwks, &ports, &unavailable),
+                            &bundle(&public_jwks, &ports, &unavailable, identity.as_ref()),
                             log.clone(),
                         );
                     }
@@ -439,7 +539,12 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
             .map(|(c, _)| *c)
             .unwrap_or("DE");
         let body = json!({"email": "probe@example.eu", "name": "Probe"}).to_string();
-        let (_, sealed_body) = seal(&edge, country, &body);
+        let token = if tokens {
+            Some(mint("probe", country)?)
+        } else {
+            None
+        };
+        let (_, sealed_body) = seal(&edge, country, &body, token.as_deref());
         for o in origins
             .iter()
             .filter(|o| o.zone != zone && o.thread.is_some())
@@ -482,7 +587,16 @@ pub(crate) fn run(requests: usize, stop_region: &str, stop_after: usize) -> Resu
 
 #[allow(dead_code)] // the integration test includes this file and calls `run` itself
 fn main() {
+    println!("== zone from the viewer's account-country header");
     match run(120, "eu-central-1", 40) {
+        Ok(report) => println!("{report}"),
+        Err(e) => {
+            eprintln!("simulation failed: {e}");
+            std::process::exit(1);
+        }
+    }
+    println!("\n== zone from verified identity tokens (the viewer header names another zone)");
+    match run_with_tokens(120, "eu-central-1", 40) {
         Ok(report) => println!("{report}"),
         Err(e) => {
             eprintln!("simulation failed: {e}");

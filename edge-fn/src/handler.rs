@@ -10,8 +10,11 @@
 //!    truncated body is rejected by the engine on a protected route with 413; a header entry
 //!    whose `key` names another header, which CloudFront never sends, is a 400
 //!    `invalid-event`).
-//! 4. Applies the engine, catching panics (a panic becomes a 500 and the function keeps
-//!    serving).
+//! 4. When the residency file has `identity` (docs/residency.md), verifies the viewer's
+//!    identity token: a refused token (or none on a route that requires one) is a 401/403
+//!    problem; a verified token's zone replaces the residency's resolve steps and its subject
+//!    goes into the receipt. Then applies the engine, catching panics (a panic becomes a 500
+//!    and the function keeps serving).
 //! 5. Writes back only what changed ([`cloudfront::write_back`]): the body with
 //!    `action: "replace"` (base64, or text when only text fits), the query string, the
 //!    headers. A body that grows past what CloudFront accepts back ([`BodyLimits`]) is
@@ -472,11 +475,32 @@ fn process(
             return reject_reason(entry, RejectReason::BodyNotReceived);
         }
     }
-    match engine.apply_owned(core) {
+    // The viewer's verified identity (issue 22): its zone, when it names one, replaces the
+    // residency's resolve steps; its subject goes into the receipt.
+    let identified = match crate::identity::check(residency, &core) {
+        Ok(identified) => identified,
+        Err(problem) => return reject(entry, problem),
+    };
+    let verified_zone = identified.as_ref().and_then(|i| i.zone.as_deref());
+    let subject = identified.as_ref().and_then(|i| {
+        i.subject
+            .as_deref()
+            .map(|sub| pii_core::receipt::SubjectId {
+                iss: &i.issuer,
+                sub,
+            })
+    });
+    match engine.apply_owned_in_zone(core, verified_zone) {
         Outcome::Unmatched => {
             entry.decision = Decision::Unmatched;
             entry.status = 200;
-            add_receipt(edge, &mut request, None, config.request_id.as_deref());
+            add_receipt(
+                edge,
+                &mut request,
+                None,
+                config.request_id.as_deref(),
+                subject,
+            );
             HandlerOutput::Forward(Box::new(request))
         }
         Outcome::Rejected(rejection) => {
@@ -517,7 +541,7 @@ fn process(
             entry.decision = Decision::Protected;
             entry.status = 200;
             let request_id = config.request_id.as_deref();
-            add_receipt(edge, &mut request, Some(&checked), request_id);
+            add_receipt(edge, &mut request, Some(&checked), request_id, subject);
             HandlerOutput::Forward(Box::new(request))
         }
     }
@@ -570,6 +594,7 @@ fn add_receipt(
     request: &mut CfRequest,
     checked: Option<&Checked>,
     request_id: Option<&str>,
+    subject: Option<pii_core::receipt::SubjectId<'_>>,
 ) {
     let Some(signer) = edge.receipt_signer() else {
         return;
@@ -598,6 +623,7 @@ fn add_receipt(
         bound_headers: checked.map_or(&[], |c| c.bound_headers.as_slice()),
         locations: checked.map_or(&[], |c| c.locations.as_slice()),
         request_id,
+        subject,
     };
     let issued_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -22,6 +22,7 @@ pub mod bundle;
 pub mod cloudfront;
 pub mod elf;
 pub mod handler;
+mod identity;
 pub mod log;
 pub mod problem;
 #[cfg(feature = "scan")]

@@ -104,12 +104,20 @@ impl Problem {
 
     /// The CloudFront generated response: status, reason phrase,
     /// `content-type: application/problem+json`, `cache-control: no-store`, the JSON body.
+    ///
+    /// A 401 also carries `WWW-Authenticate` (RFC 9110 §15.5.2): `Bearer` when no token was
+    /// sent, `Bearer error="invalid_token"` when one was refused (RFC 6750 §3).
     pub fn to_response(&self) -> Response {
-        Response::new(self.status)
+        let response = Response::new(self.status)
             .with_status_description(reason_phrase(self.status))
             .with_header("Content-Type", "application/problem+json")
-            .with_header("Cache-Control", "no-store")
-            .with_text_body(self.to_json())
+            .with_header("Cache-Control", "no-store");
+        let response = match (self.status, self.code) {
+            (401, "token-missing") => response.with_header("WWW-Authenticate", "Bearer"),
+            (401, _) => response.with_header("WWW-Authenticate", r#"Bearer error="invalid_token""#),
+            _ => response,
+        };
+        response.with_text_body(self.to_json())
     }
 }
 
@@ -117,6 +125,8 @@ impl Problem {
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         413 => "Content Too Large",
         414 => "URI Too Long",
         415 => "Unsupported Media Type",

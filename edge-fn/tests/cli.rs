@@ -1218,6 +1218,87 @@ fn package_carries_a_residency_whose_regions_all_have_keys() {
 }
 
 #[test]
+fn package_carries_the_issuer_key_set_of_a_verified_identity() {
+    let dir = scratch("package-identity");
+    let addon = dir.join("pii_edge.node");
+    std::fs::write(&addon, fake_addon(100_000)).expect("addon");
+    let index = dir.join("index.js");
+    std::fs::write(&index, "exports.handler = async () => ({});\n").expect("index.js");
+    let zip = dir.join("edge.zip");
+    let issuer = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example";
+    let package = |extra: &[&str]| {
+        let zip = zip.display().to_string();
+        let addon = addon.display().to_string();
+        let index = index.display().to_string();
+        let (public, tokens) = (keys("public.jwks"), keys("tokens.jwks"));
+        let mut args = vec![
+            "package",
+            "--policies",
+            "../policies",
+            "--keys",
+            &public,
+            "--tokens",
+            &tokens,
+            "--out",
+            &zip,
+            "--addon",
+            &addon,
+            "--index-js",
+            &index,
+            "--residency",
+            "../examples/residency/identity.yaml",
+            "--allow-demo-keys",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // No key set for the issuer: refused, saying how to give it.
+    let out = package(&[]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains("--issuer-jwks"), "{}", stderr(&out));
+    assert!(!zip.exists());
+    // An issuer that is not in the file.
+    let out = package(&[
+        "--issuer-jwks",
+        "https://other.example/=../examples/residency/demo-issuer.jwks",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("not listed"), "{}", stderr(&out));
+    // EC keys need the ES256 addon.
+    let out = package(&["--issuer-jwks", "../examples/residency/demo-issuer-ec.jwks"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("--es256"), "{}", stderr(&out));
+    let out = package(&[
+        "--issuer-jwks",
+        "../examples/residency/demo-issuer-ec.jwks",
+        "--es256",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The key set travels in the bundle, by issuer or as the only one.
+    let with_issuer = format!("{issuer}=../examples/residency/demo-issuer.jwks");
+    for given in [
+        with_issuer.as_str(),
+        "../examples/residency/demo-issuer.jwks",
+    ] {
+        let out = package(&["--issuer-jwks", given]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(&zip).expect("zip")).expect("zip archive");
+        let mut bundle = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("bundle.json").expect("bundle"),
+            &mut bundle,
+        )
+        .expect("read");
+        let bundle: serde_json::Value = serde_json::from_str(&bundle).expect("json");
+        let packaged = &bundle["residency"]["identity"]["issuers"][0];
+        assert_eq!(packaged["issuer"], issuer);
+        assert_eq!(packaged["jwks"]["keys"][0]["kid"], "demo-2026-12");
+        assert!(edge_fn::bundle::load_bundle(&bundle.to_string()).is_ok());
+    }
+}
+
+#[test]
 fn reveal_strict_refuses_plaintext_where_a_policy_encrypts() {
     let policies = root().join("policies").display().to_string();
     let event = root()

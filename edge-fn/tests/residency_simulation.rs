@@ -31,6 +31,21 @@ fn a_region_stops_mid_run_and_every_request_stays_in_its_zone() {
 }
 
 #[test]
+fn with_verified_tokens_the_token_decides_the_zone_not_the_viewer_header() {
+    let report = simulation::run_with_tokens(120, "eu-central-1", 40).expect("simulation runs");
+    println!("{report}");
+    assert_eq!(report.sent, 120);
+    assert_eq!(report.lost, 0, "{report}");
+    assert_eq!(report.misrouted, 0, "{report}");
+    assert_eq!(report.not_token_zone, 0, "{report}");
+    assert_eq!(report.plaintext_leaks, 0, "{report}");
+    assert_eq!(report.opened_elsewhere, 0, "{report}");
+    assert!(report.cross_zone_attempts >= 10, "{report}");
+    assert!(report.failovers >= 1, "{report}");
+    assert_eq!(report.served.values().sum::<usize>(), 120, "{report}");
+}
+
+#[test]
 fn a_viewer_cannot_choose_the_zone_stamp() {
     use edge_fn::{bundle::Edge, handler::handle_value, log::MemorySink};
     use serde_json::json;

@@ -374,6 +374,48 @@ pub(crate) fn ed25519_verify(public: &[u8; ED25519_LEN], message: &[u8], sig: &[
         .is_ok()
 }
 
+/// A public key that verifies JWS signatures (RFC 7518 §3), with the one algorithm it is for:
+/// the algorithm comes from the key, never from the token (see `jwt`).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum JwsKey {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (`RS256`): the modulus and exponent, big-endian.
+    Rs256 { n: Vec<u8>, e: Vec<u8> },
+    /// RSASSA-PSS with SHA-256 and MGF1-SHA-256, salt of 32 bytes (`PS256`).
+    Ps256 { n: Vec<u8>, e: Vec<u8> },
+    /// ECDSA on P-256 with SHA-256, the signature as `R || S` (`ES256`): the uncompressed
+    /// point `04 || x || y`. Feature `es256`.
+    #[cfg(feature = "es256")]
+    Es256(Vec<u8>),
+    /// Ed25519 (`EdDSA`, RFC 8037; `Ed25519` in RFC 9864).
+    Ed25519([u8; ED25519_LEN]),
+}
+
+impl JwsKey {
+    /// Whether `sig` is a valid signature of `message` under this key and its algorithm.
+    /// RSA moduli of 2048 to 8192 bits only (ring's bounds).
+    pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match self {
+            JwsKey::Rs256 { n, e } => signature::RsaPublicKeyComponents { n, e }
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
+                .is_ok(),
+            JwsKey::Ps256 { n, e } => signature::RsaPublicKeyComponents { n, e }
+                .verify(&signature::RSA_PSS_2048_8192_SHA256, message, sig)
+                .is_ok(),
+            #[cfg(feature = "es256")]
+            JwsKey::Es256(point) => {
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, sig)
+                    .is_ok()
+            }
+            JwsKey::Ed25519(public) => {
+                signature::UnparsedPublicKey::new(&signature::ED25519, public)
+                    .verify(message, sig)
+                    .is_ok()
+            }
+        }
+    }
+}
+
 /// AES-256-GCM decryption of ciphertext || tag; the plaintext lives in memory wiped on drop.
 #[cfg(any(test, feature = "open"))]
 pub(crate) fn aes256gcm_open(

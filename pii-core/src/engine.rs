@@ -509,7 +509,7 @@ impl Engine {
         let Some(policy) = self.policy_for(req) else {
             return Outcome::Unmatched;
         };
-        Self::outcome(policy, self.protect(policy, req.clone()))
+        Self::outcome(policy, self.protect(policy, req.clone(), None))
     }
 
     /// [`Engine::apply`] for a request the caller no longer needs: a protected request is the
@@ -528,10 +528,17 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn apply_owned(&self, req: Request) -> Outcome {
+        self.apply_owned_in_zone(req, None)
+    }
+
+    /// [`Engine::apply_owned`] with the zone a verified identity names
+    /// ([`crate::Residency::identify`]): it replaces the residency's `resolve` steps for this
+    /// request (a policy's own `zone` still wins). `None`: resolve as usual.
+    pub fn apply_owned_in_zone(&self, req: Request, zone: Option<&str>) -> Outcome {
         let Some(policy) = self.policy_for(&req) else {
             return Outcome::Unmatched;
         };
-        Self::outcome(policy, self.protect(policy, req))
+        Self::outcome(policy, self.protect(policy, req, zone))
     }
 
     fn outcome(policy: &Policy, result: Result<Protected, RejectReason>) -> Outcome {
@@ -543,10 +550,17 @@ impl Engine {
         }
     }
 
-    fn protect(&self, policy: &Policy, req: Request) -> Result<Protected, RejectReason> {
-        // The policy's own zone wins; otherwise the request's zone as residency resolves it.
+    fn protect(
+        &self,
+        policy: &Policy,
+        req: Request,
+        verified_zone: Option<&str>,
+    ) -> Result<Protected, RejectReason> {
+        // The policy's own zone wins; then the zone of a verified identity; otherwise the
+        // request's zone as residency resolves it.
         let zone = policy
             .zone()
+            .or(verified_zone)
             .or_else(|| self.residency.as_ref().and_then(|r| r.resolve(&req)));
         let encrypts = policy
             .rules

@@ -43,7 +43,9 @@ mod crypto;
 mod engine;
 pub mod envelope;
 mod error;
+mod identity;
 mod json;
+pub mod jwt;
 mod keys;
 mod location;
 pub mod names;
@@ -65,6 +67,7 @@ mod yaml;
 pub use action::Reuse;
 pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
+pub use identity::{Identified, Identity, IdentityError, IdentitySpec, IssuerSpec, TokenSource};
 pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]

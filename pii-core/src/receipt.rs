@@ -28,6 +28,7 @@
 //!     bound_headers: &["x-national-id".to_owned()],
 //!     locations: &["json:$['email']".to_owned(), "header:x-national-id".to_owned()],
 //!     request_id: Some("4TyzHTaYWb1GX1qT"),
+//!     subject: None,
 //! };
 //! let value = signer.sign(&facts, 1_700_000_100);
 //!
@@ -414,6 +415,28 @@ pub struct ReceiptFacts<'a> {
     pub locations: &'a [String],
     /// CloudFront's request id (`config.requestId`), when known.
     pub request_id: Option<&'a str>,
+    /// The data subject of a verified identity token, when the request carried one
+    /// (`pii_core::Residency::identify`).
+    pub subject: Option<SubjectId<'a>>,
+}
+
+/// A subject identifier of the RFC 9493 `iss_sub` format: the issuer of a verified token and
+/// its subject, as a receipt binds them (member `sub_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubjectId<'a> {
+    /// The token's issuer (`iss`).
+    pub iss: &'a str,
+    /// The subject (the configured subject claim, `sub` by default).
+    pub sub: &'a str,
+}
+
+/// The `sub_id` member: `{"format": "iss_sub", "iss": ..., "sub": ...}` (RFC 9493 §3.2.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubIdMember {
+    format: String,
+    iss: String,
+    sub: String,
 }
 
 /// The receipt payload (JSON object; members written in this order).
@@ -434,6 +457,8 @@ struct Payload {
     loc: Vec<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     more: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub_id: Option<SubIdMember>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -509,9 +534,17 @@ impl Payload {
             h,
             loc,
             more,
+            sub_id: facts.subject.map(|s| SubIdMember {
+                format: "iss_sub".to_owned(),
+                iss: s.iss.chars().take(MAX_SUBJECT_LEN).collect(),
+                sub: s.sub.chars().take(MAX_SUBJECT_LEN).collect(),
+            }),
         }
     }
 }
+
+/// Longest issuer or subject a receipt carries (characters); longer ones are cut.
+pub const MAX_SUBJECT_LEN: usize = 256;
 
 /// A request as the origin received it, for [`verify_receipt`].
 #[derive(Debug, Clone, Copy)]
@@ -550,6 +583,9 @@ pub struct Receipt {
     /// Whether the edge saw (and the receipt binds) the body; when `false` the receipt only
     /// vouches for an empty body.
     pub body_bound: bool,
+    /// The issuer and subject of the identity token the edge verified on this request,
+    /// `(iss, sub)`; `None` when it verified none.
+    pub subject: Option<(String, String)>,
 }
 
 /// Why a receipt was refused. Messages say what differs, never a header or body value.
@@ -728,6 +764,13 @@ pub fn verify_receipt<N: AsRef<str>, V: AsRef<str>>(
     }
     let claims: Payload = serde_json::from_slice(&payload)
         .map_err(|_| malformed("the payload does not have the members of version 1"))?;
+    if claims
+        .sub_id
+        .as_ref()
+        .is_some_and(|s| s.format != "iss_sub")
+    {
+        return Err(malformed("sub_id is not of the iss_sub format"));
+    }
 
     if claims.iat > now.saturating_add(CLOCK_SKEW) {
         return Err(ReceiptError::FromTheFuture {
@@ -767,6 +810,7 @@ pub fn verify_receipt<N: AsRef<str>, V: AsRef<str>>(
         locations: claims.loc,
         more_locations: claims.more,
         body_bound: claims.b.is_some(),
+        subject: claims.sub_id.map(|s| (s.iss, s.sub)),
     })
 }
 
@@ -823,6 +867,7 @@ mod tests {
             bound_headers: bound,
             locations: &[],
             request_id: Some("rid"),
+            subject: None,
         }
     }
 

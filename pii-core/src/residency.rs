@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{Identified, Identity, IdentityError, IdentitySpec};
 use crate::request::Request;
 use crate::spec::{SpecPart, SpecPath, SpecProblem};
 
@@ -49,6 +50,10 @@ pub struct ResidencySpec {
     /// `docs/decisions/0003-region-health-signal.md`); routing skips them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<String>,
+    /// Verified identity tokens: the zone and the data subject from a JWT the edge verifies
+    /// against issuer key sets packaged with it (see [`IdentitySpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySpec>,
 }
 
 /// One zone.
@@ -98,6 +103,7 @@ fn country_header() -> String {
 #[derive(Debug, Clone)]
 pub struct Residency {
     spec: ResidencySpec,
+    identity: Option<Identity>,
 }
 
 impl Residency {
@@ -119,6 +125,29 @@ impl Residency {
     #[cfg(feature = "yaml")]
     pub fn from_yaml(source: &str, text: &str) -> Result<Residency, crate::PolicyError> {
         crate::yaml::load(source, text, Residency::compile)
+    }
+
+    /// [`Residency::from_yaml`], completing the configuration before it is checked: how
+    /// `pii-edge package --issuer-jwks` puts the issuers' key sets in. An error of `complete`
+    /// is reported at `identity`.
+    #[cfg(feature = "yaml")]
+    pub fn from_yaml_completed(
+        source: &str,
+        text: &str,
+        complete: impl FnOnce(&mut ResidencySpec) -> Result<(), String>,
+    ) -> Result<Residency, crate::PolicyError> {
+        crate::yaml::load(source, text, |mut spec: ResidencySpec| {
+            complete(&mut spec).map_err(|message| {
+                vec![SpecProblem {
+                    path: SpecPath {
+                        parts: vec![SpecPart::Key("identity")],
+                        offset: None,
+                    },
+                    message,
+                }]
+            })?;
+            Residency::compile(spec)
+        })
     }
 
     /// Check a parsed configuration.
@@ -193,11 +222,50 @@ impl Residency {
                 "give at least one resolve step or a default zone".into(),
             );
         }
+        let identity = match &spec.identity {
+            None => None,
+            Some(identity) => match Identity::compile(identity) {
+                Ok(identity) => Some(identity),
+                Err(messages) => {
+                    for message in messages {
+                        add(vec![Key("identity")], message);
+                    }
+                    None
+                }
+            },
+        };
         if problems.is_empty() {
-            Ok(Residency { spec })
+            Ok(Residency { spec, identity })
         } else {
             Err(problems)
         }
+    }
+
+    /// The verified-identity configuration, when the residency file has `identity`.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// Checks the identity token of a request at `now` (unix seconds), when the configuration
+    /// has `identity` (see [`IdentitySpec`]): `Ok(None)` without `identity`, or without a token
+    /// on a route that does not require one; the verified issuer, subject and zone otherwise.
+    pub fn identify(&self, req: &Request, now: u64) -> Result<Option<Identified>, IdentityError> {
+        match &self.identity {
+            None => Ok(None),
+            Some(identity) => identity.check(req, now, |v| self.zone_or_country(v)),
+        }
+    }
+
+    /// A zone name, or a country code mapped through `countries`, as the zone it names.
+    fn zone_or_country(&self, v: &str) -> Option<&str> {
+        let v = v.trim();
+        if let Some((k, _)) = self.spec.zones.get_key_value(v) {
+            return Some(k.as_str());
+        }
+        self.spec
+            .countries
+            .get(&v.to_ascii_uppercase())
+            .map(String::as_str)
     }
 
     /// The configuration as written.
@@ -212,16 +280,7 @@ impl Residency {
 
     /// The zone of a request, or `None` when no step resolves and there is no default.
     pub fn resolve(&self, req: &Request) -> Option<&str> {
-        let zone_or_country = |v: &str| -> Option<&str> {
-            let v = v.trim();
-            if let Some((k, _)) = self.spec.zones.get_key_value(v) {
-                return Some(k.as_str());
-            }
-            self.spec
-                .countries
-                .get(&v.to_ascii_uppercase())
-                .map(String::as_str)
-        };
+        let zone_or_country = |v: &str| self.zone_or_country(v);
         for step in &self.spec.resolve {
             let found = match step {
                 ResolveStep::Header { name } => {

@@ -28,6 +28,14 @@ impl CompiledSelector {
     pub(crate) fn compile(spec: &SelectorSpec) -> Result<Self, (Option<usize>, String)> {
         Ok(match spec {
             SelectorSpec::Json(text) => {
+                if let Some((at, function)) = regex_function(text) {
+                    return Err((
+                        Some(at),
+                        format!(
+                            "the JSONPath function `{function}()` is not supported: it needs a regular-expression engine, which the edge package leaves out to stay under the 1 MB Lambda@Edge limit (docs/decisions/0007-edge-package-size.md); compare with `==` or select by name instead"
+                        ),
+                    ));
+                }
                 let path = JsonPath::parse(text).map_err(|e| {
                     (
                         Some(e.position()),
@@ -95,6 +103,37 @@ fn name(n: &str, what: &str) -> Result<String, (Option<usize>, String)> {
         return Err((None, format!("a {what} name cannot be empty")));
     }
     Ok(n.to_string())
+}
+
+/// Where a query calls `match()` or `search()` (RFC 9535 §2.4.6, §2.4.7), outside string
+/// literals: the byte offset of the name and the name. Both are refused (see
+/// [`CompiledSelector::compile`]).
+fn regex_function(text: &str) -> Option<(usize, &'static str)> {
+    let b = text.as_bytes();
+    let mut quote = None;
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'\'' | b'"')) => quote = Some(c),
+            (None, _) => {
+                let starts_name = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                for name in ["match", "search"] {
+                    let rest = &b[i..];
+                    if starts_name
+                        && rest.starts_with(name.as_bytes())
+                        && rest[name.len()..].trim_ascii_start().starts_with(b"(")
+                    {
+                        return Some((i, name));
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Parse `$.a.b[0]['c']` into segments; anything with wildcards, filters, slices or `..`
@@ -716,6 +755,33 @@ pub(crate) fn select_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_functions_are_refused_with_a_reason() {
+        for (text, at) in [
+            ("$.a[?match(@.b, 'x.*')]", 5),
+            ("$[?search( @.b , \"x\")]", 3),
+            ("$[?@.n == 1 && match(@.b, 'x')]", 15),
+        ] {
+            let Err((offset, message)) =
+                CompiledSelector::compile(&SelectorSpec::Json(text.to_owned()))
+            else {
+                panic!("{text} compiled");
+            };
+            assert_eq!(offset, Some(at), "{text}");
+            assert!(message.contains("regular-expression"), "{message}");
+        }
+        // The names inside a string literal or as member names are not calls.
+        for text in [
+            "$[?@.b == 'match(x)']",
+            "$.match",
+            "$.research[?@.x == \"search(\"]",
+            "$['é'][?@.n == 1]",
+        ] {
+            assert!(regex_function(text).is_none(), "{text}");
+            assert!(CompiledSelector::compile(&SelectorSpec::Json(text.to_owned())).is_ok());
+        }
+    }
 
     #[test]
     fn singular_paths() {

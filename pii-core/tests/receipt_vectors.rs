@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use pii_core::receipt::{
-    verify_receipt, ReceiptFacts, ReceiptKeys, ReceiptRequest, ReceiptSigner, HEADER_KEY,
+    verify_receipt, ReceiptFacts, ReceiptKeys, ReceiptRequest, ReceiptSigner, SubjectId, HEADER_KEY,
 };
 use serde_json::{json, Value};
 
@@ -16,6 +16,10 @@ use serde_json::{json, Value};
 const SIGNING_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","created":1700000000}"#;
 /// Another key, for "unknown key".
 const OTHER_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"PUAXw-hDiVqStwqnTRt-vJyYLM8uxJaMwM1V8Sr0Zgw","d":"TM0Imyj_ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U-4pvs"}"#;
+
+/// The verified identity of the `protected_subject` vector.
+const ISSUER: &str = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example";
+const SUBJECT: &str = "7d6c0e52-1f0a-4c1b-9d7e-2b8f4a1c3e90";
 
 const ISSUED: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const MAX_AGE: u64 = 300;
@@ -34,6 +38,8 @@ struct Case {
     body: Vec<u8>,
     now: u64,
     expect: &'static str,
+    /// The verified identity a valid receipt reports, `(iss, sub)` (member `subject`).
+    subject: Option<(&'static str, &'static str)>,
 }
 
 fn h(n: &str, v: &str) -> (String, String) {
@@ -69,8 +75,19 @@ fn cases() -> Vec<Case> {
         bound_headers: &bound,
         locations: &locations,
         request_id: Some("hK3x9Qm2VbT7yLs0wPq4NcZr8UeJ1aFdG5oXvS6iMtYbE2kRnA7uWg=="),
+        subject: None,
     };
     let protected = signer.sign(&facts, ISSUED);
+    let with_subject = signer.sign(
+        &ReceiptFacts {
+            subject: Some(SubjectId {
+                iss: ISSUER,
+                sub: SUBJECT,
+            }),
+            ..facts
+        },
+        ISSUED,
+    );
     // What an origin framework gives: repeated cookies joined, other headers added on the way.
     let origin_headers = vec![
         h("host", "origin.eu-central-1.example.com"),
@@ -90,6 +107,7 @@ fn cases() -> Vec<Case> {
         bound_headers: &[],
         locations: &[],
         request_id: None,
+        subject: None,
     };
     let unmatched = signer.sign(&unmatched_facts, ISSUED);
     let (head, rest) = protected.split_once('.').expect("jws");
@@ -112,6 +130,7 @@ fn cases() -> Vec<Case> {
         body: body.clone(),
         now: ISSUED + 30,
         expect,
+        subject: None,
     };
     let mut out = vec![
         base(
@@ -130,6 +149,7 @@ fn cases() -> Vec<Case> {
             body: Vec::new(),
             now: ISSUED,
             expect: "valid",
+            subject: None,
         },
         Case {
             name: "fail_unseen_body_not_empty",
@@ -141,6 +161,16 @@ fn cases() -> Vec<Case> {
             body: b"x".to_vec(),
             now: ISSUED,
             expect: "body",
+            subject: None,
+        },
+        Case {
+            subject: Some((ISSUER, SUBJECT)),
+            ..base(
+                "protected_subject",
+                "A protected request on which the edge verified the viewer's identity token: the receipt carries the token's issuer and subject (sub_id, RFC 9493 iss_sub).",
+                with(&with_subject),
+                "valid",
+            )
         },
         base("fail_missing", "No receipt header: sent around the edge.", None, "missing"),
         base(
@@ -226,7 +256,7 @@ fn to_json(case: &Case, keys: &str) -> String {
     if let Some(r) = &case.receipt {
         headers.push(json!([HEADER_KEY, r]));
     }
-    let value = json!({
+    let mut value = json!({
         "description": case.description,
         "keys": serde_json::from_str::<Value>(keys).expect("keys"),
         "now": case.now,
@@ -239,6 +269,9 @@ fn to_json(case: &Case, keys: &str) -> String {
         },
         "expect": case.expect,
     });
+    if let Some((iss, sub)) = case.subject {
+        value["subject"] = json!({"iss": iss, "sub": sub});
+    }
     let mut text = serde_json::to_string_pretty(&value).expect("json");
     text.push('\n');
     text
@@ -279,6 +312,15 @@ fn check(name: &str, text: &str) {
         Err(e) => e.code(),
     };
     assert_eq!(code, v["expect"], "{name}: {got:?}");
+    if let Ok(receipt) = &got {
+        let expected = v.get("subject").map(|s| {
+            (
+                s["iss"].as_str().expect("iss").to_owned(),
+                s["sub"].as_str().expect("sub").to_owned(),
+            )
+        });
+        assert_eq!(receipt.subject, expected, "{name}: subject");
+    }
     assert_eq!(name.starts_with("fail_"), code != "valid", "{name}");
 }
 

@@ -18,6 +18,9 @@
 //!   (`edge_fn::handle_parts`, the Node.js package's path), `reuse-split` (the same with one
 //!   encapsulation reused: everything but the X25519) or `engine`, e.g. `split-40KB-f5`.
 //! - `pii-bench repeat DIR engine|event CASE N`: one case N times, for instruction counts.
+//! - `pii-bench jwt FIXTURE`: identity-token verification per algorithm (µs, median), on
+//!   `benches/fixtures/jwt.json`; `count jwt-rs256|jwt-ps256|jwt-es256|jwt-eddsa N` for
+//!   instruction counts (issue 22).
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -35,8 +38,9 @@ fn main() -> ExitCode {
         ["breakdown", dir] => breakdown(Path::new(dir)),
         ["count", what, n] => count(what, n),
         ["repeat", dir, what, id, n] => repeat(Path::new(dir), what, id, n),
+        ["jwt", fixture] => jwt(Path::new(fixture)),
         _ => Err(
-            "usage: pii-bench fixtures DIR | check DIR | breakdown DIR | count WHAT N | repeat DIR engine|event CASE N"
+            "usage: pii-bench fixtures DIR | check DIR | breakdown DIR | count WHAT N | repeat DIR engine|event CASE N | jwt FIXTURE"
                 .to_string(),
         ),
     };
@@ -214,10 +218,55 @@ fn breakdown(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The verifier and the tokens of `benches/fixtures/jwt.json` (by algorithm name).
+fn jwt_fixture(path: &Path) -> Result<(pii_core::jwt::Verifier, Vec<(String, String)>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let issuer = pii_core::jwt::Issuer::from_jwks_value(
+        v["issuer"].as_str().unwrap_or_default(),
+        vec![v["audience"].as_str().unwrap_or_default().to_owned()],
+        &v["jwks"],
+    )
+    .map_err(|e| e.to_string())?;
+    let tokens = v["tokens"]
+        .as_object()
+        .ok_or("no tokens")?
+        .iter()
+        .map(|(alg, t)| (alg.clone(), t.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    Ok((pii_core::jwt::Verifier::new(vec![issuer], 60), tokens))
+}
+
+const JWT_NOW: u64 = 1_767_225_600;
+
+fn jwt(fixture: &Path) -> Result<(), String> {
+    let (verifier, tokens) = jwt_fixture(fixture)?;
+    let mut report = serde_json::Map::new();
+    for (alg, token) in &tokens {
+        verifier
+            .verify(token, JWT_NOW)
+            .map_err(|e| format!("{alg}: {e}"))?;
+        let us = time(15, || verifier.verify(token, JWT_NOW).is_ok());
+        report.insert(alg.clone(), json!((us * 100.0).round() / 100.0));
+    }
+    println!("{}", Value::Object(report));
+    Ok(())
+}
+
 fn count(what: &str, n: &str) -> Result<(), String> {
     let n: u64 = n.parse().map_err(|_| format!("{n}: not a count"))?;
     let floor = pii_bench::X25519Floor::new();
+    let jwt_fixture_path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/jwt.json");
     let op: Box<dyn Fn() -> usize> = match what {
+        _ if what.starts_with("jwt-") => {
+            let (verifier, tokens) = jwt_fixture(Path::new(jwt_fixture_path))?;
+            let token = tokens
+                .into_iter()
+                .find(|(alg, _)| alg.eq_ignore_ascii_case(&what[4..]))
+                .map(|(_, t)| t)
+                .ok_or_else(|| format!("{what}: no such token"))?;
+            Box::new(move || usize::from(verifier.verify(&token, JWT_NOW).is_ok()))
+        }
         "x25519-seal" => Box::new(|| floor.seal()),
         "x25519-keygen" => Box::new(|| floor.keygen()),
         "x25519-dalek-seal" => Box::new(|| floor.seal_dalek()),

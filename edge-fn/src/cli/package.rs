@@ -85,6 +85,17 @@ pub(crate) struct PackageArgs {
     /// edge then signs a receipt on every request it forwards (docs/receipt.md)
     #[arg(long, value_name = "JWK")]
     receipt_key: Option<PathBuf>,
+    /// The public key set (JWKS, what the issuer's jwks_uri serves) of an identity issuer of
+    /// the residency file's `identity` section, as ISSUER=FILE (or FILE when it lists one
+    /// issuer); repeatable. It travels in the package: rebuild when the issuer rotates keys
+    /// (docs/residency.md)
+    #[arg(long, value_name = "[ISSUER=]FILE", requires = "residency")]
+    issuer_jwks: Vec<String>,
+    /// The addon was built with ES256 (`cargo build --release -p pii-edge-node --features
+    /// es256`): needed when an identity issuer has EC P-256 keys. The default addon leaves
+    /// ES256 out (about 140 KB zipped; docs/decisions/0007-edge-package-size.md)
+    #[arg(long)]
+    es256: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -120,12 +131,19 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     let policies = files::load_policies(&args.policies)?;
     let specs: Vec<pii_core::spec::PolicySpec> =
         policies.iter().map(|(_, p)| p.spec().clone()).collect();
+    let issuer_jwks = issuer_jwks(&args.issuer_jwks)?;
     let mut doc = bundle_document(
         &specs,
         &public_text,
         tokens_text.as_deref(),
         args.residency.as_deref(),
+        &issuer_jwks,
     )?;
+    if !args.es256 && has_ec_issuer_key(doc.residency.as_ref()) {
+        return Err(CliError::new(
+            "an identity issuer has an EC P-256 key (ES256), which the default edge addon does not verify: build the addon with `cargo build --release -p pii-edge-node --features es256` and add `--es256` (about 140 KB more zipped)",
+        ));
+    }
     doc.seal_at = match args.seal_at {
         None => edge_fn::bundle::SealAt::Each,
         Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
@@ -246,6 +264,7 @@ pub(crate) fn bundle_document(
     public_text: &str,
     tokens_text: Option<&str>,
     residency: Option<&Path>,
+    issuer_jwks: &[IssuerJwks],
 ) -> Result<edge_fn::bundle::Bundle, CliError> {
     let text = edge_fn::bundle::build_bundle(specs, public_text, tokens_text)
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
@@ -253,7 +272,10 @@ pub(crate) fn bundle_document(
         .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
     if let Some(path) = residency {
         let text = read_text(path)?;
-        let residency = pii_core::Residency::from_yaml(&path.display().to_string(), &text)
+        let residency =
+            pii_core::Residency::from_yaml_completed(&path.display().to_string(), &text, |spec| {
+                put_issuer_jwks(spec, issuer_jwks)
+            })
             .map_err(|e| CliError::new(e.to_string()))?;
         doc.residency = Some(
             serde_json::to_value(residency.spec())
@@ -264,6 +286,92 @@ pub(crate) fn bundle_document(
             .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
     }
     Ok(doc)
+}
+
+/// An issuer's key set given with `--issuer-jwks [ISSUER=]FILE`.
+pub(crate) struct IssuerJwks {
+    /// The issuer it is for; `None`: the residency file's only issuer.
+    issuer: Option<String>,
+    /// The file it came from (for messages).
+    file: String,
+    /// The key set.
+    jwks: serde_json::Value,
+}
+
+/// Reads every `--issuer-jwks [ISSUER=]FILE`. Issuer identifiers are URLs, which hold no `=`
+/// before their path; a file name with `=` in it can be given as `ISSUER=FILE`.
+fn issuer_jwks(args: &[String]) -> Result<Vec<IssuerJwks>, CliError> {
+    args.iter()
+        .map(|arg| {
+            let (issuer, file) = match arg.split_once('=') {
+                Some((issuer, file)) if issuer.contains("://") => (Some(issuer.to_owned()), file),
+                _ => (None, arg.as_str()),
+            };
+            let path = Path::new(file);
+            let text = read_text(path)?;
+            let jwks = serde_json::from_str(&text).map_err(|e| {
+                CliError::new(format!(
+                    "{}: not a JWK Set (line {}, column {})",
+                    shown(path),
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            Ok(IssuerJwks {
+                issuer,
+                file: shown(path),
+                jwks,
+            })
+        })
+        .collect()
+}
+
+/// Whether an identity issuer of the residency (as JSON) has an EC key.
+fn has_ec_issuer_key(residency: Option<&serde_json::Value>) -> bool {
+    residency
+        .and_then(|r| r.pointer("/identity/issuers"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i.pointer("/jwks/keys")
+                .and_then(serde_json::Value::as_array)
+        })
+        .flatten()
+        .any(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some("EC"))
+}
+
+/// Puts each given key set into its issuer of the residency's `identity`.
+fn put_issuer_jwks(spec: &mut pii_core::ResidencySpec, given: &[IssuerJwks]) -> Result<(), String> {
+    if given.is_empty() {
+        return Ok(());
+    }
+    let Some(identity) = spec.identity.as_mut() else {
+        return Err(
+            "--issuer-jwks was given but the residency file has no `identity` section".into(),
+        );
+    };
+    for g in given {
+        let issuer = match &g.issuer {
+            Some(name) => identity.issuers.iter_mut().find(|i| &i.issuer == name),
+            None if identity.issuers.len() == 1 => identity.issuers.first_mut(),
+            None => {
+                return Err(format!(
+                "--issuer-jwks {}: the residency file lists {} issuers; say which as ISSUER=FILE",
+                g.file,
+                identity.issuers.len()
+            ))
+            }
+        };
+        let Some(issuer) = issuer else {
+            return Err(format!(
+                "--issuer-jwks {}: the issuer is not listed in identity.issuers",
+                g.file
+            ));
+        };
+        issuer.jwks = Some(g.jwks.clone());
+    }
+    Ok(())
 }
 
 /// `1234567` as `1,234,567`.

@@ -78,6 +78,7 @@ pub(super) fn load(sources: &Sources, log: Arc<dyn LogSink>) -> Result<Loaded, S
         &public_text,
         tokens_text.as_deref(),
         sources.residency.as_deref(),
+        &[],
     )
     .map_err(|e| e.to_string())?;
     if let Some(path) = &sources.receipt {
