@@ -37,6 +37,8 @@
 #![forbid(unsafe_code)]
 
 mod action;
+#[cfg(feature = "open")]
+pub mod at_rest;
 mod crypto;
 mod engine;
 pub mod envelope;
