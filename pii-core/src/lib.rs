@@ -42,6 +42,8 @@ pub mod at_rest;
 mod crypto;
 mod engine;
 pub mod envelope;
+#[cfg(feature = "open")]
+pub mod erasure;
 mod error;
 mod json;
 mod keys;
