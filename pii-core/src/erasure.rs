@@ -32,7 +32,6 @@ const TYP: &str = "erasure";
 
 /// What an erasure receipt states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Erasure {
     /// Who erased: the operator, service or request that called `forget` (free text, at most
     /// 256 bytes; no personal data beyond what the audit needs).

@@ -312,3 +312,63 @@ fn every_vector_gives_its_expected_outcome() {
     }
     assert!(seen >= 10, "only {seen} vectors in docs/vectors/at_rest");
 }
+
+/// The demo signing key of the receipt vectors (RFC 8032 §7.1 TEST 1's seed). Never use it.
+const SIGNING_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","created":1700000000}"#;
+
+/// `docs/vectors/erasure_receipts.json`: erasure receipts (docs/erasure.md §5) and what a
+/// verifier holding only the public key must say. Ed25519 is deterministic: regenerating
+/// (`PII_EDGE_REGENERATE=1`) writes the same file but for the unknown-key case (a fresh key).
+#[test]
+fn erasure_receipt_vectors() {
+    use pii_core::erasure::{self, Erasure};
+    use pii_core::receipt::{ReceiptKeys, ReceiptSigner};
+    let path = dir().join("../erasure_receipts.json");
+    let signer = ReceiptSigner::from_jwk(SIGNING_JWK).expect("demo key");
+    if std::env::var_os("PII_EDGE_REGENERATE").is_some() {
+        let facts = Erasure {
+            by: "dpo@example.com (ticket 2026-117)".into(),
+            subject: "user-42".into(),
+            key_id: "oKGio6SlpqeoqaqrrK2urw".into(),
+            erased_at: CREATED + 86_400,
+        };
+        let valid = erasure::sign(&signer, &facts);
+        let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(
+            br#"{"v":1,"typ":"erasure","iat":1767312000,"by":"dpo@example.com (ticket 2026-117)","sub":"user-43","kid":"oKGio6SlpqeoqaqrrK2urw"}"#,
+        );
+        let forged = parts.join(".");
+        let other = ReceiptSigner::generate(1).expect("key");
+        let cases = json!({
+            "description": "Erasure receipts of docs/erasure.md §5, verified with `public_jwks` only.",
+            "public_jwks": {"keys": [serde_json::from_str::<Value>(&signer.public_jwk()).expect("jwk")]},
+            "cases": [
+                {"name": "valid", "receipt": valid, "expect": "valid",
+                 "erasure": {"by": facts.by, "sub": facts.subject, "kid": facts.key_id, "iat": facts.erased_at}},
+                {"name": "fail_changed_subject", "receipt": forged, "expect": "bad-signature"},
+                {"name": "fail_unknown_key", "receipt": erasure::sign(&other, &facts), "expect": "unknown-key"},
+            ]
+        });
+        let mut out = serde_json::to_string_pretty(&cases).expect("json");
+        out.push('\n');
+        std::fs::write(&path, out).expect("write");
+    }
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let keys = ReceiptKeys::from_jwks(&v["public_jwks"].to_string()).expect("keys");
+    let cases = v["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 3);
+    for case in cases {
+        let got = erasure::verify(case["receipt"].as_str().expect("receipt"), &keys);
+        match (case["expect"].as_str().expect("expect"), got) {
+            ("valid", Ok(ok)) => {
+                assert_eq!(ok.erasure.subject, case["erasure"]["sub"]);
+                assert_eq!(ok.erasure.key_id, case["erasure"]["kid"]);
+                assert_eq!(ok.erasure.erased_at, case["erasure"]["iat"]);
+                assert_eq!(ok.signed_by, signer.kid());
+            }
+            (expect, Err(e)) => assert_eq!(e.code(), expect, "{}", case["name"]),
+            (expect, Ok(_)) => panic!("{}: verified, expected {expect}", case["name"]),
+        }
+    }
+}
