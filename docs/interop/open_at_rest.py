@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Install: pip install -r scripts/requirements.txt  (cryptography>=42)
 """Open every at-rest test vector (docs/vectors/at_rest/*.json) from docs/at-rest.md alone, and
-verify the erasure receipts of docs/vectors/erasure_receipts.json from docs/erasure.md §5.
+verify the erasure receipts of docs/vectors/erasure/receipts.json from docs/erasure.md §5.
 
 The "other language" implementation of the at-rest format: it shares no code with the Rust
 crate. The wrapped subject key (`psk1.`) is unwrapped with the RFC 9180 key schedule written on
@@ -246,7 +246,7 @@ def main() -> int:
         problems = check(path)
         print(("ok   " if not problems else "FAIL ") + path.name, "; ".join(problems))
         passed, failed = passed + (not problems), failed + bool(problems)
-    receipts = json.loads((ROOT / "docs/vectors/erasure_receipts.json").read_text())
+    receipts = json.loads((ROOT / "docs/vectors/erasure/receipts.json").read_text())
     for case in receipts["cases"]:
         try:
             got, facts = "valid", verify_erasure(case["receipt"], receipts["public_jwks"]["keys"])

@@ -316,14 +316,14 @@ fn every_vector_gives_its_expected_outcome() {
 /// The demo signing key of the receipt vectors (RFC 8032 §7.1 TEST 1's seed). Never use it.
 const SIGNING_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","created":1700000000}"#;
 
-/// `docs/vectors/erasure_receipts.json`: erasure receipts (docs/erasure.md §5) and what a
+/// `docs/vectors/erasure/receipts.json`: erasure receipts (docs/erasure.md §5) and what a
 /// verifier holding only the public key must say. Ed25519 is deterministic: regenerating
 /// (`PII_EDGE_REGENERATE=1`) writes the same file but for the unknown-key case (a fresh key).
 #[test]
 fn erasure_receipt_vectors() {
     use pii_core::erasure::{self, Erasure};
     use pii_core::receipt::{ReceiptKeys, ReceiptSigner};
-    let path = dir().join("../erasure_receipts.json");
+    let path = dir().join("../erasure/receipts.json");
     let signer = ReceiptSigner::from_jwk(SIGNING_JWK).expect("demo key");
     if std::env::var_os("PII_EDGE_REGENERATE").is_some() {
         let facts = Erasure {
