@@ -6,6 +6,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod erasure;
+
 use pii_core::envelope::{self, OpenError as CoreOpenError, ValueKind};
 use pii_core::receipt::{self, ReceiptError as CoreReceiptError};
 use pii_core::strict::{Strict, StrictError};
@@ -705,16 +707,26 @@ impl Binding {
 }
 
 fn opened(py: Python<'_>, o: &envelope::Opened) -> PyResult<Opened> {
-    let text = std::str::from_utf8(o.plaintext())
+    opened_parts(py, o.kind(), o.plaintext(), o.binding())
+}
+
+/// An `Opened` of a value of `kind` (an envelope's or a field at rest's).
+fn opened_parts(
+    py: Python<'_>,
+    kind: ValueKind,
+    plaintext: &[u8],
+    at: &envelope::Binding,
+) -> PyResult<Opened> {
+    let text = std::str::from_utf8(plaintext)
         .map_err(|_| Malformed::new_err("the opened value is not UTF-8"))?;
-    let value = match o.kind() {
+    let value = match kind {
         ValueKind::Text => PyString::new(py, text).into_any().unbind(),
         _ => py.import("json")?.call_method1("loads", (text,))?.unbind(),
     };
     Ok(Opened {
         value,
-        kind: o.kind().name(),
-        binding: binding(py, o.binding())?,
+        kind: kind.name(),
+        binding: binding(py, at)?,
     })
 }
 
@@ -892,5 +904,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(name, class)?;
     }
     m.add("RECEIPT_HEADER", receipt::HEADER)?;
+    erasure::register(m)?;
     Ok(())
 }

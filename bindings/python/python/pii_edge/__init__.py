@@ -11,6 +11,16 @@ documentation and the web-framework middleware (:mod:`pii_edge.middleware`).
 """
 
 from ._native import (
+    Erased,
+    ErasureSigner,
+    InvalidSubject,
+    SubjectKey,
+    WrongKey,
+    at_rest_header,
+    is_at_rest,
+    open_at_rest,
+    rewrap,
+    verify_erasure,
     RECEIPT_HEADER,
     Binding,
     Location,
@@ -41,6 +51,16 @@ from ._native import (
 )
 
 __all__ = [
+    "Erased",
+    "ErasureSigner",
+    "InvalidSubject",
+    "SubjectKey",
+    "WrongKey",
+    "at_rest_header",
+    "is_at_rest",
+    "open_at_rest",
+    "rewrap",
+    "verify_erasure",
     "RECEIPT_HEADER",
     "Binding",
     "Location",
