@@ -8,8 +8,9 @@ from pii_edge.erasure import PostgresKeyStore, SqliteKeyStore, SubjectKeys
 
 
 def subject_keys(keyring: pii_edge.PrivateKeyring, zone: str) -> SubjectKeys:
-    """The subject key store of ``SUBJECT_KEYS_DB``: PostgreSQL for a conninfo, else SQLite."""
-    where = os.environ["SUBJECT_KEYS_DB"]
+    """The subject key store of ``SUBJECT_KEYS_DB``: PostgreSQL for a conninfo, else a SQLite
+    file (default ``subject-keys.sqlite``)."""
+    where = os.environ.get("SUBJECT_KEYS_DB", "subject-keys.sqlite")
     store = PostgresKeyStore(where) if "=" in where or where.startswith("postgres") else SqliteKeyStore(where)
     signer = os.environ.get("ERASURE_SIGNING_KEY")
     return SubjectKeys(store, keyring, zone, signer=pii_edge.ErasureSigner.from_file(signer) if signer else None)

@@ -45,15 +45,19 @@ fn vectors() -> &'static [Vector] {
                 let v: Value =
                     serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json");
                 (v["expect"] == "success").then(|| {
-                    let keys = PrivateKeyring::from_jwks(&v["private_jwks"].to_string())
-                        .expect("keys");
+                    let keys =
+                        PrivateKeyring::from_jwks(&v["private_jwks"].to_string()).expect("keys");
                     let wrapped = v["subject_key"]["wrapped"].as_str().expect("wrapped");
                     Vector {
                         key: SubjectKey::unwrap(&keys, wrapped).expect("unwrap"),
                         keys,
                         wrapped: wrapped.to_owned(),
                         field: v["at_rest"].as_str().expect("at_rest").to_owned(),
-                        plaintext: v["plaintext"].as_str().expect("plaintext").as_bytes().to_vec(),
+                        plaintext: v["plaintext"]
+                            .as_str()
+                            .expect("plaintext")
+                            .as_bytes()
+                            .to_vec(),
                     }
                 })
             })

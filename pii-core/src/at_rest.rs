@@ -242,8 +242,7 @@ impl SubjectKey {
         for key in keys.candidates(zone.as_bytes(), &hint) {
             found = true;
             let public = key.public_ref();
-            if let Ok(secret) = crypto::hpke_open(key.secret(), public.x(), &enc, &info, aad, ct)
-            {
+            if let Ok(secret) = crypto::hpke_open(key.secret(), public.x(), &enc, &info, aad, ct) {
                 let mut out = Zeroizing::new([0u8; crypto::KEY_LEN]);
                 if secret.len() != crypto::KEY_LEN {
                     return Err(AtRestError::Tampered);
@@ -650,7 +649,11 @@ mod tests {
             AtRestError::UnsupportedVersion
         );
         for bad in ["pr1.", "pr1.=", "pr01.AAAA", "pr1.AA", "pe2.AAAA", ""] {
-            assert_eq!(open(&key, bad).unwrap_err(), AtRestError::Malformed, "{bad}");
+            assert_eq!(
+                open(&key, bad).unwrap_err(),
+                AtRestError::Malformed,
+                "{bad}"
+            );
         }
         assert_eq!(
             rewrap(&keys, "pe2.AAAA", &key).unwrap_err(),

@@ -79,8 +79,8 @@ fn generate() {
         Location::field(Part::Header, "x-national-id", 0),
     );
     let key = SubjectKey::from_parts_for_tests("user-42", KEY_ID, CREATED, SECRET).expect("k");
-    let kunde = SubjectKey::from_parts_for_tests("kunde-straße-7", KEY_ID, CREATED, SECRET)
-        .expect("k");
+    let kunde =
+        SubjectKey::from_parts_for_tests("kunde-straße-7", KEY_ID, CREATED, SECRET).expect("k");
     let wrapped = key.wrap(&keys, ZONE).expect("wrap");
     let wrapped_kunde = kunde.wrap(&keys, ZONE).expect("wrap");
 
@@ -272,11 +272,14 @@ fn every_vector_gives_its_expected_outcome() {
             continue;
         }
         seen += 1;
-        let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-        let keys =
-            PrivateKeyring::from_jwks(&v["private_jwks"].to_string()).expect("private_jwks");
+        let keys = PrivateKeyring::from_jwks(&v["private_jwks"].to_string()).expect("private_jwks");
         let expect = v["expect"].as_str().expect("expect");
         assert_eq!(name.starts_with("fail_"), expect != "success", "{name}");
         match outcome(&v, &keys) {

@@ -9,9 +9,8 @@ use pyo3::create_exception;
 use pyo3::prelude::*;
 
 use super::{
-    key_error, now_seconds, open_error, opened_parts, read_file, receipt_error, Malformed,
-    NoKey, OpenError, Opened, PiiEdgeError, PrivateKeyring, ReceiptKeys, Tampered,
-    UnsupportedVersion,
+    key_error, now_seconds, open_error, opened_parts, read_file, receipt_error, Malformed, NoKey,
+    OpenError, Opened, PiiEdgeError, PrivateKeyring, ReceiptKeys, Tampered, UnsupportedVersion,
 };
 
 create_exception!(
@@ -122,10 +121,9 @@ fn rewrap(
 ) -> PyResult<String> {
     py.detach(|| at_rest::rewrap(&keys.inner, envelope, &key.inner))
         .map_err(|e| match e {
-            AtRestError::Envelope(pii_core::envelope::OpenError::NoKey) => keys.open_error(
-                pii_core::envelope::OpenError::NoKey,
-                envelope,
-            ),
+            AtRestError::Envelope(pii_core::envelope::OpenError::NoKey) => {
+                keys.open_error(pii_core::envelope::OpenError::NoKey, envelope)
+            }
             other => at_rest_error(other),
         })
 }
@@ -224,8 +222,7 @@ fn verify_erasure(
     receipt: &str,
     keys: &ReceiptKeys,
 ) -> PyResult<Py<pyo3::types::PyDict>> {
-    let verified =
-        core_erasure::verify(receipt, &keys.inner).map_err(|e| receipt_error(py, &e))?;
+    let verified = core_erasure::verify(receipt, &keys.inner).map_err(|e| receipt_error(py, &e))?;
     let out = pyo3::types::PyDict::new(py);
     out.set_item("by", verified.erasure.by)?;
     out.set_item("subject", verified.erasure.subject)?;

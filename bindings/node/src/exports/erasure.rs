@@ -128,7 +128,13 @@ impl ErasureSigner {
 
     /// `sign(by, subject, keyId, erasedAt?)`: the receipt, JWS compact.
     #[napi]
-    pub fn sign(&self, by: String, subject: String, key_id: String, erased_at: Option<f64>) -> String {
+    pub fn sign(
+        &self,
+        by: String,
+        subject: String,
+        key_id: String,
+        erased_at: Option<f64>,
+    ) -> String {
         core_erasure::sign(
             &self.inner,
             &Erasure {
