@@ -33,8 +33,8 @@ const TYP: &str = "erasure";
 /// What an erasure receipt states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
-    /// Who erased: the operator, service or request that called `forget` (free text, at most
-    /// 256 bytes; no personal data beyond what the audit needs).
+    /// Who erased: the operator, service or request that called `forget` (free text; no
+    /// personal data beyond what the audit needs).
     pub by: String,
     /// The data subject's id, as in the fields' `pr1.` headers.
     pub subject: String,

@@ -9,8 +9,8 @@
 
 use std::process::ExitCode;
 
-use pii_core::at_rest::{self, SubjectKey};
 use pii_bench::median_us;
+use pii_core::at_rest::{self, SubjectKey};
 use pii_core::envelope;
 use serde_json::Value;
 
