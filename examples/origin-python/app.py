@@ -32,7 +32,7 @@ Configuration (environment variables):
 ``PII_EDGE_POLICIES``        the edge's policy directory, for strict opening (default: the repository's ``policies/``)
 ``ORIGIN_DB``                SQLite database file
 ``ORIGIN_QUEUE``             file the ``user.created`` messages are appended to (JSON lines)
-``SUBJECT_KEYS_DB``          the subject key store: a SQLite file (default ``subject-keys.sqlite``) or ``host=… dbname=…``
+``SUBJECT_KEYS_DB``          the subject key store: SQLite file (default beside ``ORIGIN_DB``) or ``host=… dbname=…``
 ``ERASURE_SIGNING_KEY``      this origin's Ed25519 private JWK that signs erasure receipts
 ``MAIL_HOST``/``MAIL_PORT``  SMTP server for the welcome mail
 ===========================  ====================================================================

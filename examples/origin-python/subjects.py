@@ -9,8 +9,10 @@ from pii_edge.erasure import PostgresKeyStore, SqliteKeyStore, SubjectKeys
 
 def subject_keys(keyring: pii_edge.PrivateKeyring, zone: str) -> SubjectKeys:
     """The subject key store of ``SUBJECT_KEYS_DB``: PostgreSQL for a conninfo, else a SQLite
-    file (default ``subject-keys.sqlite``)."""
-    where = os.environ.get("SUBJECT_KEYS_DB", "subject-keys.sqlite")
+    file (default ``subject-keys.sqlite`` beside ``ORIGIN_DB``; in production keep it apart
+    from the data and its backups, docs/erasure.md §3)."""
+    beside = os.path.dirname(os.path.abspath(os.environ.get("ORIGIN_DB", "origin.sqlite")))
+    where = os.environ.get("SUBJECT_KEYS_DB", os.path.join(beside, "subject-keys.sqlite"))
     store = PostgresKeyStore(where) if "=" in where or where.startswith("postgres") else SqliteKeyStore(where)
     signer = os.environ.get("ERASURE_SIGNING_KEY")
     return SubjectKeys(store, keyring, zone, signer=pii_edge.ErasureSigner.from_file(signer) if signer else None)
