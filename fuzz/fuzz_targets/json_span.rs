@@ -54,16 +54,8 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .position(|b| !b" \t\r\n".contains(b))
         .expect("a JSON text is not all whitespace")
-        ..data.len()
-            - data
-                .iter()
-                .rev()
-                .take_while(|b| b" \t\r\n".contains(b))
-                .count();
-    assert_eq!(
-        root, trimmed,
-        "the root span is the text without its whitespace"
-    );
+        ..data.len() - data.iter().rev().take_while(|b| b" \t\r\n".contains(b)).count();
+    assert_eq!(root, trimmed, "the root span is the text without its whitespace");
     let value: Value = match serde_json::from_slice(data) {
         Ok(value) => value,
         // serde_json stops at 128 levels; json_span goes to MAX_MAX_DEPTH.

@@ -97,10 +97,7 @@ fuzz_target!(|data: &[u8]| {
             )
         }
         5 | 6 => {
-            if name
-                .bytes()
-                .any(|b| b.is_ascii_control() || b == b';' || b == b',' || b == b'=')
-            {
+            if name.bytes().any(|b| b.is_ascii_control() || b == b';' || b == b',' || b == b'=') {
                 return;
             }
             let sep = if which % 7 == 5 { ", " } else { " " };
@@ -114,10 +111,7 @@ fuzz_target!(|data: &[u8]| {
     let out = ENGINE.with(|e| forwarded(e.apply(&req)));
     if equivalent(&name, selected) {
         if let Some(text) = out {
-            assert!(
-                !text.contains(MARKER),
-                "{name:?} is {selected:?} to some origin: {text}"
-            );
+            assert!(!text.contains(MARKER), "{name:?} is {selected:?} to some origin: {text}");
         }
     }
 });

@@ -8,9 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pii_core::{
-    spec::SelectorSpec, Engine, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys,
-};
+use pii_core::{spec::SelectorSpec, Engine, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
 
 fn exercise(policy: Policy) {
     let spec = policy.spec().clone();

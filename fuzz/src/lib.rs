@@ -827,9 +827,7 @@ pub fn blank_envelopes(text: &[u8]) -> Vec<u8> {
         if text[i..].starts_with(b"pe2.") {
             out.extend_from_slice(b"pe2.*");
             i += 4;
-            while i < text.len()
-                && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_'))
-            {
+            while i < text.len() && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_')) {
                 i += 1;
             }
         } else {
