@@ -3,8 +3,8 @@
 # repository's examples: policies/*.yaml and the bundle's JSON policies (policy_load), the
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
 # (engine_apply), the envelopes of docs/vectors/ (envelope_open), the receipts of
-# docs/vectors/receipts/ (receipt_verify) and /bin/true (addon_elf). Safe to re-run: it only
-# adds files (libFuzzer adds its own finds next to them).
+# docs/vectors/receipts/ (receipt_verify), the fields and wrapped keys of docs/vectors/at_rest/
+# (at_rest_open) and /bin/true (addon_elf). Safe to re-run: it only adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
@@ -94,6 +94,17 @@ for i, path in enumerate(sorted(glob.glob("docs/vectors/*.json"))):
     for b in (v.get("binding"), v.get("expected_binding")):
         if b:
             put("envelope_open", bytes([i]) + b["location"].encode())
+# at_rest_open: <index byte among the success vectors of docs/vectors/at_rest/> + a field or a
+# wrapped subject key; the failure vectors' fields too.
+success = 0
+for path in sorted(glob.glob("docs/vectors/at_rest/*.json")):
+    v = json.load(open(path))
+    if v["expect"] == "success":
+        put("at_rest_open", bytes([success]) + v["at_rest"].encode())
+        put("at_rest_open", bytes([success]) + v["subject_key"]["wrapped"].encode())
+        success += 1
+    else:
+        put("at_rest_open", b"\0" + v["at_rest"].encode())
 for loc in ["json:$", "json:$['items'][0]['card']", "json:$['a\\b\\u001f\\t']", "query:email#12",
             "form:card%20number", "cookie:sessi%C3%B3n", "header:x-national-id#1", "query:%25"]:
     put("envelope_open", b"\0" + loc.encode())

@@ -15,6 +15,13 @@ target="${CARGO_TARGET_DIR:-target}"
 case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 export CARGO_TARGET_DIR="$target"
 
+step "PostgreSQL server programs (the erasure tests start a throwaway cluster on 127.0.0.1)"
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 step "pii-edge CLI (the edge side the tests drive)"
 cargo build --quiet -p edge-fn --bin pii-edge
 export PII_EDGE_BIN="$target/debug/pii-edge"

@@ -49,6 +49,9 @@ step "pii-edge apply output opened from the spec alone, at the locations the spe
 cargo build --quiet -p edge-fn --bin pii-edge
 python3 docs/interop/open_cli_output.py --pii-edge "${CARGO_TARGET_DIR:-target}/debug/pii-edge"
 
+step "at-rest vectors and erasure receipts opened by an independent implementation (Python)"
+python3 docs/interop/open_at_rest.py
+
 if [ -f docs/interop/verify_receipts.py ]; then
   step "receipt vectors verified by an independent implementation (Python)"
   python3 docs/interop/verify_receipts.py

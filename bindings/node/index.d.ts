@@ -170,3 +170,43 @@ export function headerPairs(headers: HeadersInput): Array<[string, string]>;
 
 /** Whether `text` has the form of an envelope (`pe<version>.` + base64url): syntax only, opens nothing. */
 export function isEnvelope(text: string): boolean;
+
+// --- erasure (docs/erasure.md, docs/at-rest.md) ---
+
+/** The data subject was erased: the key of this field is destroyed, for good. */
+export class Erased extends OpenError {}
+/** The field at rest names another subject key than the one given. */
+export class WrongKey extends OpenError {}
+/** A subject id must be 1 to 255 bytes of UTF-8 without control characters. */
+export class InvalidSubject extends PiiEdgeError {}
+
+/** One data subject's 256-bit key, unwrapped in memory. */
+export class SubjectKey {
+  static generate(subject: string, created?: number): SubjectKey;
+  static unwrap(keys: PrivateKeyring, wrapped: string): SubjectKey;
+  wrap(keys: PrivateKeyring, zone: string): string;
+  readonly subject: string;
+  readonly keyId: string;
+  readonly created: number;
+}
+
+/** Signs erasure receipts with an Ed25519 private JWK. */
+export class ErasureSigner {
+  static fromJwk(text: string): ErasureSigner;
+  readonly publicJwk: string;
+  sign(by: string, subject: string, keyId: string, erasedAt?: number): string;
+}
+
+export interface VerifiedErasure {
+  by: string;
+  subject: string;
+  keyId: string;
+  erasedAt: number;
+  signedBy: string;
+}
+
+export function rewrap(keys: PrivateKeyring, envelope: string, key: SubjectKey): string;
+export function openAtRest(key: SubjectKey, text: string): Opened;
+export function atRestHeader(text: string): [string, string];
+export function isAtRest(value: unknown): boolean;
+export function verifyErasure(receipt: string, keys: ReceiptKeys): VerifiedErasure;

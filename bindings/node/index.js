@@ -282,3 +282,4 @@ module.exports = {
   /** Whether `text` has the form of an envelope (syntax only; opens nothing). */
   isEnvelope: (value) => typeof value === 'string' && native.isEnvelope(value),
 };
+Object.assign(module.exports, require('./erasure.js')({ native, call, classes, Opened, PrivateKeyring, ReceiptKeys }));

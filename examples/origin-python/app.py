@@ -12,9 +12,15 @@ What it shows:
 - **Strict opening** (``keyring=`` and ``strict=`` of the middleware, with the policies the edge
   runs): a request in which a location those policies encrypt holds plaintext is refused with
   422 before any handler runs, whatever the receipt says (a stale edge, a forged receipt).
-- The e-mail address is opened in exactly one place, :func:`send_welcome_mail`, which needs it
-  to send mail; the plaintext lives only in that function's locals and in the SMTP session.
-  Nothing is logged or echoed.
+- **Erasure that reaches every copy** (docs/erasure.md): on insert every envelope of the record
+  is rewrapped to a key of its data subject (``user-<id>``, ``pr1.``), kept wrapped in a key
+  store (``SUBJECT_KEYS_DB``: a SQLite file or a PostgreSQL conninfo). The ``user.created``
+  message on the queue carries the same ``pr1.`` e-mail. ``DELETE /api/users/{id}`` forgets the
+  subject: its key is destroyed, so the row, every dump taken before and every queued message
+  of that user fail to open with ``Erased``; the answer carries a signed erasure receipt.
+- The e-mail address is opened in :func:`send_welcome_mail`, which needs it to send mail, and
+  by the second service (``reader.py``) that reads the queue; the plaintext lives only in
+  their locals and the SMTP session. Nothing is logged or echoed.
 
 Configuration (environment variables):
 
@@ -25,6 +31,9 @@ Configuration (environment variables):
 ``PII_EDGE_MAX_AGE``         oldest receipt accepted, seconds (default 300)
 ``PII_EDGE_POLICIES``        the edge's policy directory, for strict opening (default: the repository's ``policies/``)
 ``ORIGIN_DB``                SQLite database file
+``ORIGIN_QUEUE``             file the ``user.created`` messages are appended to (JSON lines)
+``SUBJECT_KEYS_DB``          the subject key store: SQLite file (default beside ``ORIGIN_DB``) or ``host=… dbname=…``
+``ERASURE_SIGNING_KEY``      this origin's Ed25519 private JWK that signs erasure receipts
 ``MAIL_HOST``/``MAIL_PORT``  SMTP server for the welcome mail
 ===========================  ====================================================================
 
@@ -43,7 +52,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 import pii_edge
+from pii_edge.erasure import SubjectKeys
 from pii_edge.middleware import ReceiptMiddleware
+
+from subjects import rewrap_all, subject_keys
 
 POLICY = "signup"
 EMAIL = pii_edge.Location("json:$['user']['email']")
@@ -131,12 +143,15 @@ def problem(status: int, kind: str, title: str, detail: str) -> JSONResponse:
     )
 
 
-def send_welcome_mail(keyring: pii_edge.PrivateKeyring, zone: str, db: sqlite3.Connection, user_id: int) -> None:
-    """The one code path that opens the e-mail address: it needs it to send mail."""
+def send_welcome_mail(keys: SubjectKeys, zone: str, db: sqlite3.Connection, user_id: int) -> None:
+    """Opens the e-mail address to send mail: the field at rest, under the user's key."""
     row = db.execute("SELECT record FROM users WHERE id = ?", (user_id,)).fetchone()
-    envelope = value_at(json.loads(row[0]), EMAIL)
-    # Refuses an envelope sealed elsewhere (another field, policy or zone): WrongLocation, ...
-    address = keyring.open_expecting(envelope, POLICY, zone, EMAIL).value
+    opened = keys.open(value_at(json.loads(row[0]), EMAIL))
+    # Refuses a value sealed elsewhere (another field, policy or zone), as open_expecting does.
+    at = opened.binding
+    if (at.policy, at.zone, at.location) != (POLICY, zone, EMAIL):
+        raise pii_edge.WrongLocation(f"the e-mail field was sealed for {at!r}")
+    address = opened.value
     message = EmailMessage()
     message["From"] = "welcome@shop.example"
     message["To"] = address
@@ -152,6 +167,8 @@ def create_app() -> FastAPI:
     receipt_keys = pii_edge.ReceiptKeys.from_file(os.environ["PII_EDGE_RECEIPT_KEYS"])
     zone = os.environ.get("PII_EDGE_ZONE", "eu-central")
     db = connect(os.environ["ORIGIN_DB"])
+    keys = subject_keys(keyring, zone)
+    queue = os.environ.get("ORIGIN_QUEUE")
 
     app = FastAPI()
     app.add_middleware(
@@ -178,15 +195,43 @@ def create_app() -> FastAPI:
             record = json.loads(await request.body())
         except ValueError:
             raise HTTPException(400, "the body is not JSON")
+        # The row and its fields at rest in one transaction: no committed row ever holds an
+        # envelope of the region's key.
+        db.execute("BEGIN")
         cursor = db.execute(
-            "INSERT OR IGNORE INTO users (request_id, zone, record) VALUES (?, ?, ?)",
-            (receipt.request_id, zone, json.dumps(record)),
+            "INSERT OR IGNORE INTO users (request_id, zone, record) VALUES (?, ?, '{}')",
+            (receipt.request_id, zone),
         )
         if cursor.rowcount == 0:
+            db.execute("ROLLBACK")
             return problem(409, "replayed", "Already processed", "this request id was stored before")
         user_id = cursor.lastrowid
-        send_welcome_mail(keyring, zone, db, user_id)
+        try:
+            stored = rewrap_all(record, keys, f"user-{user_id}")
+            db.execute("UPDATE users SET record = ? WHERE id = ?", (json.dumps(stored), user_id))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if queue:
+            with open(queue, "a", encoding="utf-8") as q:
+                message = {"type": "user.created", "id": user_id, "email": value_at(stored, EMAIL)}
+                q.write(json.dumps(message) + "\n")
+        send_welcome_mail(keys, zone, db, user_id)
         return {"id": user_id}
+
+    @app.delete("/api/users/{user_id}")
+    async def erase(user_id: int, request: Request):
+        receipt: pii_edge.Receipt = request.state.pii_edge_receipt
+        forgotten = keys.forget(f"user-{user_id}", by=f"DELETE /api/users/{user_id} request {receipt.request_id}")
+        deleted = db.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount
+        if forgotten is None and not deleted:
+            return problem(404, "no-such-user", "No such user", f"user {user_id} has no data here")
+        return {
+            "id": user_id,
+            "erased_key_id": forgotten.key_id if forgotten else None,
+            "receipt": forgotten.receipt if forgotten else None,
+        }
 
     return app
 

@@ -66,6 +66,16 @@ pub(crate) fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>, CryptoError> {
     Ok(out)
 }
 
+/// `N` random bytes from the operating system (nonces, key ids).
+#[cfg(feature = "open")]
+pub(crate) fn random_array<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut out = [0u8; N];
+    rand::SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
 /// SHA-256 of `data`.
 pub(crate) fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
     let mut out = [0u8; HASH_LEN];

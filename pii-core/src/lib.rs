@@ -39,9 +39,12 @@
 mod action;
 #[cfg(feature = "open")]
 pub mod batch;
+pub mod at_rest;
 mod crypto;
 mod engine;
 pub mod envelope;
+#[cfg(feature = "open")]
+pub mod erasure;
 mod error;
 mod identity;
 mod json;

@@ -379,7 +379,12 @@ impl ReceiptSigner {
     /// serialization `BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature)`.
     pub fn sign(&self, facts: &ReceiptFacts<'_>, issued_at: u64) -> String {
         let payload = Payload::of(facts, issued_at);
-        let payload = serde_json::to_string(&payload).unwrap_or_default();
+        self.sign_jws(&serde_json::to_string(&payload).unwrap_or_default())
+    }
+
+    /// JWS compact serialization of `payload` with the header `{"alg":"EdDSA","kid":...}`
+    /// (receipts and erasure receipts).
+    pub(crate) fn sign_jws(&self, payload: &str) -> String {
         let header = format!("{{\"alg\":\"{ALG}\",\"kid\":\"{}\"}}", self.kid);
         let mut out = URL_SAFE_NO_PAD.encode(header);
         out.push('.');
@@ -717,43 +722,8 @@ pub fn verify_receipt<N: AsRef<str>, V: AsRef<str>>(
         return Err(ReceiptError::Repeated);
     }
     let value = value.trim_matches([' ', '\t']);
+    let (key, payload) = verify_jws(value, keys)?;
     let malformed = |reason| ReceiptError::Malformed { reason };
-    if value.len() > MAX_RECEIPT_LEN {
-        return Err(malformed("longer than 8192 bytes"));
-    }
-    let mut parts = value.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed("not three base64url parts joined by '.'"));
-    };
-    let header_json = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| malformed("the JWS header is not base64url"))?;
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct JwsHeader {
-        alg: String,
-        kid: String,
-    }
-    let jws: JwsHeader = serde_json::from_slice(&header_json)
-        .map_err(|_| malformed("the JWS header is not {\"alg\":\"EdDSA\",\"kid\":...}"))?;
-    if jws.alg != ALG {
-        return Err(malformed("the JWS alg is not EdDSA"));
-    }
-    let key = keys.get(&jws.kid).ok_or_else(|| ReceiptError::UnknownKey {
-        kid: jws.kid.chars().take(64).collect(),
-    })?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| malformed("the signature is not base64url"))?;
-    let signed_len = header.len() + 1 + payload.len();
-    if !crypto::ed25519_verify(&key.x, &value.as_bytes()[..signed_len], &signature) {
-        return Err(ReceiptError::BadSignature);
-    }
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| malformed("the payload is not base64url"))?;
     let version = serde_json::from_slice::<Value>(&payload)
         .ok()
         .and_then(|p| p.get("v").and_then(Value::as_u64));
@@ -812,6 +782,53 @@ pub fn verify_receipt<N: AsRef<str>, V: AsRef<str>>(
         body_bound: claims.b.is_some(),
         subject: claims.sub_id.map(|s| (s.iss, s.sub)),
     })
+}
+
+/// Check a JWS compact serialization (`{"alg":"EdDSA","kid":...}`, at most 8192 bytes) against
+/// `keys`: the key that signed it and the decoded payload (receipts and erasure receipts).
+#[cfg(feature = "open")]
+pub(crate) fn verify_jws<'k>(
+    value: &str,
+    keys: &'k ReceiptKeys,
+) -> Result<(&'k ReceiptKey, Vec<u8>), ReceiptError> {
+    let malformed = |reason| ReceiptError::Malformed { reason };
+    if value.len() > MAX_RECEIPT_LEN {
+        return Err(malformed("longer than 8192 bytes"));
+    }
+    let mut parts = value.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("not three base64url parts joined by '.'"));
+    };
+    let header_json = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| malformed("the JWS header is not base64url"))?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct JwsHeader {
+        alg: String,
+        kid: String,
+    }
+    let jws: JwsHeader = serde_json::from_slice(&header_json)
+        .map_err(|_| malformed("the JWS header is not {\"alg\":\"EdDSA\",\"kid\":...}"))?;
+    if jws.alg != ALG {
+        return Err(malformed("the JWS alg is not EdDSA"));
+    }
+    let key = keys.get(&jws.kid).ok_or_else(|| ReceiptError::UnknownKey {
+        kid: jws.kid.chars().take(64).collect(),
+    })?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| malformed("the signature is not base64url"))?;
+    let signed_len = header.len() + 1 + payload.len();
+    if !crypto::ed25519_verify(&key.x, &value.as_bytes()[..signed_len], &signature) {
+        return Err(ReceiptError::BadSignature);
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| malformed("the payload is not base64url"))?;
+    Ok((key, payload))
 }
 
 /// The request target as the edge forwards it and the receipt binds it: `path`, then `?` and

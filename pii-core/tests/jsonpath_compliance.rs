@@ -4,7 +4,7 @@
 //! Each case checks: invalid selectors are refused at load; valid ones select exactly the
 //! expected values, with the expected normalized paths (what we bind into ciphertext).
 //! Selectors that call the I-Regexp functions `match()` and `search()` are refused by design
-//! (the edge package carries no regular-expression engine, docs/decisions/0005): they must be
+//! (the edge package carries no regular-expression engine, docs/decisions/0007): they must be
 //! refused with that reason, and are counted apart.
 
 use serde_json::Value;

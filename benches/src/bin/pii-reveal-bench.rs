@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -43,19 +42,9 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     let once = || pii_core::reveal(&keys, &req, pii_core::Expect::default());
     let opened = once().map_err(|e| e.to_string())?.opened();
-    let mut rounds = Vec::with_capacity(15);
-    for _ in 0..15 {
-        let start = Instant::now();
-        let mut n = 0u32;
-        while start.elapsed() < Duration::from_millis(20) {
-            std::hint::black_box(once().map_err(|e| e.to_string())?);
-            n += 1;
-        }
-        rounds.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
-    }
-    rounds.sort_by(f64::total_cmp);
+    let median = pii_bench::median_us(once)?;
     Ok(format!(
         "{{\"impl\":\"rust\",\"opened\":{opened},\"median_us\":{:.2}}}",
-        rounds[rounds.len() / 2]
+        median
     ))
 }

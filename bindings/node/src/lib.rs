@@ -220,6 +220,8 @@ pub mod exports {
 
     use super::Failure;
 
+    pub mod erasure; // src/exports/erasure.rs
+
     type Result<T> = napi::Result<T, String>;
 
     fn js(f: Failure) -> napi::Error<String> {

@@ -7,6 +7,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod batch;
+mod erasure;
 
 use pii_core::envelope::{self, OpenError as CoreOpenError, ValueKind};
 use pii_core::receipt::{self, ReceiptError as CoreReceiptError};
@@ -707,16 +708,26 @@ impl Binding {
 }
 
 fn opened(py: Python<'_>, o: &envelope::Opened) -> PyResult<Opened> {
-    let text = std::str::from_utf8(o.plaintext())
+    opened_parts(py, o.kind(), o.plaintext(), o.binding())
+}
+
+/// An `Opened` of a value of `kind` (an envelope's or a field at rest's).
+fn opened_parts(
+    py: Python<'_>,
+    kind: ValueKind,
+    plaintext: &[u8],
+    at: &envelope::Binding,
+) -> PyResult<Opened> {
+    let text = std::str::from_utf8(plaintext)
         .map_err(|_| Malformed::new_err("the opened value is not UTF-8"))?;
-    let value = match o.kind() {
+    let value = match kind {
         ValueKind::Text => PyString::new(py, text).into_any().unbind(),
         _ => py.import("json")?.call_method1("loads", (text,))?.unbind(),
     };
     Ok(Opened {
         value,
-        kind: o.kind().name(),
-        binding: binding(py, o.binding())?,
+        kind: kind.name(),
+        binding: binding(py, at)?,
     })
 }
 
@@ -895,5 +906,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(name, class)?;
     }
     m.add("RECEIPT_HEADER", receipt::HEADER)?;
+    erasure::register(m)?;
     Ok(())
 }

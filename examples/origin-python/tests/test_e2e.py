@@ -2,9 +2,13 @@
 receipt), then over HTTP on 127.0.0.1 to the FastAPI origin on uvicorn, with a real SQLite file
 and a real SMTP server (aiosmtpd).
 
-Checks: the stored record holds no plaintext; the welcome mail reached the user's address (the
-one code path that opens it); a request sent around the edge, a replayed receipt past max_age,
-a tampered body and a receipt moved to another request are refused with 403 problem+json."""
+Checks: the stored record holds no plaintext, only fields at rest under the user's own key
+(`pr1.`); the welcome mail reached the user's address; a request sent around the edge, a
+replayed receipt past max_age, a tampered body and a receipt moved to another request are
+refused with 403 problem+json; `DELETE /api/users/{id}` forgets the user: no field of theirs
+opens in the database, in a dump taken before, or in a queue message written before, while
+every other user's still does. The whole module runs twice: subject keys in SQLite, and in a
+throwaway PostgreSQL cluster."""
 
 import base64
 import http.client
@@ -18,6 +22,9 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+
+import pii_edge
+from pii_edge.erasure import PostgresKeyStore, SqliteKeyStore, SubjectKeys
 
 HERE = Path(__file__).resolve().parents[1]
 ROOT = HERE.parents[1]
@@ -47,23 +54,45 @@ class Outbox:
         return "250 OK"
 
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from throwaway_postgres import throwaway_postgres  # noqa: E402
+
+KEYS_FILE = ROOT / "examples" / "keys" / "private.jwks"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def key_store(request, tmp_path_factory):
+    """Where the subject keys live: a SQLite file, or a throwaway PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("keys") / "subject-keys.sqlite")
+    else:
+        with throwaway_postgres() as conninfo:
+            yield conninfo
+
+
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory):
+def origin(tmp_path_factory, key_store):
     tmp = tmp_path_factory.mktemp("origin")
     subprocess.run([pii_edge_bin(), "keygen", "--receipt", "--out", str(tmp)], check=True, capture_output=True)
+    # The origin's own erasure signing key (not the edge's receipt key).
+    erasure_dir = tmp / "erasure"
+    subprocess.run([pii_edge_bin(), "keygen", "--receipt", "--out", str(erasure_dir)], check=True, capture_output=True)
     outbox = Outbox()
     mail = Controller(outbox, hostname="127.0.0.1", port=free_port())
     mail.start()
     port = free_port()
     env = dict(
         os.environ,
-        PII_EDGE_KEYS_FILE=str(ROOT / "examples" / "keys" / "private.jwks"),
+        PII_EDGE_KEYS_FILE=str(KEYS_FILE),
         PII_EDGE_RECEIPT_KEYS=str(tmp / "receipt.jwks"),
         PII_EDGE_ZONE="eu-central",
         PII_EDGE_MAX_AGE=str(MAX_AGE),
         ORIGIN_DB=str(tmp / "origin.sqlite"),
         MAIL_HOST="127.0.0.1",
         MAIL_PORT=str(mail.port),
+        ORIGIN_QUEUE=str(tmp / "queue.jsonl"),
+        SUBJECT_KEYS_DB=key_store,
+        ERASURE_SIGNING_KEY=str(erasure_dir / "receipt.private.jwk"),
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -82,7 +111,8 @@ def origin(tmp_path_factory):
         else:
             server.kill()
             pytest.fail("uvicorn did not start: " + server.stdout.read().decode())
-        yield {"port": port, "tmp": tmp, "db": tmp / "origin.sqlite", "outbox": outbox}
+        yield {"port": port, "tmp": tmp, "db": tmp / "origin.sqlite", "outbox": outbox, "env": env,
+               "queue": tmp / "queue.jsonl", "erasure_keys": erasure_dir / "receipt.jwks"}
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0].decode()
@@ -153,7 +183,9 @@ def test_through_the_edge_stored_sealed_and_mailed(origin):
         assert value.encode() not in answer
     [(request_id, zone, record, mail_sent)] = rows(origin["db"])
     assert zone == "eu-central" and mail_sent == 1 and request_id
-    assert json.loads(record)["user"]["email"].startswith("pe2.")
+    # Every sealed field is at rest under the user's own key, none under the region's.
+    assert json.loads(record)["user"]["email"].startswith("pr1.")
+    assert "pe2." not in record
     # No plaintext anywhere in the database file (pages, journal, free space).
     raw = b"".join(p.read_bytes() for p in origin["tmp"].glob("origin.sqlite*"))
     for value in PLAINTEXT:
@@ -207,3 +239,126 @@ def test_plaintext_forwarded_by_a_stale_edge_refused(origin):
     before = len(rows(origin["db"]))
     assert_problem(request(origin["port"], method, target, headers, body), 422, "plaintext-found")
     assert len(rows(origin["db"])) == before
+
+
+def variant(tmp, name, email, request_id):
+    """The sign-up event with another user and CloudFront request id."""
+    event = json.loads((EVENTS / "signup-json.json").read_text())
+    cf = event["Records"][0]["cf"]
+    cf["config"]["requestId"] = request_id
+    document = json.loads(base64.b64decode(cf["request"]["body"]["data"]))
+    document["user"].update(name=name, email=email)
+    data = json.dumps(document).encode()
+    cf["request"]["body"]["data"] = base64.b64encode(data).decode()
+    cf["request"]["headers"]["content-length"] = [{"key": "Content-Length", "value": str(len(data))}]
+    path = tmp / f"signup-{request_id}.json"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def delete_event(tmp, user_id):
+    """DELETE /api/users/{user_id} as a CloudFront viewer-request event."""
+    event = json.loads((EVENTS / "search-query.json").read_text())
+    cf = event["Records"][0]["cf"]
+    cf["config"]["requestId"] = f"delete-{user_id}-{time.time_ns()}"
+    cf["request"].update(method="DELETE", uri=f"/api/users/{user_id}", querystring="")
+    path = tmp / f"delete-{user_id}.json"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def sign_up(origin, name, email):
+    event = variant(origin["tmp"], name, email, f"rq-{time.time_ns()}")
+    status, _, answer = request(origin["port"], *through_edge(origin["tmp"], event))
+    assert status == 201, answer
+    return json.loads(answer)["id"]
+
+
+def opener(origin):
+    """A fresh service of the region: its own key store connection, nothing cached."""
+    where = origin["env"]["SUBJECT_KEYS_DB"]
+    store = PostgresKeyStore(where) if "=" in where else SqliteKeyStore(where)
+    return SubjectKeys(store, pii_edge.PrivateKeyring.from_file(str(KEYS_FILE)), "eu-central", cache_seconds=0)
+
+
+def fields(db_path):
+    """Every (user id, stored text) of sealed fields in a users database file."""
+    import sqlite3
+
+    found = []
+
+    def walk(user_id, value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(user_id, v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(user_id, v)
+        elif isinstance(value, str) and (pii_edge.is_at_rest(value) or pii_edge.is_envelope(value)):
+            found.append((user_id, value))
+
+    with sqlite3.connect(db_path) as conn:
+        for user_id, record in conn.execute("SELECT id, record FROM users"):
+            walk(user_id, json.loads(record))
+    return found
+
+
+def reader(origin):
+    out = subprocess.run(
+        [sys.executable, "reader.py", str(origin["queue"])],
+        cwd=HERE, env=origin["env"], check=True, capture_output=True,
+    )
+    for value in PLAINTEXT + ["max@example.org", "jo@example.net"]:
+        assert value.encode() not in out.stdout + out.stderr
+    return {m["id"]: m for m in map(json.loads, out.stdout.decode().splitlines())}
+
+
+def test_delete_forgets_every_copy(origin):
+    import sqlite3
+
+    max_id = sign_up(origin, "Max Muster", "max@example.org")
+    jo_id = sign_up(origin, "Jo Beispiel", "jo@example.net")
+    # A dump of the database taken before the deletion (the backup nobody can edit).
+    dump = origin["tmp"] / f"dump-{max_id}.sqlite"
+    with sqlite3.connect(origin["db"]) as live, sqlite3.connect(dump) as copy:
+        live.backup(copy)
+    # The second service reads both e-mails from the queue.
+    before = reader(origin)
+    assert before[max_id] == {"id": max_id, "domain": "example.org"}
+    assert before[jo_id] == {"id": jo_id, "domain": "example.net"}
+
+    status, _, answer = request(origin["port"], *through_edge(origin["tmp"], delete_event(origin["tmp"], max_id)))
+    assert status == 200, answer
+    answer = json.loads(answer)
+    # The erasure receipt verifies with the origin's public erasure key alone.
+    audit = pii_edge.verify_erasure(answer["receipt"], pii_edge.ReceiptKeys.from_file(str(origin["erasure_keys"])))
+    assert audit["subject"] == f"user-{max_id}" and audit["key_id"] == answer["erased_key_id"]
+    assert audit["by"].startswith(f"DELETE /api/users/{max_id}")
+
+    service = opener(origin)
+    # The database: no row of the user is left; every other field still opens.
+    live = fields(origin["db"])
+    assert live and all(user_id != max_id for user_id, _ in live)
+    for _, text in live:
+        service.open(text)
+    # The dump taken before: each of the user's fields fails with Erased, never garbage;
+    # everyone else's opens.
+    dumped = fields(dump)
+    theirs = [text for user_id, text in dumped if user_id == max_id]
+    assert len(theirs) >= 3, "the sign-up seals e-mail, phone and birth date"
+    for text in theirs:
+        assert pii_edge.at_rest_header(text)[1] == answer["erased_key_id"]
+        with pytest.raises(pii_edge.Erased):
+            service.open(text)
+    others = [(user_id, text) for user_id, text in dumped if user_id != max_id]
+    assert {user_id for user_id, _ in others} >= {jo_id}
+    for user_id, text in others:
+        service.open(text)
+    assert service.open(dict(dumped)[jo_id]).value  # opens to a value
+    # The queue message written before: Erased for the user, intact for the others.
+    after = reader(origin)
+    assert after[max_id] == {"id": max_id, "error": "Erased"}
+    assert after[jo_id] == {"id": jo_id, "domain": "example.net"}
+    # Deleting again finds nothing.
+    status, _, answer = request(origin["port"], *through_edge(origin["tmp"], delete_event(origin["tmp"], max_id)))
+    assert status == 404, answer

@@ -11,6 +11,16 @@ documentation and the web-framework middleware (:mod:`pii_edge.middleware`).
 """
 
 from ._native import (
+    Erased,
+    ErasureSigner,
+    InvalidSubject,
+    SubjectKey,
+    WrongKey,
+    at_rest_header,
+    is_at_rest,
+    open_at_rest,
+    rewrap,
+    verify_erasure,
     RECEIPT_HEADER,
     BatchOpener,
     Binding,
@@ -46,6 +56,16 @@ from ._native import (
 )
 
 __all__ = [
+    "Erased",
+    "ErasureSigner",
+    "InvalidSubject",
+    "SubjectKey",
+    "WrongKey",
+    "at_rest_header",
+    "is_at_rest",
+    "open_at_rest",
+    "rewrap",
+    "verify_erasure",
     "RECEIPT_HEADER",
     "BatchOpener",
     "Binding",

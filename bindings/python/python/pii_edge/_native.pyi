@@ -1,6 +1,6 @@
 """Type stubs of the native extension (pii-core through PyO3). See pii_edge's README."""
 
-from typing import Any, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 HeaderPairs = Union[Iterable[Tuple[Union[str, bytes], Union[str, bytes]]], Mapping[str, str]]
 Body = Union[bytes, bytearray, memoryview, str]
@@ -221,3 +221,54 @@ class Rewrapper:
     def rewrap(self, values: Values) -> Tuple[List[Optional[str]], List[str]]:
         """``(values, statuses)``: ``rewrapped``, ``current``, ``plaintext``, ``token``, ``null``
         or the error's name; a value not rewrapped is returned as it was."""
+# --- erasure (docs/erasure.md, docs/at-rest.md) ---
+
+class Erased(OpenError):
+    """The data subject was erased: the key of this field is destroyed."""
+
+class WrongKey(OpenError):
+    """The field at rest names another subject key than the one given."""
+
+class InvalidSubject(PiiEdgeError):
+    """A subject id must be 1 to 255 bytes of UTF-8 without control characters."""
+
+class SubjectKey:
+    """One data subject's 256-bit key, unwrapped in memory; ``repr`` shows subject and key id."""
+    @staticmethod
+    def generate(subject: str, created: Optional[int] = None) -> SubjectKey: ...
+    @staticmethod
+    def unwrap(keys: PrivateKeyring, wrapped: str) -> SubjectKey: ...
+    def wrap(self, keys: PrivateKeyring, zone: str) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+
+class ErasureSigner:
+    """Signs erasure receipts with an Ed25519 private JWK."""
+    @staticmethod
+    def from_jwk(text: str) -> ErasureSigner: ...
+    @staticmethod
+    def from_file(path: str) -> ErasureSigner: ...
+    @property
+    def public_jwk(self) -> str: ...
+    @property
+    def kid(self) -> str: ...
+    def sign(self, by: str, subject: str, key_id: str, erased_at: Optional[int] = None) -> str: ...
+
+def rewrap(keys: PrivateKeyring, envelope: str, key: SubjectKey) -> str:
+    """The edge's envelope (``pe2.``) sealed under the subject key (``pr1.``)."""
+
+def open_at_rest(key: SubjectKey, text: str) -> Opened:
+    """Opens a field at rest with its subject key."""
+
+def at_rest_header(text: str) -> Tuple[str, str]:
+    """``(subject, key_id)`` from a field's clear header (authenticates nothing)."""
+
+def is_at_rest(text: str) -> bool:
+    """Whether ``text`` has the form of a field at rest (syntax only)."""
+
+def verify_erasure(receipt: str, keys: ReceiptKeys) -> Dict[str, Any]:
+    """Verifies an erasure receipt with public keys only: by, subject, key_id, erased_at, signed_by."""

@@ -1,0 +1,84 @@
+'use strict';
+// Erasure (docs/erasure.md): the at-rest vectors opened through the addon, rewrap and open,
+// a key store of the test's own (a Map: the four operations of docs/erasure.md §4), forget,
+// erasure receipts verified with the public key alone.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const pii = require('..');
+const { ROOT } = require('./helpers');
+
+const atRestDir = path.join(ROOT, 'docs', 'vectors', 'at_rest');
+const email = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'vectors', 'string_email.json')));
+const keys = pii.PrivateKeyring.fromJwks(JSON.stringify(email.private_jwks));
+const SIGNER = '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}';
+
+for (const file of fs.readdirSync(atRestDir).filter((f) => f.endsWith('.json')).sort()) {
+  test(`at-rest vector ${file}`, () => {
+    const v = JSON.parse(fs.readFileSync(path.join(atRestDir, file)));
+    const ring = pii.PrivateKeyring.fromJwks(JSON.stringify(v.private_jwks));
+    const record = v.subject_key;
+    const open = () => {
+      const [, keyId] = pii.atRestHeader(v.at_rest);
+      if (record.state === 'erased' && record.key_id === keyId) throw new pii.Erased('erased');
+      if (record.state !== 'live') throw new pii.NoKey('no key');
+      return pii.openAtRest(pii.SubjectKey.unwrap(ring, record.wrapped), v.at_rest);
+    };
+    if (v.expect === 'success') {
+      const opened = open();
+      assert.equal(opened.kind, v.header.kind);
+      assert.equal(String(opened.binding.location), v.header.location);
+      assert.equal(opened.kind === 'text' ? opened.value : JSON.stringify(opened.value), v.plaintext);
+    } else {
+      assert.throws(open, (e) => e instanceof pii.OpenError && e.constructor.name === v.expect);
+    }
+  });
+}
+
+test('rewrap, open, forget with a key store of four operations', () => {
+  const store = new Map(); // keyId -> {subject, wrapped, erasedAt}
+  const live = (subject) => [...store.entries()].find(([, r]) => r.subject === subject && !r.erasedAt);
+  const keyFor = (subject) => {
+    const found = live(subject);
+    if (found) return pii.SubjectKey.unwrap(keys, found[1].wrapped);
+    const key = pii.SubjectKey.generate(subject);
+    store.set(key.keyId, { subject, wrapped: key.wrap(keys, 'eu-central') });
+    return key;
+  };
+  const open = (text) => {
+    const [subject, keyId] = pii.atRestHeader(text);
+    const r = store.get(keyId);
+    if (!r || r.subject !== subject) throw new pii.NoKey('no key');
+    if (r.erasedAt) throw new pii.Erased('erased');
+    return pii.openAtRest(pii.SubjectKey.unwrap(keys, r.wrapped), text);
+  };
+  const alice = pii.rewrap(keys, email.envelope, keyFor('user-1'));
+  const bob = pii.rewrap(keys, email.envelope, keyFor('user-2'));
+  assert.ok(pii.isAtRest(alice) && !pii.isEnvelope(alice));
+  assert.equal(open(alice).value, 'alice@example.com');
+  assert.equal(String(open(alice).binding.location), "json:$['email']");
+
+  const [keyId, record] = live('user-1');
+  record.wrapped = null;
+  record.erasedAt = 1800000000;
+  const signer = pii.ErasureSigner.fromJwk(SIGNER);
+  const receipt = signer.sign('dpo@example.com', 'user-1', keyId, record.erasedAt);
+  const audit = pii.verifyErasure(receipt, pii.ReceiptKeys.fromJwks(signer.publicJwk));
+  assert.deepEqual(
+    { by: audit.by, subject: audit.subject, keyId: audit.keyId, erasedAt: audit.erasedAt },
+    { by: 'dpo@example.com', subject: 'user-1', keyId, erasedAt: 1800000000 },
+  );
+  assert.throws(() => open(alice), pii.Erased);
+  assert.equal(open(bob).value, 'alice@example.com');
+  assert.throws(() => pii.verifyErasure(receipt.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), pii.ReceiptKeys.fromJwks(signer.publicJwk)), pii.ReceiptError);
+});
+
+test('errors: the envelope\'s, wrong key, invalid subject; no key material shown', () => {
+  const key = pii.SubjectKey.generate('user-1');
+  assert.throws(() => pii.rewrap(keys, 'pe2.AAAA', key), pii.Malformed);
+  const field = pii.rewrap(keys, email.envelope, key);
+  assert.throws(() => pii.openAtRest(pii.SubjectKey.generate('user-1'), field), pii.WrongKey);
+  assert.throws(() => pii.SubjectKey.generate('a\nb'), pii.InvalidSubject);
+  assert.match(require('node:util').inspect(key), /^SubjectKey\(subject=user-1, keyId=/);
+});

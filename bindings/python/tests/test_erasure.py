@@ -1,0 +1,137 @@
+"""Erasure (docs/erasure.md): rewrap to subject keys, open both formats, forget, receipts; on
+SQLite and on a throwaway PostgreSQL cluster."""
+
+import json
+import sqlite3
+import sys
+
+import pytest
+
+import pii_edge
+from pii_edge.erasure import PostgresKeyStore, SqliteKeyStore, SubjectKeys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from throwaway_postgres import throwaway_postgres  # noqa: E402
+
+VECTOR = json.loads((ROOT / "docs/vectors/string_email.json").read_text())
+KEYS = pii_edge.PrivateKeyring.from_jwks(json.dumps(VECTOR["private_jwks"]))
+ENVELOPE = VECTOR["envelope"]
+SIGNER_JWK = '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}'
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with throwaway_postgres() as conninfo:
+        yield conninfo
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_store(request, tmp_path):
+    """A function that opens the test's key store (again, as another service would)."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "keys.db")
+        return lambda: SqliteKeyStore(path)
+    conninfo = request.getfixturevalue("postgres")
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS pii_edge_subject_keys")
+    return lambda: PostgresKeyStore(conninfo)
+
+
+def subjects(store, **kw):
+    return SubjectKeys(store, KEYS, "eu-central", signer=pii_edge.ErasureSigner.from_jwk(SIGNER_JWK), **kw)
+
+
+def test_rewrap_open_forget(make_store):
+    writer = subjects(make_store())
+    reader = subjects(make_store(), cache_seconds=0)  # a second service, no cache
+    alice = writer.rewrap("user-1", ENVELOPE)
+    bob = writer.rewrap("user-2", ENVELOPE)
+    assert pii_edge.is_at_rest(alice) and not pii_edge.is_envelope(alice)
+    assert pii_edge.at_rest_header(alice)[0] == "user-1"
+    assert alice != bob
+    # Rewrapping a field already at rest under the live key changes nothing.
+    assert writer.rewrap("user-1", alice) == alice
+    for service in (writer, reader):
+        opened = service.open(alice)
+        assert opened.value == "alice@example.com"
+        assert opened.kind == "string"
+        assert str(opened.binding.location) == "json:$['email']"
+        assert service.open(ENVELOPE).value == "alice@example.com"  # the edge's format too
+
+    forgotten = writer.forget("user-1", by="dpo@example.com")
+    assert forgotten.subject == "user-1"
+    # The receipt verifies with the public key alone.
+    audit = pii_edge.verify_erasure(
+        forgotten.receipt, pii_edge.ReceiptKeys.from_jwks(pii_edge.ErasureSigner.from_jwk(SIGNER_JWK).public_jwk)
+    )
+    assert audit["subject"] == "user-1" and audit["key_id"] == forgotten.key_id
+    assert audit["by"] == "dpo@example.com" and audit["erased_at"] == forgotten.erased_at
+
+    for service in (writer, reader):
+        with pytest.raises(pii_edge.Erased):
+            service.open(alice)
+        assert service.open(bob).value == "alice@example.com"  # another subject: intact
+    assert writer.forget("user-1", by="dpo") is None  # nothing left to erase
+
+    # The subject signs up again: a new key; the old field stays erased.
+    again = writer.rewrap("user-1", ENVELOPE)
+    assert pii_edge.at_rest_header(again)[1] != forgotten.key_id
+    assert reader.open(again).value == "alice@example.com"
+    with pytest.raises(pii_edge.Erased):
+        reader.open(alice)
+
+
+def test_erased_record_keeps_no_key(make_store):
+    store = make_store()
+    keys = subjects(store)
+    keys.rewrap("user-9", ENVELOPE)
+    erased = keys.forget("user-9", by="ops", now=1_800_000_000)
+    record = store.get(erased.key_id)
+    assert record.wrapped is None and record.erased_at == 1_800_000_000
+    assert store.live("user-9") is None
+
+
+def test_unknown_key_is_no_key_and_wrong_key_is_refused(make_store):
+    keys = subjects(make_store())
+    other = pii_edge.SubjectKey.generate("user-1")
+    field = pii_edge.rewrap(KEYS, ENVELOPE, other)  # its key was never stored
+    with pytest.raises(pii_edge.NoKey):
+        keys.open(field)
+    with pytest.raises(pii_edge.WrongKey):
+        pii_edge.open_at_rest(pii_edge.SubjectKey.generate("user-1"), field)
+    assert "secret" not in repr(other) and other.key_id in repr(other)
+
+
+def test_sqlite_overwrites_destroyed_keys(tmp_path):
+    path = tmp_path / "keys.db"
+    keys = subjects(SqliteKeyStore(str(path)))
+    keys.rewrap("user-5", ENVELOPE)
+    wrapped = keys.store.live("user-5").wrapped
+    keys.forget("user-5", by="ops")
+    keys.store.close()
+    assert wrapped.encode() not in path.read_bytes()
+    assert sqlite3.connect(str(path)).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_at_rest_vectors_open_through_the_binding():
+    for path in sorted((ROOT / "docs/vectors/at_rest").glob("*.json")):
+        v = json.loads(path.read_text())
+        if v["expect"] != "success":
+            continue
+        keys = pii_edge.PrivateKeyring.from_jwks(json.dumps(v["private_jwks"]))
+        key = pii_edge.SubjectKey.unwrap(keys, v["subject_key"]["wrapped"])
+        assert key.key_id == v["subject_key"]["key_id"]
+        opened = pii_edge.open_at_rest(key, v["at_rest"])
+        assert json.dumps(opened.value) == v["plaintext"] or opened.value == v["plaintext"]
+        assert str(opened.binding.location) == v["header"]["location"]
+
+
+def test_rewrap_reports_the_envelopes_error():
+    with pytest.raises(pii_edge.Malformed):
+        pii_edge.rewrap(KEYS, "pe2.AAAA", pii_edge.SubjectKey.generate("u"))
+    with pytest.raises(pii_edge.InvalidSubject):
+        pii_edge.SubjectKey.generate("a\nb")
