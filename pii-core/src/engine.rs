@@ -181,6 +181,16 @@ pub enum RejectReason {
     /// A percent-escape that is not `%HH` (`%u0065`, which IIS decodes) in a query string or
     /// form body, or a parameter name that is not UTF-8 once decoded.
     InvalidEncoding,
+    /// The request path reads as routes of different policies under the readings origin
+    /// routers apply (`%2F`, `%5C` and dot segments decoded or kept): refused rather than
+    /// protected by the wrong policy.
+    AmbiguousPath,
+    /// A body whose shape the rules cannot address (an array root, a JSON Patch document,
+    /// where every JSON rule names a member of an object root).
+    BodyShape,
+    /// No policy matches the request and the bundle refuses unmatched requests
+    /// (`unmatched: reject`) on a route not declared pass-through.
+    Unmatched,
     /// The request declares a body (`Content-Length` above zero or `Transfer-Encoding`) that
     /// the adapter was not given (a CloudFront trigger without include-body): the route's
     /// body rules cannot be applied, and the transport would forward the body unread.
@@ -223,8 +233,10 @@ impl RejectReason {
             | TooDeep { .. }
             | MalformedForm
             | AmbiguousName
+            | AmbiguousPath
             | InvalidEncoding => 400,
-            NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
+            Unmatched => 403,
+            NotApplicable { .. } | RemoveRoot { .. } | NoZone | BodyShape => 422,
             Sealing | PolicyUnavailable | ZoneUnavailable => 503,
             Internal | BodyNotReceived => 500,
         }
@@ -246,6 +258,9 @@ impl RejectReason {
             MalformedForm => "malformed-form",
             AmbiguousName => "ambiguous-name",
             InvalidEncoding => "invalid-encoding",
+            AmbiguousPath => "ambiguous-path",
+            BodyShape => "body-shape",
+            Unmatched => "unmatched",
             BodyNotReceived => "body-not-received",
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
@@ -273,6 +288,9 @@ impl RejectReason {
             MalformedForm => "Malformed form body",
             AmbiguousName => "Ambiguous field name",
             InvalidEncoding => "Invalid percent-encoding or name",
+            AmbiguousPath => "Ambiguous request path",
+            BodyShape => "Body shape not addressed by the policy",
+            Unmatched => "No protection policy for this route",
             BodyNotReceived => "Request body not received",
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
@@ -303,7 +321,9 @@ impl fmt::Display for RejectReason {
             UnsupportedMediaType => {
                 f.write_str("this route does not accept bodies of this media type")
             }
-            UnsupportedCharset => f.write_str("bodies must be UTF-8"),
+            UnsupportedCharset => f.write_str(
+                "requests on this route must be UTF-8: send no charset other than utf-8 in Content-Type or _charset_",
+            ),
             MalformedJson { offset } => write!(f, "the body is not valid JSON (at byte {offset})"),
             DuplicateKey { offset } => write!(
                 f,
@@ -318,6 +338,15 @@ impl fmt::Display for RejectReason {
             ),
             InvalidEncoding => f.write_str(
                 "send percent-escapes as %HH and parameter names as UTF-8",
+            ),
+            AmbiguousPath => f.write_str(
+                "the path reads as different routes depending on how %2F, %5C and dot segments are decoded; send the path without encoded separators or dot segments",
+            ),
+            BodyShape => f.write_str(
+                "the body's shape (for example an array root or a JSON Patch document) is not one this route's protection rules address; send one object per request",
+            ),
+            Unmatched => f.write_str(
+                "no protection policy covers this route and unmatched requests are refused",
             ),
             BodyNotReceived => f.write_str(
                 "the request has a body but the edge function was not given it, so it cannot be protected; the CloudFront trigger must include the body (include-body)",
@@ -494,22 +523,36 @@ impl Engine {
         self.residency.as_ref()
     }
 
-    /// The first policy whose match conditions hold for the request.
+    /// The first policy whose match conditions hold for the request, under every reading of
+    /// its path an origin router may apply (`select::path_readings`). `None` when no reading
+    /// matches; a request whose readings match different policies is
+    /// [`RejectReason::AmbiguousPath`] in [`Engine::apply`] and has no policy here.
     pub fn policy_for(&self, req: &Request) -> Option<&Policy> {
-        let segments = select::normalize_path(&req.path);
-        // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
-        let stem = select::without_format_suffix(&segments);
-        self.policies.iter().find(|p| {
-            matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
-        })
+        self.route(req).ok().flatten()
+    }
+
+    /// The policy for `req` under every path reading, or why it has none.
+    fn route(&self, req: &Request) -> Result<Option<&Policy>, RejectReason> {
+        let mut found: Option<usize> = None;
+        for segments in select::path_readings(&req.path) {
+            // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
+            let stem = select::without_format_suffix(&segments);
+            let hit = self.policies.iter().position(|p| {
+                matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
+            });
+            match (found, hit) {
+                (_, None) => {}
+                (None, Some(i)) => found = Some(i),
+                (Some(a), Some(b)) if a == b => {}
+                (Some(_), Some(_)) => return Err(RejectReason::AmbiguousPath),
+            }
+        }
+        Ok(found.and_then(|i| self.policies.get(i)))
     }
 
     /// Apply the matching policy to a request.
     pub fn apply(&self, req: &Request) -> Outcome {
-        let Some(policy) = self.policy_for(req) else {
-            return Outcome::Unmatched;
-        };
-        Self::outcome(policy, self.protect(policy, req.clone()))
+        self.apply_owned(req.clone())
     }
 
     /// [`Engine::apply`] for a request the caller no longer needs: a protected request is the
@@ -528,8 +571,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn apply_owned(&self, req: Request) -> Outcome {
-        let Some(policy) = self.policy_for(&req) else {
-            return Outcome::Unmatched;
+        let policy = match self.route(&req) {
+            Ok(Some(policy)) => policy,
+            Ok(None) => return Outcome::Unmatched,
+            Err(reason) => return Outcome::Rejected(Rejection::new(reason, None)),
         };
         Self::outcome(policy, self.protect(policy, req))
     }
@@ -572,10 +617,15 @@ impl Engine {
             headers_changed: false,
         };
         let req = &out.request;
+        declared_charsets(req)?;
 
         if let Some(format) = body_format(policy, req)? {
             let body = match format {
-                BodyFormat::Json => protect_json(policy, &req.body, &mut ctx, &mut out.fields)?,
+                BodyFormat::Json => {
+                    let body = protect_json(policy, &req.body, &mut ctx, &mut out.fields)?;
+                    json_shape(policy, &req.body)?;
+                    body
+                }
                 BodyFormat::Form => {
                     if !select::plausible_form(&req.body) {
                         return Err(RejectReason::MalformedForm);
@@ -651,6 +701,66 @@ fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
                 None => true,
             }
         })
+}
+
+/// A request on a protected route that declares a charset other than UTF-8, in any
+/// `Content-Type` (Django decodes the *query string* in it, body or not).
+fn declared_charsets(req: &Request) -> Result<(), RejectReason> {
+    for ct in req.header_values("content-type") {
+        if let Some(c) = select::parse_media_type(ct).charset {
+            if c != "utf-8" && c != "utf8" {
+                return Err(RejectReason::UnsupportedCharset);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The checks a JSON body needs beyond its rules (`params.rs`): a root the rules address, no
+/// query or form parameter sent as a top-level member, no member Rails' ParamsWrapper would
+/// wrap into a protected parameter, no protected argument as a GraphQL literal. `body` has
+/// been validated by the rules' pass.
+fn json_shape(policy: &Policy, body: &[u8]) -> Result<(), RejectReason> {
+    use crate::params::{self, Source};
+    if policy.params.is_empty() {
+        return Ok(());
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') && params::expects_object_root(&policy.params) {
+        return Err(RejectReason::BodyShape);
+    }
+    let members = params::top_level_members(body);
+    if members.is_empty() {
+        return Ok(());
+    }
+    let query = crate::names::skeleton("query");
+    for (name, value) in &members {
+        let sk = [crate::names::skeleton(name)];
+        let merged = policy
+            .params
+            .iter()
+            .any(|p| p.own != Source::Json && p.sources.has(Source::Json) && params::related(&p.path, &sk));
+        if merged && !params::json_covers(&policy.params, &sk) {
+            return Err(RejectReason::AmbiguousName);
+        }
+        if sk[0] == query {
+            if let Some(doc) = value {
+                if graphql_literal(policy, doc) {
+                    return Err(RejectReason::AmbiguousName);
+                }
+            }
+        }
+    }
+    if params::wrapped_member(&policy.params, &members) {
+        return Err(RejectReason::AmbiguousName);
+    }
+    Ok(())
+}
+
+/// Whether a GraphQL document passes a protected parameter as a literal argument.
+fn graphql_literal(policy: &Policy, doc: &str) -> bool {
+    let leaves: Vec<&str> = policy.params.iter().filter_map(|p| p.leaf()).collect();
+    crate::params::graphql_literal_argument(doc, &leaves)
 }
 
 /// Decide how the body must be read, rejecting what cannot be inspected.
@@ -1028,21 +1138,20 @@ fn protect_params(
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<String>, RejectReason> {
-    // Query rules read the query string; form rules the body, and the query string too
-    // unless they say `alsoQuery: false` (servlets, Spring, PHP `$_REQUEST` and Rails merge
-    // query and body parameters).
+    // A query or form rule protects its parameter, as written, in the query string and in a
+    // form body (unless its `sources` say otherwise): servlets, Spring, PHP `$_REQUEST`,
+    // Flask `request.values` and Rails merge query and body parameters.
     let rules: Vec<(&crate::policy::Rule, &str)> = policy
         .rules
         .iter()
-        .filter_map(|r| match (&r.selector, part) {
-            (CompiledSelector::Query(n), Part::Query) | (CompiledSelector::Form(n), Part::Form) => {
-                Some((r, n.as_str()))
-            }
-            (CompiledSelector::Form(n), Part::Query) if r.also_query => Some((r, n.as_str())),
-            _ => None,
-        })
+        .filter_map(|r| r.protects_as_written(part).map(|n| (r, n)))
         .collect();
-    if rules.is_empty() || raw.is_empty() {
+    let source = match part {
+        Part::Form => crate::params::Source::Form,
+        _ => crate::params::Source::Query,
+    };
+    let checked = policy.params.iter().any(|p| p.sources.has(source));
+    if (rules.is_empty() && !checked) || raw.is_empty() {
         return Ok(None);
     }
     // An escape that is not `%HH` (`%u0065`, which IIS decodes) is read differently by
@@ -1050,26 +1159,40 @@ fn protect_params(
     if !select::strict_escapes(raw) {
         return Err(RejectReason::InvalidEncoding);
     }
-    // Origins differ in how they read names (`;` as a separator, `email[]` arrays, leading
-    // spaces, NUL, `.` and space for `_`, Unicode case): a name that is equivalent to a
-    // selected one (`names::skeleton`) must be selected as written, or the request is refused.
+    // Origins differ in how they read names (`;` as a separator, `user[email]`, `[email]`,
+    // `email]`, `card[number`, `email[]` arrays, leading spaces, NUL, `.` and space for `_`,
+    // Unicode case): a name some origin reads as a protected parameter (`params.rs`) must be
+    // selected as written, or the request is refused.
+    let query = crate::names::skeleton("query");
     for piece in raw.split(['&', ';']) {
-        let name = piece.split_once('=').map_or(piece, |(n, _)| n);
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         let decoded = select::percent_decode(name.as_bytes(), true);
         let Ok(decoded) = std::str::from_utf8(&decoded) else {
             return Err(RejectReason::InvalidEncoding);
         };
-        if !rules
-            .iter()
-            .any(|(r, _)| crate::names::skeleton_is(decoded, &r.skeleton))
-        {
+        if decoded.eq_ignore_ascii_case("_charset_") {
+            let v = select::percent_decode(value.as_bytes(), true);
+            if !(v.eq_ignore_ascii_case(b"utf-8") || v.eq_ignore_ascii_case(b"utf8")) {
+                return Err(RejectReason::UnsupportedCharset);
+            }
+        }
+        let as_written = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded))
+            && raw.split('&').any(|p| p == piece);
+        if as_written {
             continue;
         }
-        let strict_selected = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded));
-        let separate = raw.split('&').any(|p| p == piece);
-        if !(strict_selected && separate) {
+        if crate::params::names_protected(&policy.params, source, decoded) {
             return Err(RejectReason::AmbiguousName);
         }
+        if crate::names::skeleton_is(decoded, &query) {
+            let doc = select::percent_decode(value.as_bytes(), true);
+            if graphql_literal(policy, &String::from_utf8_lossy(&doc)) {
+                return Err(RejectReason::AmbiguousName);
+            }
+        }
+    }
+    if rules.is_empty() {
+        return Ok(None);
     }
     let params = select::parse_params(raw);
     let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -1225,7 +1348,11 @@ fn check_header_and_cookie_names(
             }
         }
     }
-    if cookie_rules.is_empty() {
+    let params = policy
+        .params
+        .iter()
+        .any(|p| p.sources.has(crate::params::Source::Cookie));
+    if cookie_rules.is_empty() && !params {
         return Ok(());
     }
     for (_, v) in headers
@@ -1233,12 +1360,25 @@ fn check_header_and_cookie_names(
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
     {
         for piece in select::cookie_pieces(v) {
-            // PHP decodes cookie names before it rewrites them.
+            if cookie_rules
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(piece.name))
+            {
+                continue;
+            }
+            // PHP decodes cookie names before it rewrites them, and merges cookies into
+            // `$_REQUEST` (`params.rs`).
             let decoded = select::percent_decode(piece.name.as_bytes(), false);
             let decoded = String::from_utf8_lossy(&decoded);
-            if cookie_rules.iter().any(|(n, sk)| {
-                !n.eq_ignore_ascii_case(piece.name) && crate::names::skeleton_is(&decoded, sk)
-            }) {
+            if cookie_rules
+                .iter()
+                .any(|(_, sk)| crate::names::skeleton_is(&decoded, sk))
+                || crate::params::names_protected(
+                    &policy.params,
+                    crate::params::Source::Cookie,
+                    &decoded,
+                )
+            {
                 return Err(RejectReason::AmbiguousName);
             }
         }

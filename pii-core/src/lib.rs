@@ -46,6 +46,7 @@ mod keys;
 mod location;
 pub mod names;
 mod onepass;
+pub mod params;
 mod policy;
 pub mod receipt;
 mod request;

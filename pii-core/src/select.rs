@@ -363,20 +363,60 @@ impl PathPattern {
 /// Normalize a request path the way origins read it, so a route cannot be dodged by spelling:
 /// percent-escapes decoded, empty and `.` segments dropped, `..` applied, `;parameters` cut.
 pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
+    path_reading(raw, true, true)
+}
+
+/// Every reading of a request path an origin router may apply: escapes decoded before the
+/// path is split (`%2F` and `%5C` separate segments, as servlet containers and proxies that
+/// decode read them) or after (Express and Go 1.22 `ServeMux` route on the escaped path, so
+/// `42%2Fx` is one segment `42/x`), and dot segments applied or kept as segments. A path
+/// without escapes, backslashes or dot segments has one reading.
+pub(crate) fn path_readings(raw: &str) -> Vec<Vec<String>> {
+    let path = raw.split(['?', '#']).next().unwrap_or("");
+    let first = path_reading(raw, true, true);
+    let plain = !path.contains(['%', '\\'])
+        && !path.split('/').any(|s| s.split(';').next() == Some(".") || s.split(';').next() == Some(".."));
+    if plain {
+        return vec![first];
+    }
+    let mut out = vec![first];
+    for (decoded_first, dots) in [(true, false), (false, true), (false, false)] {
+        let r = path_reading(raw, decoded_first, dots);
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// One reading of a path: see [`path_readings`]. Segments compare case-insensitively
+/// (lowercased here and in patterns), `;parameters` are cut.
+fn path_reading(raw: &str, decoded_first: bool, dots: bool) -> Vec<String> {
     let raw = raw.split(['?', '#']).next().unwrap_or("");
-    // Decoded first, so `%2F` and `%5C` separate segments as some origins read them; a
-    // backslash is a separator too, and segments compare case-insensitively (lowercased here
-    // and in patterns): a route cannot be dodged by spelling it differently.
-    let decoded = String::from_utf8_lossy(&percent_decode(raw.as_bytes(), false)).to_lowercase();
+    let segments: Vec<String> = if decoded_first {
+        let decoded =
+            String::from_utf8_lossy(&percent_decode(raw.as_bytes(), false)).to_lowercase();
+        decoded
+            .split(['/', '\\'])
+            .map(|seg| seg.split(';').next().unwrap_or("").to_string())
+            .collect()
+    } else {
+        raw.split('/')
+            .map(|seg| {
+                let seg = seg.split(';').next().unwrap_or("");
+                String::from_utf8_lossy(&percent_decode(seg.as_bytes(), false)).to_lowercase()
+            })
+            .collect()
+    };
     let mut out: Vec<String> = Vec::new();
-    for seg in decoded.split(['/', '\\']) {
-        let seg = seg.split(';').next().unwrap_or("");
-        match seg {
-            "" | "." => {}
-            ".." => {
+    for seg in segments {
+        match seg.as_str() {
+            "" => {}
+            "." if dots => {}
+            ".." if dots => {
                 out.pop();
             }
-            s => out.push(s.to_string()),
+            _ => out.push(seg),
         }
     }
     out
