@@ -46,6 +46,9 @@ pub struct Engine {
     tokens: TokenKeys,
     residency: Option<Residency>,
     reuse: Option<SealerCache>,
+    /// `Some` when requests no policy matches are refused, except on these pass-through
+    /// routes (`Engine::with_unmatched_rejected`).
+    unmatched_reject: Option<PassThrough>,
 }
 
 /// What the engine decided for a request.
@@ -466,6 +469,7 @@ impl Engine {
             }
         }
         Ok(Engine {
+            unmatched_reject: None,
             policies,
             keys,
             tokens,
@@ -531,23 +535,32 @@ impl Engine {
         self.route(req).ok().flatten()
     }
 
-    /// The policy for `req` under every path reading, or why it has none.
+    /// Refuse requests no policy matches (403 `unmatched`), except those whose path reads,
+    /// under every reading, as one of `pass_through` (patterns as in a policy's
+    /// `match.paths`). Without it unmatched requests are forwarded unchanged, which fails
+    /// open on any route the policies do not name (a new endpoint, a spelling of the path no
+    /// policy foresaw); with it a route nobody declared fails closed and must be listed as
+    /// pass-through or given a policy. Errors name the pattern that does not parse.
+    ///
+    /// ```
+    /// use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+    /// let policy = Policy::from_json(r#"{"apiVersion": "pii-edge/v1", "name": "p",
+    ///   "match": {"paths": ["/x"]}, "rules": [{"select": {"header": "x-id"}, "action": "hash"}]}"#)?;
+    /// let engine = Engine::new(vec![policy], PublicKeyring::default(), TokenKeys::default())?
+    ///     .with_unmatched_rejected(&["/health".to_string()])?;
+    /// assert!(matches!(engine.apply(&Request::new("GET", "/health")), Outcome::Unmatched));
+    /// let Outcome::Rejected(r) = engine.apply(&Request::new("GET", "/y")) else { panic!() };
+    /// assert_eq!(r.reason.code(), "unmatched");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_unmatched_rejected(mut self, pass_through: &[String]) -> Result<Engine, String> {
+        self.unmatched_reject = Some(PassThrough::new(pass_through)?);
+        Ok(self)
+    }
+
+    /// The policy for `req` under every path reading, or why it has none ([`route`]).
     fn route(&self, req: &Request) -> Result<Option<&Policy>, RejectReason> {
-        let mut found: Option<usize> = None;
-        for segments in select::path_readings(&req.path) {
-            // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
-            let stem = select::without_format_suffix(&segments);
-            let hit = self.policies.iter().position(|p| {
-                matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
-            });
-            match (found, hit) {
-                (_, None) => {}
-                (None, Some(i)) => found = Some(i),
-                (Some(a), Some(b)) if a == b => {}
-                (Some(_), Some(_)) => return Err(RejectReason::AmbiguousPath),
-            }
-        }
-        Ok(found.and_then(|i| self.policies.get(i)))
+        route(&self.policies, req)
     }
 
     /// Apply the matching policy to a request.
@@ -573,7 +586,15 @@ impl Engine {
     pub fn apply_owned(&self, req: Request) -> Outcome {
         let policy = match self.route(&req) {
             Ok(Some(policy)) => policy,
-            Ok(None) => return Outcome::Unmatched,
+            Ok(None)
+                if self
+                    .unmatched_reject
+                    .as_ref()
+                    .is_none_or(|p| p.passes(&req)) =>
+            {
+                return Outcome::Unmatched
+            }
+            Ok(None) => return Outcome::Rejected(Rejection::new(RejectReason::Unmatched, None)),
             Err(reason) => return Outcome::Rejected(Rejection::new(reason, None)),
         };
         Self::outcome(policy, self.protect(policy, req))
@@ -662,6 +683,66 @@ impl Engine {
     }
 }
 
+/// The first of `policies` whose match conditions hold for `req`, under every reading of its
+/// path an origin router may apply (`docs/policy.md`, "Path readings"): `Ok(None)` when no
+/// reading matches, [`RejectReason::AmbiguousPath`] when readings match different policies.
+///
+/// ```
+/// use pii_core::{route, Policy, Request};
+/// let p = |name: &str, path: &str| Policy::from_json(&format!(r#"{{"apiVersion": "pii-edge/v1",
+///   "name": "{name}", "match": {{"paths": ["{path}"]}},
+///   "rules": [{{"select": {{"header": "x-id"}}, "action": "hash"}}]}}"#)).unwrap();
+/// let policies = [p("users", "/api/users/*"), p("other", "/api/users/*/x")];
+/// // Express routes `42%2Fx` as one segment, a decoding proxy as two.
+/// let r = route(&policies, &Request::new("PUT", "/api/users/42%2Fx"));
+/// assert_eq!(r.unwrap_err().code(), "ambiguous-path");
+/// let r = route(&policies, &Request::new("PUT", "/api/users/%2e%2e"));
+/// assert_eq!(r.unwrap().map(|p| p.name()), Some("users"));
+/// ```
+pub fn route<'p, I>(policies: I, req: &Request) -> Result<Option<&'p Policy>, RejectReason>
+where
+    I: IntoIterator<Item = &'p Policy> + Clone,
+{
+    let mut found: Option<(usize, &'p Policy)> = None;
+    for segments in select::path_readings(&req.path) {
+        // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
+        let stem = select::without_format_suffix(&segments);
+        let hit = policies.clone().into_iter().enumerate().find(|(_, p)| {
+            matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
+        });
+        match (found, hit) {
+            (_, None) => {}
+            (None, Some(h)) => found = Some(h),
+            (Some((a, _)), Some((b, _))) if a == b => {}
+            (Some(_), Some(_)) => return Err(RejectReason::AmbiguousPath),
+        }
+    }
+    Ok(found.map(|(_, p)| p))
+}
+
+/// Routes declared pass-through when unmatched requests are refused
+/// ([`Engine::with_unmatched_rejected`]): path patterns as in a policy's `match.paths`.
+#[derive(Debug)]
+pub struct PassThrough(Vec<select::PathPattern>);
+
+impl PassThrough {
+    /// Compile the patterns; the error names the first that does not parse.
+    pub fn new(patterns: &[String]) -> Result<PassThrough, String> {
+        patterns
+            .iter()
+            .map(|p| select::PathPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map(PassThrough)
+    }
+
+    /// Whether `req` is pass-through: every reading of its path matches a pattern.
+    pub fn passes(&self, req: &Request) -> bool {
+        select::path_readings(&req.path)
+            .iter()
+            .all(|segs| self.0.iter().any(|p| p.matches(segs)))
+    }
+}
+
 /// Headers through which frameworks let a client override the method (and `_method` in the
 /// query string).
 const METHOD_OVERRIDES: [&str; 3] = [
@@ -678,9 +759,9 @@ fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
         .flat_map(|h| req.header_values(h))
         .map(str::to_owned)
         .chain(
-            select::parse_params(&req.query)
+            crate::params::pairs(&req.query, Part::Query)
                 .into_iter()
-                .filter(|q| q.name.eq_ignore_ascii_case(b"_method"))
+                .filter(|q| q.name.eq_ignore_ascii_case("_method"))
                 .map(|q| String::from_utf8_lossy(&q.value).into_owned()),
         )
         .collect::<Vec<_>>();
@@ -706,9 +787,16 @@ fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
 /// A request on a protected route that declares a charset other than UTF-8, in any
 /// `Content-Type` (Django decodes the *query string* in it, body or not).
 fn declared_charsets(req: &Request) -> Result<(), RejectReason> {
+    // Every `charset` parameter counts: servers disagree on which of two is read (Django's
+    // header parser keeps the last, ours the first).
     for ct in req.header_values("content-type") {
-        if let Some(c) = select::parse_media_type(ct).charset {
-            if c != "utf-8" && c != "utf8" {
+        for param in ct.split(';').skip(1) {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            if !k.trim().eq_ignore_ascii_case("charset") {
+                continue;
+            }
+            let v = v.trim().trim_matches('"');
+            if !(v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")) {
                 return Err(RejectReason::UnsupportedCharset);
             }
         }
@@ -767,6 +855,9 @@ fn graphql_literal(policy: &Policy, doc: &str) -> bool {
 fn body_format(policy: &Policy, req: &Request) -> Result<Option<BodyFormat>, RejectReason> {
     if policy.formats.is_empty() {
         return Ok(None);
+    }
+    if req.body_withheld && req.declares_body() {
+        return Err(RejectReason::BodyNotReceived);
     }
     if req.body_truncated {
         return Err(RejectReason::BodyTruncated);
@@ -1194,29 +1285,21 @@ fn protect_params(
     if rules.is_empty() {
         return Ok(None);
     }
-    let params = select::parse_params(raw);
-    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    let params = crate::params::pairs(raw, part);
     let mut pieces: Vec<String> = Vec::with_capacity(params.len());
     let mut changed = false;
     for p in &params {
-        let lower = p.name.to_ascii_lowercase();
-        let Some((rule, _)) = rules
-            .iter()
-            .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&p.name))
-        else {
+        let Some((rule, _)) = rules.iter().find(|(_, n)| n.eq_ignore_ascii_case(&p.name)) else {
             pieces.push(p.raw.to_string());
             continue;
         };
-        let nth = seen.entry(lower.clone()).or_insert(0);
-        let location = Location::field(part, String::from_utf8_lossy(&lower), *nth);
-        *nth += 1;
+        let location = p.location();
         let out = action::apply(&rule.action, Input::Text(&p.value), &location, ctx)
             .map_err(|f| failure(f, rule))?;
-        let raw_name = p.raw.split_once('=').map_or(p.raw, |(n, _)| n);
         changed = true;
         let removed = matches!(out, Output::Remove);
         if let Output::Text(v) = out {
-            pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
+            pieces.push(format!("{}={}", p.raw_name, select::percent_encode(&v)));
         }
         fields.push(FieldReport {
             original: location.clone(),

@@ -600,33 +600,7 @@ pub(crate) fn path_names(text: &str) -> Vec<String> {
     names
 }
 
-/// Decode `%XX` escapes (and `+` as space when `plus` is set); invalid escapes stay as written.
-pub(crate) fn percent_decode(input: &[u8], plus: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                let digits = (
-                    input.get(i + 1).and_then(|&b| hex(b)),
-                    input.get(i + 2).and_then(|&b| hex(b)),
-                );
-                if let (Some(h), Some(l)) = digits {
-                    // Two hex digits are at most 0xFF.
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' if plus => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
+pub(crate) use crate::params::percent_decode;
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
 pub(crate) fn percent_encode(input: &[u8]) -> String {
@@ -639,30 +613,6 @@ pub(crate) fn percent_encode(input: &[u8]) -> String {
         }
     }
     out
-}
-
-/// One `name=value` piece of a query string or form body, with its raw text kept so unselected
-/// pieces are written back byte for byte.
-#[derive(Debug)]
-pub(crate) struct Param<'a> {
-    pub(crate) raw: &'a str,
-    pub(crate) name: Vec<u8>,
-    pub(crate) value: Vec<u8>,
-}
-
-/// Split `a=1&b=2` tolerantly: empty pieces are kept as they are, a piece without `=` has an
-/// empty value. Names and values are decoded with `+` as space.
-pub(crate) fn parse_params(raw: &str) -> Vec<Param<'_>> {
-    raw.split('&')
-        .map(|piece| {
-            let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
-            Param {
-                raw: piece,
-                name: percent_decode(n.as_bytes(), true),
-                value: percent_decode(v.as_bytes(), true),
-            }
-        })
-        .collect()
 }
 
 /// Whether a body could be `application/x-www-form-urlencoded` as browsers send it. A body that
@@ -865,11 +815,11 @@ mod tests {
 
     #[test]
     fn params_keep_raw_text() {
-        let p = parse_params("email=a%40b.de&&q&x=1=2");
+        let p = crate::params::pairs("email=a%40b.de&&q&x=1=2", crate::Part::Query);
         assert_eq!(p.len(), 4);
         assert_eq!(p[0].value, b"a@b.de");
         assert_eq!(p[1].raw, "");
-        assert_eq!(p[2].name, b"q");
+        assert_eq!(p[2].name, "q");
         assert_eq!(p[3].value, b"1=2");
     }
 
