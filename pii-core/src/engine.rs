@@ -824,18 +824,26 @@ fn json_shape(policy: &Policy, body: &[u8]) -> Result<(), RejectReason> {
     let query = crate::names::skeleton("query");
     for (name, value) in &members {
         let sk = [crate::names::skeleton(name)];
-        let merged = policy
-            .params
-            .iter()
-            .any(|p| p.own != Source::Json && p.sources.has(Source::Json) && params::related(&p.path, &sk));
+        let merged = policy.params.iter().any(|p| {
+            p.own != Source::Json && p.sources.has(Source::Json) && params::related(&p.path, &sk)
+        });
         if merged && !params::json_covers(&policy.params, &sk) {
             return Err(RejectReason::AmbiguousName);
         }
-        if sk[0] == query {
-            if let Some(doc) = value {
-                if graphql_literal(policy, doc) {
-                    return Err(RejectReason::AmbiguousName);
-                }
+        if let Some(text) = value {
+            if sk[0] == query && graphql_literal(policy, text) {
+                return Err(RejectReason::AmbiguousName);
+            }
+            // JSON as the text of a member a rule looks inside (`"variables": "{\"email\":…}"`,
+            // which express-graphql parses): the rules cannot address it.
+            let json_text = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+            let container = policy.params.iter().any(|p| {
+                p.own == Source::Json
+                    && p.path.len() >= 2
+                    && matches!(p.path.first(), Some(params::PathSeg::Name(n)) if *n == sk[0])
+            });
+            if json_text && container {
+                return Err(RejectReason::BodyShape);
             }
         }
     }
@@ -1373,10 +1381,16 @@ fn protect_headers(
                         .map_err(|f| failure(f, rule))?;
                         let removed = matches!(out, Output::Remove);
                         match out {
+                            // A cookie sent without `=` gets one: `session_id` would
+                            // otherwise become `session_idpe2.…`, another name.
                             Output::Text(t) => edits.push((
                                 piece.value_start,
                                 piece.end,
-                                select::percent_encode(&t),
+                                format!(
+                                    "{}{}",
+                                    if piece.has_eq { "" } else { "=" },
+                                    select::percent_encode(&t)
+                                ),
                             )),
                             _ => edits.push((piece.start, piece.end, String::new())),
                         }

@@ -62,7 +62,9 @@ mod token;
 mod yaml;
 
 pub use action::Reuse;
-pub use engine::{route, Engine, FieldReport, Outcome, PassThrough, Protected, RejectReason, Rejection};
+pub use engine::{
+    route, Engine, FieldReport, Outcome, PassThrough, Protected, RejectReason, Rejection,
+};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
 pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};

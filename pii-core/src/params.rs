@@ -146,7 +146,7 @@ pub fn cookies(req: &crate::Request) -> Vec<NamedValue<'_>> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
     for header in req.header_values("cookie") {
-        for piece in crate::select::cookie_pieces(header) {
+        for piece in cookie_pieces(header) {
             let nth = seen.entry(piece.name.to_ascii_lowercase()).or_insert(0);
             out.push(NamedValue {
                 part: Part::Cookie,
@@ -250,6 +250,74 @@ impl Sources {
     pub fn without(self, source: Source) -> Sources {
         Sources(self.0 & !source.bit())
     }
+}
+
+/// One cookie of a `Cookie` header, with where it is in the header text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CookiePiece<'a> {
+    /// The name as written, trimmed.
+    pub(crate) name: &'a str,
+    /// The value as written (not decoded).
+    pub(crate) value: &'a str,
+    /// Byte range of the whole `name=value` in the header.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// Byte range of the value.
+    pub(crate) value_start: usize,
+    /// Whether the cookie was written with `=` (`session_id` alone has none).
+    pub(crate) has_eq: bool,
+}
+
+/// The cookies of a `Cookie` header under the union of the ways origins split it: on `;`
+/// (RFC 6265), on `,` (RFC 2965 `$Version` mode in Jetty, Python's `SimpleCookie`) and on white
+/// space after a value (`SimpleCookie`). Names are trimmed (`name =v` is `name`); a piece
+/// without `=` is a name with an empty value.
+pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
+    let mut out = Vec::new();
+    let mut seg_start = 0;
+    for seg in header.split([';', ',']) {
+        let mut at = seg_start;
+        seg_start += seg.len() + 1;
+        let mut rest = seg;
+        loop {
+            let lead = rest.len() - rest.trim_start().len();
+            at += lead;
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            let Some((raw_name, after)) = rest.split_once('=') else {
+                let name = rest.trim_end();
+                out.push(CookiePiece {
+                    name,
+                    value: "",
+                    start: at,
+                    end: at + name.len(),
+                    value_start: at + name.len(),
+                    has_eq: false,
+                });
+                break;
+            };
+            // `name = value`: parsers trim the value too.
+            let pad = after.len() - after.trim_start().len();
+            let after = &after[pad..];
+            let value_start = at + raw_name.len() + 1 + pad;
+            // The value ends at white space; what follows is another cookie to some parsers.
+            let value_len = after.find(char::is_whitespace).unwrap_or(after.len());
+            let value = &after[..value_len];
+            out.push(CookiePiece {
+                name: raw_name.trim(),
+                value,
+                start: at,
+                end: value_start + value_len,
+                value_start,
+                has_eq: true,
+            });
+            at = value_start + value_len;
+            rest = after.get(value_len..).unwrap_or("");
+        }
+    }
+    out
 }
 
 /// One segment of a protected parameter's path.
@@ -669,10 +737,7 @@ mod tests {
             json_path("$.messages[?@.internal != true].body"),
             vec![Name(sk("messages")), Any, Name(sk("body"))]
         );
-        assert_eq!(
-            json_path("$['a b'][*]"),
-            vec![Name(sk("a b")), Any]
-        );
+        assert_eq!(json_path("$['a b'][*]"), vec![Name(sk("a b")), Any]);
     }
 
     #[test]
@@ -692,12 +757,17 @@ mod tests {
 
     #[test]
     fn top_level_members_and_graphql() {
-        let m = top_level_members(br#" {"a": {"b": "x"}, "q\u0075ery": "mutation { s(email: \"x\") }", "n": 1}"#);
+        let m = top_level_members(
+            br#" {"a": {"b": "x"}, "q\u0075ery": "mutation { s(email: \"x\") }", "n": 1}"#,
+        );
         assert_eq!(m.len(), 3);
         assert_eq!(m[1].0, "query");
         let doc = m[1].1.clone().unwrap_or_default();
         assert!(graphql_literal_argument(&doc, &[&sk("email")]));
-        assert!(!graphql_literal_argument("mutation { s(email: $email) }", &[&sk("email")]));
+        assert!(!graphql_literal_argument(
+            "mutation { s(email: $email) }",
+            &[&sk("email")]
+        ));
         assert!(top_level_members(b"[1]").is_empty());
     }
 }

@@ -375,7 +375,9 @@ pub(crate) fn path_readings(raw: &str) -> Vec<Vec<String>> {
     let path = raw.split(['?', '#']).next().unwrap_or("");
     let first = path_reading(raw, true, true);
     let plain = !path.contains(['%', '\\'])
-        && !path.split('/').any(|s| s.split(';').next() == Some(".") || s.split(';').next() == Some(".."));
+        && !path
+            .split('/')
+            .any(|s| s.split(';').next() == Some(".") || s.split(';').next() == Some(".."));
     if plain {
         return vec![first];
     }
@@ -447,69 +449,7 @@ pub(crate) fn strict_escapes(raw: &str) -> bool {
     })
 }
 
-/// One cookie of a `Cookie` header, with where it is in the header text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CookiePiece<'a> {
-    /// The name as written, trimmed.
-    pub(crate) name: &'a str,
-    /// The value as written (not decoded).
-    pub(crate) value: &'a str,
-    /// Byte range of the whole `name=value` in the header.
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    /// Byte range of the value.
-    pub(crate) value_start: usize,
-}
-
-/// The cookies of a `Cookie` header under the union of the ways origins split it: on `;`
-/// (RFC 6265), on `,` (RFC 2965 `$Version` mode in Jetty, Python's `SimpleCookie`) and on white
-/// space after a value (`SimpleCookie`). Names are trimmed (`name =v` is `name`); a piece
-/// without `=` is a name with an empty value.
-pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
-    let mut out = Vec::new();
-    let mut seg_start = 0;
-    for seg in header.split([';', ',']) {
-        let mut at = seg_start;
-        seg_start += seg.len() + 1;
-        let mut rest = seg;
-        loop {
-            let lead = rest.len() - rest.trim_start().len();
-            at += lead;
-            rest = rest.trim_start();
-            if rest.is_empty() {
-                break;
-            }
-            let Some((raw_name, after)) = rest.split_once('=') else {
-                let name = rest.trim_end();
-                out.push(CookiePiece {
-                    name,
-                    value: "",
-                    start: at,
-                    end: at + name.len(),
-                    value_start: at + name.len(),
-                });
-                break;
-            };
-            // `name = value`: parsers trim the value too.
-            let pad = after.len() - after.trim_start().len();
-            let after = &after[pad..];
-            let value_start = at + raw_name.len() + 1 + pad;
-            // The value ends at white space; what follows is another cookie to some parsers.
-            let value_len = after.find(char::is_whitespace).unwrap_or(after.len());
-            let value = &after[..value_len];
-            out.push(CookiePiece {
-                name: raw_name.trim(),
-                value,
-                start: at,
-                end: value_start + value_len,
-                value_start,
-            });
-            at = value_start + value_len;
-            rest = after.get(value_len..).unwrap_or("");
-        }
-    }
-    out
-}
+pub(crate) use crate::params::cookie_pieces;
 
 /// The `Cookie` header `header` with `edits` applied: `(start, end, text)` replaces a value
 /// (`text` non-empty or a value range) or removes a whole cookie (`text` empty, the range of

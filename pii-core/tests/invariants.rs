@@ -574,7 +574,11 @@ fn check_case(
     let refused_type = !body.is_empty() && (reads_json || reads_form) && !inspected;
     // Body shapes the rules cannot address (pii_core::params): an array root when a JSON rule
     // names a member of an object root; a member Rails' ParamsWrapper would wrap into `$.a.b`.
-    let json_rule = |want: &str| rules.iter().any(|r| matches!(r.sel, Sel::Json(p) if p == want));
+    let json_rule = |want: &str| {
+        rules
+            .iter()
+            .any(|r| matches!(r.sel, Sel::Json(p) if p == want))
+    };
     let names_root_member = rules.iter().any(|r| {
         matches!(r.sel, Sel::Json(p) if p.starts_with("$.") && !p.starts_with("$..") && !p.starts_with("$.*"))
     });
@@ -595,10 +599,8 @@ fn check_case(
     let p = match outcome {
         Outcome::Protected(p) => p,
         Outcome::Rejected(r) => {
-            let expected_reject = refused_type
-                || shape_refused
-                || wrapped
-                || matches!(expect, Some(Expect::Reject));
+            let expected_reject =
+                refused_type || shape_refused || wrapped || matches!(expect, Some(Expect::Reject));
             prop_assert!(
                 expected_reject,
                 "unexpected rejection {r:?} for {rules:?} on {body}"
@@ -617,8 +619,14 @@ fn check_case(
         Outcome::Unmatched => return Err(TestCaseError::fail("the policy matches everything")),
     };
     prop_assert!(!refused_type, "a body of an uninspected type was forwarded");
-    prop_assert!(!shape_refused, "an array root was forwarded to object rules");
-    prop_assert!(!wrapped, "a member ParamsWrapper wraps into a protected one was forwarded");
+    prop_assert!(
+        !shape_refused,
+        "an array root was forwarded to object rules"
+    );
+    prop_assert!(
+        !wrapped,
+        "a member ParamsWrapper wraps into a protected one was forwarded"
+    );
     prop_assert!(
         !matches!(expect, Some(Expect::Reject)),
         "the model expected a rejection"

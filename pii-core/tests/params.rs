@@ -31,7 +31,12 @@ fn outcome(engine: &Engine, req: &Request) -> String {
     match engine.apply(req) {
         Outcome::Protected(p) => {
             let r = &p.request;
-            let mut text = format!("{} {} {}", r.path, r.query, String::from_utf8_lossy(&r.body));
+            let mut text = format!(
+                "{} {} {}",
+                r.path,
+                r.query,
+                String::from_utf8_lossy(&r.body)
+            );
             for (n, v) in &r.headers {
                 text.push_str(&format!(" {n}: {v}"));
             }
@@ -61,13 +66,21 @@ fn a_query_rule_covers_form_json_and_cookies() {
     let form = Request::new("POST", "/lookup")
         .with_header("Content-Type", "application/x-www-form-urlencoded")
         .with_body(format!("email={SECRET}"));
-    assert_eq!(outcome(&e, &form), "protected", "Flask request.values, PHP $_REQUEST");
+    assert_eq!(
+        outcome(&e, &form),
+        "protected",
+        "Flask request.values, PHP $_REQUEST"
+    );
     let json = Request::new("POST", "/lookup")
         .with_header("Content-Type", "application/json")
         .with_body(format!(r#"{{"email": "{SECRET}"}}"#));
     assert_eq!(outcome(&e, &json), "ambiguous-name", "Rails params");
     let cookie = Request::new("GET", "/lookup").with_header("Cookie", format!("email={SECRET}"));
-    assert_eq!(outcome(&e, &cookie), "ambiguous-name", "PHP $_REQUEST with cookies");
+    assert_eq!(
+        outcome(&e, &cookie),
+        "ambiguous-name",
+        "PHP $_REQUEST with cookies"
+    );
     let text = Request::new("POST", "/lookup")
         .with_header("Content-Type", "text/plain")
         .with_body(format!("email={SECRET}"));
@@ -164,7 +177,13 @@ fn leading_and_unbalanced_brackets_in_form_and_query() {
         .with_header("Content-Type", "application/x-www-form-urlencoded")
         .with_body("card[number=4111");
     assert_eq!(outcome(&e, &raw), "malformed-form");
-    for q in ["[email]=x", "email]=x", "%5Demail=x", "email[a]=x", "q=1;email=x"] {
+    for q in [
+        "[email]=x",
+        "email]=x",
+        "%5Demail=x",
+        "email[a]=x",
+        "q=1;email=x",
+    ] {
         let req = Request::new("GET", "/checkout").with_query(q);
         assert_eq!(outcome(&e, &req), "ambiguous-name", "{q}");
     }
@@ -182,18 +201,28 @@ fn body_shapes_the_rules_cannot_address() {
             .with_header("Content-Type", "application/json")
             .with_body(body)
     };
-    let batch = json(format!(r#"[{{"query": "q", "variables": {{"email": "{SECRET}"}}}}]"#));
+    let batch = json(format!(
+        r#"[{{"query": "q", "variables": {{"email": "{SECRET}"}}}}]"#
+    ));
     assert_eq!(outcome(&gql, &batch), "body-shape", "Apollo batching");
     let patch = Request::new("PATCH", "/graphql")
         .with_header("Content-Type", "application/json-patch+json")
-        .with_body(format!(r#"[{{"op": "replace", "path": "/variables/email", "value": "{SECRET}"}}]"#));
+        .with_body(format!(
+            r#"[{{"op": "replace", "path": "/variables/email", "value": "{SECRET}"}}]"#
+        ));
     assert_eq!(outcome(&gql, &patch), "body-shape", "RFC 6902");
-    let literal = json(format!(r#"{{"query": "mutation {{ signup(email: \"{SECRET}\") }}"}}"#));
+    let literal = json(format!(
+        r#"{{"query": "mutation {{ signup(email: \"{SECRET}\") }}"}}"#
+    ));
     assert_eq!(outcome(&gql, &literal), "ambiguous-name", "GraphQL literal");
     let variable = json(format!(
         r#"{{"query": "mutation S($email: String) {{ signup(email: $email) }}", "variables": {{"email": "{SECRET}"}}}}"#
     ));
     assert_eq!(outcome(&gql, &variable), "protected");
+    let text = json(format!(
+        r#"{{"query": "q", "variables": "{{\"email\": \"{SECRET}\"}}"}}"#
+    ));
+    assert_eq!(outcome(&gql, &text), "body-shape", "express-graphql: variables as JSON text");
     let get = Request::new("GET", "/graphql").with_query("variables=%7B%22email%22%3A%22x%22%7D");
     assert_eq!(outcome(&gql, &get), "ambiguous-name", "GraphQL over GET");
     let get_literal = Request::new("GET", "/graphql").with_query("query=%7Bc(email%3A%22x%22)%7D");
@@ -203,7 +232,11 @@ fn body_shapes_the_rules_cannot_address() {
     let wrapped = Request::new("POST", "/api/users")
         .with_header("Content-Type", "application/json")
         .with_body(format!(r#"{{"email": "{SECRET}"}}"#));
-    assert_eq!(outcome(&e, &wrapped), "ambiguous-name", "Rails ParamsWrapper");
+    assert_eq!(
+        outcome(&e, &wrapped),
+        "ambiguous-name",
+        "Rails ParamsWrapper"
+    );
 
     let anywhere = engine(&[&policy(
         "any",
@@ -213,7 +246,11 @@ fn body_shapes_the_rules_cannot_address() {
     let batch = Request::new("POST", "/any")
         .with_header("Content-Type", "application/json")
         .with_body(format!(r#"[{{"email": "{SECRET}"}}]"#));
-    assert_eq!(outcome(&anywhere, &batch), "protected", "`..` addresses arrays");
+    assert_eq!(
+        outcome(&anywhere, &batch),
+        "protected",
+        "`..` addresses arrays"
+    );
 }
 
 #[test]
@@ -235,8 +272,16 @@ fn every_reading_of_the_path_routes() {
         assert_eq!(outcome(&e, &req), "protected", "{path}");
     }
     let two = engine(&[
-        &policy("one", "\"/a/*\"", "  - select: { header: x-a }\n    action: hash\n"),
-        &policy("two", "\"/a/*/b\"", "  - select: { header: x-b }\n    action: hash\n"),
+        &policy(
+            "one",
+            "\"/a/*\"",
+            "  - select: { header: x-a }\n    action: hash\n",
+        ),
+        &policy(
+            "two",
+            "\"/a/*/b\"",
+            "  - select: { header: x-b }\n    action: hash\n",
+        ),
     ]);
     assert_eq!(
         outcome(&two, &Request::new("GET", "/a/x%2Fb")),
@@ -252,12 +297,26 @@ fn unmatched_requests_follow_the_choice() {
         .expect("patterns");
     let forwarded = "forwarded-unmatched";
     assert_eq!(outcome(&e, &Request::new("GET", "/health")), forwarded);
-    assert_eq!(outcome(&e, &Request::new("GET", "/static/a/b.css")), forwarded);
+    assert_eq!(
+        outcome(&e, &Request::new("GET", "/static/a/b.css")),
+        forwarded
+    );
     // Pass-through only when every reading is: `..` applied leaves `/static`'s parent.
-    assert_eq!(outcome(&e, &Request::new("GET", "/static/%2e%2e/x")), "unmatched");
-    assert_eq!(outcome(&e, &Request::new("POST", "/api/orders")), "unmatched");
-    assert_eq!(outcome(&signup(), &Request::new("POST", "/api/orders")), forwarded);
-    assert!(signup().with_unmatched_rejected(&["health".into()]).is_err());
+    assert_eq!(
+        outcome(&e, &Request::new("GET", "/static/%2e%2e/x")),
+        "unmatched"
+    );
+    assert_eq!(
+        outcome(&e, &Request::new("POST", "/api/orders")),
+        "unmatched"
+    );
+    assert_eq!(
+        outcome(&signup(), &Request::new("POST", "/api/orders")),
+        forwarded
+    );
+    assert!(signup()
+        .with_unmatched_rejected(&["health".into()])
+        .is_err());
 }
 
 #[test]
@@ -298,4 +357,22 @@ fn a_body_the_transport_withheld_is_refused_by_the_engine() {
         .with_header("Content-Length", "0")
         .with_body_withheld(true);
     assert_eq!(outcome(&e, &empty), "protected");
+}
+
+/// docs/envelope.md §5.2: a cookie sent without `=` comes back with one, so the origin finds
+/// a cookie of the same name (not `session_idpe2.…`).
+#[test]
+fn a_cookie_without_equals_comes_back_with_one() {
+    let e = engine(&[&policy(
+        "c",
+        "\"/c\"",
+        "  - select: { cookie: session_id }\n    action: encrypt\n",
+    )]);
+    let req = Request::new("GET", "/c").with_header("Cookie", "session_id; a=1");
+    let Outcome::Protected(p) = e.apply(&req) else {
+        panic!("not protected")
+    };
+    let cookie = p.request.header("cookie").expect("cookie header");
+    assert!(cookie.starts_with("session_id=pe2."), "{cookie}");
+    assert!(cookie.ends_with("; a=1"), "{cookie}");
 }

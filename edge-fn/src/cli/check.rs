@@ -256,7 +256,10 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
 /// One line per example request the edge would refuse before any policy runs: its path reads
 /// as routes of different policies, or (with `--unmatched reject`) no policy matches it and it
 /// is not pass-through.
-fn refused_requests(args: &CheckArgs, policies: &[&Policy]) -> Result<Vec<String>, super::CliError> {
+fn refused_requests(
+    args: &CheckArgs,
+    policies: &[&Policy],
+) -> Result<Vec<String>, super::CliError> {
     let pass = match args.unmatched {
         Unmatched::Reject => Some(
             pii_core::PassThrough::new(&args.pass_through)
@@ -289,7 +292,10 @@ fn refused_requests(args: &CheckArgs, policies: &[&Policy]) -> Result<Vec<String
         let req = loaded.request;
         let at = format!("{} {}", req.method, req.path);
         match pii_core::route(policies.iter().copied(), &req) {
-            Err(reason) => lines.push(format!("refused: {name}: {at}: {} ({reason})", reason.code())),
+            Err(reason) => lines.push(format!(
+                "refused: {name}: {at}: {} ({reason})",
+                reason.code()
+            )),
             Ok(Some(_)) => {}
             Ok(None) => {
                 if let Some(pass) = &pass {

@@ -144,7 +144,11 @@ fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
                     let clower = c.name.to_ascii_lowercase();
                     let decoded = String::from_utf8_lossy(&c.value);
                     let decoded = decoded.trim_matches('"');
-                    push_hits(out, &c.location(), detect(decoded, &Field::new(&clower, &[])));
+                    push_hits(
+                        out,
+                        &c.location(),
+                        detect(decoded, &Field::new(&clower, &[])),
+                    );
                 }
             }
             continue;
@@ -288,6 +292,11 @@ mod tests {
             .with_header("Content-Encoding", "gzip")
             .with_body(br#"{"email": "erika@example.de"}"#.to_vec());
         assert!(found(&gz).is_empty());
-        assert_eq!(percent_decode("a%40b%2"), "a@b%2");
+        // Cookies split as the engine splits them (`,` too), values percent-decoded.
+        let cookie = Request::new("GET", "/").with_header("Cookie", "a=1, mail=erika%40example.de");
+        assert_eq!(
+            found(&cookie),
+            [("cookie:mail".to_string(), "email".to_string())]
+        );
     }
 }

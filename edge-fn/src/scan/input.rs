@@ -484,7 +484,9 @@ fn record_to_request(value: Value) -> Result<Option<Request>, String> {
         let bytes = serde_json::to_vec(&map).map_err(|e| e.to_string())?;
         let cf: crate::cloudfront::Request = serde_json::from_slice(&bytes)
             .map_err(|e| format!("not a CloudFront request object: {e}"))?;
-        return crate::cloudfront::to_core(&cf).map(Some).map_err(|e| e.to_string());
+        return crate::cloudfront::to_core(&cf)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let method = text(map.get("method")).unwrap_or_else(|| "GET".to_string());

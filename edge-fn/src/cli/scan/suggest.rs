@@ -36,11 +36,9 @@ impl Selector {
         }
         let (part, name) = shape.split_once(':')?;
         let part = part.parse::<pii_core::Part>().ok()?.as_str();
-        let decoded = String::from_utf8_lossy(&pii_core::params::percent_decode(
-            name.as_bytes(),
-            false,
-        ))
-        .into_owned();
+        let decoded =
+            String::from_utf8_lossy(&pii_core::params::percent_decode(name.as_bytes(), false))
+                .into_owned();
         Some(Selector::Field(part, decoded))
     }
 
