@@ -664,12 +664,13 @@ pub(crate) fn graphql_literal_argument(doc: &str, leaves: &[&str]) -> bool {
     false
 }
 
-/// Whether the policy's JSON parameter paths address members of an object root: a body
-/// whose root is an array (a GraphQL batch, a JSON Patch document) is then not addressed.
+/// Whether the policy's parameters read in a JSON body (JSON rules, and query and form rules
+/// whose sources include it) address members of an object root: a body whose root is an array
+/// (a GraphQL batch, a JSON Patch document, Rails' `_json`) is then not addressed.
 pub(crate) fn expects_object_root(paths: &[ParamPath]) -> bool {
     paths
         .iter()
-        .any(|p| p.own == Source::Json && matches!(p.path.first(), Some(PathSeg::Name(_))))
+        .any(|p| p.sources.has(Source::Json) && matches!(p.path.first(), Some(PathSeg::Name(_))))
 }
 
 /// Rails' ParamsWrapper (on for JSON by default) copies the top-level members of a JSON body

@@ -582,7 +582,8 @@ fn check_case(
     let names_root_member = rules.iter().any(|r| {
         matches!(r.sel, Sel::Json(p) if p.starts_with("$.") && !p.starts_with("$..") && !p.starts_with("$.*"))
     });
-    let shape_refused = !form_body && has_json && doc.is_array() && names_root_member;
+    // Query and form rules read their parameter in a JSON body too (by default).
+    let shape_refused = !form_body && doc.is_array() && (names_root_member || has_param);
     let wrapped = !form_body
         && json_rule("$.a.b")
         && !json_rule("$.b")

@@ -85,6 +85,14 @@ fn a_query_rule_covers_form_json_and_cookies() {
         .with_header("Content-Type", "text/plain")
         .with_body(format!("email={SECRET}"));
     assert_eq!(outcome(&e, &text), "unsupported-media-type");
+    let batch = Request::new("POST", "/lookup")
+        .with_header("Content-Type", "application/json")
+        .with_body(format!(r#"[{{"email": "{SECRET}"}}]"#));
+    assert_eq!(
+        outcome(&e, &batch),
+        "body-shape",
+        "an array the rule cannot address"
+    );
     let query = Request::new("GET", "/lookup").with_query(format!("email={SECRET}"));
     assert_eq!(outcome(&e, &query), "protected");
 }
@@ -222,7 +230,11 @@ fn body_shapes_the_rules_cannot_address() {
     let text = json(format!(
         r#"{{"query": "q", "variables": "{{\"email\": \"{SECRET}\"}}"}}"#
     ));
-    assert_eq!(outcome(&gql, &text), "body-shape", "express-graphql: variables as JSON text");
+    assert_eq!(
+        outcome(&gql, &text),
+        "body-shape",
+        "express-graphql: variables as JSON text"
+    );
     let get = Request::new("GET", "/graphql").with_query("variables=%7B%22email%22%3A%22x%22%7D");
     assert_eq!(outcome(&gql, &get), "ambiguous-name", "GraphQL over GET");
     let get_literal = Request::new("GET", "/graphql").with_query("query=%7Bc(email%3A%22x%22)%7D");
@@ -375,4 +387,98 @@ fn a_cookie_without_equals_comes_back_with_one() {
     let cookie = p.request.header("cookie").expect("cookie header");
     assert!(cookie.starts_with("session_id=pe2."), "{cookie}");
     assert!(cookie.ends_with("; a=1"), "{cookie}");
+}
+
+mod properties {
+    use super::*;
+    use pii_core::params::{pairs, readings};
+    use pii_core::{route, Part};
+    use proptest::prelude::*;
+
+    fn spelled() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                Just("email".to_string()),
+                Just("user".to_string()),
+                Just("[".to_string()),
+                Just("]".to_string()),
+                Just(".".to_string()),
+                Just("!".to_string()),
+                Just("_".to_string()),
+                Just("%2F".to_string()),
+                Just("%2e%2e".to_string()),
+                Just("/".to_string()),
+                Just("\\".to_string()),
+                Just("&".to_string()),
+                Just("=".to_string()),
+                Just("0".to_string()),
+                "[a-zA-Z]{1,3}",
+                any::<char>().prop_map(String::from),
+            ],
+            0..10,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        /// The splitter keeps every piece as written and counts occurrences per name; the
+        /// readings never hold an empty segment and ignore ASCII case.
+        #[test]
+        fn pairs_and_readings(text in spelled()) {
+            let p = pairs(&text, Part::Query);
+            let raw: Vec<&str> = p.iter().map(|v| v.raw).collect();
+            prop_assert_eq!(raw.join("&"), text.clone());
+            for (i, v) in p.iter().enumerate() {
+                let before = p[..i].iter().filter(|w| w.name.eq_ignore_ascii_case(&v.name)).count();
+                prop_assert_eq!(v.occurrence, before);
+            }
+            let r = readings(&text);
+            prop_assert!(r.iter().all(|s| !s.is_empty() && s.iter().all(|x| !x.is_empty())));
+            prop_assert_eq!(r, readings(&text.to_ascii_uppercase()));
+        }
+
+        /// A name some reading of which is a protected parameter, in the query, a form body
+        /// or a cookie, is refused or protected: its marker is never forwarded.
+        #[test]
+        fn a_protected_reading_is_never_forwarded(name in spelled(), place in 0u8..3) {
+            let e = signup();
+            let protected = readings(&name).iter().any(|s| {
+                s.len() >= 2 && s[0] == "user" && s[1] == "ernail" || s.first().is_some_and(|f| f == "password")
+            });
+            let pct: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+            let req = match place {
+                0 => Request::new("POST", "/api/users")
+                    .with_query(format!("{pct}=MARKER"))
+                    .with_header("Content-Type", "application/json")
+                    .with_body("{}"),
+                1 => Request::new("POST", "/api/users")
+                    .with_header("Content-Type", "application/json")
+                    .with_header("Cookie", format!("a=1; {pct}=MARKER"))
+                    .with_body("{}"),
+                _ => Request::new("POST", "/api/users")
+                    .with_header("Content-Type", "application/json")
+                    .with_body(format!("{{{}: \"MARKER\"}}", serde_json::to_string(&name).unwrap_or_default())),
+            };
+            if let Outcome::Protected(p) = e.apply(&req) {
+                let r = p.request;
+                let text = format!("{} {} {:?}", r.query, String::from_utf8_lossy(&r.body), r.headers);
+                if protected && place < 2 {
+                    prop_assert!(!text.contains("MARKER"), "{:?} forwarded: {}", name, text);
+                }
+            }
+        }
+
+        /// Routing under every reading never panics, and names one of the policies or refuses.
+        #[test]
+        fn routing_under_every_reading(path in spelled()) {
+            let two = [
+                Policy::from_yaml("a", &policy("a", "\"/a/*\"", "  - select: { header: x }\n    action: hash\n")).unwrap_or_else(|e| panic!("{e}")),
+                Policy::from_yaml("b", &policy("b", "\"/a/*/b\"", "  - select: { header: y }\n    action: hash\n")).unwrap_or_else(|e| panic!("{e}")),
+            ];
+            match route(&two, &Request::new("GET", format!("/{path}"))) {
+                Ok(p) => prop_assert!(p.is_none_or(|p| p.name() == "a" || p.name() == "b")),
+                Err(r) => prop_assert_eq!(r.code(), "ambiguous-path"),
+            }
+        }
+    }
 }
