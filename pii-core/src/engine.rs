@@ -643,8 +643,10 @@ impl Engine {
         if let Some(format) = body_format(policy, req)? {
             let body = match format {
                 BodyFormat::Json => {
-                    let body = protect_json(policy, &req.body, &mut ctx, &mut out.fields)?;
-                    json_shape(policy, &req.body)?;
+                    let mut members = Vec::new();
+                    let body =
+                        protect_json(policy, &req.body, &mut ctx, &mut out.fields, &mut members)?;
+                    json_shape(policy, &req.body, &members)?;
                     body
                 }
                 BodyFormat::Form => {
@@ -806,9 +808,13 @@ fn declared_charsets(req: &Request) -> Result<(), RejectReason> {
 
 /// The checks a JSON body needs beyond its rules (`params.rs`): a root the rules address, no
 /// query or form parameter sent as a top-level member, no member Rails' ParamsWrapper would
-/// wrap into a protected parameter, no protected argument as a GraphQL literal. `body` has
-/// been validated by the rules' pass.
-fn json_shape(policy: &Policy, body: &[u8]) -> Result<(), RejectReason> {
+/// wrap into a protected parameter, no protected argument as a GraphQL literal. `members` are
+/// the root object's members as the rules' pass read them (it validated the body).
+fn json_shape(
+    policy: &Policy,
+    body: &[u8],
+    members: &[(String, Option<String>)],
+) -> Result<(), RejectReason> {
     use crate::params::{self, Source};
     if policy.params.is_empty() {
         return Ok(());
@@ -817,12 +823,11 @@ fn json_shape(policy: &Policy, body: &[u8]) -> Result<(), RejectReason> {
     if first == Some(&b'[') && params::expects_object_root(&policy.params) {
         return Err(RejectReason::BodyShape);
     }
-    let members = params::top_level_members(body);
     if members.is_empty() {
         return Ok(());
     }
     let query = crate::names::skeleton("query");
-    for (name, value) in &members {
+    for (name, value) in members {
         let sk = [crate::names::skeleton(name)];
         let merged = policy.params.iter().any(|p| {
             p.own != Source::Json && p.sources.has(Source::Json) && params::related(&p.path, &sk)
@@ -847,7 +852,7 @@ fn json_shape(policy: &Policy, body: &[u8]) -> Result<(), RejectReason> {
             }
         }
     }
-    if params::wrapped_member(&policy.params, &members) {
+    if params::wrapped_member(&policy.params, members) {
         return Err(RejectReason::AmbiguousName);
     }
     Ok(())
@@ -968,15 +973,18 @@ enum Plan {
     Fail(RejectReason),
 }
 
+/// The JSON rules of `policy` on `body`; `members` gets the root object's members (name, and
+/// the string for a string value) for the checks of [`json_shape`].
 fn protect_json(
     policy: &Policy,
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     match &policy.onepass {
-        Some(queries) => protect_json_onepass(policy, queries, body, ctx, fields),
-        None => protect_json_tree(policy, body, ctx, fields),
+        Some(queries) => protect_json_onepass(policy, queries, body, ctx, fields, members),
+        None => protect_json_tree(policy, body, ctx, fields, members),
     }
 }
 
@@ -989,6 +997,7 @@ fn protect_json_onepass(
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     let limit = policy.max_depth;
     let mut failed: Option<RejectReason> = None;
@@ -1054,7 +1063,8 @@ fn protect_json_onepass(
         reports.push(report);
         Ok(edit)
     });
-    let pass = pass.map_err(|e| rewrite_failure(e, limit))?;
+    let mut pass = pass.map_err(|e| rewrite_failure(e, limit))?;
+    *members = std::mem::take(&mut pass.members);
     if pass.ambiguous {
         return Err(RejectReason::AmbiguousName);
     }
@@ -1075,6 +1085,7 @@ fn protect_json_tree(
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     let limit = policy.max_depth;
     let doc = json::parse_strict(body, limit).map_err(|p| json_problem(p, limit))?;
@@ -1102,6 +1113,14 @@ fn protect_json_tree(
                 values.push(node.node());
             }
         }
+    }
+    // The root's members, unless the root itself is protected as a whole (as the one-pass
+    // evaluation, which does not enter a selected root).
+    if let (Some(root), false) = (doc.as_object(), index.contains_key(&Vec::new())) {
+        *members = root
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string)))
+            .collect();
     }
     // A value inside another selected value is protected with it: the outer one wins.
     let keep: Vec<bool> = targets

@@ -588,6 +588,7 @@ fn check_case(
         && json_rule("$.a.b")
         && !json_rule("$.b")
         && !json_rule("$..b")
+        && !json_rule("$")
         && doc.get("b").is_some()
         && doc.get("a").is_none();
 
