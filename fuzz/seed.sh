@@ -116,6 +116,13 @@ for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "File
     for place in range(7):
         put("names", bytes([place]) + name.encode())
 
+# params: <place byte> + a name or path; the nested, mangled and path spellings of issue 21.
+for text in ["user[email]", "user.email", "$.user.email", "[email]", "email]", "]email", "[]email",
+             "card[number", "!email", "_email", "[user][email]", "user[][email]", "email[0]",
+             "a=1&email=x;email=y", "api/users/42%2Fx", "a/x%2Fb", "a/%2e%2e/b", "a\\x/b", "a/./b"]:
+    for place in range(4):
+        put("params", bytes([place]) + text.encode())
+
 # receipt_verify: <vector index byte> + every vector's receipt, under each vector's request.
 receipts = sorted(glob.glob("docs/vectors/receipts/*.json"))
 values = []

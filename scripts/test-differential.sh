@@ -2,10 +2,12 @@
 # Differential test against real origin parsers (issue 13; docs/threat-model.md, "Origin
 # frameworks"): every handed differential case, every example policy case and generated
 # spellings go through `pii-edge apply --edge`, and what the edge forwards is read by Python
-# (Werkzeug/Flask, Django, SimpleCookie), Node.js (express, qs, cookie), PHP (php -S) and Go
-# (net/url, net/http, encoding/json) over loopback. No parser may read plaintext under a
-# selected name. Also runs the handed cases' own checker (check.py) on the same binary.
-# Installs what it needs, idempotently: Debian's golang-go and php-cli, Flask and Django from
+# (Werkzeug/Flask, Django, SimpleCookie), Node.js (express, qs, cookie), PHP (php -S), Go
+# (net/url, net/http, encoding/json) and Ruby (Rails: Rack + ActionPack) over loopback. No
+# parser may read plaintext under a selected name. Also runs the handed cases' own checker
+# (check.py) on the same binary.
+# Installs what it needs, idempotently: Debian's golang-go, php-cli, ruby-rack and
+# ruby-actionpack, Flask and Django from
 # PyPI, the Node packages pinned in edge-fn/tests/origin_parsers/package.json into
 # target/origin-parsers (project-local).
 set -euo pipefail
@@ -20,6 +22,9 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Rails: Rack 2 and ActionPack 6.1 from Debian (edge-fn/tests/origin_parsers/rails.rb).
+ruby -e 'require "action_dispatch"; require "action_controller"' >/dev/null 2>&1 ||
+  missing+=(ruby ruby-rack ruby-actionpack)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (apt)"
   apt-get update -qq
@@ -44,7 +49,8 @@ echo "origin parsers: python $(python3 -c 'import sys; print(sys.version.split()
   "node $(node --version), express $(node -p "require('$work/node_modules/express/package.json').version")," \
   "qs $(node -p "require('$work/node_modules/qs/package.json').version")," \
   "cookie $(node -p "require('$work/node_modules/cookie/package.json').version")," \
-  "$(php -r 'echo "php ", PHP_VERSION;'), $(go version | cut -d' ' -f3)"
+  "$(php -r 'echo "php ", PHP_VERSION;'), $(go version | cut -d' ' -f3)," \
+  "$(ruby -e 'require "action_pack/version"; require "rack"; print "ruby ", RUBY_VERSION, ", actionpack ", ActionPack::VERSION::STRING, ", rack ", Rack.release')"
 
 python3 edge-fn/tests/differentials/check.py "$cli" edge-fn/tests/differentials
 python3 edge-fn/tests/origin_parsers/differential.py "$cli" "$work"

@@ -83,6 +83,37 @@ pub struct Bundle {
     /// The private Ed25519 JWK that signs receipts (docs/receipt.md), or absent: no receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Value>,
+    /// What happens to a request no policy matches (absent: `forward`). See
+    /// [`UnmatchedSpec`] and docs/policy.md, "Unmatched requests".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<UnmatchedSpec>,
+}
+
+/// What the edge does with a request no policy matches.
+///
+/// `{"action": "forward"}` (the default) forwards it unchanged: a route the policies do not
+/// name, or a spelling of a path no reading maps to a policy, reaches the origin unread (fails
+/// open, nothing to declare). `{"action": "reject", "passThrough": ["/health", "/static/**"]}`
+/// answers every other unmatched request 403 `unmatched` (fails closed: a new endpoint must be
+/// given a policy or declared pass-through before it is reachable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnmatchedSpec {
+    /// `forward` or `reject`.
+    pub action: UnmatchedAction,
+    /// With `reject`: path patterns (as in a policy's `match.paths`) forwarded unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_through: Vec<String>,
+}
+
+/// See [`UnmatchedSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmatchedAction {
+    /// Forward unmatched requests unchanged.
+    Forward,
+    /// Refuse unmatched requests except on pass-through routes.
+    Reject,
 }
 
 /// Limits of reusing one encapsulation (see [`pii_core::Reuse`]).
@@ -251,6 +282,7 @@ pub fn build_bundle(
         seal_at: SealAt::default(),
         reuse: None,
         receipt: None,
+        unmatched: None,
     };
     let text = bundle.to_json();
     load_bundle(&text)?;
@@ -337,6 +369,20 @@ impl Bundle {
             }
         }
         .map_err(|e| BundleError::Config(e.to_string()))?;
+        let engine = match self.unmatched {
+            Some(UnmatchedSpec {
+                action: UnmatchedAction::Reject,
+                pass_through,
+            }) => engine
+                .with_unmatched_rejected(&pass_through)
+                .map_err(|e| BundleError::Config(format!("unmatched.passThrough: {e}")))?,
+            Some(UnmatchedSpec { pass_through, .. }) if !pass_through.is_empty() => {
+                return Err(BundleError::Config(
+                    "unmatched.passThrough only applies with `action: reject`".into(),
+                ))
+            }
+            _ => engine,
+        };
         Ok(match reuse {
             Some(limits) => engine.with_reused_data_key_hazard(limits),
             None => engine,

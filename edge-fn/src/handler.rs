@@ -464,17 +464,6 @@ fn process(
     if let Some(fault) = edge.fault() {
         fault(&core);
     }
-    // Without include-body on the trigger, the event has no `body` and CloudFront forwards the
-    // viewer's body unread: a route whose policy reads bodies must refuse such a request.
-    if request.body.is_none() && declares_body(&core) {
-        if let Some(policy) = engine.policy_for(&core).filter(|p| p.reads_body()) {
-            entry.policy = Some(policy.name().to_owned());
-            entry.note = Some(
-                "the request has a body but the event has none: enable include-body on the CloudFront trigger",
-            );
-            return reject_reason(entry, RejectReason::BodyNotReceived);
-        }
-    }
     // The viewer's verified identity (issue 22): its zone, when it names one, replaces the
     // residency's resolve steps; its subject goes into the receipt.
     let identified = match crate::identity::check(residency, &core) {
@@ -505,6 +494,13 @@ fn process(
         }
         Outcome::Rejected(rejection) => {
             entry.policy.clone_from(&rejection.policy);
+            if rejection.reason == RejectReason::BodyNotReceived {
+                // Without include-body on the trigger, the event has no `body` and CloudFront
+                // forwards the viewer's body unread (the engine refuses it: `body_withheld`).
+                entry.note = Some(
+                    "the request has a body but the event has none: enable include-body on the CloudFront trigger",
+                );
+            }
             reject(entry, Problem::from_rejection(&rejection))
         }
         Outcome::Protected(mut protected) => {
@@ -545,15 +541,6 @@ fn process(
             HandlerOutput::Forward(Box::new(request))
         }
     }
-}
-
-/// Whether the request says it has a body: a `Content-Length` other than zero, or a
-/// `Transfer-Encoding`.
-fn declares_body(request: &pii_core::Request) -> bool {
-    request.header_values("transfer-encoding").next().is_some()
-        || request
-            .header_values("content-length")
-            .any(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0))
 }
 
 /// What a receipt says the edge checked on a protected request (see [`add_receipt`]).

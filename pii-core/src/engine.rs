@@ -46,6 +46,9 @@ pub struct Engine {
     tokens: TokenKeys,
     residency: Option<Residency>,
     reuse: Option<SealerCache>,
+    /// `Some` when requests no policy matches are refused, except on these pass-through
+    /// routes (`Engine::with_unmatched_rejected`).
+    unmatched_reject: Option<PassThrough>,
 }
 
 /// What the engine decided for a request.
@@ -181,6 +184,16 @@ pub enum RejectReason {
     /// A percent-escape that is not `%HH` (`%u0065`, which IIS decodes) in a query string or
     /// form body, or a parameter name that is not UTF-8 once decoded.
     InvalidEncoding,
+    /// The request path reads as routes of different policies under the readings origin
+    /// routers apply (`%2F`, `%5C` and dot segments decoded or kept): refused rather than
+    /// protected by the wrong policy.
+    AmbiguousPath,
+    /// A body whose shape the rules cannot address (an array root, a JSON Patch document,
+    /// where every JSON rule names a member of an object root).
+    BodyShape,
+    /// No policy matches the request and the bundle refuses unmatched requests
+    /// (`unmatched: reject`) on a route not declared pass-through.
+    Unmatched,
     /// The request declares a body (`Content-Length` above zero or `Transfer-Encoding`) that
     /// the adapter was not given (a CloudFront trigger without include-body): the route's
     /// body rules cannot be applied, and the transport would forward the body unread.
@@ -223,8 +236,10 @@ impl RejectReason {
             | TooDeep { .. }
             | MalformedForm
             | AmbiguousName
+            | AmbiguousPath
             | InvalidEncoding => 400,
-            NotApplicable { .. } | RemoveRoot { .. } | NoZone => 422,
+            Unmatched => 403,
+            NotApplicable { .. } | RemoveRoot { .. } | NoZone | BodyShape => 422,
             Sealing | PolicyUnavailable | ZoneUnavailable => 503,
             Internal | BodyNotReceived => 500,
         }
@@ -246,6 +261,9 @@ impl RejectReason {
             MalformedForm => "malformed-form",
             AmbiguousName => "ambiguous-name",
             InvalidEncoding => "invalid-encoding",
+            AmbiguousPath => "ambiguous-path",
+            BodyShape => "body-shape",
+            Unmatched => "unmatched",
             BodyNotReceived => "body-not-received",
             NotApplicable { .. } => "not-applicable",
             RemoveRoot { .. } => "remove-root",
@@ -273,6 +291,9 @@ impl RejectReason {
             MalformedForm => "Malformed form body",
             AmbiguousName => "Ambiguous field name",
             InvalidEncoding => "Invalid percent-encoding or name",
+            AmbiguousPath => "Ambiguous request path",
+            BodyShape => "Body shape not addressed by the policy",
+            Unmatched => "No protection policy for this route",
             BodyNotReceived => "Request body not received",
             NotApplicable { .. } => "Value cannot be protected",
             RemoveRoot { .. } => "Policy would remove the whole body",
@@ -303,7 +324,9 @@ impl fmt::Display for RejectReason {
             UnsupportedMediaType => {
                 f.write_str("this route does not accept bodies of this media type")
             }
-            UnsupportedCharset => f.write_str("bodies must be UTF-8"),
+            UnsupportedCharset => f.write_str(
+                "requests on this route must be UTF-8: send no charset other than utf-8 in Content-Type or _charset_",
+            ),
             MalformedJson { offset } => write!(f, "the body is not valid JSON (at byte {offset})"),
             DuplicateKey { offset } => write!(
                 f,
@@ -318,6 +341,15 @@ impl fmt::Display for RejectReason {
             ),
             InvalidEncoding => f.write_str(
                 "send percent-escapes as %HH and parameter names as UTF-8",
+            ),
+            AmbiguousPath => f.write_str(
+                "the path reads as different routes depending on how %2F, %5C and dot segments are decoded; send the path without encoded separators or dot segments",
+            ),
+            BodyShape => f.write_str(
+                "the body's shape (for example an array root or a JSON Patch document) is not one this route's protection rules address; send one object per request",
+            ),
+            Unmatched => f.write_str(
+                "no protection policy covers this route and unmatched requests are refused",
             ),
             BodyNotReceived => f.write_str(
                 "the request has a body but the edge function was not given it, so it cannot be protected; the CloudFront trigger must include the body (include-body)",
@@ -437,6 +469,7 @@ impl Engine {
             }
         }
         Ok(Engine {
+            unmatched_reject: None,
             policies,
             keys,
             tokens,
@@ -494,22 +527,45 @@ impl Engine {
         self.residency.as_ref()
     }
 
-    /// The first policy whose match conditions hold for the request.
+    /// The first policy whose match conditions hold for the request, under every reading of
+    /// its path an origin router may apply (`select::path_readings`). `None` when no reading
+    /// matches; a request whose readings match different policies is
+    /// [`RejectReason::AmbiguousPath`] in [`Engine::apply`] and has no policy here.
     pub fn policy_for(&self, req: &Request) -> Option<&Policy> {
-        let segments = select::normalize_path(&req.path);
-        // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
-        let stem = select::without_format_suffix(&segments);
-        self.policies.iter().find(|p| {
-            matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
-        })
+        self.route(req).ok().flatten()
+    }
+
+    /// Refuse requests no policy matches (403 `unmatched`), except those whose path reads,
+    /// under every reading, as one of `pass_through` (patterns as in a policy's
+    /// `match.paths`). Without it unmatched requests are forwarded unchanged, which fails
+    /// open on any route the policies do not name (a new endpoint, a spelling of the path no
+    /// policy foresaw); with it a route nobody declared fails closed and must be listed as
+    /// pass-through or given a policy. Errors name the pattern that does not parse.
+    ///
+    /// ```
+    /// use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+    /// let policy = Policy::from_json(r#"{"apiVersion": "pii-edge/v1", "name": "p",
+    ///   "match": {"paths": ["/x"]}, "rules": [{"select": {"header": "x-id"}, "action": "hash"}]}"#)?;
+    /// let engine = Engine::new(vec![policy], PublicKeyring::default(), TokenKeys::default())?
+    ///     .with_unmatched_rejected(&["/health".to_string()])?;
+    /// assert!(matches!(engine.apply(&Request::new("GET", "/health")), Outcome::Unmatched));
+    /// let Outcome::Rejected(r) = engine.apply(&Request::new("GET", "/y")) else { panic!() };
+    /// assert_eq!(r.reason.code(), "unmatched");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_unmatched_rejected(mut self, pass_through: &[String]) -> Result<Engine, String> {
+        self.unmatched_reject = Some(PassThrough::new(pass_through)?);
+        Ok(self)
+    }
+
+    /// The policy for `req` under every path reading, or why it has none ([`route`]).
+    fn route(&self, req: &Request) -> Result<Option<&Policy>, RejectReason> {
+        route(&self.policies, req)
     }
 
     /// Apply the matching policy to a request.
     pub fn apply(&self, req: &Request) -> Outcome {
-        let Some(policy) = self.policy_for(req) else {
-            return Outcome::Unmatched;
-        };
-        Self::outcome(policy, self.protect(policy, req.clone(), None))
+        self.apply_owned(req.clone())
     }
 
     /// [`Engine::apply`] for a request the caller no longer needs: a protected request is the
@@ -535,8 +591,18 @@ impl Engine {
     /// ([`crate::Residency::identify`]): it replaces the residency's `resolve` steps for this
     /// request (a policy's own `zone` still wins). `None`: resolve as usual.
     pub fn apply_owned_in_zone(&self, req: Request, zone: Option<&str>) -> Outcome {
-        let Some(policy) = self.policy_for(&req) else {
-            return Outcome::Unmatched;
+        let policy = match self.route(&req) {
+            Ok(Some(policy)) => policy,
+            Ok(None)
+                if self
+                    .unmatched_reject
+                    .as_ref()
+                    .is_none_or(|p| p.passes(&req)) =>
+            {
+                return Outcome::Unmatched
+            }
+            Ok(None) => return Outcome::Rejected(Rejection::new(RejectReason::Unmatched, None)),
+            Err(reason) => return Outcome::Rejected(Rejection::new(reason, None)),
         };
         Self::outcome(policy, self.protect(policy, req, zone))
     }
@@ -586,10 +652,17 @@ impl Engine {
             headers_changed: false,
         };
         let req = &out.request;
+        declared_charsets(req)?;
 
         if let Some(format) = body_format(policy, req)? {
             let body = match format {
-                BodyFormat::Json => protect_json(policy, &req.body, &mut ctx, &mut out.fields)?,
+                BodyFormat::Json => {
+                    let mut members = Vec::new();
+                    let body =
+                        protect_json(policy, &req.body, &mut ctx, &mut out.fields, &mut members)?;
+                    json_shape(policy, &req.body, &members)?;
+                    body
+                }
                 BodyFormat::Form => {
                     if !select::plausible_form(&req.body) {
                         return Err(RejectReason::MalformedForm);
@@ -626,6 +699,66 @@ impl Engine {
     }
 }
 
+/// The first of `policies` whose match conditions hold for `req`, under every reading of its
+/// path an origin router may apply (`docs/policy.md`, "Path readings"): `Ok(None)` when no
+/// reading matches, [`RejectReason::AmbiguousPath`] when readings match different policies.
+///
+/// ```
+/// use pii_core::{route, Policy, Request};
+/// let p = |name: &str, path: &str| Policy::from_json(&format!(r#"{{"apiVersion": "pii-edge/v1",
+///   "name": "{name}", "match": {{"paths": ["{path}"]}},
+///   "rules": [{{"select": {{"header": "x-id"}}, "action": "hash"}}]}}"#)).unwrap();
+/// let policies = [p("users", "/api/users/*"), p("other", "/api/users/*/x")];
+/// // Express routes `42%2Fx` as one segment, a decoding proxy as two.
+/// let r = route(&policies, &Request::new("PUT", "/api/users/42%2Fx"));
+/// assert_eq!(r.unwrap_err().code(), "ambiguous-path");
+/// let r = route(&policies, &Request::new("PUT", "/api/users/%2e%2e"));
+/// assert_eq!(r.unwrap().map(|p| p.name()), Some("users"));
+/// ```
+pub fn route<'p, I>(policies: I, req: &Request) -> Result<Option<&'p Policy>, RejectReason>
+where
+    I: IntoIterator<Item = &'p Policy> + Clone,
+{
+    let mut found: Option<(usize, &'p Policy)> = None;
+    for segments in select::path_readings(&req.path) {
+        // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
+        let stem = select::without_format_suffix(&segments);
+        let hit = policies.clone().into_iter().enumerate().find(|(_, p)| {
+            matches(p, req, &segments) || stem.as_ref().is_some_and(|s| matches(p, req, s))
+        });
+        match (found, hit) {
+            (_, None) => {}
+            (None, Some(h)) => found = Some(h),
+            (Some((a, _)), Some((b, _))) if a == b => {}
+            (Some(_), Some(_)) => return Err(RejectReason::AmbiguousPath),
+        }
+    }
+    Ok(found.map(|(_, p)| p))
+}
+
+/// Routes declared pass-through when unmatched requests are refused
+/// ([`Engine::with_unmatched_rejected`]): path patterns as in a policy's `match.paths`.
+#[derive(Debug)]
+pub struct PassThrough(Vec<select::PathPattern>);
+
+impl PassThrough {
+    /// Compile the patterns; the error names the first that does not parse.
+    pub fn new(patterns: &[String]) -> Result<PassThrough, String> {
+        patterns
+            .iter()
+            .map(|p| select::PathPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map(PassThrough)
+    }
+
+    /// Whether `req` is pass-through: every reading of its path matches a pattern.
+    pub fn passes(&self, req: &Request) -> bool {
+        select::path_readings(&req.path)
+            .iter()
+            .all(|segs| self.0.iter().any(|p| p.matches(segs)))
+    }
+}
+
 /// Headers through which frameworks let a client override the method (and `_method` in the
 /// query string).
 const METHOD_OVERRIDES: [&str; 3] = [
@@ -642,9 +775,9 @@ fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
         .flat_map(|h| req.header_values(h))
         .map(str::to_owned)
         .chain(
-            select::parse_params(&req.query)
+            crate::params::pairs(&req.query, Part::Query)
                 .into_iter()
-                .filter(|q| q.name.eq_ignore_ascii_case(b"_method"))
+                .filter(|q| q.name.eq_ignore_ascii_case("_method"))
                 .map(|q| String::from_utf8_lossy(&q.value).into_owned()),
         )
         .collect::<Vec<_>>();
@@ -667,10 +800,91 @@ fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
         })
 }
 
+/// A request on a protected route that declares a charset other than UTF-8, in any
+/// `Content-Type` (Django decodes the *query string* in it, body or not).
+fn declared_charsets(req: &Request) -> Result<(), RejectReason> {
+    // Every `charset` parameter counts: servers disagree on which of two is read (Django's
+    // header parser keeps the last, ours the first).
+    for ct in req.header_values("content-type") {
+        for param in ct.split(';').skip(1) {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            if !k.trim().eq_ignore_ascii_case("charset") {
+                continue;
+            }
+            let v = v.trim().trim_matches('"');
+            if !(v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")) {
+                return Err(RejectReason::UnsupportedCharset);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The checks a JSON body needs beyond its rules (`params.rs`): a root the rules address, no
+/// query or form parameter sent as a top-level member, no member Rails' ParamsWrapper would
+/// wrap into a protected parameter, no protected argument as a GraphQL literal. `members` are
+/// the root object's members as the rules' pass read them (it validated the body).
+fn json_shape(
+    policy: &Policy,
+    body: &[u8],
+    members: &[(String, Option<String>)],
+) -> Result<(), RejectReason> {
+    use crate::params::{self, Source};
+    if policy.params.is_empty() {
+        return Ok(());
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') && params::expects_object_root(&policy.params) {
+        return Err(RejectReason::BodyShape);
+    }
+    if members.is_empty() {
+        return Ok(());
+    }
+    let query = crate::names::skeleton("query");
+    for (name, value) in members {
+        let sk = [crate::names::skeleton(name)];
+        let merged = policy.params.iter().any(|p| {
+            p.own != Source::Json && p.sources.has(Source::Json) && params::related(&p.path, &sk)
+        });
+        if merged && !params::json_covers(&policy.params, &sk) {
+            return Err(RejectReason::AmbiguousName);
+        }
+        if let Some(text) = value {
+            if sk[0] == query && graphql_literal(policy, text) {
+                return Err(RejectReason::AmbiguousName);
+            }
+            // JSON as the text of a member a rule looks inside (`"variables": "{\"email\":…}"`,
+            // which express-graphql parses): the rules cannot address it.
+            let json_text = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+            let container = policy.params.iter().any(|p| {
+                p.own == Source::Json
+                    && p.path.len() >= 2
+                    && matches!(p.path.first(), Some(params::PathSeg::Name(n)) if *n == sk[0])
+            });
+            if json_text && container {
+                return Err(RejectReason::BodyShape);
+            }
+        }
+    }
+    if params::wrapped_member(&policy.params, members) {
+        return Err(RejectReason::AmbiguousName);
+    }
+    Ok(())
+}
+
+/// Whether a GraphQL document passes a protected parameter as a literal argument.
+fn graphql_literal(policy: &Policy, doc: &str) -> bool {
+    let leaves: Vec<&str> = policy.params.iter().filter_map(|p| p.leaf()).collect();
+    crate::params::graphql_literal_argument(doc, &leaves)
+}
+
 /// Decide how the body must be read, rejecting what cannot be inspected.
 fn body_format(policy: &Policy, req: &Request) -> Result<Option<BodyFormat>, RejectReason> {
     if policy.formats.is_empty() {
         return Ok(None);
+    }
+    if req.body_withheld && req.declares_body() {
+        return Err(RejectReason::BodyNotReceived);
     }
     if req.body_truncated {
         return Err(RejectReason::BodyTruncated);
@@ -773,15 +987,18 @@ enum Plan {
     Fail(RejectReason),
 }
 
+/// The JSON rules of `policy` on `body`; `members` gets the root object's members (name, and
+/// the string for a string value) for the checks of [`json_shape`].
 fn protect_json(
     policy: &Policy,
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     match &policy.onepass {
-        Some(queries) => protect_json_onepass(policy, queries, body, ctx, fields),
-        None => protect_json_tree(policy, body, ctx, fields),
+        Some(queries) => protect_json_onepass(policy, queries, body, ctx, fields, members),
+        None => protect_json_tree(policy, body, ctx, fields, members),
     }
 }
 
@@ -794,6 +1011,7 @@ fn protect_json_onepass(
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     let limit = policy.max_depth;
     let mut failed: Option<RejectReason> = None;
@@ -859,7 +1077,8 @@ fn protect_json_onepass(
         reports.push(report);
         Ok(edit)
     });
-    let pass = pass.map_err(|e| rewrite_failure(e, limit))?;
+    let mut pass = pass.map_err(|e| rewrite_failure(e, limit))?;
+    *members = std::mem::take(&mut pass.members);
     if pass.ambiguous {
         return Err(RejectReason::AmbiguousName);
     }
@@ -880,6 +1099,7 @@ fn protect_json_tree(
     body: &[u8],
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
+    members: &mut Vec<(String, Option<String>)>,
 ) -> Result<Option<Vec<u8>>, RejectReason> {
     let limit = policy.max_depth;
     let doc = json::parse_strict(body, limit).map_err(|p| json_problem(p, limit))?;
@@ -907,6 +1127,14 @@ fn protect_json_tree(
                 values.push(node.node());
             }
         }
+    }
+    // The root's members, unless the root itself is protected as a whole (as the one-pass
+    // evaluation, which does not enter a selected root).
+    if let (Some(root), false) = (doc.as_object(), index.contains_key(&Vec::new())) {
+        *members = root
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string)))
+            .collect();
     }
     // A value inside another selected value is protected with it: the outer one wins.
     let keep: Vec<bool> = targets
@@ -1042,21 +1270,20 @@ fn protect_params(
     ctx: &mut Context<'_>,
     fields: &mut Vec<FieldReport>,
 ) -> Result<Option<String>, RejectReason> {
-    // Query rules read the query string; form rules the body, and the query string too
-    // unless they say `alsoQuery: false` (servlets, Spring, PHP `$_REQUEST` and Rails merge
-    // query and body parameters).
+    // A query or form rule protects its parameter, as written, in the query string and in a
+    // form body (unless its `sources` say otherwise): servlets, Spring, PHP `$_REQUEST`,
+    // Flask `request.values` and Rails merge query and body parameters.
     let rules: Vec<(&crate::policy::Rule, &str)> = policy
         .rules
         .iter()
-        .filter_map(|r| match (&r.selector, part) {
-            (CompiledSelector::Query(n), Part::Query) | (CompiledSelector::Form(n), Part::Form) => {
-                Some((r, n.as_str()))
-            }
-            (CompiledSelector::Form(n), Part::Query) if r.also_query => Some((r, n.as_str())),
-            _ => None,
-        })
+        .filter_map(|r| r.protects_as_written(part).map(|n| (r, n)))
         .collect();
-    if rules.is_empty() || raw.is_empty() {
+    let source = match part {
+        Part::Form => crate::params::Source::Form,
+        _ => crate::params::Source::Query,
+    };
+    let checked = policy.params.iter().any(|p| p.sources.has(source));
+    if (rules.is_empty() && !checked) || raw.is_empty() {
         return Ok(None);
     }
     // An escape that is not `%HH` (`%u0065`, which IIS decodes) is read differently by
@@ -1064,50 +1291,56 @@ fn protect_params(
     if !select::strict_escapes(raw) {
         return Err(RejectReason::InvalidEncoding);
     }
-    // Origins differ in how they read names (`;` as a separator, `email[]` arrays, leading
-    // spaces, NUL, `.` and space for `_`, Unicode case): a name that is equivalent to a
-    // selected one (`names::skeleton`) must be selected as written, or the request is refused.
+    // Origins differ in how they read names (`;` as a separator, `user[email]`, `[email]`,
+    // `email]`, `card[number`, `email[]` arrays, leading spaces, NUL, `.` and space for `_`,
+    // Unicode case): a name some origin reads as a protected parameter (`params.rs`) must be
+    // selected as written, or the request is refused.
+    let query = crate::names::skeleton("query");
     for piece in raw.split(['&', ';']) {
-        let name = piece.split_once('=').map_or(piece, |(n, _)| n);
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         let decoded = select::percent_decode(name.as_bytes(), true);
         let Ok(decoded) = std::str::from_utf8(&decoded) else {
             return Err(RejectReason::InvalidEncoding);
         };
-        if !rules
-            .iter()
-            .any(|(r, _)| crate::names::skeleton_is(decoded, &r.skeleton))
-        {
+        if decoded.eq_ignore_ascii_case("_charset_") {
+            let v = select::percent_decode(value.as_bytes(), true);
+            if !(v.eq_ignore_ascii_case(b"utf-8") || v.eq_ignore_ascii_case(b"utf8")) {
+                return Err(RejectReason::UnsupportedCharset);
+            }
+        }
+        let as_written = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded))
+            && raw.split('&').any(|p| p == piece);
+        if as_written {
             continue;
         }
-        let strict_selected = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded));
-        let separate = raw.split('&').any(|p| p == piece);
-        if !(strict_selected && separate) {
+        if crate::params::names_protected(&policy.params, source, decoded) {
             return Err(RejectReason::AmbiguousName);
         }
+        if crate::names::skeleton_is(decoded, &query) {
+            let doc = select::percent_decode(value.as_bytes(), true);
+            if graphql_literal(policy, &String::from_utf8_lossy(&doc)) {
+                return Err(RejectReason::AmbiguousName);
+            }
+        }
     }
-    let params = select::parse_params(raw);
-    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let params = crate::params::pairs(raw, part);
     let mut pieces: Vec<String> = Vec::with_capacity(params.len());
     let mut changed = false;
     for p in &params {
-        let lower = p.name.to_ascii_lowercase();
-        let Some((rule, _)) = rules
-            .iter()
-            .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(&p.name))
-        else {
+        let Some((rule, _)) = rules.iter().find(|(_, n)| n.eq_ignore_ascii_case(&p.name)) else {
             pieces.push(p.raw.to_string());
             continue;
         };
-        let nth = seen.entry(lower.clone()).or_insert(0);
-        let location = Location::field(part, String::from_utf8_lossy(&lower), *nth);
-        *nth += 1;
+        let location = p.location();
         let out = action::apply(&rule.action, Input::Text(&p.value), &location, ctx)
             .map_err(|f| failure(f, rule))?;
-        let raw_name = p.raw.split_once('=').map_or(p.raw, |(n, _)| n);
         changed = true;
         let removed = matches!(out, Output::Remove);
         if let Output::Text(v) = out {
-            pieces.push(format!("{raw_name}={}", select::percent_encode(&v)));
+            pieces.push(format!("{}={}", p.raw_name, select::percent_encode(&v)));
         }
         fields.push(FieldReport {
             original: location.clone(),
@@ -1181,10 +1414,16 @@ fn protect_headers(
                         .map_err(|f| failure(f, rule))?;
                         let removed = matches!(out, Output::Remove);
                         match out {
+                            // A cookie sent without `=` gets one: `session_id` would
+                            // otherwise become `session_idpe2.…`, another name.
                             Output::Text(t) => edits.push((
                                 piece.value_start,
                                 piece.end,
-                                select::percent_encode(&t),
+                                format!(
+                                    "{}{}",
+                                    if piece.has_eq { "" } else { "=" },
+                                    select::percent_encode(&t)
+                                ),
                             )),
                             _ => edits.push((piece.start, piece.end, String::new())),
                         }
@@ -1239,7 +1478,11 @@ fn check_header_and_cookie_names(
             }
         }
     }
-    if cookie_rules.is_empty() {
+    let params = policy
+        .params
+        .iter()
+        .any(|p| p.sources.has(crate::params::Source::Cookie));
+    if cookie_rules.is_empty() && !params {
         return Ok(());
     }
     for (_, v) in headers
@@ -1247,12 +1490,25 @@ fn check_header_and_cookie_names(
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
     {
         for piece in select::cookie_pieces(v) {
-            // PHP decodes cookie names before it rewrites them.
+            if cookie_rules
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(piece.name))
+            {
+                continue;
+            }
+            // PHP decodes cookie names before it rewrites them, and merges cookies into
+            // `$_REQUEST` (`params.rs`).
             let decoded = select::percent_decode(piece.name.as_bytes(), false);
             let decoded = String::from_utf8_lossy(&decoded);
-            if cookie_rules.iter().any(|(n, sk)| {
-                !n.eq_ignore_ascii_case(piece.name) && crate::names::skeleton_is(&decoded, sk)
-            }) {
+            if cookie_rules
+                .iter()
+                .any(|(_, sk)| crate::names::skeleton_is(&decoded, sk))
+                || crate::params::names_protected(
+                    &policy.params,
+                    crate::params::Source::Cookie,
+                    &decoded,
+                )
+            {
                 return Err(RejectReason::AmbiguousName);
             }
         }

@@ -53,6 +53,7 @@ mod keys;
 mod location;
 pub mod names;
 mod onepass;
+pub mod params;
 mod policy;
 pub mod receipt;
 mod request;
@@ -68,14 +69,16 @@ mod token;
 mod yaml;
 
 pub use action::Reuse;
-pub use engine::{Engine, FieldReport, Outcome, Protected, RejectReason, Rejection};
+pub use engine::{
+    route, Engine, FieldReport, Outcome, PassThrough, Protected, RejectReason, Rejection,
+};
 pub use error::{ConfigError, Diagnostic, Error, PolicyError};
 pub use identity::{Identified, Identity, IdentityError, IdentitySpec, IssuerSpec, TokenSource};
 pub use json::json_span;
 pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
 #[cfg(feature = "open")]
 pub use keys::{PrivateKey, PrivateKeyring};
-pub use location::{Location, LocationError, Part, PathElement};
+pub use location::{Location, LocationError, Part, PathElement, UnknownPart};
 pub use policy::Policy;
 pub use request::Request;
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};

@@ -53,6 +53,9 @@ impl Part {
         }
     }
 
+    /// Every part, in the order of [`Part::as_str`]'s documentation.
+    pub const ALL: [Part; 4] = [Part::Header, Part::Query, Part::Form, Part::Cookie];
+
     fn code(self) -> u8 {
         match self {
             Part::Header => 1,
@@ -252,6 +255,35 @@ fn is_name_char(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+/// A part name that is not `header`, `query`, `form` or `cookie`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPart;
+
+impl fmt::Display for UnknownPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("part must be header, query, form or cookie")
+    }
+}
+
+impl std::error::Error for UnknownPart {}
+
+impl FromStr for Part {
+    type Err = UnknownPart;
+
+    /// The part named as in [`Part::as_str`].
+    ///
+    /// ```
+    /// assert_eq!("cookie".parse(), Ok(pii_core::Part::Cookie));
+    /// assert!("json".parse::<pii_core::Part>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Part, UnknownPart> {
+        Part::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or(UnknownPart)
+    }
+}
+
 impl FromStr for Location {
     type Err = LocationError;
 
@@ -268,16 +300,12 @@ impl FromStr for Location {
                     .map(Location::Json)
                     .map_err(|(at, reason)| err(start + at, reason))
             }
-            "header" => Part::Header,
-            "query" => Part::Query,
-            "form" => Part::Form,
-            "cookie" => Part::Cookie,
-            _ => {
-                return Err(err(
+            other => other.parse::<Part>().map_err(|_| {
+                err(
                     0,
                     "expected `json:`, `header:`, `query:`, `form:` or `cookie:`",
-                ))
-            }
+                )
+            })?,
         };
         let (name_text, index) = match rest.split_once('#') {
             None => (rest, 0),

@@ -455,6 +455,9 @@ pub(crate) struct Pass {
     /// A value is reached through a member name equivalent to a selected one
     /// (`names::equivalent`) but not selected as written.
     pub(crate) ambiguous: bool,
+    /// The root object's members, in order: each name (decoded) and, for a string value, the
+    /// string (decoded), for the checks of `params.rs` that read the top level.
+    pub(crate) members: Vec<(String, Option<String>)>,
 }
 
 /// An open container the pass descended into.
@@ -500,6 +503,7 @@ pub(crate) fn select_rewrite<E>(
         out: Vec::new(),
         hits: 0,
         ambiguous: false,
+        members: Vec::new(),
     };
     let mut entry_start = 0usize;
     loop {
@@ -541,6 +545,25 @@ pub(crate) fn select_rewrite<E>(
                 }
             }
             Some(level) => {
+                if levels.len() == 1 && level.obj {
+                    if let Some(span) = level.key {
+                        let name = name_of(text, span, &mut scratch)?.to_string();
+                        let value = match tok {
+                            Tok::Str(v) => {
+                                let (s, e) = v.inner();
+                                let mut out = String::new();
+                                if v.esc {
+                                    unescape_into(text, s, e, &mut out)?;
+                                } else {
+                                    out.push_str(text.get(s..e).unwrap_or_default());
+                                }
+                                Some(out)
+                            }
+                            _ => None,
+                        };
+                        pass.members.push((name, value));
+                    }
+                }
                 let from = states
                     .get(states.len() - width..)
                     .ok_or(json::internal(start))?;
@@ -606,7 +629,9 @@ pub(crate) fn select_rewrite<E>(
                 }
             }
         } else if container
-            && (queries.select.iter().zip(&next).any(|(q, &s)| q.live(s))
+            // The root is always entered: its members are read for `Pass::members`.
+            && (levels.is_empty()
+                || queries.select.iter().zip(&next).any(|(q, &s)| q.live(s))
                 || queries
                     .probes
                     .iter()

@@ -15,8 +15,28 @@ pub(crate) struct Rule {
     /// The skeleton (`names::skeleton`) of the name a form, query, header or cookie rule
     /// selects; empty for JSON rules.
     pub(crate) skeleton: String,
-    /// A form rule that also protects the query parameter of its name.
-    pub(crate) also_query: bool,
+    /// Where a `query`, `form` or `json` rule's parameter is protected (`params.rs`);
+    /// empty for header and cookie rules.
+    pub(crate) sources: crate::params::Sources,
+}
+
+impl Rule {
+    /// Whether this rule protects, as written, a parameter named exactly `name`
+    /// (case-insensitively) in `part` (the query string or a form body).
+    pub(crate) fn protects_as_written(&self, part: crate::location::Part) -> Option<&str> {
+        use crate::location::Part;
+        use crate::params::Source;
+        let (n, source) = match (&self.selector, part) {
+            (CompiledSelector::Query(n) | CompiledSelector::Form(n), Part::Query) => {
+                (n, Source::Query)
+            }
+            (CompiledSelector::Query(n) | CompiledSelector::Form(n), Part::Form) => {
+                (n, Source::Form)
+            }
+            _ => return None,
+        };
+        self.sources.has(source).then_some(n.as_str())
+    }
 }
 
 /// A compiled action with its options.
@@ -87,6 +107,8 @@ pub struct Policy {
     pub(crate) onepass: Option<crate::onepass::Queries>,
     /// What the JSON name checks compare member names with (see `onepass::NameChecks`).
     pub(crate) json_names: crate::onepass::NameChecks,
+    /// Every parameter a `query`, `form` or `json` rule protects, with its sources.
+    pub(crate) params: Vec<crate::params::ParamPath>,
 }
 
 impl Policy {
@@ -418,6 +440,48 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                 "option `alsoQuery` only applies to `form` rules".into(),
             );
         }
+        let own = match r.select {
+            SelectorSpec::Query(_) => Some(crate::params::Source::Query),
+            SelectorSpec::Form(_) => Some(crate::params::Source::Form),
+            SelectorSpec::Json(_) => Some(crate::params::Source::Json),
+            _ => None,
+        };
+        let mut sources = match own {
+            Some(_) => crate::params::Sources::ALL,
+            None => crate::params::Sources::NONE,
+        };
+        if let Some(list) = &r.sources {
+            match own {
+                None => add(
+                    &mut problems,
+                    &at("sources"),
+                    "option `sources` only applies to `query`, `form` and `json` rules".into(),
+                ),
+                Some(own) => {
+                    sources = crate::params::Sources::NONE;
+                    for (k, name) in list.iter().enumerate() {
+                        match name.parse::<crate::params::Source>() {
+                            Ok(s) => sources = sources.with(s),
+                            Err(why) => add_value(
+                                &mut problems,
+                                &[Key("rules"), Index(i), Key("sources"), Index(k)],
+                                why,
+                            ),
+                        }
+                    }
+                    if !sources.has(own) {
+                        add(
+                            &mut problems,
+                            &at("sources"),
+                            format!("`sources` must list the rule's own source `{own}`"),
+                        );
+                    }
+                }
+            }
+        }
+        if matches!(r.select, SelectorSpec::Form(_)) && r.also_query == Some(false) {
+            sources = sources.without(crate::params::Source::Query);
+        }
         for (name, given, fits) in options {
             if given && !fits.contains(&r.action) {
                 add(
@@ -545,12 +609,22 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                 selector,
                 action,
                 skeleton,
-                also_query: matches!(r.select, SelectorSpec::Form(_))
-                    && r.also_query.unwrap_or(true),
+                sources,
             });
         }
     }
 
+    // A query or form rule's parameter sent in a body is read there too (merged sources):
+    // the body must then be one the edge can read.
+    for r in &rules {
+        if matches!(
+            r.selector,
+            CompiledSelector::Query(_) | CompiledSelector::Form(_)
+        ) {
+            uses_json |= r.sources.has(crate::params::Source::Json);
+            uses_form |= r.sources.has(crate::params::Source::Form);
+        }
+    }
     let mut formats = Vec::new();
     if spec.matches.content_types.is_empty() {
         if uses_json {
@@ -603,7 +677,44 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
     let max_depth = spec.limits.max_depth as usize;
     let onepass = crate::onepass::Queries::plan(rules.iter().map(|r| &r.selector));
     let json_names = crate::onepass::NameChecks::plan(rules.iter().map(|r| &r.selector));
+    let params = rules
+        .iter()
+        .filter_map(|r| {
+            let own = match &r.selector {
+                CompiledSelector::Json { .. } => crate::params::Source::Json,
+                CompiledSelector::Query(_) => crate::params::Source::Query,
+                CompiledSelector::Form(_) => crate::params::Source::Form,
+                _ => return None,
+            };
+            let path = match &r.selector {
+                CompiledSelector::Json { text, .. } => crate::params::json_path(text),
+                CompiledSelector::Query(n) | CompiledSelector::Form(n) => {
+                    crate::params::readings(n)
+                        .into_iter()
+                        .next()?
+                        .into_iter()
+                        .map(crate::params::PathSeg::Name)
+                        .collect()
+                }
+                _ => return None,
+            };
+            // A path that names no member (`$..*`, `$..[?@.a]`) selects by shape, not by
+            // name: it protects the JSON body only.
+            if !path
+                .iter()
+                .any(|s| matches!(s, crate::params::PathSeg::Name(_)))
+            {
+                return None;
+            }
+            Some(crate::params::ParamPath {
+                path,
+                sources: r.sources,
+                own,
+            })
+        })
+        .collect();
     Ok(Policy {
+        params,
         onepass,
         json_names,
         methods,

@@ -32,6 +32,11 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The body was cut before it reached us; it cannot be inspected.
     pub body_truncated: bool,
+    /// The transport passed no body at all (a CloudFront trigger without include-body): when
+    /// the request declares one (`Content-Length` above zero, `Transfer-Encoding`), a route
+    /// whose policy reads bodies refuses it with `body-not-received`, whoever applies the
+    /// engine (the edge, `pii-edge apply`, the test runner).
+    pub body_withheld: bool,
 }
 
 impl Request {
@@ -68,6 +73,21 @@ impl Request {
         self
     }
 
+    /// Mark the body as not passed by the transport (see `body_withheld`).
+    pub fn with_body_withheld(mut self, withheld: bool) -> Self {
+        self.body_withheld = withheld;
+        self
+    }
+
+    /// Whether the request declares a body: a `Transfer-Encoding`, or a `Content-Length`
+    /// that is not zero (an unreadable one counts).
+    pub fn declares_body(&self) -> bool {
+        self.header_values("transfer-encoding").next().is_some()
+            || self
+                .header_values("content-length")
+                .any(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0))
+    }
+
     /// The first value of a header (case-insensitive name).
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.header_values(name).next()
@@ -92,6 +112,7 @@ impl fmt::Debug for Request {
             .field("header_names", &names)
             .field("body_len", &self.body.len())
             .field("body_truncated", &self.body_truncated)
+            .field("body_withheld", &self.body_withheld)
             .finish()
     }
 }

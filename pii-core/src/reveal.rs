@@ -267,21 +267,16 @@ fn reveal_params(
     if raw.is_empty() {
         return Ok(None);
     }
-    let params = select::parse_params(raw);
-    let mut nth: HashMap<Vec<u8>, usize> = HashMap::new();
+    let params = crate::params::pairs(raw, part);
     let mut pieces = Vec::with_capacity(params.len());
     let mut changed = false;
     for p in &params {
-        let lower = p.name.to_ascii_lowercase();
-        let n = nth.entry(lower.clone()).or_insert(0);
-        let location = Location::field(part, String::from_utf8_lossy(&lower), *n);
-        *n += 1;
         let value = String::from_utf8_lossy(&p.value);
         if envelope::is_envelope(&value) {
-            let opened = open(&value, location)?;
-            let raw_name = p.raw.split_once('=').map_or(p.raw, |(n, _)| n);
+            let opened = open(&value, p.location())?;
             pieces.push(format!(
-                "{raw_name}={}",
+                "{}={}",
+                p.raw_name,
                 select::percent_encode(opened.plaintext())
             ));
             changed = true;

@@ -402,20 +402,62 @@ impl PathPattern {
 /// Normalize a request path the way origins read it, so a route cannot be dodged by spelling:
 /// percent-escapes decoded, empty and `.` segments dropped, `..` applied, `;parameters` cut.
 pub(crate) fn normalize_path(raw: &str) -> Vec<String> {
+    path_reading(raw, true, true)
+}
+
+/// Every reading of a request path an origin router may apply: escapes decoded before the
+/// path is split (`%2F` and `%5C` separate segments, as servlet containers and proxies that
+/// decode read them) or after (Express and Go 1.22 `ServeMux` route on the escaped path, so
+/// `42%2Fx` is one segment `42/x`), and dot segments applied or kept as segments. A path
+/// without escapes, backslashes or dot segments has one reading.
+pub(crate) fn path_readings(raw: &str) -> Vec<Vec<String>> {
+    let path = raw.split(['?', '#']).next().unwrap_or("");
+    let first = path_reading(raw, true, true);
+    let plain = !path.contains(['%', '\\'])
+        && !path
+            .split('/')
+            .any(|s| s.split(';').next() == Some(".") || s.split(';').next() == Some(".."));
+    if plain {
+        return vec![first];
+    }
+    let mut out = vec![first];
+    for (decoded_first, dots) in [(true, false), (false, true), (false, false)] {
+        let r = path_reading(raw, decoded_first, dots);
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// One reading of a path: see [`path_readings`]. Segments compare case-insensitively
+/// (lowercased here and in patterns), `;parameters` are cut.
+fn path_reading(raw: &str, decoded_first: bool, dots: bool) -> Vec<String> {
     let raw = raw.split(['?', '#']).next().unwrap_or("");
-    // Decoded first, so `%2F` and `%5C` separate segments as some origins read them; a
-    // backslash is a separator too, and segments compare case-insensitively (lowercased here
-    // and in patterns): a route cannot be dodged by spelling it differently.
-    let decoded = String::from_utf8_lossy(&percent_decode(raw.as_bytes(), false)).to_lowercase();
+    let segments: Vec<String> = if decoded_first {
+        let decoded =
+            String::from_utf8_lossy(&percent_decode(raw.as_bytes(), false)).to_lowercase();
+        decoded
+            .split(['/', '\\'])
+            .map(|seg| seg.split(';').next().unwrap_or("").to_string())
+            .collect()
+    } else {
+        raw.split('/')
+            .map(|seg| {
+                let seg = seg.split(';').next().unwrap_or("");
+                String::from_utf8_lossy(&percent_decode(seg.as_bytes(), false)).to_lowercase()
+            })
+            .collect()
+    };
     let mut out: Vec<String> = Vec::new();
-    for seg in decoded.split(['/', '\\']) {
-        let seg = seg.split(';').next().unwrap_or("");
-        match seg {
-            "" | "." => {}
-            ".." => {
+    for seg in segments {
+        match seg.as_str() {
+            "" => {}
+            "." if dots => {}
+            ".." if dots => {
                 out.pop();
             }
-            s => out.push(s.to_string()),
+            _ => out.push(seg),
         }
     }
     out
@@ -446,69 +488,7 @@ pub(crate) fn strict_escapes(raw: &str) -> bool {
     })
 }
 
-/// One cookie of a `Cookie` header, with where it is in the header text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CookiePiece<'a> {
-    /// The name as written, trimmed.
-    pub(crate) name: &'a str,
-    /// The value as written (not decoded).
-    pub(crate) value: &'a str,
-    /// Byte range of the whole `name=value` in the header.
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    /// Byte range of the value.
-    pub(crate) value_start: usize,
-}
-
-/// The cookies of a `Cookie` header under the union of the ways origins split it: on `;`
-/// (RFC 6265), on `,` (RFC 2965 `$Version` mode in Jetty, Python's `SimpleCookie`) and on white
-/// space after a value (`SimpleCookie`). Names are trimmed (`name =v` is `name`); a piece
-/// without `=` is a name with an empty value.
-pub(crate) fn cookie_pieces(header: &str) -> Vec<CookiePiece<'_>> {
-    let mut out = Vec::new();
-    let mut seg_start = 0;
-    for seg in header.split([';', ',']) {
-        let mut at = seg_start;
-        seg_start += seg.len() + 1;
-        let mut rest = seg;
-        loop {
-            let lead = rest.len() - rest.trim_start().len();
-            at += lead;
-            rest = rest.trim_start();
-            if rest.is_empty() {
-                break;
-            }
-            let Some((raw_name, after)) = rest.split_once('=') else {
-                let name = rest.trim_end();
-                out.push(CookiePiece {
-                    name,
-                    value: "",
-                    start: at,
-                    end: at + name.len(),
-                    value_start: at + name.len(),
-                });
-                break;
-            };
-            // `name = value`: parsers trim the value too.
-            let pad = after.len() - after.trim_start().len();
-            let after = &after[pad..];
-            let value_start = at + raw_name.len() + 1 + pad;
-            // The value ends at white space; what follows is another cookie to some parsers.
-            let value_len = after.find(char::is_whitespace).unwrap_or(after.len());
-            let value = &after[..value_len];
-            out.push(CookiePiece {
-                name: raw_name.trim(),
-                value,
-                start: at,
-                end: value_start + value_len,
-                value_start,
-            });
-            at = value_start + value_len;
-            rest = after.get(value_len..).unwrap_or("");
-        }
-    }
-    out
-}
+pub(crate) use crate::params::cookie_pieces;
 
 /// The `Cookie` header `header` with `edits` applied: `(start, end, text)` replaces a value
 /// (`text` non-empty or a value range) or removes a whole cookie (`text` empty, the range of
@@ -599,33 +579,7 @@ pub(crate) fn path_names(text: &str) -> Vec<String> {
     names
 }
 
-/// Decode `%XX` escapes (and `+` as space when `plus` is set); invalid escapes stay as written.
-pub(crate) fn percent_decode(input: &[u8], plus: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                let digits = (
-                    input.get(i + 1).and_then(|&b| hex(b)),
-                    input.get(i + 2).and_then(|&b| hex(b)),
-                );
-                if let (Some(h), Some(l)) = digits {
-                    // Two hex digits are at most 0xFF.
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' if plus => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
+pub(crate) use crate::params::percent_decode;
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
 pub(crate) fn percent_encode(input: &[u8]) -> String {
@@ -638,30 +592,6 @@ pub(crate) fn percent_encode(input: &[u8]) -> String {
         }
     }
     out
-}
-
-/// One `name=value` piece of a query string or form body, with its raw text kept so unselected
-/// pieces are written back byte for byte.
-#[derive(Debug)]
-pub(crate) struct Param<'a> {
-    pub(crate) raw: &'a str,
-    pub(crate) name: Vec<u8>,
-    pub(crate) value: Vec<u8>,
-}
-
-/// Split `a=1&b=2` tolerantly: empty pieces are kept as they are, a piece without `=` has an
-/// empty value. Names and values are decoded with `+` as space.
-pub(crate) fn parse_params(raw: &str) -> Vec<Param<'_>> {
-    raw.split('&')
-        .map(|piece| {
-            let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
-            Param {
-                raw: piece,
-                name: percent_decode(n.as_bytes(), true),
-                value: percent_decode(v.as_bytes(), true),
-            }
-        })
-        .collect()
 }
 
 /// Whether a body could be `application/x-www-form-urlencoded` as browsers send it. A body that
@@ -891,11 +821,11 @@ mod tests {
 
     #[test]
     fn params_keep_raw_text() {
-        let p = parse_params("email=a%40b.de&&q&x=1=2");
+        let p = crate::params::pairs("email=a%40b.de&&q&x=1=2", crate::Part::Query);
         assert_eq!(p.len(), 4);
         assert_eq!(p[0].value, b"a@b.de");
         assert_eq!(p[1].raw, "");
-        assert_eq!(p[2].name, b"q");
+        assert_eq!(p[2].name, "q");
         assert_eq!(p[3].value, b"1=2");
     }
 

@@ -144,6 +144,13 @@ pub struct RuleSpec {
     /// same. Set `false` only when every origin behind the route reads the body alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub also_query: Option<bool>,
+    /// `query`, `form` and `json` rules: where the parameter is protected (default: every
+    /// source origin frameworks merge into one parameter map, `[query, form, json, cookie]`).
+    /// The rule's own source must be listed. Narrow it only when every origin behind the route
+    /// reads the parameter from the listed sources alone (see `docs/policy.md`,
+    /// "Parameters").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<String>>,
 }
 
 /// Where a rule looks. Exactly one key.

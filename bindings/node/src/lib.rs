@@ -101,16 +101,8 @@ fn parse_location(text: &str) -> Result<Location, Failure> {
 }
 
 fn part_of(name: &str) -> Result<Part, Failure> {
-    match name {
-        "header" => Ok(Part::Header),
-        "query" => Ok(Part::Query),
-        "form" => Ok(Part::Form),
-        "cookie" => Ok(Part::Cookie),
-        _ => Err(Failure::new(
-            "LocationError",
-            "part must be header, query, form or cookie",
-        )),
-    }
+    name.parse::<Part>()
+        .map_err(|e| Failure::new("LocationError", e.to_string()))
 }
 
 fn load_policies(paths: &[String]) -> Result<Vec<pii_core::Policy>, Failure> {

@@ -564,17 +564,9 @@ impl Location {
     #[staticmethod]
     #[pyo3(signature = (part, name, index = 0))]
     fn field(part: &str, name: &str, index: usize) -> PyResult<Self> {
-        let part = match part {
-            "header" => Part::Header,
-            "query" => Part::Query,
-            "form" => Part::Form,
-            "cookie" => Part::Cookie,
-            _ => {
-                return Err(LocationError::new_err(
-                    "part must be header, query, form or cookie",
-                ))
-            }
-        };
+        let part = part
+            .parse::<Part>()
+            .map_err(|e| LocationError::new_err(e.to_string()))?;
         Ok(Location {
             inner: CoreLocation::field(part, name, index),
         })

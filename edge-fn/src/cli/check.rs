@@ -44,6 +44,26 @@ pub(crate) struct CheckArgs {
     /// origins) would reach a region that cannot open what the edge sealed
     #[arg(long, requires = "keys")]
     single_region: bool,
+    /// What the bundle does with a request no policy matches (docs/policy.md, "Unmatched
+    /// requests"): with `reject`, the requests of `--requests` that would be refused are listed
+    #[arg(long, value_enum, default_value_t = Unmatched::Forward)]
+    unmatched: Unmatched,
+    /// A pass-through route for `--unmatched reject` (a path pattern as in `match.paths`);
+    /// repeatable
+    #[arg(long = "pass-through", value_name = "PATTERN")]
+    pass_through: Vec<String>,
+    /// Example requests (CloudFront events or request documents; a directory: every *.json
+    /// directly inside): each is routed as the edge routes it, and those that would be refused
+    /// (readings of the path matching different policies; with `--unmatched reject`, no policy
+    /// and not pass-through) are reported
+    #[arg(long, value_name = "FILE|DIR")]
+    requests: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Unmatched {
+    Forward,
+    Reject,
 }
 
 /// One problem in `--format json` (line and column 0 when unknown).
@@ -161,6 +181,21 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         diagnostics.extend(located.diagnostics().iter().cloned());
     }
 
+    if !args.requests.is_empty() {
+        let policies: Vec<&Policy> = loaded.iter().map(|(_, p)| p).collect();
+        match refused_requests(&args, &policies) {
+            Ok(lines) => {
+                for line in lines {
+                    outln!("{line}");
+                }
+            }
+            Err(e) => {
+                files_bad += 1;
+                diagnostics.push(plain_diagnostic("requests", e.to_string()));
+            }
+        }
+    }
+
     if diagnostics.is_empty() && (args.keys.is_some() || args.tokens.is_some()) {
         let public = match &args.keys {
             Some(path) => files::load_public(path),
@@ -272,6 +307,64 @@ fn single_region_zones(
         }
     }
     problems
+}
+
+/// One line per example request the edge would refuse before any policy runs: its path reads
+/// as routes of different policies, or (with `--unmatched reject`) no policy matches it and it
+/// is not pass-through.
+fn refused_requests(
+    args: &CheckArgs,
+    policies: &[&Policy],
+) -> Result<Vec<String>, super::CliError> {
+    let pass = match args.unmatched {
+        Unmatched::Reject => Some(
+            pii_core::PassThrough::new(&args.pass_through)
+                .map_err(|e| super::CliError::new(format!("--pass-through: {e}")))?,
+        ),
+        Unmatched::Forward => None,
+    };
+    let mut files = Vec::new();
+    for input in &args.requests {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| super::CliError::new(format!("{}: {e}", shown(input))))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    let mut lines = Vec::new();
+    for file in files {
+        let name = shown(&file);
+        let bytes = files::read_bytes(&file)?;
+        let Ok(loaded) = super::request::load_any(&bytes, &name) else {
+            // Not a request (a response event, a HAR): nothing to route.
+            continue;
+        };
+        let req = loaded.request;
+        let at = format!("{} {}", req.method, req.path);
+        match pii_core::route(policies.iter().copied(), &req) {
+            Err(reason) => lines.push(format!(
+                "refused: {name}: {at}: {} ({reason})",
+                reason.code()
+            )),
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if let Some(pass) = &pass {
+                    if !pass.passes(&req) {
+                        lines.push(format!(
+                            "refused: {name}: {at}: unmatched (no policy matches; give the route a policy or declare it --pass-through)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// A rule's `select.header` in a policy file, with where it is.

@@ -2,6 +2,7 @@
 //! `json:$['user']['email']`, `query:email#1`, `form:cvv`, `header:x-national-id`,
 //! `cookie:session`). JSON values are found by pii-core's own scanner (`pii_core::json_span`).
 
+use pii_core::params::percent_decode;
 use pii_core::{json_span, Location, Part, Request};
 use serde_json::Value;
 
@@ -16,70 +17,22 @@ pub(crate) struct Found {
     pub(crate) text: String,
 }
 
-/// Decode `%XX` escapes (and `+` as a space when `plus`); bad escapes stay as written.
-pub(crate) fn percent_decode(input: &[u8], plus: bool) -> Vec<u8> {
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let decoded = input
-                    .get(i + 1)
-                    .and_then(|&a| hex(a))
-                    .zip(input.get(i + 2).and_then(|&b| hex(b)));
-                match decoded {
-                    Some((a, b)) => {
-                        out.push(a * 16 + b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The parameters of a query string or form body: (decoded lowercase name, raw value, decoded value).
+/// The parameters of a query string or form body: (decoded lowercase name, raw value, decoded
+/// value), split and decoded as the engine does (`pii_core::params::pairs`).
 pub(crate) fn params(raw: &str) -> Vec<(String, String, String)> {
     if raw.is_empty() {
         return Vec::new();
     }
-    raw.split('&')
-        .map(|piece| {
-            let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
-            let name =
-                String::from_utf8_lossy(&percent_decode(n.as_bytes(), true)).to_ascii_lowercase();
-            let value = String::from_utf8_lossy(&percent_decode(v.as_bytes(), true)).into_owned();
-            (name, v.to_string(), value)
+    pii_core::params::pairs(raw, Part::Query)
+        .into_iter()
+        .map(|p| {
+            (
+                p.name.to_ascii_lowercase(),
+                p.raw_value.to_string(),
+                String::from_utf8_lossy(&p.value).into_owned(),
+            )
         })
         .collect()
-}
-
-/// The cookies of every `Cookie` header: (lowercase name, raw value).
-pub(crate) fn cookies(req: &Request) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for value in req.header_values("cookie") {
-        for piece in value.split(';') {
-            let piece = piece.trim();
-            if piece.is_empty() {
-                continue;
-            }
-            let (n, v) = piece.split_once('=').unwrap_or((piece, ""));
-            out.push((n.to_ascii_lowercase(), v.to_string()));
-        }
-    }
-    out
 }
 
 /// The value at `location`, if the request has one there.
@@ -101,17 +54,16 @@ fn field_at(req: &Request, part: Part, name: &str, index: usize) -> Option<Found
     match part {
         Part::Query | Part::Form => {
             let source = if part == Part::Query {
-                req.query.clone()
+                req.query.as_str()
             } else {
-                String::from_utf8_lossy(&req.body).into_owned()
+                std::str::from_utf8(&req.body).ok()?
             };
-            params(&source)
+            pii_core::params::pairs(source, part)
                 .into_iter()
-                .filter(|(n, _, _)| n == name)
-                .nth(index)
-                .map(|(_, raw, text)| Found {
-                    raw: raw.into_bytes(),
-                    text,
+                .find(|p| p.location() == Location::field(part, name, index))
+                .map(|p| Found {
+                    raw: p.raw_value.as_bytes().to_vec(),
+                    text: String::from_utf8_lossy(&p.value).into_owned(),
                 })
         }
         Part::Header => req
@@ -123,13 +75,13 @@ fn field_at(req: &Request, part: Part, name: &str, index: usize) -> Option<Found
                 raw: v.as_bytes().to_vec(),
                 text: v.clone(),
             }),
-        Part::Cookie => cookies(req)
+        // The cookies as the engine splits them (on `;`, `,` and white space).
+        Part::Cookie => pii_core::params::cookies(req)
             .into_iter()
-            .filter(|(n, _)| n == name)
-            .nth(index)
-            .map(|(_, v)| Found {
-                text: String::from_utf8_lossy(&percent_decode(v.as_bytes(), false)).into_owned(),
-                raw: v.into_bytes(),
+            .find(|c| c.location() == Location::field(part, name, index))
+            .map(|c| Found {
+                raw: c.raw_value.as_bytes().to_vec(),
+                text: String::from_utf8_lossy(&c.value).into_owned(),
             }),
     }
 }

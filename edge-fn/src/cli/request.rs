@@ -71,6 +71,7 @@ impl RequestDoc {
             headers: self.headers.0.clone(),
             body,
             body_truncated: self.truncated,
+            body_withheld: false,
         })
     }
 }
@@ -422,6 +423,7 @@ impl RequestArgs {
                 headers,
                 body,
                 body_truncated: self.truncated,
+                body_withheld: false,
             },
             policy: None,
             zone: None,

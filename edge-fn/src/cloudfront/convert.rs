@@ -136,6 +136,7 @@ pub fn to_core(request: &Request) -> Result<pii_core::Request, ConvertError> {
         headers,
         body,
         body_truncated,
+        body_withheld: request.body.is_none(),
     })
 }
 

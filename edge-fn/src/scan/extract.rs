@@ -105,25 +105,26 @@ fn push_hits(out: &mut Vec<Finding>, location: &Location, hits: Vec<Hit>) {
     }
 }
 
-/// `a=1&b=2` pairs (query strings and form bodies).
+/// `a=1&b=2` pairs (query strings and form bodies), split and decoded as the engine reads them
+/// (`pii_core::params::pairs`), so a finding's location is the one a rule would report.
 fn scan_pairs(text: &[u8], part: Part, out: &mut Vec<Finding>) {
     if text.is_empty() {
         return;
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (name, value) in form_urlencoded::parse(text) {
-        let lower = name.to_ascii_lowercase();
-        let index = seen.entry(lower.clone()).or_insert(0);
-        let location = Location::field(part, lower.clone(), *index);
-        *index += 1;
-        let hits = detect(&value, &Field::new(&lower, &[]));
-        push_hits(out, &location, hits);
+    let text = String::from_utf8_lossy(text);
+    for p in pii_core::params::pairs(&text, part) {
+        if p.raw.is_empty() {
+            continue;
+        }
+        let lower = p.name.to_ascii_lowercase();
+        let hits = detect(&String::from_utf8_lossy(&p.value), &Field::new(&lower, &[]));
+        push_hits(out, &p.location(), hits);
     }
 }
 
 fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut cookies: HashMap<String, usize> = HashMap::new();
+    let mut cookies_done = false;
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
         let index = seen.entry(lower.clone()).or_insert(0);
@@ -133,19 +134,22 @@ fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
             continue;
         }
         if lower == "cookie" {
-            for pair in value.split(';') {
-                let (cname, cvalue) = pair.split_once('=').unwrap_or((pair, ""));
-                let cname = cname.trim();
-                if cname.is_empty() {
-                    continue;
+            // Every cookie of every `Cookie` header, split as the engine splits them.
+            if !cookies_done {
+                cookies_done = true;
+                for c in pii_core::params::cookies(req) {
+                    if c.name.is_empty() {
+                        continue;
+                    }
+                    let clower = c.name.to_ascii_lowercase();
+                    let decoded = String::from_utf8_lossy(&c.value);
+                    let decoded = decoded.trim_matches('"');
+                    push_hits(
+                        out,
+                        &c.location(),
+                        detect(decoded, &Field::new(&clower, &[])),
+                    );
                 }
-                let clower = cname.to_ascii_lowercase();
-                let cindex = cookies.entry(clower.clone()).or_insert(0);
-                let clocation = Location::field(Part::Cookie, clower.clone(), *cindex);
-                *cindex += 1;
-                let cvalue = cvalue.trim().trim_matches('"');
-                let decoded = percent_decode(cvalue);
-                push_hits(out, &clocation, detect(&decoded, &Field::new(&clower, &[])));
             }
             continue;
         }
@@ -184,29 +188,6 @@ fn scan_headers(req: &Request, out: &mut Vec<Finding>) {
         }
         push_hits(out, &location, detect(value, &Field::new(&lower, &[])));
     }
-}
-
-/// `%XX` decoded (lossy UTF-8), `+` kept: cookie values are not form-encoded.
-fn percent_decode(text: &str) -> String {
-    if !text.contains('%') {
-        return text.to_string();
-    }
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn scan_json_body(body: &[u8], out: &mut Vec<Finding>) {
@@ -311,6 +292,11 @@ mod tests {
             .with_header("Content-Encoding", "gzip")
             .with_body(br#"{"email": "erika@example.de"}"#.to_vec());
         assert!(found(&gz).is_empty());
-        assert_eq!(percent_decode("a%40b%2"), "a@b%2");
+        // Cookies split as the engine splits them (`,` too), values percent-decoded.
+        let cookie = Request::new("GET", "/").with_header("Cookie", "a=1, mail=erika%40example.de");
+        assert_eq!(
+            found(&cookie),
+            [("cookie:mail".to_string(), "email".to_string())]
+        );
     }
 }

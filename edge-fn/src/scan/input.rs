@@ -587,6 +587,7 @@ impl HarRequest {
             headers,
             body,
             body_truncated: false,
+            body_withheld: false,
         })
     }
 }
@@ -627,7 +628,9 @@ fn record_to_request(value: Value) -> Result<Option<Request>, String> {
         let bytes = serde_json::to_vec(&map).map_err(|e| e.to_string())?;
         let cf: crate::cloudfront::Request = serde_json::from_slice(&bytes)
             .map_err(|e| format!("not a CloudFront request object: {e}"))?;
-        return cf_request(&cf).map(Some);
+        return crate::cloudfront::to_core(&cf)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let method = text(map.get("method")).unwrap_or_else(|| "GET".to_string());
@@ -689,6 +692,7 @@ fn record_to_request(value: Value) -> Result<Option<Request>, String> {
         headers,
         body,
         body_truncated: truncated,
+        body_withheld: false,
     }))
 }
 
@@ -765,31 +769,8 @@ fn event_request(bytes: &[u8]) -> Result<Request, String> {
     if record.cf.response.is_some() {
         return Err("a response event carries no request body to scan".into());
     }
-    cf_request(&record.cf.request)
-}
-
-fn cf_request(cf: &crate::cloudfront::Request) -> Result<Request, String> {
-    let mut headers = Vec::new();
-    for (lower, values) in cf.headers.iter() {
-        for h in values {
-            headers.push((
-                h.key.clone().unwrap_or_else(|| lower.to_string()),
-                h.value.clone(),
-            ));
-        }
-    }
-    let (body, truncated) = match &cf.body {
-        Some(b) => (b.decode().map_err(|e| e.to_string())?, b.input_truncated),
-        None => (Vec::new(), false),
-    };
-    Ok(Request {
-        method: cf.method.clone(),
-        path: cf.uri.clone(),
-        query: cf.querystring.clone(),
-        headers,
-        body,
-        body_truncated: truncated,
-    })
+    // The handler's own conversion: one reading of a CloudFront request.
+    crate::cloudfront::to_core(&record.cf.request).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -14,6 +14,15 @@ Parsers (one view each, named in failures):
   PHP     $_GET, $_POST, $_COOKIE, $_REQUEST, parse_str, $_SERVER HTTP_*, json_decode (php -S)
   Go      net/url ParseQuery (query and form), net/http cookies and headers, encoding/json into
           a struct tagged with the selected member names (Go folds Unicode case there)
+  Apollo  @apollo/server 4 with allowBatchedHttpRequests: the variables and document of every
+          operation its HTTP layer reads (batches, GET variables)
+  Ruby    Rails: ActionDispatch::Request#parameters (query, form and JSON merged, nested
+          brackets), the members ParamsWrapper would wrap, Rack 2 parse_nested_query, cookies
+
+A rule names a *parameter* (docs/policy.md, "Parameters"): a query or form rule's name is looked
+up in every source those frameworks merge (query, form, JSON body, cookies, Rails params), and a
+JSON rule's path in the nested views of the query and the form (qs, Rack, PHP) and in Rails'
+merged and wrapped params.
 
 Requests: the handed differential cases (edge-fn/tests/differentials), the example policies'
 test cases (policies/*.tests), and generated spellings (a seeded random property test: for
@@ -84,6 +93,10 @@ def start_servers(work):
     p = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", os.path.join(HERE, "router.php")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     servers["php"] = (port, p)
+    port = free_port()
+    p = subprocess.Popen(["ruby", os.path.join(HERE, "rails.rb"), str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    servers["rails"] = (port, p)
     port = free_port()
     p = subprocess.Popen([os.path.join(work, "goparse"), str(port)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -297,18 +310,25 @@ def seen_plaintext(policy, views, secrets):
                         found.append(f"{view} reads plaintext under {name!r}")
                         return
 
+    query_views = ["werkzeug-args", "django-query", "node-express-query", "node-qs-query",
+                   "php-get", "php-parse-str", "php-request", "go-url-query", "rack-query"]
+    form_views = ["werkzeug-form", "django-form", "node-express-urlencoded", "php-post",
+                  "php-request", "go-url-form"]
+    json_views = ["python-json", "werkzeug-json", "node-express-json", "php-json", "go-json-struct"]
+    cookie_views = ["werkzeug-cookies", "django-cookies", "python-simplecookie", "node-cookie",
+                    "php-cookie", "go-cookies", "rack-cookies"]
+    merged_views = ["rails-params", "rails-wrapped"]
     for rule in policy["rules"]:
         sel = rule["select"]
+        sources = rule.get("sources") or ["query", "form", "json", "cookie"]
         if "form" in sel or "query" in sel:
             n = sel.get("form") or sel.get("query")
-            query_views = ["werkzeug-args", "django-query", "node-express-query", "node-qs-query",
-                           "php-get", "php-parse-str", "php-request", "go-url-query"]
-            form_views = ["werkzeug-form", "django-form", "node-express-urlencoded", "php-post",
-                          "php-request", "go-url-form"]
-            # A form rule also covers the query (unless the policy opts out); a query rule is
-            # read from the query only.
-            names = query_views if "query" in sel else form_views + (
-                query_views if rule.get("alsoQuery", True) else [])
+            # A parameter: every source a framework merges (unless the rule narrows them).
+            names = merged_views[:1]
+            names += query_views if "query" in sources and rule.get("alsoQuery", True) else []
+            names += form_views if "form" in sources else []
+            names += json_views if "json" in sources else []
+            names += cookie_views if "cookie" in sources else []
             for v in names:
                 check(v, n, lookup(views.get(v), n))
         elif "cookie" in sel:
@@ -327,7 +347,16 @@ def seen_plaintext(policy, views, secrets):
             steps = split_path(sel["json"])
             if steps is None:
                 continue
-            for v in ["python-json", "werkzeug-json", "node-express-json", "php-json", "go-json-struct"]:
+            # Apollo: every operation it read (a batch's elements, GET's `variables`), as the
+            # JSON body of one request; and a secret in the document text is an argument a
+            # resolver receives as a literal.
+            for op in views.get("apollo-operations") or [] if isinstance(views.get("apollo-operations"), list) else []:
+                check("apollo-operation", sel["json"], select(op, steps))
+                check("apollo-document", sel["json"], [op.get("query") or ""])
+            nested = json_views + merged_views
+            nested += query_views if "query" in sources else []
+            nested += form_views if "form" in sources else []
+            for v in nested:
                 if views.get(v) is not None:
                     check(v, sel["json"], select(views[v], steps))
     return found
@@ -384,7 +413,8 @@ def handed_cases():
             continue
         meta = json.load(open(os.path.join(d, "case.json")))
         for ev in meta["events"]:
-            yield (f"handed {case}/{ev}", os.path.join(d, "policy.yaml"),
+            policy = (meta.get("policy") or {}).get(ev, "policy.yaml")
+            yield (f"handed {case}/{ev}", os.path.join(d, policy),
                    json.load(open(os.path.join(d, ev))), meta["secrets"].get(ev, []))
 
 
@@ -420,8 +450,12 @@ def example_cases():
 def name_spellings(name, rng):
     out = {name.upper(), name.title().replace("_", ""), name + "[]", name + "[0]", " " + name,
            name + "%00x", "".join("%%%02X" % ord(c) if rng.random() < 0.3 and c.isalpha() else c for c in name)}
+    # Nested and mangled (issue 21): qs / Rack 2 leading and stray brackets, Spring's `!`.
+    out |= {f"%5B{name}%5D", f"{name}%5D", f"%5D{name}", f"%5B%5D{name}", f"!{name}",
+            f"{name}%5Bx%5D"}
     if "_" in name:
-        out |= {name.replace("_", "."), name.replace("_", "+"), name.replace("_", "%20"), name.replace("_", "-")}
+        out |= {name.replace("_", "."), name.replace("_", "+"), name.replace("_", "%20"), name.replace("_", "-"),
+                name.replace("_", "%5B", 1)}
     if "-" in name:
         out |= {name.replace("-", "_"), name.upper().replace("-", "_")}
     if "s" in name:
@@ -466,12 +500,17 @@ def generated_cases(rng, count):
         if kind in ("form", "query"):
             spelled = rng.choice(name_spellings(sel[kind], rng))
             piece = f"{spelled}={value}"
-            where = "query" if kind == "query" or rng.random() < 0.3 else "body"
+            where = rng.choice(["query", "body", "json", "cookie"])
             if where == "query":
                 query = rng.choice([piece, f"a=1&{piece}", f"a=1;{piece}"])
-            if kind == "form":
-                body = (piece if where == "body" else "x=1").encode()
+            elif where == "body":
+                body = piece.encode()
                 headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+            elif where == "json":
+                body = json.dumps({sel[kind]: secret}).encode()
+                headers.append(("Content-Type", "application/json"))
+            else:
+                headers.append(("Cookie", f"a=1; {piece}"))
         elif kind == "header":
             # Header names are tokens (RFC 9110): CloudFront refuses anything else.
             tokens = [n for n in name_spellings(sel[kind], rng)
@@ -491,6 +530,16 @@ def generated_cases(rng, count):
             # spelled document does not model; its names are spelled through the other rules.
             ends_in_filter = re.search(r"\[\?[^\]]*\]$", sel["json"]) is not None
             if not steps or ends_in_filter or not any(s[0] in ("name", "desc") for s in steps):
+                continue
+            names = [s[1] for s in steps if s[0] != "any"]
+            if rng.random() < 0.3 and all(s[0] == "name" for s in steps):
+                # The path as a bracketed or dotted name in the query (Rails, PHP, qs merge it).
+                spelled = rng.choice([names[0] + "".join(f"[{k}]" for k in names[1:]),
+                                      ".".join(names), "[" + "][".join(names) + "]"])
+                query = urllib.parse.quote(spelled, safe="") + "=" + value
+                event = event_of(method, uri, query, headers, None)
+                yield (f"generated #{n} (json {sel['json']!r} as query {spelled!r})", policy_file,
+                       event, [secret])
                 continue
             doc = secret
             for s in reversed(steps):

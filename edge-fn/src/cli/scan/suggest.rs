@@ -35,14 +35,10 @@ impl Selector {
             return Some(Selector::Json(path.to_string()));
         }
         let (part, name) = shape.split_once(':')?;
-        let part = match part {
-            "query" => "query",
-            "form" => "form",
-            "header" => "header",
-            "cookie" => "cookie",
-            _ => return None,
-        };
-        let decoded = percent_decode(name);
+        let part = part.parse::<pii_core::Part>().ok()?.as_str();
+        let decoded =
+            String::from_utf8_lossy(&pii_core::params::percent_decode(name.as_bytes(), false))
+                .into_owned();
         Some(Selector::Field(part, decoded))
     }
 
@@ -78,27 +74,6 @@ impl Selector {
             name
         }
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let mut out = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A YAML double-quoted scalar (JSON string syntax, which YAML 1.2 reads the same).

@@ -460,6 +460,7 @@ async fn protect_and_forward(
             headers: edge_fn::cloudfront::core_headers(&cf.headers).unwrap_or_default(),
             body: body[..body.len().min(event::INCLUDE_BODY_LIMIT)].to_vec(),
             body_truncated: body.len() > event::INCLUDE_BODY_LIMIT,
+            body_withheld: false,
         }
     });
     LAST_LINE.with(|last| last.borrow_mut().take());
