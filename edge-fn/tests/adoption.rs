@@ -542,7 +542,7 @@ fn documents_agree_with_the_code() {
     for needle in [
         "glibc 2.34 or older",
         "docker run --rm --platform linux/amd64",
-        "--tokens keys/tokens.jwks --out edge.zip",
+        "--receipt-key keys/receipt.private.jwk --out edge.zip",
         "## 2. The origins: private keys",
         "aws secretsmanager create-secret",
         "PrivateKeyring::from_jwk_or_jwks",
