@@ -5,7 +5,7 @@
 # receipt vectors, `pii-edge serve` (real upstreams, load, Chromium), the origin packages
 # (Python wheel, Node.js addon, the FastAPI origin), bulk operations on a local Apache Spark
 # (PySpark, a JRE), the deployment template lint, the
-# Lambda@Edge package checks and a fuzz smoke run.
+# Lambda@Edge package checks, the release artifacts and a fuzz smoke run.
 # Installs what it needs (PyPI, npm, Debian's packages) on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +79,9 @@ fi
 
 step "the deployment guide's commands, short of AWS (examples/deploy/tests; after the package checks: needs the release addon)"
 "${CARGO_TARGET_DIR:-target}/bindings-venv/bin/python" -m pytest -q -p no:cacheprovider examples/deploy/tests
+
+step "release artifacts built without Docker (Zig): Lambda@Edge addon, manylinux2014 wheels x86_64/aarch64 and sdist, npm package; each checked"
+bash scripts/build-artifacts.sh
 
 step "pii-edge demo: the README's first command, every example request protected"
 cargo run --quiet -p edge-fn --bin pii-edge -- demo --listen 127.0.0.1:0 --no-wait
