@@ -38,8 +38,9 @@
 
 mod action;
 #[cfg(feature = "open")]
-pub mod batch;
 pub mod at_rest;
+#[cfg(feature = "open")]
+pub mod batch;
 mod crypto;
 mod engine;
 pub mod envelope;

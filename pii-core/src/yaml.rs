@@ -140,15 +140,16 @@ where
             }
             Err(e) => e,
         };
+        // An enum's variant (or an unknown segment) names no node of the document: skipped.
         let steps: Vec<Step> = error
             .path()
             .iter()
-            .map(|s| match s {
+            .filter_map(|s| match s {
                 serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
                 serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
                 _ => None,
             })
-            .collect::<Option<_>>()?;
+            .collect();
         let message = error.inner().to_string();
         if message.starts_with("unknown field") {
             diagnostics.push(diagnostic(&steps, with_suggestion(&message)));
@@ -609,6 +610,32 @@ mod tests {
         // The stand-ins are never reported themselves.
         assert!(!messages.iter().any(|m| m.contains("``")), "{messages:?}");
         assert_eq!(d.len(), 4, "{messages:?}");
+    }
+
+    #[test]
+    fn every_typo_of_every_rule_is_reported_with_suggestions() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: $.a }}\n    action: encrpyt\n  - select: {{ jsn: $.b }}\n    action: tokenise\n    domain: email\n"
+        ));
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`encrpyt`") && m.contains("did you mean `encrypt`?")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`jsn`") && m.contains("did you mean `json`?")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`tokenise`") && m.contains("did you mean `tokenize`?")),
+            "{messages:?}"
+        );
     }
 
     #[test]

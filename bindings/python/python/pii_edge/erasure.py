@@ -15,7 +15,7 @@ another store implements the four methods of :class:`KeyStore` (docs/erasure.md 
 
     store = SqliteKeyStore("subject-keys.db")
     subjects = SubjectKeys(store, PrivateKeyring.from_file("private.jwks"), "eu-central",
-                           signer=ErasureSigner.from_file("erasure.private.jwk"))
+                           signer=ErasureSigner.from_file("erasure-keys/receipt.private.jwk"))
     row_email = subjects.rewrap("user-42", body["email"])      # "pr1.…", store it
     subjects.open(row_email).value                             # "alice@example.com"
     subjects.forget("user-42", by="dpo@example.com").receipt   # then: Erased, everywhere
