@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from typing import NamedTuple, Optional, Protocol
+from typing import Any, NamedTuple, Optional, Protocol
 
 from ._native import (
     Erased,
@@ -106,8 +106,17 @@ class _SqlKeyStore:
 
     _p = "?"
 
+    # Set by each backend's __init__: a DB-API connection and the lock that serializes it.
+    _db: Any
+    _lock: threading.Lock
+
     def _run(self, sql: str, args: tuple = (), fetch: bool = True):
-        raise NotImplementedError
+        with self._lock:
+            cursor = self._db.execute(sql, args)
+            return cursor.fetchone() if fetch else None
+
+    def close(self):
+        self._db.close()
 
     def live(self, subject):
         row = self._run(
@@ -158,14 +167,6 @@ class SqliteKeyStore(_SqlKeyStore):
         for statement in SCHEMA:
             self._db.execute(statement)
 
-    def _run(self, sql, args=(), fetch=True):
-        with self._lock:
-            cursor = self._db.execute(sql, args)
-            return cursor.fetchone() if fetch else None
-
-    def close(self):
-        self._db.close()
-
 
 class PostgresKeyStore(_SqlKeyStore):
     """Subject keys in PostgreSQL (psycopg 3), one autocommit connection.
@@ -184,18 +185,10 @@ class PostgresKeyStore(_SqlKeyStore):
         for statement in SCHEMA:
             self._db.execute(statement)
 
-    def _run(self, sql, args=(), fetch=True):
-        with self._lock:
-            cursor = self._db.execute(sql, args)
-            return cursor.fetchone() if fetch else None
-
     def vacuum(self):
         """Reclaim the old row versions that still hold erased keys (wrapped)."""
         with self._lock:
             self._db.execute(f"VACUUM {TABLE}")
-
-    def close(self):
-        self._db.close()
 
 
 class Forgotten(NamedTuple):
