@@ -16,15 +16,24 @@ function loadAddon() {
   const path = require('node:path');
   const local = path.join(__dirname, 'pii_edge_origin.node');
   const published = path.join(__dirname, `pii_edge_origin.${process.platform}-${process.arch}-gnu.node`);
-  const report = process.report && typeof process.report.getReport === 'function' ? process.report.getReport() : null;
-  const glibc = report && report.header ? report.header.glibcVersionRuntime : undefined;
-  if (process.platform === 'linux' && report && !glibc) {
-    throw new Error('pii-edge: this Linux has no glibc (musl, e.g. Alpine); the origin package supports glibc Linux (x64, arm64) only');
+  const candidate = [local, published].find((file) => fs.existsSync(file));
+  // A diagnostic report (the glibc check) only when loading fails: it is not free at start-up.
+  const noGlibc = () => {
+    if (process.platform !== 'linux' || !process.report || typeof process.report.getReport !== 'function') return false;
+    const report = process.report.getReport();
+    return Boolean(report && report.header && !report.header.glibcVersionRuntime);
+  };
+  const muslMessage = 'pii-edge: this Linux has no glibc (musl, e.g. Alpine); the origin package supports glibc Linux (x64, arm64) only';
+  if (candidate === undefined) {
+    if (noGlibc()) throw new Error(muslMessage);
+    throw new Error(`pii-edge: no addon for ${process.platform}-${process.arch} (looked for ${path.basename(published)}); supported: linux-x64-gnu, linux-arm64-gnu`);
   }
-  for (const candidate of [local, published]) {
-    if (fs.existsSync(candidate)) return require(candidate);
+  try {
+    return require(candidate);
+  } catch (err) {
+    if (noGlibc()) throw new Error(muslMessage);
+    throw err;
   }
-  throw new Error(`pii-edge: no addon for ${process.platform}-${process.arch} (looked for ${path.basename(published)}); supported: linux-x64-gnu, linux-arm64-gnu`);
 }
 
 /** Base class of every pii-edge error. */
