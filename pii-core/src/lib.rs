@@ -51,6 +51,8 @@ mod identity;
 mod json;
 pub mod jwt;
 mod keys;
+#[cfg(feature = "fs")]
+pub mod load;
 mod location;
 pub mod names;
 mod onepass;

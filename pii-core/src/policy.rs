@@ -498,7 +498,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         let action = match r.action {
             ActionKind::Encrypt => Action::Encrypt,
             ActionKind::Tokenize => match &r.domain {
-                Some(d) if is_domain(d) => {
+                Some(d) if crate::keys::is_valid_domain(d) => {
                     let steps = r.normalize.as_deref().unwrap_or_default();
                     if let Some(twice) = steps
                         .iter()
@@ -530,7 +530,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                     add_value(
                         &mut problems,
                         &at("domain"),
-                        "a token domain uses only lowercase letters, digits, `-` and `.`".into(),
+                        "a token domain is 1 to 64 bytes of lowercase letters, digits and `-`, in parts joined by single dots (`email`, `email.v2`)".into(),
                     );
                     Action::Hash
                 }
@@ -725,10 +725,4 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         max_depth,
         spec,
     })
-}
-
-fn is_domain(d: &str) -> bool {
-    !d.is_empty()
-        && d.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }

@@ -83,6 +83,36 @@ fn after_a_rotation_the_edge_uses_the_new_key_and_the_origin_can_compute_both() 
 }
 
 #[test]
+fn a_policy_accepts_exactly_the_token_domains_a_key_set_accepts() {
+    // One validator: a domain the policy accepts must be one a token key can carry.
+    for (domain, ok) in [
+        ("email", true),
+        ("email.v2", true),
+        ("a..b", false),
+        ("email.", false),
+        (".email", false),
+        ("E-mail", false),
+    ] {
+        let loaded = Policy::from_yaml(
+            "t.yaml",
+            &format!(
+                "apiVersion: pii-edge/v1\nname: t\nmatch: {{}}\nrules:\n  - select: {{ json: $.email }}\n    action: tokenize\n    domain: \"{domain}\"\n"
+            ),
+        );
+        let keys = TokenKeys::from_jwks(&format!(
+            r#"{{"keys":[{{"kty":"oct","domain":"{domain}","created":100,"k":"{OLD}"}}]}}"#
+        ));
+        assert_eq!(
+            loaded.is_ok(),
+            ok,
+            "policy, {domain}: {:?}",
+            loaded.err().map(|e| e.to_string())
+        );
+        assert_eq!(keys.is_ok(), ok, "key set, {domain}");
+    }
+}
+
+#[test]
 fn check_refuses_what_the_edge_cannot_run_or_a_step_twice() {
     for (normalize, want) in [
         (

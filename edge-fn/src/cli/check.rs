@@ -112,17 +112,9 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
                         files_bad += 1;
                         diagnostics.extend(restricted);
                     }
-                    if let Some((other, _)) = loaded.iter().find(|(_, p)| p.name() == policy.name())
-                    {
+                    if let Some(problem) = pii_core::load::duplicate_name(&loaded, &file, &policy) {
                         files_bad += 1;
-                        diagnostics.push(plain_diagnostic(
-                            &shown(&file),
-                            format!(
-                                "policy name `{}` is already used by {}; names are bound into ciphertext and must be unique",
-                                policy.name(),
-                                shown(other)
-                            ),
-                        ));
+                        diagnostics.push(problem);
                     } else {
                         loaded.push((file, policy));
                     }
@@ -136,11 +128,12 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     }
 
     let residency = match &args.residency {
-        Some(path) => match files::read_text(path).and_then(|text| {
-            pii_core::Residency::from_yaml(&shown(path), &text)
-                .map_err(|e| super::CliError::new(e.to_string()))
-        }) {
+        Some(path) => match pii_core::load::residency(path) {
             Ok(r) => Some(r),
+            Err(pii_core::load::LoadError::Residency { diagnostics: found }) => {
+                diagnostics.extend(found);
+                None
+            }
             Err(e) => {
                 diagnostics.push(plain_diagnostic(&shown(path), e.to_string()));
                 None

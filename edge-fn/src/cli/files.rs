@@ -1,6 +1,6 @@
 //! Reading files (or stdin for `-`), finding and loading policies and key sets.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use pii_core::{Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys};
@@ -15,11 +15,7 @@ pub(crate) fn is_stdin(path: &Path) -> bool {
 
 /// How a path is named in messages.
 pub(crate) fn shown(path: &Path) -> String {
-    if is_stdin(path) {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    }
+    pii_core::load::shown(path)
 }
 
 /// The bytes of a file, or of stdin for `-`.
@@ -32,7 +28,7 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
             .map_err(|e| CliError::new(format!("cannot read standard input: {e}")))?;
         return Ok(buf);
     }
-    std::fs::read(path).map_err(|e| CliError::new(format!("cannot read {}: {e}", shown(path))))
+    pii_core::load::bytes(path).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// The text of a file (UTF-8 required), or of stdin for `-`.
@@ -47,120 +43,38 @@ pub(crate) fn read_text(path: &Path) -> Result<String, CliError> {
     })
 }
 
-/// Whether a file name looks like a policy: `*.yaml` / `*.yml`.
-fn is_policy_name(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
-}
-
-/// The policy files named by `inputs`: files as given, and for a directory every `*.yaml`
-/// (and `*.yml`) directly in it, sorted by name. Test case directories (`X.tests/`) and other
-/// subdirectories are not entered.
+/// The policy files named by `inputs` (`-` is standard input), by the rules of
+/// [`pii_core::load`]: files as given, for a directory every `*.yaml` and `*.yml` directly in
+/// it, sorted by name; an empty directory is an error.
 pub(crate) fn policy_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut files = Vec::new();
     for input in inputs {
-        if is_stdin(input) || !input.is_dir() {
-            if !is_stdin(input) && !input.exists() {
-                return Err(CliError::new(format!(
-                    "{}: no such file or directory",
-                    shown(input)
-                )));
-            }
+        if is_stdin(input) {
             files.push(input.clone());
             continue;
         }
-        let entries = std::fs::read_dir(input)
-            .map_err(|e| CliError::new(format!("cannot read directory {}: {e}", shown(input))))?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && is_policy_name(p))
-            .collect();
-        if found.is_empty() {
-            return Err(CliError::new(format!(
-                "{}: no policy files (*.yaml) in this directory",
-                shown(input)
-            )));
-        }
-        found.sort();
-        files.extend(found);
+        files.extend(
+            pii_core::load::policy_files(std::slice::from_ref(input))
+                .map_err(|e| CliError::new(e.to_string()))?,
+        );
     }
     Ok(files)
 }
 
 /// A diagnostic without a position.
 pub(crate) fn plain_diagnostic(file: &str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic {
-        file: file.to_string(),
-        line: 0,
-        column: 0,
-        message: message.into(),
-        line_text: String::new(),
-    }
+    pii_core::load::plain_diagnostic(file, message)
 }
 
-/// Load one policy file (`*.json` as the JSON form, anything else as YAML). Never panics,
-/// whatever the file holds.
+/// Load one policy file (`*.json` as the JSON form, anything else as YAML), or standard input
+/// for `-`. Never panics, whatever the file holds.
 pub(crate) fn load_policy(path: &Path) -> Result<Policy, Vec<Diagnostic>> {
+    if !is_stdin(path) {
+        return pii_core::load::policy(path);
+    }
     let name = shown(path);
     let bytes = read_bytes(path).map_err(|e| vec![plain_diagnostic(&name, e.to_string())])?;
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let bytes = e.as_bytes();
-            let offset = e.utf8_error().valid_up_to();
-            let before = &bytes[..offset];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let line_start = before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let line_end = bytes[line_start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |i| line_start + i);
-            let line_text = String::from_utf8_lossy(&bytes[line_start..line_end])
-                .chars()
-                .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
-                .collect::<String>();
-            let mut column = String::from_utf8_lossy(&bytes[line_start..offset])
-                .chars()
-                .count()
-                + 1;
-            // Binary files have long "lines": show a window around the bad byte.
-            let skip = column.saturating_sub(40);
-            let line_text: String = line_text.chars().skip(skip).take(80).collect();
-            column -= skip;
-            return Err(vec![Diagnostic {
-                file: name,
-                line,
-                column,
-                message: format!(
-                    "not UTF-8 text (byte 0x{:02x}); a policy is a YAML text file",
-                    bytes[offset]
-                ),
-                line_text,
-            }]);
-        }
-    };
-    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    let loaded = if json {
-        Policy::from_json(&text)
-    } else {
-        Policy::from_yaml(&name, &text)
-    };
-    loaded.map_err(|e| {
-        e.diagnostics()
-            .iter()
-            .cloned()
-            .map(|mut d| {
-                d.file = name.clone();
-                d
-            })
-            .collect()
-    })
+    pii_core::load::policy_from_bytes(&name, bytes, false)
 }
 
 /// Print diagnostics on stderr (`file:line:col: message`, the line and a caret).
@@ -182,34 +96,25 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
 }
 
-/// Load every policy named by `inputs` (files and directories), printing every problem. Fails
-/// when any policy does not load or two have the same name.
+/// Load every policy named by `inputs` (files, directories, `-`), printing every problem.
+/// Fails when any policy does not load or two have the same name.
 pub(crate) fn load_policies(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Policy)>, CliError> {
     let files = policy_files(inputs)?;
     let mut policies: Vec<(PathBuf, Policy)> = Vec::new();
     let mut failed = 0;
     for file in files {
-        match load_policy(&file) {
-            Ok(policy) => {
-                if let Some((other, _)) = policies.iter().find(|(_, p)| p.name() == policy.name()) {
-                    print_diagnostics(&[plain_diagnostic(
-                        &shown(&file),
-                        format!(
-                            "policy name `{}` is already used by {}; names are bound into ciphertext and must be unique",
-                            policy.name(),
-                            shown(other)
-                        ),
-                    )]);
-                    failed += 1;
-                } else {
+        let problems = match load_policy(&file) {
+            Ok(policy) => match pii_core::load::duplicate_name(&policies, &file, &policy) {
+                None => {
                     policies.push((file, policy));
+                    continue;
                 }
-            }
-            Err(diagnostics) => {
-                print_diagnostics(&diagnostics);
-                failed += 1;
-            }
-        }
+                Some(problem) => vec![problem],
+            },
+            Err(diagnostics) => diagnostics,
+        };
+        print_diagnostics(&problems);
+        failed += 1;
     }
     if failed > 0 {
         return Err(CliError::new(format!(
@@ -245,27 +150,17 @@ pub(crate) fn find_example_key(name: &str, near: &[PathBuf]) -> Option<PathBuf> 
 
 /// A public JWK Set. A set holding private keys is refused.
 pub(crate) fn load_public(path: &Path) -> Result<PublicKeyring, CliError> {
-    let text = read_text(path)?;
-    PublicKeyring::from_jwks(&text).map_err(|e| match e {
-        pii_core::KeyError::PrivateKeyInPublicSet { index } => CliError::new(format!(
-            "{}: key #{index} is a private key (it has a `d` or `k` member); a public key set must hold public keys only (use public.jwks, written by `pii-edge keygen`)",
-            shown(path)
-        )),
-        other => CliError::new(format!("{}: {other}", shown(path))),
-    })
+    pii_core::load::public_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side).
 pub(crate) fn load_private(path: &Path) -> Result<PrivateKeyring, CliError> {
-    let text = read_text(path)?;
-    PrivateKeyring::from_jwk_or_jwks(&text)
-        .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))
+    pii_core::load::private_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// A token key set.
 pub(crate) fn load_tokens(path: &Path) -> Result<TokenKeys, CliError> {
-    let text = read_text(path)?;
-    TokenKeys::from_jwks(&text).map_err(|e| CliError::new(format!("{}: {e}", shown(path))))
+    pii_core::load::token_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// Public keys and token keys: the given files, or the demo keys under `examples/keys/` when
@@ -299,4 +194,46 @@ pub(crate) fn engine(
     tokens: TokenKeys,
 ) -> Result<Engine, CliError> {
     Engine::new(policies, public, tokens).map_err(|e| CliError::new(e.to_string()))
+}
+
+/// Write a file atomically (temporary file, then rename) with `mode`; with `new`, refuse to
+/// replace an existing file.
+pub(crate) fn write_file(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    new: bool,
+) -> Result<(), CliError> {
+    if new && path.exists() {
+        return Err(CliError::new(format!(
+            "{} already exists; not overwriting it",
+            path.display()
+        )));
+    }
+    let tmp = path.with_extension("tmp~");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::new(format!("cannot write {}: {e}", path.display()))
+    })
 }

@@ -1,6 +1,5 @@
 //! `pii-edge keygen`: X25519 key pairs per region of a zone, or token keys per domain.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,7 +9,7 @@ use pii_core::receipt::{ReceiptKeys, ReceiptSigner};
 use pii_core::{PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
 use serde_json::Value;
 
-use super::files::{read_text, shown};
+use super::files::{read_text, shown, write_file};
 use super::style::outln;
 use super::{CliError, CliResult};
 
@@ -253,46 +252,4 @@ fn parse_jwk(text: &str) -> Result<Value, CliError> {
 fn jwks_text(keys: &[Value]) -> String {
     let lines: Vec<String> = keys.iter().map(|k| format!("  {k}")).collect();
     format!("{{\"keys\": [\n{}\n]}}\n", lines.join(",\n"))
-}
-
-/// Write a file atomically (temporary file, then rename) with `mode`; with `new`, refuse to
-/// replace an existing file.
-pub(crate) fn write_file(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-    new: bool,
-) -> Result<(), CliError> {
-    if new && path.exists() {
-        return Err(CliError::new(format!(
-            "{} already exists; not overwriting it",
-            path.display()
-        )));
-    }
-    let tmp = path.with_extension("tmp~");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        CliError::new(format!("cannot write {}: {e}", path.display()))
-    })
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use pii_core::{KeyError, PublicKeyring};
 
+use super::files::write_file;
 use super::files::{read_text, shown};
-use super::keygen::write_file;
 use super::style::{errln, out};
 use super::{CliError, CliResult};
 

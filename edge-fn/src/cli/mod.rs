@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 pub(crate) mod style;
 
 mod apply;
+mod bundle;
 mod check;
 mod draft;
 mod files;

@@ -8,8 +8,9 @@ use clap::{Args, ValueEnum};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::files::{self, read_bytes, read_text, shown};
-use super::keygen::write_file;
+use super::bundle::{issuer_jwks, BundleArgs};
+use super::files::write_file;
+use super::files::{self, read_bytes, shown};
 use super::style::{outln, Stream, Style};
 use super::{CliError, CliResult};
 
@@ -36,15 +37,8 @@ const ORIGIN_LIMIT: u64 = 50_000_000;
     pii-edge package --policies policies/ --keys examples/keys/public.jwks \\\n    \
     --tokens examples/keys/tokens.jwks --allow-demo-keys --out edge.zip")]
 pub(crate) struct PackageArgs {
-    /// Directory of policies (every *.yaml directly inside, tried in file name order); repeatable
-    #[arg(long, value_name = "DIR", required = true)]
-    policies: Vec<PathBuf>,
-    /// Public key set (JWKS) the edge seals to; private keys are refused
-    #[arg(long, value_name = "PUBLIC_JWKS", required = true)]
-    keys: PathBuf,
-    /// Token key set (JWKS), needed when a policy tokenizes
-    #[arg(long, value_name = "TOKEN_JWKS")]
-    tokens: Option<PathBuf>,
+    #[command(flatten)]
+    bundle: BundleArgs,
     /// Where to write the zip
     #[arg(long, value_name = "FILE", required = true)]
     out: PathBuf,
@@ -57,10 +51,6 @@ pub(crate) struct PackageArgs {
     /// The trigger the function is for; decides the size limit
     #[arg(long, value_enum, default_value_t = Trigger::ViewerRequest)]
     trigger: Trigger,
-    /// Residency configuration (YAML, `kind: Residency`): zones resolved per request, and
-    /// origin-request routing inside the zone (see docs/residency.md)
-    #[arg(long, value_name = "FILE")]
-    residency: Option<PathBuf>,
     /// Which trigger runs the policies when the same package is attached to both
     /// [default: whichever trigger the package is attached to]
     #[arg(long, value_enum)]
@@ -81,10 +71,6 @@ pub(crate) struct PackageArgs {
     /// ... and for at most this many sealed values
     #[arg(long, value_name = "N", requires = "reuse_seconds")]
     reuse_fields: Option<u64>,
-    /// The receipt signing key (private Ed25519 JWK from `pii-edge keygen --receipt`): the
-    /// edge then signs a receipt on every request it forwards (docs/receipt.md)
-    #[arg(long, value_name = "JWK")]
-    receipt_key: Option<PathBuf>,
     /// The public key set (JWKS, what the issuer's jwks_uri serves) of an identity issuer of
     /// the residency file's `identity` section, as ISSUER=FILE (or FILE when it lists one
     /// issuer); repeatable. It travels in the package: rebuild when the issuer rotates keys
@@ -108,37 +94,27 @@ enum Trigger {
 
 pub(crate) fn run(args: PackageArgs) -> CliResult {
     // Keys first: a private key in the public set is the one mistake that must never ship.
-    let public_text = read_text(&args.keys)?;
-    let public = files::load_public(&args.keys)?;
-    let tokens_text = match &args.tokens {
-        Some(path) => {
-            let tokens = files::load_tokens(path)?;
-            refuse_demo_keys(
-                tokens.keys().iter().map(|k| k.kid()),
-                path,
-                args.allow_demo_keys,
-            )?;
-            Some(read_text(path)?)
-        }
-        None => None,
-    };
+    let public = files::load_public(&args.bundle.keys)?;
     refuse_demo_keys(
         public.keys().iter().map(|k| k.kid()),
-        &args.keys,
+        &args.bundle.keys,
         args.allow_demo_keys,
     )?;
-
-    let policies = files::load_policies(&args.policies)?;
-    let specs: Vec<pii_core::spec::PolicySpec> =
-        policies.iter().map(|(_, p)| p.spec().clone()).collect();
-    let issuer_jwks = issuer_jwks(&args.issuer_jwks)?;
-    let mut doc = bundle_document(
-        &specs,
-        &public_text,
-        tokens_text.as_deref(),
-        args.residency.as_deref(),
-        &issuer_jwks,
-    )?;
+    if let Some(path) = &args.bundle.tokens {
+        let tokens = files::load_tokens(path)?;
+        refuse_demo_keys(
+            tokens.keys().iter().map(|k| k.kid()),
+            path,
+            args.allow_demo_keys,
+        )?;
+    }
+    let policies: Vec<pii_core::Policy> = files::load_policies(&args.bundle.policies)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    let mut doc = args
+        .bundle
+        .document(&policies, &issuer_jwks(&args.issuer_jwks)?)?;
     if !args.es256 && has_ec_issuer_key(doc.residency.as_ref()) {
         return Err(CliError::new(
             "an identity issuer has an EC P-256 key (ES256), which the default edge addon does not verify: build the addon with `cargo build --release -p pii-edge-node --features es256` and add `--es256` (about 140 KB more zipped)",
@@ -155,17 +131,6 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
             max_fields,
         });
     }
-    if let Some(path) = &args.receipt_key {
-        let text = read_text(path)?;
-        pii_core::receipt::ReceiptSigner::from_jwk(&text)
-            .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?;
-        doc.receipt = Some(
-            serde_json::from_str(&text)
-                .map_err(|e| CliError::new(format!("{}: {e}", shown(path))))?,
-        );
-    }
-    doc.receipt_signer()
-        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
     doc.clone()
         .into_engine()
         .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
@@ -250,80 +215,9 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
         shown(&args.out),
         group(size),
         group(limit),
-        specs.len()
+        policies.len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The bundle document of `specs` and the key sets (their JSON text), with the residency
-/// configuration (YAML) when given: what `package` puts in the zip and `serve` runs. Validated
-/// (every policy compiles, every zone has keys, every token domain a key); `seal_at` and
-/// `reuse` are left at their defaults.
-pub(crate) fn bundle_document(
-    specs: &[pii_core::spec::PolicySpec],
-    public_text: &str,
-    tokens_text: Option<&str>,
-    residency: Option<&Path>,
-    issuer_jwks: &[IssuerJwks],
-) -> Result<edge_fn::bundle::Bundle, CliError> {
-    let text = edge_fn::bundle::build_bundle(specs, public_text, tokens_text)
-        .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-    let mut doc: edge_fn::bundle::Bundle = serde_json::from_str(&text)
-        .map_err(|e| CliError::new(format!("internal: bundle round trip failed: {e}")))?;
-    if let Some(path) = residency {
-        let text = read_text(path)?;
-        let residency =
-            pii_core::Residency::from_yaml_completed(&path.display().to_string(), &text, |spec| {
-                put_issuer_jwks(spec, issuer_jwks)
-            })
-            .map_err(|e| CliError::new(e.to_string()))?;
-        doc.residency = Some(
-            serde_json::to_value(residency.spec())
-                .map_err(|e| CliError::new(format!("internal: {e}")))?,
-        );
-        doc.clone()
-            .into_engine()
-            .map_err(|e| CliError::new(format!("the bundle does not validate: {e}")))?;
-    }
-    Ok(doc)
-}
-
-/// An issuer's key set given with `--issuer-jwks [ISSUER=]FILE`.
-pub(crate) struct IssuerJwks {
-    /// The issuer it is for; `None`: the residency file's only issuer.
-    issuer: Option<String>,
-    /// The file it came from (for messages).
-    file: String,
-    /// The key set.
-    jwks: serde_json::Value,
-}
-
-/// Reads every `--issuer-jwks [ISSUER=]FILE`. Issuer identifiers are URLs, which hold no `=`
-/// before their path; a file name with `=` in it can be given as `ISSUER=FILE`.
-fn issuer_jwks(args: &[String]) -> Result<Vec<IssuerJwks>, CliError> {
-    args.iter()
-        .map(|arg| {
-            let (issuer, file) = match arg.split_once('=') {
-                Some((issuer, file)) if issuer.contains("://") => (Some(issuer.to_owned()), file),
-                _ => (None, arg.as_str()),
-            };
-            let path = Path::new(file);
-            let text = read_text(path)?;
-            let jwks = serde_json::from_str(&text).map_err(|e| {
-                CliError::new(format!(
-                    "{}: not a JWK Set (line {}, column {})",
-                    shown(path),
-                    e.line(),
-                    e.column()
-                ))
-            })?;
-            Ok(IssuerJwks {
-                issuer,
-                file: shown(path),
-                jwks,
-            })
-        })
-        .collect()
 }
 
 /// Whether an identity issuer of the residency (as JSON) has an EC key.
@@ -339,39 +233,6 @@ fn has_ec_issuer_key(residency: Option<&serde_json::Value>) -> bool {
         })
         .flatten()
         .any(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some("EC"))
-}
-
-/// Puts each given key set into its issuer of the residency's `identity`.
-fn put_issuer_jwks(spec: &mut pii_core::ResidencySpec, given: &[IssuerJwks]) -> Result<(), String> {
-    if given.is_empty() {
-        return Ok(());
-    }
-    let Some(identity) = spec.identity.as_mut() else {
-        return Err(
-            "--issuer-jwks was given but the residency file has no `identity` section".into(),
-        );
-    };
-    for g in given {
-        let issuer = match &g.issuer {
-            Some(name) => identity.issuers.iter_mut().find(|i| &i.issuer == name),
-            None if identity.issuers.len() == 1 => identity.issuers.first_mut(),
-            None => {
-                return Err(format!(
-                "--issuer-jwks {}: the residency file lists {} issuers; say which as ISSUER=FILE",
-                g.file,
-                identity.issuers.len()
-            ))
-            }
-        };
-        let Some(issuer) = issuer else {
-            return Err(format!(
-                "--issuer-jwks {}: the issuer is not listed in identity.issuers",
-                g.file
-            ));
-        };
-        issuer.jwks = Some(g.jwks.clone());
-    }
-    Ok(())
 }
 
 /// `1234567` as `1,234,567`.

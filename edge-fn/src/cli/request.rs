@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::cli::files::{read_bytes, shown};
 use crate::cli::CliError;
-use edge_fn::cloudfront::{CloudFrontEvent, EventType, Request as CfRequest};
 
 /// A request written out: in test cases (YAML) and in what `apply` prints (JSON).
 ///
@@ -310,37 +309,19 @@ pub(crate) fn binding_from_doc_text(text: &str) -> (Option<String>, Option<Strin
 /// Also accepts the bare `request` object a request trigger returns (what the edge forwards),
 /// so `reveal --event` can read the function's output.
 pub(crate) fn request_from_event(bytes: &[u8], name: &str) -> Result<Request, CliError> {
-    let bare = serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .is_some_and(|v| v.get("Records").is_none() && v.get("uri").is_some());
-    let cf = if bare {
-        serde_json::from_slice::<CfRequest>(bytes)
-            .map_err(|e| CliError::new(format!("{name}: not a CloudFront request object: {e}")))?
-    } else {
-        let parsed = CloudFrontEvent::from_slice(bytes).map_err(|e| {
-            CliError::new(format!("{name}: not a CloudFront Lambda@Edge event: {e}"))
-        })?;
-        let record = parsed.single_record().ok_or_else(|| {
-            CliError::new(format!(
-                "{name}: a CloudFront event has exactly one record in `Records`"
-            ))
-        })?;
-        if matches!(
-            record.cf.config.event_type,
-            EventType::OriginResponse | EventType::ViewerResponse
-        ) || record.cf.response.is_some()
-        {
-            return Err(CliError::new(format!(
-                "{name}: a {} event carries a response; policies apply to viewer-request and origin-request events",
-                record.cf.config.event_type
-            )));
-        }
-        record.cf.request.clone()
+    let event = edge_fn::cloudfront::request_event(bytes)
+        .map_err(|e| CliError::new(format!("{name}: {e}")))?;
+    let Some(record) = event.single_record() else {
+        return Err(CliError::new(format!(
+            "{name}: {}",
+            edge_fn::cloudfront::EventFileError::Records
+        )));
     };
+    let cf = &record.cf.request;
     // The one conversion the handler uses too (a header entry whose `key` names another
     // header is refused there and here).
     let request =
-        edge_fn::cloudfront::to_core(&cf).map_err(|e| CliError::new(format!("{name}: {e}")))?;
+        edge_fn::cloudfront::to_core(cf).map_err(|e| CliError::new(format!("{name}: {e}")))?;
     Ok(request)
 }
 

@@ -177,6 +177,79 @@ pub fn from_core(request: &pii_core::Request) -> Request {
     }
 }
 
+/// Why a file is not a CloudFront request event.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EventFileError {
+    /// Not a Lambda@Edge event (nor the bare request object a request trigger returns).
+    NotAnEvent(serde_json::Error),
+    /// The bare request object does not parse.
+    NotARequestObject(serde_json::Error),
+    /// `Records` holds zero or several records (CloudFront sends exactly one).
+    Records,
+    /// A response event: policies apply to viewer-request and origin-request events.
+    Response(EventType),
+}
+
+impl fmt::Display for EventFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventFileError::NotAnEvent(e) => write!(f, "not a CloudFront Lambda@Edge event: {e}"),
+            EventFileError::NotARequestObject(e) => {
+                write!(f, "not a CloudFront request object: {e}")
+            }
+            EventFileError::Records => {
+                f.write_str("a CloudFront event has exactly one record in `Records`")
+            }
+            EventFileError::Response(t) => write!(
+                f,
+                "a {t} event carries a response; policies apply to viewer-request and origin-request events"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EventFileError {}
+
+/// The one reader of CloudFront event files (the command-line tool's `--event`, test cases,
+/// `scan`): a Lambda@Edge event of one viewer-request or origin-request record, or the bare
+/// `request` object a request trigger returns (what the edge forwards), made a viewer-request
+/// event. Response events are refused.
+///
+/// # Errors
+/// [`EventFileError`], never a panic, whatever the bytes.
+///
+/// ```
+/// use edge_fn::cloudfront::{request_event, EventType};
+/// let bare = br#"{"clientIp":"203.0.113.1","method":"GET","uri":"/a","querystring":"","headers":{}}"#;
+/// let event = request_event(bare)?;
+/// let record = event.single_record().expect("one record");
+/// assert_eq!(record.cf.config.event_type, EventType::ViewerRequest);
+/// assert!(request_event(b"[]").is_err());
+/// # Ok::<(), edge_fn::cloudfront::EventFileError>(())
+/// ```
+pub fn request_event(bytes: &[u8]) -> Result<CloudFrontEvent, EventFileError> {
+    let bare = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("Records").is_none() && v.get("uri").is_some());
+    if bare {
+        let request: Request =
+            serde_json::from_slice(bytes).map_err(EventFileError::NotARequestObject)?;
+        return Ok(viewer_request_event(request));
+    }
+    let event = CloudFrontEvent::from_slice(bytes).map_err(EventFileError::NotAnEvent)?;
+    let record = event.single_record().ok_or(EventFileError::Records)?;
+    let event_type = &record.cf.config.event_type;
+    if !matches!(
+        event_type,
+        EventType::ViewerRequest | EventType::OriginRequest
+    ) || record.cf.response.is_some()
+    {
+        return Err(EventFileError::Response(event_type.clone()));
+    }
+    Ok(event)
+}
+
 /// A viewer-request event of one record holding `request` (distribution `EPIIEDGELOCAL`).
 pub fn viewer_request_event(request: Request) -> CloudFrontEvent {
     CloudFrontEvent {

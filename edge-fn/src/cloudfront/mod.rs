@@ -30,8 +30,9 @@ pub mod event;
 pub mod rules;
 
 pub use convert::{
-    core_headers, from_core, to_core, viewer_request_event, write_back, BodyLimits, ConvertError,
-    WriteBackError, MAX_URI_AND_QUERY, ORIGIN_REQUEST_LIMITS, VIEWER_REQUEST_LIMITS,
+    core_headers, from_core, request_event, to_core, viewer_request_event, write_back, BodyLimits,
+    ConvertError, EventFileError, WriteBackError, MAX_URI_AND_QUERY, ORIGIN_REQUEST_LIMITS,
+    VIEWER_REQUEST_LIMITS,
 };
 pub use event::{
     needs_no_json_escape, Body, BodyAction, BodyDecodeError, BodyEncoding, Cf, CloudFrontEvent,

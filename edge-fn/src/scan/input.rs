@@ -33,8 +33,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::cloudfront::CloudFrontEvent;
-
 /// Why recorded traffic could not be read. Messages name a position (line, or byte offset
 /// for a document), never a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -759,16 +757,12 @@ fn headers_of(value: Option<&Value>) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// The request of a CloudFront event (`Ok(None)` is not possible: response events are an error).
+/// The request of a CloudFront event, read by the one event-file reader.
 fn event_request(bytes: &[u8]) -> Result<Request, String> {
-    let event = CloudFrontEvent::from_slice(bytes)
-        .map_err(|e| format!("not a CloudFront Lambda@Edge event: {e}"))?;
+    let event = crate::cloudfront::request_event(bytes).map_err(|e| e.to_string())?;
     let record = event
         .single_record()
-        .ok_or("a CloudFront event has exactly one record in `Records`")?;
-    if record.cf.response.is_some() {
-        return Err("a response event carries no request body to scan".into());
-    }
+        .ok_or_else(|| crate::cloudfront::EventFileError::Records.to_string())?;
     // The handler's own conversion: one reading of a CloudFront request.
     crate::cloudfront::to_core(&record.cf.request).map_err(|e| e.to_string())
 }

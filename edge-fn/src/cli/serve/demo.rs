@@ -23,8 +23,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use pii_core::receipt::{verify_receipt, ReceiptKeys, ReceiptRequest, ReceiptSigner};
 use pii_core::{PrivateKey, PrivateKeyring, TokenKeys};
 
+use super::super::bundle::BundleArgs;
 use super::super::files;
-use super::super::keygen::write_file;
+use super::super::files::write_file;
 use super::super::style::{outln, Stream, Style};
 use super::super::{CliError, CliResult, FAILED};
 use super::{accept, bind, ServeArgs, INSPECTOR};
@@ -177,13 +178,15 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
     let recorded: Arc<Mutex<Vec<Received>>> = Arc::default();
     let origin = start_origin(Arc::clone(&recorded)).await?;
     let bound = bind(ServeArgs {
-        policies,
-        keys: keys.dir.join("public.jwks"),
-        tokens: Some(keys.dir.join("tokens.jwks")),
+        bundle: BundleArgs {
+            policies,
+            keys: keys.dir.join("public.jwks"),
+            tokens: Some(keys.dir.join("tokens.jwks")),
+            residency: None,
+            receipt_key: Some(keys.dir.join("receipt.private.jwk")),
+        },
         upstream: format!("http://{origin}"),
         listen: args.listen,
-        residency: None,
-        receipt_key: Some(keys.dir.join("receipt.private.jwk")),
         upstream_timeout: 10.0,
         max_body: 10_000_000,
         history: 200,

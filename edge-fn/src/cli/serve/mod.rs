@@ -11,7 +11,6 @@
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -31,6 +30,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::json;
 
+use super::bundle::BundleArgs;
 use super::style::errln;
 use super::{CliError, CliResult};
 
@@ -56,16 +56,9 @@ const INSPECTOR: &str = "/_pii-edge";
     The handler's JSON log line of each request goes to stdout; what serve itself has to say\n\
     (listening, reloads, reload errors) to stderr. See docs/serve.md.")]
 pub(crate) struct ServeArgs {
-    /// Directory of policies (every *.yaml directly inside, tried in file name order), or a
-    /// policy file; repeatable. Reloaded when a file changes
-    #[arg(long, value_name = "DIR", required = true)]
-    policies: Vec<PathBuf>,
-    /// Public key set (JWKS) the edge seals to; private keys are refused. Reloaded on change
-    #[arg(long, value_name = "PUBLIC_JWKS", required = true)]
-    keys: PathBuf,
-    /// Token key set (JWKS), needed when a policy tokenizes. Reloaded on change
-    #[arg(long, value_name = "TOKEN_JWKS")]
-    tokens: Option<PathBuf>,
+    /// The bundle's files, reloaded when one changes
+    #[command(flatten)]
+    pub(super) bundle: BundleArgs,
     /// The origin, http://HOST:PORT[/PATH] (PATH is put before every request path, like a
     /// CloudFront origin path)
     #[arg(long, value_name = "URL", required = true)]
@@ -73,13 +66,6 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed at start)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Residency configuration (YAML, `kind: Residency`, see docs/residency.md). Reloaded on change
-    #[arg(long, value_name = "FILE")]
-    residency: Option<PathBuf>,
-    /// Private Ed25519 JWK that signs a receipt on every forwarded request, as the deployed
-    /// edge does with `pii-edge package --receipt-key` (docs/receipt.md). Reloaded on change
-    #[arg(long, value_name = "JWK")]
-    receipt_key: Option<PathBuf>,
     /// Seconds to wait for the upstream's response headers before answering 504
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     upstream_timeout: f64,
@@ -110,7 +96,7 @@ struct State {
     current: RwLock<Arc<bundle::Loaded>>,
     /// The last reload failure, cleared by a good reload: `(when, message)`.
     reload_error: Mutex<Option<(SystemTime, String)>>,
-    sources: bundle::Sources,
+    sources: BundleArgs,
     history: inspector::History,
     upstream: forward::Upstream,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -189,13 +175,7 @@ async fn bind(args: ServeArgs) -> Result<Bound, CliError> {
             "--upstream-timeout must be a positive number of seconds",
         ));
     }
-    let sources = bundle::Sources {
-        policies: args.policies,
-        keys: args.keys,
-        tokens: args.tokens,
-        residency: args.residency,
-        receipt: args.receipt_key,
-    };
+    let sources = args.bundle;
     let echo_log = !args.quiet_log;
     let loaded = bundle::load(&sources, Arc::new(Tap { echo: echo_log }))
         .map_err(|e| CliError::new(format!("{e}\nthe policies did not load; nothing is served")))?;

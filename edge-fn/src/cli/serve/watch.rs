@@ -13,14 +13,17 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 
-use super::bundle::Sources;
+use super::super::bundle::BundleArgs;
 
 /// How long events are gathered before a reload.
 const SETTLE: Duration = Duration::from_millis(150);
 
 /// Starts watching; `reload` runs on a thread of its own (which owns the watcher) after each
 /// burst of changes to a file that matters.
-pub(super) fn start(sources: &Sources, reload: impl Fn() + Send + 'static) -> Result<(), String> {
+pub(super) fn start(
+    sources: &BundleArgs,
+    reload: impl Fn() + Send + 'static,
+) -> Result<(), String> {
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx)
         .map_err(|e| format!("cannot watch the policy files for changes: {e}"))?;
@@ -49,10 +52,7 @@ pub(super) fn start(sources: &Sources, reload: impl Fn() + Send + 'static) -> Re
             || (path
                 .parent()
                 .is_some_and(|parent| policy_dirs.contains(parent))
-                && matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                ))
+                && pii_core::load::is_policy_name(path))
     };
     std::thread::Builder::new()
         .name("pii-edge-watch".into())

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use edge_fn::cloudfront::{self, CloudFrontEvent, EventType, Request as CfRequest};
+use edge_fn::cloudfront::{self, CloudFrontEvent};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -70,23 +70,8 @@ fn non_empty(dir: Option<&Path>) -> PathBuf {
     }
 }
 
-/// The `*.yaml` (and `*.yml`) files directly in a directory, sorted.
-pub(super) fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
+/// The `*.yaml` (and `*.yml`) files directly in a directory, sorted: the one loader's rule.
+pub(super) use pii_core::load::yaml_files;
 
 /// A file's name without its extension.
 pub(super) fn stem(path: &Path) -> String {
@@ -324,30 +309,7 @@ impl Case {
 /// A CloudFront request event, or the bare request object a trigger returns (then run as a
 /// viewer-request event). Response events are refused: policies run on requests.
 pub(super) fn event_from_bytes(bytes: &[u8]) -> Result<CloudFrontEvent, String> {
-    let bare = serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .is_some_and(|v| v.get("Records").is_none() && v.get("uri").is_some());
-    if bare {
-        let request: CfRequest = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a CloudFront request object: {e}"))?;
-        return Ok(cloudfront::viewer_request_event(request));
-    }
-    let event = CloudFrontEvent::from_slice(bytes)
-        .map_err(|e| format!("not a CloudFront Lambda@Edge event: {e}"))?;
-    let record = event
-        .single_record()
-        .ok_or("a CloudFront event has exactly one record in `Records`")?;
-    let event_type = &record.cf.config.event_type;
-    if !matches!(
-        event_type,
-        EventType::ViewerRequest | EventType::OriginRequest
-    ) || record.cf.response.is_some()
-    {
-        return Err(format!(
-            "a {event_type} event carries a response; policies apply to viewer-request and origin-request events"
-        ));
-    }
-    Ok(event)
+    cloudfront::request_event(bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -450,7 +412,10 @@ mod tests {
         let case = read_case(&path).expect("case");
         let event = case.event(&path).expect("event");
         let record = event.single_record().expect("one record");
-        assert_eq!(record.cf.config.event_type, EventType::ViewerRequest);
+        assert_eq!(
+            record.cf.config.event_type,
+            cloudfront::EventType::ViewerRequest
+        );
         let request = &record.cf.request;
         assert_eq!(
             (request.method.as_str(), request.uri.as_str()),
