@@ -62,7 +62,7 @@ fn public_key_cost(c: &mut Criterion) {
     let keys2 = pii_bench::keys(2).public();
     let two = engine("encrypt", &keys2);
     // Issue 7's stretch: one encapsulation reused across requests (bounded).
-    let reuse = engine("encrypt", &keys).with_reused_data_key_hazard(pii_core::Reuse {
+    let reuse = engine("encrypt", &keys).with_reused_data_key_hazard(pii_core::danger::Reuse {
         max_age: std::time::Duration::from_secs(pii_bench::REUSE.0),
         max_fields: pii_bench::REUSE.1,
     });

@@ -21,7 +21,7 @@ use base64::Engine as _;
 use edge_fn::bundle::Edge;
 use edge_fn::log::LogSink;
 use pii_core::{
-    spec::PolicySpec, Engine, Policy, PrivateKey, PrivateKeyring, PublicKeyring, Request,
+    keys::PrivateKey, spec::PolicySpec, Engine, Policy, PrivateKeyring, PublicKeyring, Request,
 };
 use ring::{aead, agreement, hkdf, rand};
 use serde_json::{json, Value};

@@ -30,7 +30,7 @@ use base64::Engine as _;
 use edge_fn::bundle::Edge;
 use edge_fn::handler::handle_value;
 use edge_fn::log::MemorySink;
-use pii_core::{reveal, PrivateKey, PrivateKeyring, Request};
+use pii_core::{keys::PrivateKey, reveal, PrivateKeyring, Request};
 use serde_json::{json, Value};
 
 /// Zones of the simulation: name -> regions in preference order.
@@ -212,7 +212,7 @@ fn serve(
     let (status, text) = match reveal(
         keys,
         &req,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some(POLICY),
             zone: Some(zone),
         },

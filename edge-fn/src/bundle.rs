@@ -45,7 +45,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use pii_core::receipt::ReceiptSigner;
-use pii_core::{spec::PolicySpec, Engine, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
+use pii_core::{
+    keys::KeyError, spec::PolicySpec, Engine, Policy, PublicKeyring, Residency, TokenKeys,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -116,7 +118,7 @@ pub enum UnmatchedAction {
     Reject,
 }
 
-/// Limits of reusing one encapsulation (see [`pii_core::Reuse`]).
+/// Limits of reusing one encapsulation (see [`pii_core::danger::Reuse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReuseSpec {
@@ -355,7 +357,7 @@ impl Bundle {
                     "reuse: maxAgeSeconds must be 1..=3600 and maxFields 1..=4294967296".into(),
                 ))
             }
-            Some(r) => Some(pii_core::Reuse {
+            Some(r) => Some(pii_core::danger::Reuse {
                 max_age: std::time::Duration::from_secs(r.max_age_seconds),
                 max_fields: r.max_fields,
             }),

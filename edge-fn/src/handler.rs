@@ -46,7 +46,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use pii_core::{FieldReport, Outcome, RejectReason, Rejection};
+use pii_core::{engine::FieldReport, engine::RejectReason, Outcome, Rejection};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
@@ -349,7 +349,7 @@ fn reject(entry: &mut RequestLog, problem: Problem) -> HandlerOutput {
     entry.decision = Decision::Rejected;
     entry.status = problem.status;
     entry.reason = Some(problem.code);
-    entry.counts = [0; 5];
+    entry.counts = pii_core::spec::ActionCounts::default();
     if entry.policy.is_none() {
         entry.policy.clone_from(&problem.policy);
     }
@@ -505,9 +505,7 @@ fn process(
         }
         Outcome::Protected(mut protected) => {
             entry.policy = Some(protected.policy.clone());
-            for (slot, (_, count)) in entry.counts.iter_mut().zip(protected.counts()) {
-                *slot = count;
-            }
+            entry.counts = protected.counts();
             // What the receipt says was checked, before the reports move out.
             let checked = Checked::of(engine, &protected);
             // Counted: the reports go to the caller (moved) instead of being dropped.
@@ -539,6 +537,12 @@ fn process(
             let request_id = config.request_id.as_deref();
             add_receipt(edge, &mut request, Some(&checked), request_id, subject);
             HandlerOutput::Forward(Box::new(request))
+        }
+        // An outcome this adapter does not know (pii-core grew one): fail closed.
+        _ => {
+            entry.note =
+                Some("an engine outcome this handler does not know; nothing was forwarded");
+            reject_reason(entry, RejectReason::Internal)
         }
     }
 }

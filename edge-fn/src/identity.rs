@@ -1,5 +1,5 @@
 //! The viewer's verified identity on the trigger that seals (issue 22): the residency file's
-//! `identity` ([`pii_core::IdentitySpec`]) says which issuers' tokens count, on which routes a
+//! `identity` ([`pii_core::identity::IdentitySpec`]) says which issuers' tokens count, on which routes a
 //! token is required and which claims name the zone and the data subject. The issuers' key
 //! sets travel in the bundle (`pii-edge package --issuer-jwks`): nothing is fetched here.
 //!
@@ -7,7 +7,7 @@
 //! `token-key-unknown` (the packaged key set is stale: rebuild the package), or 403
 //! `token-no-zone`. It never falls back to a zone the viewer chose.
 
-use pii_core::{Identified, IdentityError, Request, Residency};
+use pii_core::{identity::Identified, identity::IdentityError, Request, Residency};
 
 use crate::problem::Problem;
 

@@ -13,7 +13,8 @@
 //!
 //! let mut entry = RequestLog::new(Decision::Protected, 200);
 //! entry.policy = Some("signup".into());
-//! entry.counts = [4, 0, 1, 1, 0];
+//! entry.counts.set(pii_core::spec::ActionKind::Encrypt, 4);
+//! entry.counts.set(pii_core::spec::ActionKind::Mask, 1);
 //! entry.duration_micros = 180;
 //! let line = entry.to_json_at(1_700_000_000_000);
 //! let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -30,21 +31,12 @@ use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use pii_core::spec::{ActionCounts, ActionKind};
 use serde::Serialize;
 use serde_json::json;
 
 /// The CloudWatch namespace of the metrics.
 pub const METRIC_NAMESPACE: &str = "pii-edge";
-
-/// The metric names, in the order of `pii_core::ActionKind::ALL`
-/// (encrypt, tokenize, mask, redact, hash).
-const FIELD_METRICS: [&str; 5] = [
-    "FieldsEncrypted",
-    "FieldsTokenized",
-    "FieldsMasked",
-    "FieldsRedacted",
-    "FieldsHashed",
-];
 
 /// The `policy` dimension value when no policy applied (unmatched, or rejected before a
 /// policy was chosen). EMF needs every dimension present.
@@ -143,8 +135,8 @@ pub struct RequestLog {
     pub reason: Option<&'static str>,
     /// A fixed-text note for operators (e.g. which read-only header a policy tried to change).
     pub note: Option<&'static str>,
-    /// Protected fields per action: encrypt, tokenize, mask, redact, hash.
-    pub counts: [usize; 5],
+    /// Protected fields per action.
+    pub counts: ActionCounts,
     /// Wall time spent in the handler, in microseconds.
     pub duration_micros: u64,
     /// CloudFront's request id (`config.requestId`), to join with access logs.
@@ -166,7 +158,7 @@ impl RequestLog {
             status,
             reason: None,
             note: None,
-            counts: [0; 5],
+            counts: ActionCounts::default(),
             duration_micros: 0,
             request_id: None,
             event_type: None,
@@ -192,22 +184,24 @@ impl RequestLog {
     /// string escaper (built for size, it goes byte by byte) on every request.
     pub fn to_json_at(&self, timestamp_millis: u64) -> String {
         use std::fmt::Write as _;
-        let [encrypt, tokenize, mask, redact, hash] = self.counts;
-        // The members in the order a `serde_json::Value` object writes them (sorted by name,
-        // bytewise), as the line was first written; numbers and fixed text written directly,
-        // strings through `push_json_str` (serde_json's escaping, skipped when not needed).
+        // Fixed text and numbers written directly, strings through `push_json_str`
+        // (serde_json's escaping, skipped when not needed). The counts are written per
+        // `ActionKind`, as `Fields<Kind>` (the metric) and by the action's own name.
         let mut out = String::with_capacity(720);
+        let _ = write!(out, "{{\"DurationMicros\":{}", self.duration_micros);
+        for (kind, n) in self.counts.iter() {
+            let _ = write!(out, ",\"{}\":{n}", kind.metric());
+        }
         let _ = write!(
             out,
-            "{{\"DurationMicros\":{},\"FieldsEncrypted\":{encrypt},\"FieldsHashed\":{hash},\
-             \"FieldsMasked\":{mask},\"FieldsRedacted\":{redact},\"FieldsTokenized\":{tokenize},\
-             \"Requests\":1,\"_aws\":{{\"CloudWatchMetrics\":{},\"Timestamp\":{timestamp_millis}}},\
+            ",\"Requests\":1,\"_aws\":{{\"CloudWatchMetrics\":{},\"Timestamp\":{timestamp_millis}}},\
              \"decision\":",
-            self.duration_micros,
             cloud_watch_metrics()
         );
         push_json_str(&mut out, self.decision.as_str());
-        let _ = write!(out, ",\"encrypt\":{encrypt}");
+        for (kind, n) in self.counts.iter() {
+            let _ = write!(out, ",\"{}\":{n}", kind.as_str());
+        }
         if let Some(event_type) = &self.event_type {
             out.push_str(",\"eventType\":");
             push_json_str(&mut out, event_type);
@@ -215,7 +209,6 @@ impl RequestLog {
         if self.region.is_some() {
             let _ = write!(out, ",\"failover\":{}", self.failover);
         }
-        let _ = write!(out, ",\"hash\":{hash},\"mask\":{mask}");
         if let Some(note) = self.note {
             out.push_str(",\"note\":");
             push_json_str(&mut out, note);
@@ -224,14 +217,13 @@ impl RequestLog {
         push_json_str(&mut out, self.policy.as_deref().unwrap_or(NO_POLICY));
         out.push_str(",\"reason\":");
         push_opt_json_str(&mut out, self.reason);
-        let _ = write!(out, ",\"redact\":{redact}");
         if let Some(region) = &self.region {
             out.push_str(",\"region\":");
             push_json_str(&mut out, region);
         }
         out.push_str(",\"requestId\":");
         push_opt_json_str(&mut out, self.request_id.as_deref());
-        let _ = write!(out, ",\"status\":{},\"tokenize\":{tokenize}}}", self.status);
+        let _ = write!(out, ",\"status\":{}}}", self.status);
         out
     }
 }
@@ -260,51 +252,36 @@ fn cloud_watch_metrics() -> &'static str {
     TEXT.get_or_init(|| {
         serde_json::to_string(&[CloudWatchMetrics {
             dimensions: [["policy", "decision"]],
-            metrics: METRICS,
+            metrics: metrics(),
             namespace: METRIC_NAMESPACE,
         }])
         .unwrap_or_default()
     })
 }
 
-/// The EMF metric definitions: the duration, the field counts (`FIELD_METRICS`), the request.
-const METRICS: [Metric; 7] = [
-    Metric {
+/// The EMF metric definitions: the duration, one count per action kind, the request.
+fn metrics() -> Vec<Metric> {
+    let mut metrics = vec![Metric {
         name: "DurationMicros",
         unit: "Microseconds",
-    },
-    Metric {
-        name: FIELD_METRICS[0],
+    }];
+    metrics.extend(ActionKind::ALL.iter().map(|k| Metric {
+        name: k.metric(),
         unit: "Count",
-    },
-    Metric {
-        name: FIELD_METRICS[1],
-        unit: "Count",
-    },
-    Metric {
-        name: FIELD_METRICS[2],
-        unit: "Count",
-    },
-    Metric {
-        name: FIELD_METRICS[3],
-        unit: "Count",
-    },
-    Metric {
-        name: FIELD_METRICS[4],
-        unit: "Count",
-    },
-    Metric {
+    }));
+    metrics.push(Metric {
         name: "Requests",
         unit: "Count",
-    },
-];
+    });
+    metrics
+}
 
 #[derive(Serialize)]
 struct CloudWatchMetrics {
     #[serde(rename = "Dimensions")]
     dimensions: [[&'static str; 2]; 1],
     #[serde(rename = "Metrics")]
-    metrics: [Metric; 7],
+    metrics: Vec<Metric>,
     #[serde(rename = "Namespace")]
     namespace: &'static str,
 }
@@ -350,16 +327,13 @@ mod tests {
     use super::*;
     use serde_json::{Map, Value};
 
-    /// The short count members, in the same order, for log queries (`filter encrypt > 0`).
-    const FIELD_COUNTS: [&str; 5] = ["encrypt", "tokenize", "mask", "redact", "hash"];
-
     /// The line as it was built before, as a `serde_json::Value`.
     fn reference_line(entry: &RequestLog, timestamp_millis: u64) -> String {
         let mut metrics = vec![json!({"Name": "DurationMicros", "Unit": "Microseconds"})];
         metrics.extend(
-            FIELD_METRICS
+            ActionKind::ALL
                 .iter()
-                .map(|name| json!({"Name": name, "Unit": "Count"})),
+                .map(|k| json!({"Name": k.metric(), "Unit": "Count"})),
         );
         metrics.push(json!({"Name": "Requests", "Unit": "Count"}));
 
@@ -392,9 +366,9 @@ mod tests {
         if let Some(note) = entry.note {
             line.insert("note".into(), Value::from(note));
         }
-        for ((short, metric), count) in FIELD_COUNTS.iter().zip(FIELD_METRICS).zip(entry.counts) {
-            line.insert((*short).into(), Value::from(count));
-            line.insert(metric.into(), Value::from(count));
+        for (kind, count) in entry.counts.iter() {
+            line.insert(kind.as_str().into(), Value::from(count));
+            line.insert(kind.metric().into(), Value::from(count));
         }
         line.insert("DurationMicros".into(), Value::from(entry.duration_micros));
         line.insert("Requests".into(), Value::from(1));
@@ -418,7 +392,10 @@ mod tests {
             entry.status = 413;
             entry.reason = Some("body-too-large");
             entry.note = Some("a note");
-            entry.counts = [1, 2, 3, 4, usize::MAX];
+            for (i, kind) in ActionKind::ALL.iter().enumerate() {
+                entry.counts.set(*kind, i + 1);
+            }
+            entry.counts.set(ActionKind::Hash, usize::MAX);
             entry.duration_micros = u64::MAX;
             entry.request_id = Some("r-\n\"1\"".into());
             entry.event_type = Some("viewer-request".into());
@@ -430,7 +407,12 @@ mod tests {
         }
         for entry in &entries {
             for at in [0, 1_700_000_000_000, u64::MAX] {
-                assert_eq!(entry.to_json_at(at), reference_line(entry, at), "{entry:?}");
+                // The same members and values (the order of members is not part of the line's
+                // meaning: CloudWatch and log queries read it by name).
+                let line: Value = serde_json::from_str(&entry.to_json_at(at)).expect("JSON");
+                let reference: Value =
+                    serde_json::from_str(&reference_line(entry, at)).expect("JSON");
+                assert_eq!(line, reference, "{entry:?}");
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use edge_fn::problem::Problem;
-//! use pii_core::{RejectReason, Rejection};
+//! use pii_core::{engine::RejectReason, Rejection};
 //!
 //! let problem = Problem::from_rejection(&Rejection::new(RejectReason::BodyTruncated, Some("signup".into())));
 //! let response = problem.to_response();

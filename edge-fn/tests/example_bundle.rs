@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use edge_fn::bundle::{load_bundle, Bundle};
-use pii_core::{spec::PolicySpec, Policy, PrivateKey, PublicKeyring, TokenKeys};
+use pii_core::{keys::PrivateKey, spec::PolicySpec, Policy, PublicKeyring, TokenKeys};
 use serde_json::Value;
 
 fn root() -> PathBuf {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use edge_fn::bundle::Edge;
 use edge_fn::log::MemorySink;
-use pii_core::{PrivateKey, PrivateKeyring};
+use pii_core::{keys::PrivateKey, PrivateKeyring};
 use serde_json::{json, Value};
 use support::forwarded_text;
 
@@ -443,7 +443,7 @@ fn repeated_encoded_and_odd_case_parameters_headers_and_cookies() {
     let opened = pii_core::reveal(
         &private,
         &request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },

@@ -28,9 +28,10 @@ fn minted() -> Value {
 }
 
 fn edge(minted: &Value, log: Arc<MemorySink>) -> Edge {
-    let central = pii_core::PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key");
-    let west = pii_core::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
-    let jwk = |k: &pii_core::PrivateKey| -> Value {
+    let central =
+        pii_core::keys::PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key");
+    let west = pii_core::keys::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
+    let jwk = |k: &pii_core::keys::PrivateKey| -> Value {
         serde_json::from_str(&k.public().to_jwk()).expect("jwk")
     };
     let issuers: Vec<Value> = minted["issuers"]
@@ -204,7 +205,7 @@ fn a_package_without_the_issuer_key_set_does_not_load() {
         });
     let edge = Edge::from_bundle_with_log(
         &{
-            let central = pii_core::PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key");
+            let central = pii_core::keys::PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key");
             json!({
                 "policies": [{"apiVersion": "pii-edge/v1", "name": "p", "match": {"paths": ["/x"]},
                               "rules": [{"select": {"header": "x-email"}, "action": "encrypt"}]}],

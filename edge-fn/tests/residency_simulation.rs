@@ -49,7 +49,7 @@ fn with_verified_tokens_the_token_decides_the_zone_not_the_viewer_header() {
 fn a_viewer_cannot_choose_the_zone_stamp() {
     use edge_fn::{bundle::Edge, handler::handle_value, log::MemorySink};
     use serde_json::json;
-    let key = pii_core::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
+    let key = pii_core::keys::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
     let bundle = json!({
         "policies": [{"apiVersion": "pii-edge/v1", "name": "p", "match": {"paths": ["/api/users"]},
                       "rules": [{"select": {"header": "x-ssn"}, "action": "encrypt"}]}],

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use edge_fn::bundle::{load_bundle, Edge};
 use edge_fn::log::MemorySink;
-use pii_core::{PrivateKey, PrivateKeyring, TokenKeys};
+use pii_core::{keys::PrivateKey, PrivateKeyring, TokenKeys};
 use serde_json::{json, Value};
 
 const CANARY: &str = "PLAINTEXT-CANARY-51c9";

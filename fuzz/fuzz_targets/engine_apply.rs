@@ -18,7 +18,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use pii_core::{ActionKind, Outcome};
+use pii_core::{spec::ActionKind, Outcome};
 use pii_edge_fuzz::{
     blank_envelopes, check_forwarded, check_no_marker, fixture, may_hold_envelopes, parse_http,
     Forwarded, FuzzRequest, ZONE,
@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
                 let opened = pii_core::reveal(
                     &fx.private,
                     &p.request,
-                    pii_core::Expect {
+                    pii_core::reveal::Expect {
                         policy: Some("fuzz"),
                         zone: Some(ZONE),
                     },
@@ -82,6 +82,7 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
+        other => panic!("an outcome this target does not know: {other:?}"),
     }
 });
 
@@ -119,5 +120,6 @@ fn kind(o: &Outcome) -> &'static str {
         Outcome::Unmatched => "unmatched",
         Outcome::Protected(_) => "protected",
         Outcome::Rejected(_) => "rejected",
+        _ => "unknown",
     }
 }

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use pii_core::batch::{classify, BatchOpener, Class};
 use pii_core::envelope::{is_envelope, open, open_expecting, Binding, OpenError};
-use pii_core::{reveal, Expect, Location, PrivateKeyring, Request};
+use pii_core::{reveal, reveal::Expect, Location, PrivateKeyring, Request};
 use serde_json::Value;
 
 struct Vector {

@@ -1,4 +1,4 @@
-//! `pii_core::json_span` (the JSON locate API the CLI reads values back with) on arbitrary
+//! `pii_core::hooks::json_span` (the JSON locate API the CLI reads values back with) on arbitrary
 //! bytes, against serde_json.
 //!
 //! Checks: never panics; it finds the root of a text exactly when the text is JSON the engine
@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pii_core::{json_span, PathElement};
+use pii_core::{hooks::json_span, location::PathElement};
 use serde_json::Value;
 
 /// Every value of `value`, by path, checked against its span.
@@ -54,8 +54,16 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .position(|b| !b" \t\r\n".contains(b))
         .expect("a JSON text is not all whitespace")
-        ..data.len() - data.iter().rev().take_while(|b| b" \t\r\n".contains(b)).count();
-    assert_eq!(root, trimmed, "the root span is the text without its whitespace");
+        ..data.len()
+            - data
+                .iter()
+                .rev()
+                .take_while(|b| b" \t\r\n".contains(b))
+                .count();
+    assert_eq!(
+        root, trimmed,
+        "the root span is the text without its whitespace"
+    );
     let value: Value = match serde_json::from_slice(data) {
         Ok(value) => value,
         // serde_json stops at 128 levels; json_span goes to MAX_MAX_DEPTH.

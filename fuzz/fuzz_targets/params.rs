@@ -1,4 +1,4 @@
-//! The parameter model (`pii_core::params`) and the path readings (`pii_core::route`) on
+//! The parameter model (`pii_core::params`) and the path readings (`pii_core::engine::route`) on
 //! arbitrary input (issue 21). Input: a selector byte, then text (UTF-8, lossily).
 //!
 //! Checks: `readings` never panics, gives no empty segment and ignores ASCII case; `pairs`
@@ -13,7 +13,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use pii_core::params::{pairs, readings};
-use pii_core::{route, Engine, Outcome, Part, Policy, PublicKeyring, Request, TokenKeys};
+use pii_core::{
+    engine::route, location::Part, Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys,
+};
 
 const MARKER: &str = "MARKER4417";
 

@@ -8,7 +8,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pii_core::{spec::SelectorSpec, Engine, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+use pii_core::{
+    keys::PrivateKey, spec::SelectorSpec, Engine, Policy, PrivateKeyring, Request, TokenKeys,
+};
 
 fn exercise(policy: Policy) {
     let spec = policy.spec().clone();

@@ -42,8 +42,8 @@ fn vectors() -> &'static (Vec<Vector>, Vec<String>) {
         let mut vectors = Vec::new();
         let mut valid = Vec::new();
         for path in files {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
-                .expect("json");
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
             let r = &v["request"];
             let mut headers = Vec::new();
             for pair in r["headers"].as_array().expect("headers") {

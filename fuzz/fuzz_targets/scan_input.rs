@@ -19,11 +19,16 @@ fuzz_target!(|data: &[u8]| {
             for f in scan_request(&req) {
                 let loc = f.location.to_string();
                 let ok = loc.starts_with("json:$")
-                    || ["header:", "query:", "form:", "cookie:"].iter().any(|p| loc.starts_with(p));
+                    || ["header:", "query:", "form:", "cookie:"]
+                        .iter()
+                        .any(|p| loc.starts_with(p));
                 assert!(ok, "location {loc:?} is not in the contract's form");
                 let masked = f.masked();
                 let value = f.value();
-                let kept = masked.chars().filter(|&c| c != '*' && c != '@' && c != '.').count();
+                let kept = masked
+                    .chars()
+                    .filter(|&c| c != '*' && c != '@' && c != '.')
+                    .count();
                 if value.chars().count() > 6 {
                     assert_ne!(masked, value, "masked example is the value");
                     assert!(kept <= 3 + 6, "masked example keeps too much: {masked:?}");

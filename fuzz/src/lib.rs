@@ -13,7 +13,7 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use pii_core::{Engine, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+use pii_core::{keys::PrivateKey, Engine, Policy, PrivateKeyring, Request, TokenKeys};
 use serde_json::Value;
 
 /// The zone the fuzz policy seals to.
@@ -827,7 +827,9 @@ pub fn blank_envelopes(text: &[u8]) -> Vec<u8> {
         if text[i..].starts_with(b"pe2.") {
             out.extend_from_slice(b"pe2.*");
             i += 4;
-            while i < text.len() && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_')) {
+            while i < text.len()
+                && (text[i].is_ascii_alphanumeric() || matches!(text[i], b'-' | b'_'))
+            {
                 i += 1;
             }
         } else {

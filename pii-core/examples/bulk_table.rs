@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 
 use pii_core::envelope::{Binding, TestSealer, ValueKind};
-use pii_core::{Location, PathElement, PrivateKey, PublicKey};
+use pii_core::{keys::PrivateKey, keys::PublicKey, location::PathElement, Location};
 
 fn hex_sha256(text: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());

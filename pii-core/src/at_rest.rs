@@ -14,7 +14,7 @@
 //! ```
 //! use pii_core::at_rest::{self, SubjectKey};
 //! use pii_core::envelope::{Binding, TestSealer, ValueKind};
-//! use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+//! use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 //! let mut keys = PrivateKeyring::new();
 //! keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
 //! let public = keys.public();
@@ -565,8 +565,8 @@ impl SubjectKey {
 mod tests {
     use super::*;
     use crate::envelope::TestSealer;
+    use crate::keys::PrivateKey;
     use crate::location::Part;
-    use crate::PrivateKey;
 
     fn setup() -> (PrivateKeyring, String, Binding) {
         let mut keys = PrivateKeyring::new();

@@ -27,7 +27,7 @@
 //! ```
 //! use pii_core::batch::{classify, Class, Rewrapped, Rewrapper};
 //! use pii_core::envelope::{open, Binding, TestSealer, ValueKind};
-//! use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+//! use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 //! let mut old = PrivateKeyring::new();
 //! old.push(PrivateKey::generate("eu", "eu-1", 100)?);
 //! let mut sealer = TestSealer::new(&old.public().recipients("eu")?, "eu")?;
@@ -132,7 +132,7 @@ fn is_token(value: &str) -> bool {
 /// ```
 /// use pii_core::batch::BatchOpener;
 /// use pii_core::envelope::{Binding, OpenError, TestSealer, ValueKind};
-/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 /// let mut keys = PrivateKeyring::new();
 /// keys.push(PrivateKey::generate("eu", "eu-1", 1)?);
 /// let mut sealer = TestSealer::new(&keys.public().recipients("eu")?, "eu")?;
@@ -312,8 +312,8 @@ impl Rewrapper {
 mod tests {
     use super::*;
     use crate::envelope::{open, Binding, TestSealer, ValueKind};
+    use crate::keys::PrivateKey;
     use crate::location::{Location, Part};
-    use crate::PrivateKey;
     use proptest::prelude::*;
 
     fn ring(keys: &[&PrivateKey]) -> PrivateKeyring {

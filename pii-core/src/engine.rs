@@ -54,6 +54,7 @@ pub struct Engine {
 /// What the engine decided for a request.
 #[derive(Debug)]
 #[must_use]
+#[non_exhaustive]
 pub enum Outcome {
     /// No policy matches: forward the request unchanged.
     Unmatched,
@@ -85,8 +86,8 @@ pub struct Protected {
 
 impl Protected {
     /// Number of protected values per action, for logs and metrics.
-    pub fn counts(&self) -> [(ActionKind, usize); 5] {
-        ActionKind::ALL.map(|k| (k, self.fields.iter().filter(|f| f.action == k).count()))
+    pub fn counts(&self) -> crate::spec::ActionCounts {
+        self.fields.iter().map(|f| f.action).collect()
     }
 }
 
@@ -128,7 +129,7 @@ impl Rejection {
     /// A rejection for `reason`, with its standard status.
     ///
     /// ```
-    /// let r = pii_core::Rejection::new(pii_core::RejectReason::BodyTruncated, None);
+    /// let r = pii_core::Rejection::new(pii_core::engine::RejectReason::BodyTruncated, None);
     /// assert_eq!(r.status, 413);
     /// assert_eq!(r.reason.code(), "body-truncated");
     /// ```
@@ -389,7 +390,7 @@ impl Engine {
     /// ```
     /// # #[cfg(feature = "open")]
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Residency, TokenKeys};
+    /// use pii_core::{Engine, Outcome, Policy, keys::PrivateKey, PrivateKeyring, Request, Residency, TokenKeys};
     /// let mut keys = PrivateKeyring::new();
     /// keys.push(PrivateKey::generate("eu-west", "eu-west-1", 1)?);
     /// let residency = Residency::from_json(r#"{"apiVersion":"pii-edge/v1","kind":"Residency",
@@ -501,7 +502,7 @@ impl Engine {
     /// # #[cfg(feature = "open")]
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Reuse, TokenKeys};
+    /// use pii_core::{Engine, Outcome, Policy, keys::PrivateKey, PrivateKeyring, Request, danger::Reuse, TokenKeys};
     /// let mut keys = PrivateKeyring::new();
     /// keys.push(PrivateKey::generate("eu", "eu-central-1", 1)?);
     /// let policy = Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p","zone":"eu",
@@ -704,7 +705,7 @@ impl Engine {
 /// reading matches, [`RejectReason::AmbiguousPath`] when readings match different policies.
 ///
 /// ```
-/// use pii_core::{route, Policy, Request};
+/// use pii_core::{engine::route, Policy, Request};
 /// let p = |name: &str, path: &str| Policy::from_json(&format!(r#"{{"apiVersion": "pii-edge/v1",
 ///   "name": "{name}", "match": {{"paths": ["{path}"]}},
 ///   "rules": [{{"select": {{"header": "x-id"}}, "action": "hash"}}]}}"#)).unwrap();

@@ -57,6 +57,7 @@ const FIXED_LEN: usize = 4 + COUNTER_LEN + 1 + 2 + crypto::TAG_LEN;
 /// numbers, strings with escapes and objects come back byte for byte. A JSON string keeps its
 /// quotes: `"a\u00e9"` is sealed as those 9 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ValueKind {
     /// Raw text of a header, query parameter, form field or cookie (byte `0`).
     Text,
@@ -136,7 +137,7 @@ impl ValueKind {
 /// one (for example a value copied to another field).
 ///
 /// ```
-/// use pii_core::{envelope::Binding, Location, Part};
+/// use pii_core::{envelope::Binding, Location, location::Part};
 /// let b = Binding::new("profile", "eu-central", Location::field(Part::Header, "x-national-id", 0));
 /// assert_eq!(b.location.to_string(), "header:x-national-id");
 /// ```
@@ -349,7 +350,7 @@ fn push_field_header(
 /// its binary form). `None` if the binding cannot be sealed (see [`SealError::BindingTooLong`]).
 ///
 /// ```
-/// use pii_core::{envelope::{sealed_len, Binding}, Location, PathElement};
+/// use pii_core::{envelope::{sealed_len, Binding}, Location, location::PathElement};
 /// // A 20-character email, sealed as a JSON string (22 bytes with its quotes), two regions.
 /// let at = Location::json(vec![PathElement::Name("email".into())]);
 /// assert_eq!(sealed_len(&Binding::new("signup", "eu-central", at), 2, 22), Some(338));
@@ -806,7 +807,7 @@ pub struct Header {
 ///
 /// ```
 /// use pii_core::envelope::{header, Binding, TestSealer, ValueKind};
-/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 /// let mut keys = PrivateKeyring::new();
 /// keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
 /// let public = keys.public();
@@ -845,7 +846,7 @@ pub fn header(text: &str) -> Result<Header, OpenError> {
 ///
 /// ```
 /// use pii_core::envelope::{no_key_reason, Binding, TestSealer, ValueKind};
-/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 /// let mut sealed_to = PrivateKeyring::new();
 /// sealed_to.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
 /// let public = sealed_to.public();
@@ -900,7 +901,7 @@ pub fn no_key_reason(keys: &PrivateKeyring, text: &str) -> String {
 ///
 /// ```
 /// use pii_core::envelope::{open, ValueKind};
-/// use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+/// use pii_core::{Engine, Outcome, Policy, keys::PrivateKey, PrivateKeyring, Request, TokenKeys};
 /// // The region's private key (in production: from its secret store) and the edge's engine.
 /// let mut keys = PrivateKeyring::new();
 /// keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
@@ -937,7 +938,7 @@ pub fn open(keys: &PrivateKeyring, text: &str) -> Result<Opened, OpenError> {
 ///
 /// ```
 /// use pii_core::envelope::{open_expecting, Binding, OpenError, TestSealer, ValueKind};
-/// use pii_core::{Location, Part, PrivateKey, PrivateKeyring};
+/// use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
 /// let mut keys = PrivateKeyring::new();
 /// keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
 /// let public = keys.public();

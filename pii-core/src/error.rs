@@ -1,5 +1,5 @@
 //! Errors, by phase: loading a policy ([`PolicyError`]), assembling an engine
-//! ([`ConfigError`]), keys ([`KeyError`](crate::KeyError)), sealing and opening
+//! ([`ConfigError`]), keys ([`KeyError`](crate::keys::KeyError)), sealing and opening
 //! ([`SealError`](crate::envelope::SealError), [`OpenError`](crate::envelope::OpenError)),
 //! and [`Error`], which holds any of them. Requests are never errors: a request the engine
 //! will not forward is a [`Rejection`](crate::Rejection).
@@ -198,7 +198,7 @@ pub enum Error {
     /// Policies and keys do not fit together.
     Config(ConfigError),
     /// A key or key set is unusable.
-    Key(crate::KeyError),
+    Key(crate::keys::KeyError),
     /// A value could not be sealed.
     Seal(crate::envelope::SealError),
     /// An envelope did not open.
@@ -231,8 +231,8 @@ impl From<ConfigError> for Error {
         Error::Config(e)
     }
 }
-impl From<crate::KeyError> for Error {
-    fn from(e: crate::KeyError) -> Self {
+impl From<crate::keys::KeyError> for Error {
+    fn from(e: crate::keys::KeyError) -> Self {
         Error::Key(e)
     }
 }

@@ -25,6 +25,7 @@ use crate::select::{normalize_path, PathPattern};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdentitySpec {
     /// The identity providers whose tokens are accepted.
     pub issuers: Vec<IssuerSpec>,
@@ -53,6 +54,7 @@ pub struct IdentitySpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IssuerSpec {
     /// The issuer identifier, exactly as in the tokens' `iss`
     /// (`https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC`).
@@ -69,6 +71,7 @@ pub struct IssuerSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum TokenSource {
     /// A header (case-insensitive) whose value is `Bearer <token>`.
     Header(String),

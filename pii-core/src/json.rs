@@ -1453,13 +1453,13 @@ pub(crate) fn span_at(
 /// [`MAX_MAX_DEPTH`](crate::spec::MAX_MAX_DEPTH) levels).
 ///
 /// `path` is a [`Location::Json`](crate::Location::Json)'s elements, as in every
-/// [`FieldReport`](crate::FieldReport): `location` in the protected body, `original` in the
+/// [`FieldReport`](crate::engine::FieldReport): `location` in the protected body, `original` in the
 /// body as it arrived. Member names compare after JSON unescaping. The scan is the one the
 /// engine uses, so a tool that reads a value back (a test runner, an inspector) sees exactly
 /// the bytes the engine saw.
 ///
 /// ```
-/// use pii_core::{json_span, Location};
+/// use pii_core::{hooks::json_span, Location};
 ///
 /// let body = br#"{"user": {"email": "erika@example.de", "tags": [1, {"a": null}]}}"#;
 /// let Location::Json(path) = "json:$['user']['email']".parse::<Location>()? else { unreachable!() };
@@ -1470,9 +1470,12 @@ pub(crate) fn span_at(
 /// let Location::Json(path) = "json:$['user']['phone']".parse::<Location>()? else { unreachable!() };
 /// assert_eq!(json_span(body, &path), None);
 /// assert_eq!(json_span(br#"{"a":1,"a":2}"#, &[]), None);
-/// # Ok::<(), pii_core::LocationError>(())
+/// # Ok::<(), pii_core::location::LocationError>(())
 /// ```
-pub fn json_span(body: &[u8], path: &[crate::PathElement]) -> Option<std::ops::Range<usize>> {
+pub fn json_span(
+    body: &[u8],
+    path: &[crate::location::PathElement],
+) -> Option<std::ops::Range<usize>> {
     span_at(body, path, crate::spec::MAX_MAX_DEPTH as usize)
         .ok()
         .flatten()

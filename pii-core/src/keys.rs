@@ -9,7 +9,7 @@
 //!   sealed before a rotation still opens.
 //! * Token keys ([`TokenKey`]) are HMAC-SHA256 keys (`"kty":"oct"`) of a token domain. A domain
 //!   may hold several keys (a rotation): the newest (`created`) tokenizes, and every one can
-//!   still compute the tokens stored before ([`tokens`](crate::tokens)).
+//!   still compute the tokens stored before ([`tokens`](crate::token::tokens)).
 //!
 //! The layout and the rules are specified in `docs/envelope.md`.
 
@@ -294,7 +294,7 @@ impl PublicKey {
     /// let key = ring.recipients("eu-central")?[0];
     /// assert_eq!(key.kid().len(), 43); // RFC 7638 thumbprint, base64url
     /// assert_eq!((key.zone(), key.region(), key.created()), ("eu-central", "eu-central-1", 1700000000));
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn kid(&self) -> &str {
         &self.kid
@@ -563,7 +563,7 @@ fn parse_okp(
 /// let ring = PublicKeyring::from_jwks(jwks)?;
 /// assert_eq!(ring.zones(), ["eu-central"]);
 /// assert_eq!(ring.recipients("eu-central")?.len(), 2); // one per region
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicKeyring {
@@ -579,7 +579,7 @@ impl PublicKeyring {
     /// [`KeyError::PrivateKeyInPublicSet`].
     ///
     /// ```
-    /// use pii_core::{KeyError, PublicKeyring};
+    /// use pii_core::{keys::KeyError, PublicKeyring};
     /// let leaked = r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08",
     ///   "d":"XasIfmJKikt54X-Lg4AO5m87sSkmGLb9HC-LJ_-I4Os","zone":"eu","region":"eu-1","created":1}]}"#;
     /// assert_eq!(PublicKeyring::from_jwks(leaked), Err(KeyError::PrivateKeyInPublicSet { index: 0 }));
@@ -599,7 +599,7 @@ impl PublicKeyring {
     /// let one = PublicKeyring::from_jwk_or_jwks(r#"{"kty":"OKP","crv":"X25519",
     ///   "x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08","zone":"eu","region":"eu-1","created":1}"#)?;
     /// assert_eq!(one.keys().len(), 1);
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
         let mut keys = parse_set_or_key(json)?;
@@ -613,14 +613,14 @@ impl PublicKeyring {
     /// is refused ([`KeyError::DuplicateKey`]).
     ///
     /// ```
-    /// # use pii_core::{PrivateKey, PublicKeyring};
+    /// # use pii_core::{keys::PrivateKey, PublicKeyring};
     /// let a = PrivateKey::generate("eu", "eu-central-1", 1)?.public();
     /// let b = PrivateKey::generate("eu", "eu-west-1", 1)?.public();
     /// let mut edge = PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?;
     /// edge.extend(PublicKeyring::from_jwk_or_jwks(&b.to_jwk())?)?;
     /// edge.extend(PublicKeyring::from_jwk_or_jwks(&a.to_jwk())?)?; // twice is once
     /// assert_eq!(edge.recipients("eu")?.len(), 2);
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn extend(&mut self, other: PublicKeyring) -> Result<(), KeyError> {
         for key in other.keys {
@@ -672,7 +672,7 @@ impl PublicKeyring {
     /// let ring = PublicKeyring::from_jwks(r#"{"keys":[{"kty":"OKP","crv":"X25519",
     ///   "x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08","zone":"eu","region":"eu-1","created":1}]}"#)?;
     /// assert_eq!(PublicKeyring::from_jwks(&ring.to_jwks())?, ring);
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn to_jwks(&self) -> String {
         write_jwks(self.keys.iter().map(PublicKey::to_jwk))
@@ -683,7 +683,7 @@ impl PublicKeyring {
     /// [`KeyError::UnknownZone`] when the set has no key for the zone.
     ///
     /// ```
-    /// # use pii_core::{KeyError, PublicKeyring};
+    /// # use pii_core::{keys::KeyError, PublicKeyring};
     /// let ring = PublicKeyring::from_jwks(r#"{"keys":[
     ///   {"kty":"OKP","crv":"X25519","x":"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08","zone":"eu","region":"eu-1","created":100},
     ///   {"kty":"OKP","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo","zone":"eu","region":"eu-1","created":200}
@@ -732,7 +732,7 @@ impl PublicKeyring {
 /// there is no `Display`, and the only way to get the secret out is [`PrivateKey::to_jwk`].
 ///
 /// ```
-/// use pii_core::PrivateKey;
+/// use pii_core::keys::PrivateKey;
 /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1_700_000_000)?;
 /// let public = key.public();
 /// assert_eq!(public.region(), "eu-central-1");
@@ -740,7 +740,7 @@ impl PublicKeyring {
 /// // Write this with file mode 0600; publish `public.to_jwk()` instead.
 /// let jwk = key.to_jwk();
 /// assert!(jwk.contains("\"d\":"));
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 #[cfg(feature = "open")]
 pub struct PrivateKey {
@@ -798,7 +798,7 @@ impl fmt::Debug for PrivateKey {
 /// out, so that every field sealed to any of them still opens.
 ///
 /// ```
-/// use pii_core::{PrivateKey, PrivateKeyring};
+/// use pii_core::{keys::PrivateKey, PrivateKeyring};
 /// let mut ring = PrivateKeyring::new();
 /// ring.push(PrivateKey::generate("eu-central", "eu-central-1", 100)?);
 /// ring.push(PrivateKey::generate("eu-central", "eu-central-1", 200)?);
@@ -806,7 +806,7 @@ impl fmt::Debug for PrivateKey {
 /// // What the edge gets: public keys only; the newest seals.
 /// let public = ring.public();
 /// assert_eq!(public.recipients("eu-central")?[0].created(), 200);
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 #[cfg(feature = "open")]
 #[derive(Debug, Default)]
@@ -825,11 +825,11 @@ impl PrivateKeyring {
     /// [`PublicKeyring::from_jwks`] plus `d`, which must be the private key of `x`.
     ///
     /// ```
-    /// # use pii_core::{PrivateKey, PrivateKeyring};
+    /// # use pii_core::{keys::PrivateKey, PrivateKeyring};
     /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1_700_000_000)?;
     /// let ring = PrivateKeyring::from_jwks(&format!("{{\"keys\":[{}]}}", key.to_jwk()))?;
     /// assert_eq!(ring.public().keys()[0], key.public());
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn from_jwks(json: &str) -> Result<Self, KeyError> {
         let mut values = parse_set(json)?;
@@ -842,11 +842,11 @@ impl PrivateKeyring {
     /// `<kid>.private.jwk` files `pii-edge keygen` writes).
     ///
     /// ```
-    /// # use pii_core::{PrivateKey, PrivateKeyring};
+    /// # use pii_core::{keys::PrivateKey, PrivateKeyring};
     /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1_700_000_000)?;
     /// let ring = PrivateKeyring::from_jwk_or_jwks(&key.to_jwk())?;
     /// assert_eq!(ring.public().keys()[0], key.public());
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn from_jwk_or_jwks(json: &str) -> Result<Self, KeyError> {
         let mut values = parse_set_or_key(json)?;
@@ -923,7 +923,7 @@ impl PrivateKeyring {
 /// let key = TokenKeys::generate("email")?;
 /// assert_eq!(key.domain(), "email");
 /// assert!(format!("{key:?}").starts_with("TokenKey { domain: \"email\", kid: "));
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 pub struct TokenKey {
     domain: String,
@@ -996,7 +996,7 @@ impl fmt::Debug for TokenKey {
 }
 
 /// The token keys of the edge: one or more per token domain. The newest key of a domain
-/// (largest `created`) tokenizes; older ones stay so that [`tokens`](crate::tokens) can compute
+/// (largest `created`) tokenizes; older ones stay so that [`tokens`](crate::token::tokens) can compute
 /// the tokens stored before a rotation.
 ///
 /// ```
@@ -1006,7 +1006,7 @@ impl fmt::Debug for TokenKey {
 /// ]}"#)?;
 /// assert!(keys.get("email").is_some());
 /// assert!(keys.get("email.v2").is_none());
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct TokenKeys {
@@ -1141,7 +1141,7 @@ impl TokenKeys {
     /// let created: Vec<u64> = keys.keys_of("email").iter().map(|k| k.created()).collect();
     /// assert_eq!(created, [200, 100]);
     /// assert_eq!(keys.get("email").map(|k| k.created()), Some(200));
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn keys_of(&self, domain: &str) -> Vec<&TokenKey> {
         self.keys.iter().filter(|k| k.domain == domain).collect()

@@ -28,7 +28,7 @@
 //!
 //! ## Features
 //! - `yaml` (default): [`Policy::from_yaml`] with file/line/column errors.
-//! - `open` (default): private keys, key generation and [`reveal`]. The edge build disables
+//! - `open` (default): private keys, key generation and [`reveal()`]. The edge build disables
 //!   it so the package carries no private-key code.
 //!
 //! Residency (which zone a request's data belongs to, and which region serves it) is
@@ -42,79 +42,64 @@ pub mod at_rest;
 #[cfg(feature = "open")]
 pub mod batch;
 mod crypto;
-mod engine;
+pub mod engine;
 pub mod envelope;
 #[cfg(feature = "open")]
 pub mod erasure;
-mod error;
-mod identity;
+pub mod error;
+pub mod identity;
 mod json;
 pub mod jwt;
-mod keys;
+pub mod keys;
 #[cfg(feature = "fs")]
 pub mod load;
-mod location;
-pub mod names;
+pub mod location;
+mod names;
 mod onepass;
 pub mod params;
 mod policy;
 pub mod receipt;
 mod request;
-mod residency;
+pub mod residency;
 #[cfg(feature = "open")]
-mod reveal;
+pub mod reveal;
 mod select;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;
-mod token;
+pub mod token;
 #[cfg(feature = "yaml")]
 mod yaml;
 
-pub use action::Reuse;
-pub use engine::{
-    route, Engine, FieldReport, Outcome, PassThrough, Protected, RejectReason, Rejection,
-};
-pub use error::{ConfigError, Diagnostic, Error, PolicyError};
-pub use identity::{Identified, Identity, IdentityError, IdentitySpec, IssuerSpec, TokenSource};
-pub use json::json_span;
-pub use keys::{KeyError, PublicKey, PublicKeyring, TokenKey, TokenKeys};
+// The names most programs need; everything else lives in the module that owns it.
+pub use engine::{Engine, Outcome, Protected, Rejection};
+pub use error::Error;
 #[cfg(feature = "open")]
-pub use keys::{PrivateKey, PrivateKeyring};
-pub use location::{Location, LocationError, Part, PathElement, UnknownPart};
+pub use keys::PrivateKeyring;
+pub use keys::{PublicKeyring, TokenKeys};
+pub use location::Location;
 pub use policy::Policy;
 pub use request::Request;
-pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
+pub use residency::Residency;
 #[cfg(feature = "open")]
-pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
-pub use spec::ActionKind;
-pub use token::{tokens, Normalize, Token, TokenError};
+pub use reveal::reveal;
 
-/// The JSON Schema of the policy language, as written to `policies/schema.json`.
-///
-/// ```
-/// let schema = pii_core::policy_schema();
-/// assert!(schema.contains("\"apiVersion\""));
-/// ```
-#[cfg(feature = "schema")]
-pub fn policy_schema() -> String {
-    let mut text =
-        serde_json::to_string_pretty(&schemars::schema_for!(spec::PolicySpec)).unwrap_or_default();
-    text.push('\n');
-    text
+/// Hazardous settings, correct only under the conditions their documentation states.
+pub mod danger {
+    /// Reuse of one HPKE encapsulation (data key) across requests, bounded in time and count
+    /// (`docs/envelope.md`, "Amortized encapsulation"): fewer X25519 operations per request,
+    /// at the cost that one leaked data key opens every value sealed under it.
+    pub use crate::action::Reuse;
 }
 
-/// The JSON Schema of residency configurations, as written to `policies/residency.schema.json`.
-///
-/// ```
-/// assert!(pii_core::residency_schema().contains("\"countries\""));
-/// ```
-#[cfg(feature = "schema")]
-pub fn residency_schema() -> String {
-    let mut text =
-        serde_json::to_string_pretty(&schemars::schema_for!(ResidencySpec)).unwrap_or_default();
-    text.push('\n');
-    text
+/// Entry points for fuzz targets and tests of other crates; not a stable API.
+#[doc(hidden)]
+pub mod hooks {
+    pub use crate::json::json_span;
+    /// The name equivalence ([`crate::names::equivalent`]), for the `names` fuzz target.
+    pub mod names {
+        pub use crate::names::*;
+    }
 }
 
 /// Evaluate an RFC 9535 JSONPath exactly as a policy rule does, returning each selected value

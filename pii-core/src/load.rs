@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::{Diagnostic, KeyError, Policy, PublicKeyring, Residency, TokenKeys};
+use crate::{error::Diagnostic, keys::KeyError, Policy, PublicKeyring, Residency, TokenKeys};
 
 /// A file or directory that could not be read, or whose content is not what it must be.
 #[derive(Debug)]

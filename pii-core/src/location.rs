@@ -31,6 +31,7 @@ pub enum PathElement {
 
 /// The part of a request a named value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Part {
     /// An HTTP header field (RFC 9110).
     Header,
@@ -74,7 +75,7 @@ impl Part {
 /// binary form, inside their authenticated data.
 ///
 /// ```
-/// use pii_core::{Location, Part, PathElement};
+/// use pii_core::{Location, location::Part, location::PathElement};
 ///
 /// let email = Location::json(vec![PathElement::Name("user".into()), PathElement::Name("email".into())]);
 /// assert_eq!(email.to_string(), "json:$['user']['email']");
@@ -84,7 +85,7 @@ impl Part {
 /// assert_eq!(second.to_string(), "query:e%20mail#1");
 /// assert_eq!("query:e%20mail#1".parse::<Location>()?, second);
 /// assert!("query:email#0".parse::<Location>().is_err()); // index 0 is written without `#0`
-/// # Ok::<(), pii_core::LocationError>(())
+/// # Ok::<(), pii_core::location::LocationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -273,8 +274,8 @@ impl FromStr for Part {
     /// The part named as in [`Part::as_str`].
     ///
     /// ```
-    /// assert_eq!("cookie".parse(), Ok(pii_core::Part::Cookie));
-    /// assert!("json".parse::<pii_core::Part>().is_err());
+    /// assert_eq!("cookie".parse(), Ok(pii_core::location::Part::Cookie));
+    /// assert!("json".parse::<pii_core::location::Part>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Part, UnknownPart> {
         Part::ALL

@@ -27,7 +27,7 @@
 //! non-ASCII names are equivalent by case but not always by compatibility or confusables.
 //!
 //! ```
-//! use pii_core::names::{equivalent, skeleton};
+//! use pii_core::hooks::names::{equivalent, skeleton};
 //! assert!(equivalent("password", "pa\u{17F}\u{17F}word")); // long s, Go's encoding/json
 //! assert!(equivalent("x-national-id", "X_National_ID")); // WSGI / CGI
 //! assert!(equivalent("card_number", "card.number")); // PHP
@@ -68,7 +68,7 @@ fn table_image(c: char) -> Option<&'static str> {
 /// same name. See the module documentation for what it folds.
 ///
 /// ```
-/// assert_eq!(pii_core::names::skeleton("E_Mail"), pii_core::names::skeleton("email"));
+/// assert_eq!(pii_core::hooks::names::skeleton("E_Mail"), pii_core::hooks::names::skeleton("email"));
 /// ```
 pub fn skeleton(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
@@ -104,7 +104,7 @@ pub fn skeleton_into(name: &str, out: &mut String) {
 /// member name of a body with a few selected names, and most differ at once).
 ///
 /// ```
-/// use pii_core::names::{skeleton, skeleton_is};
+/// use pii_core::hooks::names::{skeleton, skeleton_is};
 /// assert!(skeleton_is("Card.Number", &skeleton("card_number")));
 /// assert!(!skeleton_is("cardnumbers", &skeleton("card_number")));
 /// ```

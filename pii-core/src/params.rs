@@ -39,7 +39,7 @@ use crate::location::{Location, Part};
 /// `scan` read: one reading of a request's named values.
 ///
 /// ```
-/// use pii_core::{params::pairs, Part};
+/// use pii_core::{params::pairs, location::Part};
 /// let q = pairs("email=a%40b.de&EMAIL=c&x", Part::Query);
 /// assert_eq!(q[1].name, "EMAIL");
 /// assert_eq!(q[1].occurrence, 1);

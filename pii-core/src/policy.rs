@@ -164,9 +164,9 @@ impl Policy {
     ///   "match":{},"rules":[{"select":{"header":"x-ssn"},"action":"redact"}]}"#).unwrap();
     /// assert_eq!(p.name(), "p");
     /// ```
-    pub fn from_json(text: &str) -> Result<Policy, crate::PolicyError> {
+    pub fn from_json(text: &str) -> Result<Policy, crate::error::PolicyError> {
         let spec: PolicySpec = serde_json::from_str(text).map_err(|e| {
-            crate::PolicyError::single(
+            crate::error::PolicyError::single(
                 "<json>",
                 e.line(),
                 e.column(),
@@ -174,7 +174,7 @@ impl Policy {
                 text.lines().nth(e.line().saturating_sub(1)).unwrap_or(""),
             )
         })?;
-        compile(spec).map_err(|problems| crate::PolicyError::unlocated("<json>", problems))
+        compile(spec).map_err(|problems| crate::error::PolicyError::unlocated("<json>", problems))
     }
 }
 
@@ -220,7 +220,7 @@ impl Policy {
     /// let taken = b.routes_taken_by(&a);
     /// assert_eq!(taken.len(), 1);
     /// assert_eq!(taken[0].path.to_string(), "match.paths[0]");
-    /// # Ok::<(), pii_core::PolicyError>(())
+    /// # Ok::<(), pii_core::error::PolicyError>(())
     /// ```
     pub fn routes_taken_by(&self, earlier: &Policy) -> Vec<SpecProblem> {
         if !earlier.headers.is_empty() {

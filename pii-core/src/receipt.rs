@@ -146,7 +146,7 @@ impl ReceiptKey {
 /// assert!(pii_core::receipt::ReceiptKeys::from_jwks(r#"{"kty":"OKP","crv":"Ed25519",
 ///   "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
 ///   "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#).is_err());
-/// # Ok::<(), pii_core::KeyError>(())
+/// # Ok::<(), pii_core::keys::KeyError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceiptKeys {
@@ -285,7 +285,7 @@ impl ReceiptSigner {
     /// let again = pii_core::receipt::ReceiptSigner::from_jwk(&signer.to_jwk())?;
     /// assert_eq!(again.kid(), signer.kid());
     /// assert!(!format!("{again:?}").contains(&signer.to_jwk()[60..]));
-    /// # Ok::<(), pii_core::KeyError>(())
+    /// # Ok::<(), pii_core::keys::KeyError>(())
     /// ```
     pub fn from_jwk(text: &str) -> Result<Self, KeyError> {
         let mut value: Value = serde_json::from_str(text).map_err(|e| KeyError::Json {

@@ -28,6 +28,7 @@ use crate::spec::{SpecPart, SpecPath, SpecProblem};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ResidencySpec {
     /// Must be `pii-edge/v1`.
     pub api_version: String,
@@ -60,6 +61,7 @@ pub struct ResidencySpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ZoneSpec {
     /// The zone's regions in order of preference: the first available one serves.
     pub regions: Vec<String>,
@@ -108,9 +110,9 @@ pub struct Residency {
 
 impl Residency {
     /// Load from JSON (see [`ResidencySpec`]).
-    pub fn from_json(text: &str) -> Result<Residency, crate::PolicyError> {
+    pub fn from_json(text: &str) -> Result<Residency, crate::error::PolicyError> {
         let spec: ResidencySpec = serde_json::from_str(text).map_err(|e| {
-            crate::PolicyError::single(
+            crate::error::PolicyError::single(
                 "<residency>",
                 e.line(),
                 e.column(),
@@ -118,12 +120,12 @@ impl Residency {
                 text.lines().nth(e.line().saturating_sub(1)).unwrap_or(""),
             )
         })?;
-        Residency::compile(spec).map_err(|p| crate::PolicyError::unlocated("<residency>", p))
+        Residency::compile(spec).map_err(|p| crate::error::PolicyError::unlocated("<residency>", p))
     }
 
     /// Load from YAML with file, line and column on every problem.
     #[cfg(feature = "yaml")]
-    pub fn from_yaml(source: &str, text: &str) -> Result<Residency, crate::PolicyError> {
+    pub fn from_yaml(source: &str, text: &str) -> Result<Residency, crate::error::PolicyError> {
         crate::yaml::load(source, text, Residency::compile)
     }
 
@@ -135,7 +137,7 @@ impl Residency {
         source: &str,
         text: &str,
         complete: impl FnOnce(&mut ResidencySpec) -> Result<(), String>,
-    ) -> Result<Residency, crate::PolicyError> {
+    ) -> Result<Residency, crate::error::PolicyError> {
         crate::yaml::load(source, text, |mut spec: ResidencySpec| {
             complete(&mut spec).map_err(|message| {
                 vec![SpecProblem {

@@ -120,7 +120,7 @@ fn open_at(
 /// about its contents.
 ///
 /// ```
-/// use pii_core::{reveal, Engine, Expect, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+/// use pii_core::{reveal, Engine, reveal::Expect, Outcome, Policy, keys::PrivateKey, PrivateKeyring, Request, TokenKeys};
 /// let key = PrivateKey::generate("eu-central", "eu-central-1", 1)?;
 /// let mut private = PrivateKeyring::default();
 /// private.push(key);

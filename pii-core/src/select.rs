@@ -821,7 +821,7 @@ mod tests {
 
     #[test]
     fn params_keep_raw_text() {
-        let p = crate::params::pairs("email=a%40b.de&&q&x=1=2", crate::Part::Query);
+        let p = crate::params::pairs("email=a%40b.de&&q&x=1=2", crate::location::Part::Query);
         assert_eq!(p.len(), 4);
         assert_eq!(p[0].value, b"a@b.de");
         assert_eq!(p[1].raw, "");

@@ -187,6 +187,7 @@ impl fmt::Display for SelectorSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ActionKind {
     /// Public-key encryption to every region of the policy's zone (reversible at the origin;
     /// restores the original JSON type).
@@ -214,7 +215,30 @@ impl ActionKind {
         }
     }
 
-    /// Every action, in the order of reports.
+    /// What the action did to a value, as test cases and reports say it (`encrypted`,
+    /// `tokenized`, `masked`, `replaced`, `hashed`).
+    pub const fn done(self) -> &'static str {
+        match self {
+            ActionKind::Encrypt => "encrypted",
+            ActionKind::Tokenize => "tokenized",
+            ActionKind::Mask => "masked",
+            ActionKind::Redact => "replaced",
+            ActionKind::Hash => "hashed",
+        }
+    }
+
+    /// The name of its count in metrics (CloudWatch embedded metric format, `docs/operations.md`).
+    pub const fn metric(self) -> &'static str {
+        match self {
+            ActionKind::Encrypt => "FieldsEncrypted",
+            ActionKind::Tokenize => "FieldsTokenized",
+            ActionKind::Mask => "FieldsMasked",
+            ActionKind::Redact => "FieldsRedacted",
+            ActionKind::Hash => "FieldsHashed",
+        }
+    }
+
+    /// Every action, in the order of reports (and of declaration: `ALL[k as usize] == k`).
     pub const ALL: [ActionKind; 5] = [
         ActionKind::Encrypt,
         ActionKind::Tokenize,
@@ -224,10 +248,70 @@ impl ActionKind {
     ];
 }
 
+/// How many values each action protected in one request: for logs, metrics and reports.
+/// Grows with [`ActionKind`]: a new kind is counted everywhere without a change here.
+///
+/// ```
+/// use pii_core::spec::{ActionCounts, ActionKind};
+/// let mut counts = ActionCounts::default();
+/// counts.add(ActionKind::Encrypt);
+/// counts.add(ActionKind::Encrypt);
+/// counts.add(ActionKind::Mask);
+/// assert_eq!(counts.get(ActionKind::Encrypt), 2);
+/// assert_eq!(counts.total(), 3);
+/// let shown: Vec<String> = counts.nonzero().map(|(k, n)| format!("{n} {}", k.as_str())).collect();
+/// assert_eq!(shown, ["2 encrypt", "1 mask"]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionCounts([usize; ActionKind::ALL.len()]);
+
+impl ActionCounts {
+    /// One more value protected by `kind`.
+    pub fn add(&mut self, kind: ActionKind) {
+        self.0[kind as usize] = self.0[kind as usize].saturating_add(1);
+    }
+
+    /// Sets the count of `kind`.
+    pub fn set(&mut self, kind: ActionKind, count: usize) {
+        self.0[kind as usize] = count;
+    }
+
+    /// The count of `kind`.
+    pub fn get(&self, kind: ActionKind) -> usize {
+        self.0[kind as usize]
+    }
+
+    /// Every kind with its count, in the order of [`ActionKind::ALL`].
+    pub fn iter(&self) -> impl Iterator<Item = (ActionKind, usize)> + '_ {
+        ActionKind::ALL.iter().map(|&k| (k, self.get(k)))
+    }
+
+    /// The kinds that protected at least one value, with their counts.
+    pub fn nonzero(&self) -> impl Iterator<Item = (ActionKind, usize)> + '_ {
+        self.iter().filter(|&(_, n)| n > 0)
+    }
+
+    /// All values protected.
+    pub fn total(&self) -> usize {
+        self.0.iter().fold(0, |a, &n| a.saturating_add(n))
+    }
+}
+
+impl FromIterator<ActionKind> for ActionCounts {
+    fn from_iter<I: IntoIterator<Item = ActionKind>>(kinds: I) -> Self {
+        let mut counts = ActionCounts::default();
+        for kind in kinds {
+            counts.add(kind);
+        }
+        counts
+    }
+}
+
 /// What happens when a rule cannot be applied to a value it selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum OnError {
     /// Reject the whole request with 422 (the default: fail closed).
     #[default]
@@ -311,7 +395,7 @@ impl fmt::Display for SpecPath {
     }
 }
 
-/// A problem found while compiling a policy; [`PolicyError`](crate::PolicyError) adds the file,
+/// A problem found while compiling a policy; [`PolicyError`](crate::error::PolicyError) adds the file,
 /// line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -325,4 +409,51 @@ pub struct SpecProblem {
 /// An RFC 9110 `tchar`: a byte a header or cookie name may hold.
 pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The JSON Schema of the policy language, as written to `policies/schema.json`.
+///
+/// ```
+/// let schema = pii_core::spec::policy_schema();
+/// assert!(schema.contains("\"apiVersion\""));
+/// ```
+#[cfg(feature = "schema")]
+pub fn policy_schema() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&schemars::schema_for!(PolicySpec)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The JSON Schema of residency configurations, as written to `policies/residency.schema.json`.
+///
+/// ```
+/// assert!(pii_core::spec::residency_schema().contains("\"countries\""));
+/// ```
+#[cfg(feature = "schema")]
+pub fn residency_schema() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&schemars::schema_for!(crate::residency::ResidencySpec))
+            .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_count_slot_and_report_names() {
+        // `ActionCounts` indexes by declaration order: `ALL` must list every kind in it.
+        for (i, kind) in ActionKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind:?}");
+        }
+        let mut names: Vec<&str> = ActionKind::ALL.iter().map(|k| k.metric()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ActionKind::ALL.len());
+        let counts: ActionCounts = ActionKind::ALL.iter().copied().collect();
+        assert!(counts.iter().all(|(_, n)| n == 1));
+    }
 }

@@ -18,7 +18,7 @@
 //! came through the edge).
 //!
 //! ```
-//! use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+//! use pii_core::{Engine, Outcome, Policy, keys::PrivateKey, PrivateKeyring, Request, TokenKeys};
 //! use pii_core::strict::{Strict, StrictError};
 //!
 //! let mut keys = PrivateKeyring::new();
@@ -53,7 +53,7 @@ use crate::policy::Policy;
 use crate::request::Request;
 use crate::reveal::{reveal, Expect, RevealError, Revealed};
 use crate::spec::ActionKind;
-use crate::{Error, PolicyError};
+use crate::{error::PolicyError, Error};
 
 /// What a location selected by a rule must hold at the origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +258,7 @@ fn reason_code(reason: &RejectReason) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{PrivateKey, TokenKeys};
+    use crate::{keys::PrivateKey, TokenKeys};
 
     fn policy() -> Policy {
         Policy::from_json(

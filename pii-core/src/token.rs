@@ -90,7 +90,7 @@ impl Normalize {
     /// The step of a name (`"nfkc"`), as in a policy.
     ///
     /// ```
-    /// use pii_core::Normalize;
+    /// use pii_core::token::Normalize;
     /// assert_eq!(Normalize::from_name("email-domain"), Some(Normalize::EmailDomain));
     /// assert_eq!(Normalize::from_name("NFKC"), None);
     /// ```
@@ -273,7 +273,7 @@ pub struct Token {
 /// the rule's `normalize` list (empty for none). The first token is what the edge writes now.
 ///
 /// ```
-/// use pii_core::{tokens, Normalize, TokenKeys};
+/// use pii_core::{token::tokens, token::Normalize, TokenKeys};
 /// let keys = TokenKeys::from_jwks(r#"{"keys":[
 ///   {"kty":"oct","domain":"email","created":100,"k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"},
 ///   {"kty":"oct","domain":"email","created":200,"k":"bmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXI"}

@@ -45,9 +45,9 @@ impl PolicyError {
     /// let text = "apiVersion: pii-edge/v1\nname: p\nmatch: {}\nrules:\n  - select: { header: x-id }\n    action: encrypt\n";
     /// let policy = pii_core::Policy::from_yaml("p.yaml", text)?;
     /// let problem = policy.zone_problem().expect("no zone");
-    /// let err = pii_core::PolicyError::located_in_yaml("p.yaml", text, vec![problem]);
+    /// let err = pii_core::error::PolicyError::located_in_yaml("p.yaml", text, vec![problem]);
     /// assert!(err.to_string().starts_with("p.yaml:6:5: policy `p` encrypts but has no `zone`"), "{err}");
-    /// # Ok::<(), pii_core::PolicyError>(())
+    /// # Ok::<(), pii_core::error::PolicyError>(())
     /// ```
     pub fn located_in_yaml(source: &str, text: &str, problems: Vec<SpecProblem>) -> PolicyError {
         locate(source, text, problems)

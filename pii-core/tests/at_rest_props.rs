@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use pii_core::at_rest::{self, SubjectKey};
 use pii_core::envelope::{Binding, TestSealer, ValueKind};
-use pii_core::{Location, Part, PathElement, PrivateKey, PrivateKeyring};
+use pii_core::{keys::PrivateKey, location::Part, location::PathElement, Location, PrivateKeyring};
 use proptest::prelude::*;
 
 fn keys() -> &'static PrivateKeyring {

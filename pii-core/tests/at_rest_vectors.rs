@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use pii_core::at_rest::{self, AtRestError, SubjectKey};
 use pii_core::envelope::{self, Binding, TestSealer, ValueKind};
-use pii_core::{Location, Part, PathElement, PrivateKey, PrivateKeyring};
+use pii_core::{keys::PrivateKey, location::Part, location::PathElement, Location, PrivateKeyring};
 use serde_json::{json, Value};
 
 const ZONE: &str = "eu-central";

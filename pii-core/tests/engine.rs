@@ -4,8 +4,8 @@
 #![cfg(all(feature = "open", feature = "yaml"))]
 
 use pii_core::{
-    reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, RejectReason,
-    Rejection, Request, TokenKeys,
+    engine::RejectReason, keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring,
+    Protected, Rejection, Request, TokenKeys,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -82,7 +82,7 @@ fn encrypts_and_reveals_every_json_type() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("test"),
             zone: Some(ZONE),
         },
@@ -111,7 +111,7 @@ fn each_region_of_the_zone_opens_alone() {
         let r = reveal(
             &ring(&[key]),
             &p.request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some("test"),
                 zone: Some(ZONE),
             },
@@ -139,7 +139,7 @@ fn ciphertext_moved_to_another_field_does_not_open() {
     assert!(reveal(
         &private,
         &moved,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("test"),
             zone: Some(ZONE)
         }
@@ -148,7 +148,7 @@ fn ciphertext_moved_to_another_field_does_not_open() {
     assert!(reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("other-policy"),
             zone: Some(ZONE)
         }
@@ -157,7 +157,7 @@ fn ciphertext_moved_to_another_field_does_not_open() {
     assert!(reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("test"),
             zone: Some("eu-west")
         }
@@ -217,7 +217,7 @@ fn removals_keep_json_valid_and_locations_follow() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("test"),
             zone: Some(ZONE),
         },
@@ -414,7 +414,7 @@ fn query_form_header_cookie() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("test"),
             zone: Some(ZONE),
         },
@@ -525,7 +525,7 @@ proptest! {
         let in_v: Value = serde_json::from_str(&body).expect("json");
         prop_assert_eq!(strip(&out_v), strip(&in_v));
         if action == 0 {
-            let opened = reveal(&private, &p.request, pii_core::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
+            let opened = reveal(&private, &p.request, pii_core::reveal::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
             prop_assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
         }
     }
@@ -537,7 +537,7 @@ proptest! {
         let e = engine("rules:\n  - select: { json: '$.v' }\n    action: encrypt\n", &private);
         let body = format!("{{\"v\": {}, \"w\": 1}}", v);
         let p = protected(e.apply(&json_req(&body)));
-        let opened = reveal(&private, &p.request, pii_core::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
+        let opened = reveal(&private, &p.request, pii_core::reveal::Expect { policy: Some("test"), zone: Some(ZONE) }).expect("reveal");
         prop_assert_eq!(String::from_utf8(opened.request.body).expect("utf8"), body);
     }
 }
@@ -556,7 +556,7 @@ fn recipient_block(envelope: &str) -> Vec<u8> {
 
 #[test]
 fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
-    use pii_core::Reuse;
+    use pii_core::danger::Reuse;
     use std::time::Duration;
     let private = keys();
     let req = json_req(r#"{"user":{"email":"erika@example.de"}}"#);
@@ -583,7 +583,7 @@ fn one_encapsulation_per_request_without_reuse_and_bounded_reuse_with_it() {
             let opened = reveal(
                 &private,
                 &p.request,
-                pii_core::Expect {
+                pii_core::reveal::Expect {
                     policy: Some("test"),
                     zone: Some(ZONE),
                 },

@@ -10,7 +10,8 @@ use pii_core::envelope::{
     ValueKind, MAX_PLAINTEXT, MAX_RECIPIENTS,
 };
 use pii_core::{
-    KeyError, Location, Part, PathElement, PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys,
+    keys::KeyError, keys::PrivateKey, location::Part, location::PathElement, Location,
+    PrivateKeyring, PublicKeyring, TokenKeys,
 };
 use proptest::prelude::*;
 
@@ -729,7 +730,7 @@ proptest! {
 /// space separating cookies too; the value replaced in place.
 #[test]
 fn reveal_reads_cookies_as_the_spec_says() {
-    use pii_core::{reveal, Expect, Request};
+    use pii_core::{reveal, reveal::Expect, Request};
     let ring = ring_of(vec![key("eu-central-1", 1)]);
     let at = |i| binding("p", Location::field(Part::Cookie, "session_id", i));
     let sealed = seal_all(

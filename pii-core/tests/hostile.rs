@@ -10,8 +10,8 @@
 
 use pii_core::envelope::{open, open_expecting, Binding, OpenError, ValueKind};
 use pii_core::{
-    reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, Rejection, Request,
-    TokenKeys,
+    keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring, Protected, Rejection,
+    Request, TokenKeys,
 };
 use serde_json::Value;
 
@@ -215,7 +215,7 @@ fn nesting_at_the_highest_limit_is_protected_on_a_small_stack() {
         let opened = reveal(
             &private,
             &p.request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some("hostile"),
                 zone: Some(ZONE),
             },
@@ -243,7 +243,7 @@ fn one_megabyte_strings() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },
@@ -306,7 +306,7 @@ fn numbers_out_of_range_are_rejected_and_big_ones_kept_exactly() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },
@@ -518,7 +518,7 @@ fn repeated_and_percent_encoded_query_parameters_are_all_protected() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },
@@ -579,7 +579,7 @@ fn repeated_and_odd_case_headers_are_all_protected() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },
@@ -617,7 +617,7 @@ fn padded_cookie_names_are_protected() {
     let opened = reveal(
         &private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hostile"),
             zone: Some(ZONE),
         },
@@ -797,7 +797,7 @@ fn reveal_opens_a_sealed_root() {
         let opened = reveal(
             &private,
             &p.request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some("hostile"),
                 zone: Some(ZONE),
             },

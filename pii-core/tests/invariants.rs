@@ -16,7 +16,9 @@
 use std::sync::OnceLock;
 
 use pii_core::envelope::{open, open_expecting, Binding, TestSealer, ValueKind};
-use pii_core::{reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+use pii_core::{
+    keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring, Request, TokenKeys,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
@@ -619,6 +621,7 @@ fn check_case(
             return Ok(());
         }
         Outcome::Unmatched => return Err(TestCaseError::fail("the policy matches everything")),
+        other => return Err(TestCaseError::fail(format!("unknown outcome {other:?}"))),
     };
     prop_assert!(!refused_type, "a body of an uninspected type was forwarded");
     prop_assert!(
@@ -737,12 +740,12 @@ fn check_case(
     let sealed = p
         .fields
         .iter()
-        .filter(|f| f.action == pii_core::ActionKind::Encrypt && !f.removed)
+        .filter(|f| f.action == pii_core::spec::ActionKind::Encrypt && !f.removed)
         .count();
     let opened = reveal(
         &k.private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("gen"),
             zone: Some(ZONE),
         },
@@ -800,7 +803,7 @@ proptest! {
         let recipients = public.recipients(ZONE).expect("recipients");
         let mut sealer = TestSealer::new(&recipients, ZONE).expect("sealer");
         let kind = ValueKind::from_code(kind).expect("kind");
-        let at = |name: &str| pii_core::Location::field(pii_core::Part::Query, name, 0);
+        let at = |name: &str| pii_core::Location::field(pii_core::location::Part::Query, name, 0);
         let binding = Binding::new(policy.as_str(), ZONE, at(&location));
         let text = sealer.seal(&binding, kind, &plaintext).expect("seal");
         let opened = open(&k.private, &text).expect("open");

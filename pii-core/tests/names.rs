@@ -1,5 +1,5 @@
 //! The name equivalence of issue 13 through the engine (`docs/policy.md`, "Names"): a name
-//! equivalent to a selected one (`pii_core::names`) but not selected as written is refused
+//! equivalent to a selected one (`pii_core::hooks::names`) but not selected as written is refused
 //! (400 `ambiguous-name`) at every place a rule can select; where origins differ in which part
 //! they read (cookies split on `,`, form fields in the query string), the union is protected;
 //! encodings origins read differently are refused.
@@ -42,6 +42,7 @@ fn answer(e: &Engine, req: &Request) -> String {
             )
         }
         Outcome::Unmatched => "unmatched".into(),
+        other => format!("unknown outcome {other:?}"),
     }
 }
 

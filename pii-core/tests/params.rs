@@ -5,7 +5,7 @@
 //! by the engine itself. Each check names the framework behaviour it stands for
 //! (docs/policy.md, "Parameters", "Body shapes", "Path readings").
 
-use pii_core::{Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, TokenKeys};
+use pii_core::{keys::PrivateKey, Engine, Outcome, Policy, PrivateKeyring, Request, TokenKeys};
 
 const ZONE: &str = "eu-central";
 
@@ -49,6 +49,7 @@ fn outcome(engine: &Engine, req: &Request) -> String {
         }
         Outcome::Unmatched => "forwarded-unmatched".into(),
         Outcome::Rejected(r) => r.reason.code().into(),
+        other => format!("unknown outcome {other:?}"),
     }
 }
 
@@ -392,7 +393,7 @@ fn a_cookie_without_equals_comes_back_with_one() {
 mod properties {
     use super::*;
     use pii_core::params::{pairs, readings};
-    use pii_core::{route, Part};
+    use pii_core::{engine::route, location::Part};
     use proptest::prelude::*;
 
     fn spelled() -> impl Strategy<Value = String> {

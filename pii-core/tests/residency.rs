@@ -3,7 +3,8 @@
 #![cfg(all(feature = "yaml", feature = "open"))]
 
 use pii_core::{
-    reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Request, Residency, TokenKeys,
+    keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring, Request, Residency,
+    TokenKeys,
 };
 
 const EU_EEA: [&str; 30] = [
@@ -152,7 +153,7 @@ fn fields_are_sealed_to_the_resolved_zone_and_refused_elsewhere() {
         let opened = reveal(
             &own,
             &p.request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some("orders"),
                 zone: Some(zone),
             },
@@ -160,7 +161,7 @@ fn fields_are_sealed_to_the_resolved_zone_and_refused_elsewhere() {
         let also = reveal(
             &own,
             &p.request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some("orders"),
                 zone: Some("eu-west"),
             },

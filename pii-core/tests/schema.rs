@@ -19,19 +19,19 @@ fn check(file: &str, generated: String) {
 
 #[test]
 fn committed_schema_matches_the_types() {
-    check("schema.json", pii_core::policy_schema());
+    check("schema.json", pii_core::spec::policy_schema());
 }
 
 #[test]
 fn committed_residency_schema_matches_the_types() {
-    check("residency.schema.json", pii_core::residency_schema());
+    check("residency.schema.json", pii_core::spec::residency_schema());
 }
 
 #[test]
 fn example_policies_validate_against_the_schema_shape() {
     // Every example policy, read as plain data, only uses keys the schema knows.
     let schema: serde_json::Value =
-        serde_json::from_str(&pii_core::policy_schema()).expect("schema is JSON");
+        serde_json::from_str(&pii_core::spec::policy_schema()).expect("schema is JSON");
     let props = schema["properties"].as_object().expect("properties");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     for entry in std::fs::read_dir(dir).expect("policies dir") {

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use pii_core::envelope::{open_expecting, Binding, TestSealer, ValueKind};
 use pii_core::{
-    reveal, Engine, Outcome, Policy, PrivateKey, PrivateKeyring, PublicKeyring, Request, Residency,
-    TokenKeys,
+    keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring, PublicKeyring, Request,
+    Residency, TokenKeys,
 };
 use serde_json::Value;
 
@@ -312,7 +312,7 @@ fn protected_requests_reports_and_debug_never_carry_plaintext() {
     let revealed = reveal(
         &f.private,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hygiene"),
             zone: Some(ZONE),
         },
@@ -378,7 +378,7 @@ fn opening_errors_never_carry_plaintext_or_keys() {
     let err = reveal(
         &other,
         &p.request,
-        pii_core::Expect {
+        pii_core::reveal::Expect {
             policy: Some("hygiene"),
             zone: Some(ZONE),
         },

@@ -1,7 +1,9 @@
 //! `tokenize` with `normalize` through the engine, token key rotation, and what `check`
 //! refuses (issue 17, point 2).
 
-use pii_core::{tokens, Engine, Normalize, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+use pii_core::{
+    token::tokens, token::Normalize, Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys,
+};
 
 const OLD: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA";
 const NEW: &str = "bmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXI";

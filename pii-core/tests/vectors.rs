@@ -26,8 +26,8 @@ use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
 use pii_core::envelope::{is_envelope, open, open_expecting, Binding, TestSealer, ValueKind};
 use pii_core::{
-    Engine, Location, Outcome, Part, PathElement, Policy, PrivateKey, PrivateKeyring,
-    PublicKeyring, Request, TokenKeys,
+    keys::PrivateKey, location::Part, location::PathElement, Engine, Location, Outcome, Policy,
+    PrivateKeyring, PublicKeyring, Request, TokenKeys,
 };
 use serde_json::{json, Value};
 
@@ -46,6 +46,7 @@ fn kind_name(kind: ValueKind) -> &'static str {
         ValueKind::Null => "null",
         ValueKind::Object => "object",
         ValueKind::Array => "array",
+        other => panic!("{other:?}: a value kind docs/envelope.md does not name"),
     }
 }
 

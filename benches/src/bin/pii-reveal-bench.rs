@@ -40,7 +40,7 @@ fn run(args: &[String]) -> Result<String, String> {
             req = req.with_header(name, value);
         }
     }
-    let once = || pii_core::reveal(&keys, &req, pii_core::Expect::default());
+    let once = || pii_core::reveal(&keys, &req, pii_core::reveal::Expect::default());
     let opened = once().map_err(|e| e.to_string())?.opened();
     let median = pii_bench::median_us(once)?;
     Ok(format!(

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pii_core::envelope::{self, OpenError};
 use pii_core::receipt;
 use pii_core::strict::{Strict, StrictError};
-use pii_core::{Location, Part, PathElement};
+use pii_core::{location::Part, location::PathElement, Location};
 
 /// An error for JavaScript: `kind` becomes the error's `code`.
 #[derive(Debug)]
@@ -67,7 +67,7 @@ fn open_failure(e: OpenError) -> Failure {
 }
 
 /// `Kind|location`: index.js splits it into the class and the `location` property.
-fn reveal_failure(e: pii_core::RevealError) -> Failure {
+fn reveal_failure(e: pii_core::reveal::RevealError) -> Failure {
     Failure {
         kind: e.error.name(),
         message: e.to_string(),
@@ -423,7 +423,7 @@ pub mod exports {
             let mut request = pii_core::Request::new(method, path).with_query(query);
             request.headers = pairs(headers)?;
             request.body = body.to_vec();
-            let expect = pii_core::Expect {
+            let expect = pii_core::reveal::Expect {
                 policy: policy.as_deref(),
                 zone: zone.as_deref(),
             };

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use edge_fn::scan::detect::{context::Field, detect};
 use pii_core::batch::{self, Class, Rewrapped};
 use pii_core::envelope::{self, ValueKind};
-use pii_core::{Normalize, PublicKeyring, TokenKeys};
+use pii_core::{token::Normalize, PublicKeyring, TokenKeys};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -294,7 +294,7 @@ fn subject_tokens(
                 .ok_or_else(|| PyValueError::new_err(format!("unknown normalization `{n}`")))
         })
         .collect::<PyResult<Vec<_>>>()?;
-    pii_core::tokens(&keys, domain, &steps, value.as_bytes())
+    pii_core::token::tokens(&keys, domain, &steps, value.as_bytes())
         .map(|found| found.into_iter().map(|t| t.token).collect())
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }

@@ -12,7 +12,7 @@ mod erasure;
 use pii_core::envelope::{self, OpenError as CoreOpenError, ValueKind};
 use pii_core::receipt::{self, ReceiptError as CoreReceiptError};
 use pii_core::strict::{Strict, StrictError};
-use pii_core::{Location as CoreLocation, Part, PathElement};
+use pii_core::{location::Part, location::PathElement, Location as CoreLocation};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
@@ -109,7 +109,7 @@ create_exception!(
     "A request without a valid, fresh receipt of the edge. `code` names the failed check."
 );
 
-fn key_error(e: pii_core::KeyError) -> PyErr {
+fn key_error(e: pii_core::keys::KeyError) -> PyErr {
     InvalidKeys::new_err(e.to_string())
 }
 
@@ -402,7 +402,7 @@ impl PrivateKeyring {
         if let Some(body) = body {
             request.body = body_bytes(body)?;
         }
-        let expect = pii_core::Expect { policy, zone };
+        let expect = pii_core::reveal::Expect { policy, zone };
         let revealed = match strict {
             Some(policies) => py
                 .detach(|| policies.strict.reveal(&self.inner, &request, expect))
@@ -491,7 +491,7 @@ fn open_error(e: CoreOpenError) -> PyErr {
 }
 
 /// An open error raised for a value of a request: the message and `.location` say where.
-fn reveal_error(py: Python<'_>, e: pii_core::RevealError) -> PyErr {
+fn reveal_error(py: Python<'_>, e: pii_core::reveal::RevealError) -> PyErr {
     let err = open_error(e.error);
     let text = format!("{}", e);
     let value = err.value(py);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pii_core::{FieldReport, Outcome, Request};
+use pii_core::{engine::FieldReport, Outcome, Request};
 use serde::Serialize;
 
 use super::files;
@@ -160,6 +160,12 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
             detail: Some(r.reason.to_string()),
             ..ApplyOut::default()
         },
+        _ => {
+            return Err(CliError::new(format!(
+                "internal: {}",
+                "an engine outcome this version does not know"
+            )))
+        }
     };
     outln!("{}", pretty(&out));
     Ok(ExitCode::SUCCESS)
@@ -290,8 +296,7 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
         Outcome::Protected(p) => {
             let counts: Vec<String> = p
                 .counts()
-                .iter()
-                .filter(|(_, n)| *n > 0)
+                .nonzero()
                 .map(|(k, n)| format!("{n} {}", k.as_str()))
                 .collect();
             let zone = zone_of(&p.policy)
@@ -379,6 +384,7 @@ fn explain(original: &Request, outcome: &Outcome, zone_of: impl Fn(&str) -> Opti
                 );
             }
         }
+        _ => outln!("{target}: an engine outcome this version does not know"),
     }
 }
 
@@ -387,7 +393,7 @@ pub(crate) fn run_reveal(args: RevealArgs) -> CliResult {
     let keys = files::load_private(&args.keys)?;
     let policy = args.policy.clone().or(loaded.policy);
     let zone = args.zone.clone().or(loaded.zone);
-    let expect = pii_core::Expect {
+    let expect = pii_core::reveal::Expect {
         policy: policy.as_deref(),
         zone: zone.as_deref(),
     };

@@ -168,7 +168,10 @@ pub(crate) fn issuer_jwks(args: &[String]) -> Result<Vec<IssuerJwks>, CliError> 
 }
 
 /// Puts each given key set into its issuer of the residency's `identity`.
-fn put_issuer_jwks(spec: &mut pii_core::ResidencySpec, given: &[IssuerJwks]) -> Result<(), String> {
+fn put_issuer_jwks(
+    spec: &mut pii_core::residency::ResidencySpec,
+    given: &[IssuerJwks],
+) -> Result<(), String> {
     if given.is_empty() {
         return Ok(());
     }

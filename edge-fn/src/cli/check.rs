@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use edge_fn::cloudfront::restricted_header_rules;
-use pii_core::{Diagnostic, Policy, TokenKeys};
+use pii_core::{error::Diagnostic, Policy, TokenKeys};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
@@ -170,7 +170,7 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         }
         files_bad += 1;
         let text = files::read_text(file).unwrap_or_default();
-        let located = pii_core::PolicyError::located_in_yaml(&shown(file), &text, problems);
+        let located = pii_core::error::PolicyError::located_in_yaml(&shown(file), &text, problems);
         diagnostics.extend(located.diagnostics().iter().cloned());
     }
 
@@ -311,7 +311,7 @@ fn refused_requests(
 ) -> Result<Vec<String>, super::CliError> {
     let pass = match args.unmatched {
         Unmatched::Reject => Some(
-            pii_core::PassThrough::new(&args.pass_through)
+            pii_core::engine::PassThrough::new(&args.pass_through)
                 .map_err(|e| super::CliError::new(format!("--pass-through: {e}")))?,
         ),
         Unmatched::Forward => None,
@@ -340,7 +340,7 @@ fn refused_requests(
         };
         let req = loaded.request;
         let at = format!("{} {}", req.method, req.path);
-        match pii_core::route(policies.iter().copied(), &req) {
+        match pii_core::engine::route(policies.iter().copied(), &req) {
             Err(reason) => lines.push(format!(
                 "refused: {name}: {at}: {} ({reason})",
                 reason.code()

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use pii_core::{Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys};
+use pii_core::{error::Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys};
 
 use super::style::{errln, Stream, Style};
 use super::CliError;

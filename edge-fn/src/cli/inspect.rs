@@ -1,9 +1,9 @@
 //! Read a value of a request at a location as the engine reports it (`pii_core::Location`:
 //! `json:$['user']['email']`, `query:email#1`, `form:cvv`, `header:x-national-id`,
-//! `cookie:session`). JSON values are found by pii-core's own scanner (`pii_core::json_span`).
+//! `cookie:session`). JSON values are found by pii-core's own scanner (`pii_core::hooks::json_span`).
 
 use pii_core::params::percent_decode;
-use pii_core::{json_span, Location, Part, Request};
+use pii_core::{hooks::json_span, location::Part, Location, Request};
 use serde_json::Value;
 
 /// A value found at a location.
@@ -83,6 +83,7 @@ fn field_at(req: &Request, part: Part, name: &str, index: usize) -> Option<Found
                 raw: c.raw_value.as_bytes().to_vec(),
                 text: String::from_utf8_lossy(&c.value).into_owned(),
             }),
+        _ => None,
     }
 }
 

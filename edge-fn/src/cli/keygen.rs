@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use pii_core::receipt::{ReceiptKeys, ReceiptSigner};
-use pii_core::{PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
+use pii_core::{keys::PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
 use serde_json::Value;
 
 use super::files::{read_text, shown, write_file};
@@ -214,7 +214,7 @@ fn token_keys(domains: &[String], dir: &Path, rotate: bool) -> CliResult {
 /// The keys of an existing key set file (checked with `validate`), or none.
 fn existing_keys(
     path: &Path,
-    validate: impl Fn(&str) -> Result<(), pii_core::KeyError>,
+    validate: impl Fn(&str) -> Result<(), pii_core::keys::KeyError>,
 ) -> Result<Vec<Value>, CliError> {
     if !path.exists() {
         return Ok(Vec::new());

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use pii_core::{KeyError, PublicKeyring};
+use pii_core::{keys::KeyError, PublicKeyring};
 
 use super::files::write_file;
 use super::files::{read_text, shown};

@@ -191,7 +191,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Draft(args) => draft::run(args),
         Command::Schema => {
-            style::out(&pii_core::policy_schema());
+            style::out(&pii_core::spec::policy_schema());
             Ok(ExitCode::SUCCESS)
         }
     };

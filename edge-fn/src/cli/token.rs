@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pii_core::{ActionKind, Normalize, TokenKeys};
+use pii_core::{spec::ActionKind, token::Normalize, TokenKeys};
 use serde::Serialize;
 
 use super::files::{self, shown};
@@ -102,7 +102,7 @@ pub(crate) fn run(args: TokenArgs) -> CliResult {
     } else {
         args.value.clone().into_bytes()
     };
-    let found = pii_core::tokens(&keys, &args.domain, &steps, &value)
+    let found = pii_core::token::tokens(&keys, &args.domain, &steps, &value)
         .map_err(|e| CliError::new(format!("{}: {e}", shown(&tokens_path))))?;
     match args.format {
         Format::Json => {

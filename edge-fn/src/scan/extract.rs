@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use pii_core::{Location, Part, PathElement, Request};
+use pii_core::{location::Part, location::PathElement, Location, Request};
 use serde_json::Value;
 
 use super::detect::{context::Field, detect, Hit};

@@ -2,14 +2,14 @@
 //! form), and what the scanner needs beside it: the JSONPath that selects a location for every
 //! array element, and whether a protected location covers a found one.
 
-use pii_core::{Location, PathElement};
+use pii_core::{location::PathElement, Location};
 
 /// A JSONPath that selects `path` with every array index replaced by `[*]`
 /// (`$['items'][*]['email']`): what a policy rule needs to cover every element.
 ///
 /// ```
 /// use edge_fn::scan::location::json_selector;
-/// use pii_core::PathElement;
+/// use pii_core::location::PathElement;
 /// let path = [PathElement::Name("items".into()), PathElement::Index(3), PathElement::Name("it's".into())];
 /// assert_eq!(json_selector(&path), r"$['items'][*]['it\'s']");
 /// ```

@@ -74,7 +74,7 @@ impl Origin {
         let revealed = match reveal(
             &self.keys,
             &request,
-            pii_core::Expect {
+            pii_core::reveal::Expect {
                 policy: Some(&self.policy),
                 zone: Some(&self.zone),
             },

@@ -104,7 +104,7 @@ fn a_fresh_edge_output_opens_and_no_response_carries_plaintext() {
 
 #[test]
 fn a_region_of_another_zone_refuses_it() {
-    let key = pii_core::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
+    let key = pii_core::keys::PrivateKey::generate("eu-west", "eu-west-1", 1).expect("key");
     let other = Origin::new(
         &format!("{{\"keys\":[{}]}}", key.to_jwk()),
         "eu-west",

@@ -313,6 +313,7 @@ impl Tally {
                         },
                     }
                 }
+                Some(_) => Coverage::Unchecked,
             };
             uncovered |= coverage.is_uncovered();
             if let Some(g) = self.groups.get_mut(key) {

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use base64::Engine as _;
 use edge_fn::scan::{Detector, Finding, IdScheme};
+use pii_core::{location::Part, location::PathElement, Location};
 use pii_core::{Engine, Outcome, Policy, Request};
-use pii_core::{Location, Part, PathElement};
 use serde_json::{json, Value};
 
 use super::{Coverage, Tally};
@@ -35,7 +35,7 @@ impl Selector {
             return Some(Selector::Json(path.to_string()));
         }
         let (part, name) = shape.split_once(':')?;
-        let part = part.parse::<pii_core::Part>().ok()?.as_str();
+        let part = part.parse::<pii_core::location::Part>().ok()?.as_str();
         let decoded =
             String::from_utf8_lossy(&pii_core::params::percent_decode(name.as_bytes(), false))
                 .into_owned();
@@ -253,7 +253,7 @@ pub(super) fn write(
 pub(crate) fn case_yaml(
     description: &str,
     req: &Request,
-    fields: &[pii_core::FieldReport],
+    fields: &[pii_core::engine::FieldReport],
     absent: &[String],
 ) -> String {
     let mut t = String::new();

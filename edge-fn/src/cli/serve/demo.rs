@@ -21,7 +21,7 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use pii_core::receipt::{verify_receipt, ReceiptKeys, ReceiptRequest, ReceiptSigner};
-use pii_core::{PrivateKey, PrivateKeyring, TokenKeys};
+use pii_core::{keys::PrivateKey, PrivateKeyring, TokenKeys};
 
 use super::super::bundle::BundleArgs;
 use super::super::files;
@@ -375,7 +375,8 @@ fn throwaway_keys() -> Result<Keys, CliError> {
     builder
         .create(&dir)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
-    let made = |e: pii_core::KeyError| CliError::new(format!("cannot make a throwaway key: {e}"));
+    let made =
+        |e: pii_core::keys::KeyError| CliError::new(format!("cannot make a throwaway key: {e}"));
     let mut private = PrivateKeyring::new();
     for region in ["eu-central-1", "eu-central-2"] {
         private.push(PrivateKey::generate("eu-central", region, now.as_secs()).map_err(made)?);

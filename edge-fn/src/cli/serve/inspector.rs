@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
-use pii_core::{FieldReport, Request};
+use pii_core::{engine::FieldReport, Request};
 use serde::{Deserialize, Serialize};
 
 use super::super::apply::{result_of, shorten};

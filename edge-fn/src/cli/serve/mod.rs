@@ -348,7 +348,7 @@ async fn respond(
 /// response: the bundle that ran, the request as the handler saw it, as it was forwarded.
 struct Pending {
     /// The handler's own report of what each rule did.
-    fields: Vec<pii_core::FieldReport>,
+    fields: Vec<pii_core::engine::FieldReport>,
     seen: pii_core::Request,
     forwarded: pii_core::Request,
 }

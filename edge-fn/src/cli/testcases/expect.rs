@@ -4,7 +4,7 @@
 //! body, query and headers, and that the origin can open every envelope.
 
 use pii_core::envelope::{self, Binding};
-use pii_core::{ActionKind, FieldReport, PrivateKeyring, Request};
+use pii_core::{engine::FieldReport, spec::ActionKind, PrivateKeyring, Request};
 use serde_json::Value;
 
 use super::load::{Expect, FieldExpect, OutcomeKind};
@@ -12,7 +12,7 @@ use super::report::{describe, show};
 use super::run::{Forwarded, Happened};
 use crate::cli::inspect;
 use crate::cli::request::Values;
-use pii_core::{json_span, Location, Part, PathElement};
+use pii_core::{hooks::json_span, location::Part, location::PathElement, Location};
 
 /// Every way `happened` differs from `expect`; empty when the case holds. `original` is the
 /// request the case sent (`None` when it does not read as one: then nothing was protected),
@@ -237,7 +237,7 @@ pub(super) fn check_protected(
             Some(keys) => match pii_core::reveal(
                 keys,
                 &p.request,
-                pii_core::Expect {
+                pii_core::reveal::Expect {
                     policy: Some(&p.policy),
                     zone: Some(zone),
                 },
@@ -327,11 +327,7 @@ pub(super) fn what_happened(f: &FieldReport) -> String {
     match (f.action, f.removed, f.failed) {
         (_, true, true) => format!("removed ({} did not fit)", f.action.as_str()),
         (_, true, false) => "removed".into(),
-        (ActionKind::Encrypt, ..) => "encrypted".into(),
-        (ActionKind::Tokenize, ..) => "tokenized".into(),
-        (ActionKind::Mask, ..) => "masked".into(),
-        (ActionKind::Redact, ..) => "replaced".into(),
-        (ActionKind::Hash, ..) => "hashed".into(),
+        (kind, ..) => kind.done().into(),
     }
 }
 

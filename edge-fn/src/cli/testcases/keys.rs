@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use pii_core::{ActionKind, Policy, PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
+use pii_core::{
+    keys::PrivateKey, spec::ActionKind, Policy, PrivateKeyring, PublicKeyring, TokenKeys,
+};
 use serde_json::Value;
 
 use crate::cli::files::{find_example_key, read_text};

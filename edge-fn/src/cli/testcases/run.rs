@@ -13,7 +13,7 @@ use edge_fn::cloudfront::{self, BodyAction, CloudFrontEvent, Request as CfReques
 use edge_fn::handler::{self, HandlerOutput, ZONE_HEADER};
 use edge_fn::log::LogSink;
 use edge_fn::problem::PROBLEM_TYPE_BASE;
-use pii_core::{Engine, FieldReport, Request};
+use pii_core::{engine::FieldReport, Engine, Request};
 use serde_json::Value;
 
 /// A request forwarded protected: the policy, what happened to each value, and the request
@@ -171,6 +171,13 @@ pub(super) fn through_engine(engine: &Engine, event: &CloudFrontEvent) -> Happen
             code: r.reason.code().to_string(),
             detail: r.reason.to_string(),
             policy: r.policy,
+            note: None,
+        }),
+        _ => Happened::Rejected(Refused {
+            status: 500,
+            code: "internal".into(),
+            detail: "an engine outcome this version does not know".into(),
+            policy: None,
             note: None,
         }),
     }
