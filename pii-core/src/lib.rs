@@ -62,6 +62,7 @@ mod residency;
 #[cfg(feature = "open")]
 mod reveal;
 mod select;
+mod shape;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;
