@@ -106,6 +106,38 @@ impl ShapeSpec {
     fn is_default(&self) -> bool {
         *self == ShapeSpec::default()
     }
+
+    /// The declared readings in words, one per declaration (what `pii-edge check` and
+    /// `apply --explain` print); empty when nothing is declared.
+    ///
+    /// ```
+    /// let shape: pii_core::spec::ShapeSpec =
+    ///     serde_json::from_str(r#"{"arrayRoot": "batch", "jsonParams": ["variables"]}"#).unwrap();
+    /// assert_eq!(shape.describe()[0], "a JSON array root is a batch: the rules apply to each element");
+    /// ```
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.array_root {
+            Some(ArrayRoot::Batch) => out.push(
+                "a JSON array root is a batch: the rules apply to each element".to_string(),
+            ),
+            Some(ArrayRoot::JsonPatch) => out.push(
+                "a JSON array root is a JSON Patch (RFC 6902): the rules apply to each operation's value at the member its path writes".to_string(),
+            ),
+            None => {}
+        }
+        if let Some(w) = &self.wrapper {
+            out.push(format!(
+                "top-level JSON members are also read under `{w}` (Rails' ParamsWrapper) when the body has no `{w}`"
+            ));
+        }
+        for p in &self.json_params {
+            out.push(format!(
+                "the query parameter or form field `{p}` holds JSON text, read as the member `$.{p}`"
+            ));
+        }
+        out
+    }
 }
 
 /// How an origin reads a JSON body whose root is an array.
