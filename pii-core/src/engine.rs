@@ -661,7 +661,13 @@ impl Engine {
                         json_in_shape(policy, b, at, &mut ctx, f)
                     };
                     // A shape the policy declares (`shape.rs`), else the body as it is.
-                    match crate::shape::json_body(policy, &req.body, &mut one, &mut out.fields)? {
+                    match crate::shape::json_body(
+                        &policy.spec,
+                        policy.max_depth,
+                        &req.body,
+                        &mut one,
+                        &mut out.fields,
+                    )? {
                         Some(body) => body,
                         None => one(&req.body, None, &mut out.fields)?,
                     }
@@ -869,10 +875,27 @@ fn json_shape(
             }
         }
     }
-    if !crate::shape::wraps(policy) && params::wrapped_member(&policy.params, members) {
+    if !crate::shape::wraps(&policy.spec) && params::wrapped_member(&policy.params, members) {
         return Err(RejectReason::AmbiguousName);
     }
     Ok(())
+}
+
+impl From<crate::shape::NotAddressable> for RejectReason {
+    fn from(_: crate::shape::NotAddressable) -> Self {
+        RejectReason::BodyShape
+    }
+}
+
+impl crate::shape::Located for FieldReport {
+    fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn relocate(&mut self, at: &crate::shape::Relocate) {
+        self.location = at.apply(&self.location);
+        self.original = at.apply(&self.original);
+    }
 }
 
 /// One JSON body, real or virtual (a declared shape, `shape.rs`), through the policy's JSON
@@ -1334,7 +1357,7 @@ fn protect_params(
             }
         }
         let as_written = (rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded))
-            || crate::shape::is_json_param(policy, decoded))
+            || crate::shape::json_param_name(&policy.spec, decoded).is_some())
             && raw.split('&').any(|p| p == piece);
         if as_written {
             continue;
@@ -1402,7 +1425,7 @@ fn json_params(
         let decoded = select::percent_decode(name.as_bytes(), true);
         let declared = std::str::from_utf8(&decoded)
             .ok()
-            .filter(|n| crate::shape::is_json_param(policy, n));
+            .and_then(|n| crate::shape::json_param_name(&policy.spec, n));
         let Some(declared) = declared else {
             pieces.push(piece.to_string());
             continue;

@@ -20,21 +20,28 @@
 //! the written member, or remove it), an element or operation of another shape, and a patch
 //! into an array position where a rule selects by index are refused: 422 `body-shape`.
 
-use crate::engine::RejectReason;
 use crate::json::{self, Edit, RewriteError, Seg};
 use crate::location::Location;
-use crate::policy::Policy;
 use crate::spec::{ArrayRoot, PolicySpec, SelectorSpec, SpecPart, SpecPath, SpecProblem};
 
+/// A request the declared reading cannot address: the engine refuses it (422 `body-shape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotAddressable;
+
+/// A report of a protected value, at a location the reading can move (the engine's
+/// `FieldReport`).
+pub(crate) trait Located {
+    /// Where the value is, as reported.
+    fn location(&self) -> &Location;
+    /// Move the report (its location and original location) by `at`.
+    fn relocate(&mut self, at: &Relocate);
+}
+
 /// One JSON body through the policy's JSON rules and checks: the protected text (`None`: not
-/// changed) and the field reports it adds. The [`Relocate`] says where the body's values are
-/// in the request as forwarded (`None`: it is the body).
-pub(crate) type Protect<'a> = dyn FnMut(
-        &[u8],
-        Option<Relocate>,
-        &mut Vec<crate::engine::FieldReport>,
-    ) -> Result<Option<Vec<u8>>, RejectReason>
-    + 'a;
+/// changed), the reports it adds. The [`Relocate`] says where the body's values are in the
+/// request as forwarded (`None`: it is the body); the closure binds envelopes there.
+pub(crate) type Protect<'a, R, E> =
+    dyn FnMut(&[u8], Option<Relocate>, &mut Vec<R>) -> Result<Option<Vec<u8>>, E> + 'a;
 
 /// From a location in a virtual body to the location in the request as forwarded: drop the
 /// first `strip` elements of the path, put `prefix` in front (`$['variables']['email']` of a
@@ -58,18 +65,17 @@ impl Relocate {
     }
 }
 
-/// `protect` on a virtual body at `at`, its field reports moved to their forwarded locations.
-fn relocated(
-    protect: &mut Protect<'_>,
+/// `protect` on a virtual body at `at`, its reports moved to their forwarded locations.
+fn relocated<R: Located, E>(
+    protect: &mut Protect<'_, R, E>,
     body: &[u8],
     at: Relocate,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Vec<u8>>, RejectReason> {
+    fields: &mut Vec<R>,
+) -> Result<Option<Vec<u8>>, E> {
     let start = fields.len();
     let out = protect(body, Some(at.clone()), fields)?;
     for f in &mut fields[start..] {
-        f.location = at.apply(&f.location);
-        f.original = at.apply(&f.original);
+        f.relocate(&at);
     }
     Ok(out)
 }
@@ -146,62 +152,65 @@ fn first_member(path: &str) -> String {
     String::new()
 }
 
-/// Whether the policy declares `name` a JSON parameter (as written, any ASCII case).
-pub(crate) fn is_json_param(policy: &Policy, name: &str) -> bool {
-    policy
-        .spec
-        .shape
+/// The JSON parameter the policy declares under `name` (any ASCII case), as the policy spells
+/// it: the member name of its virtual body.
+pub(crate) fn json_param_name<'p>(spec: &'p PolicySpec, name: &str) -> Option<&'p str> {
+    spec.shape
         .json_params
         .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
+        .find(|p| p.eq_ignore_ascii_case(name))
+        .map(String::as_str)
 }
 
 /// Whether the policy declares a wrapper key (Rails' ParamsWrapper): the engine then reads
 /// the wrapped members instead of refusing them.
-pub(crate) fn wraps(policy: &Policy) -> bool {
-    policy.spec.shape.wrapper.is_some()
+pub(crate) fn wraps(spec: &PolicySpec) -> bool {
+    spec.shape.wrapper.is_some()
 }
 
 /// A JSON body under the policy's declared shape: `Ok(None)` when no declaration applies to
 /// it (the engine reads it as usual), else the protected body (`Some(None)`: unchanged).
-pub(crate) fn json_body(
-    policy: &Policy,
+pub(crate) fn json_body<R: Located, E: From<NotAddressable>>(
+    spec: &PolicySpec,
+    max_depth: usize,
     body: &[u8],
-    protect: &mut Protect<'_>,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Option<Vec<u8>>>, RejectReason> {
-    let shape = &policy.spec.shape;
+    protect: &mut Protect<'_, R, E>,
+    fields: &mut Vec<R>,
+) -> Result<Option<Option<Vec<u8>>>, E> {
+    let shape = &spec.shape;
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     match (first, shape.array_root, &shape.wrapper) {
-        (Some(b'['), Some(ArrayRoot::Batch), _) => batch(policy, body, protect, fields).map(Some),
-        (Some(b'['), Some(ArrayRoot::JsonPatch), _) => {
-            json_patch(policy, body, protect, fields).map(Some)
+        (Some(b'['), Some(ArrayRoot::Batch), _) => {
+            batch(max_depth, body, protect, fields).map(Some)
         }
-        (Some(b'{'), _, Some(key)) => wrapped(policy, key, body, protect, fields),
+        (Some(b'['), Some(ArrayRoot::JsonPatch), _) => {
+            json_patch(spec, max_depth, body, protect, fields).map(Some)
+        }
+        (Some(b'{'), _, Some(key)) => wrapped(max_depth, key, body, protect, fields),
         _ => Ok(None),
     }
 }
 
 /// A batch: every element an object, protected as a body of its own.
-fn batch(
-    policy: &Policy,
+fn batch<R: Located, E: From<NotAddressable>>(
+    max_depth: usize,
     body: &[u8],
-    protect: &mut Protect<'_>,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Vec<u8>>, RejectReason> {
-    let doc = json::parse_strict(body, policy.max_depth).map_err(|_| RejectReason::BodyShape)?;
-    let elements = doc.as_array().ok_or(RejectReason::BodyShape)?;
+    protect: &mut Protect<'_, R, E>,
+    fields: &mut Vec<R>,
+) -> Result<Option<Vec<u8>>, E> {
+    let doc = json::parse_strict(body, max_depth).map_err(|_| NotAddressable)?;
+    let elements = doc.as_array().ok_or(NotAddressable)?;
     if elements.iter().any(|e| !e.is_object()) {
-        return Err(RejectReason::BodyShape);
+        return Err(NotAddressable.into());
     }
     let targets: Vec<Vec<Seg>> = (0..elements.len()).map(|i| vec![Seg::Index(i)]).collect();
     let mut changed = false;
-    let out = json::rewrite(body, &targets, policy.max_depth, |i, raw| {
+    let out = json::rewrite(body, &targets, max_depth, |i, raw| {
         let at = Relocate {
             strip: 0,
             prefix: vec![Seg::Index(i)],
         };
-        Ok(match relocated(protect, raw, at, fields)? {
+        Ok::<_, E>(match relocated(protect, raw, at, fields)? {
             Some(new) => {
                 changed = true;
                 Edit::Replace(new)
@@ -215,17 +224,18 @@ fn batch(
 
 /// A JSON Patch document: each operation's `value` through the rules at the member its `path`
 /// writes.
-fn json_patch(
-    policy: &Policy,
+fn json_patch<R: Located, E: From<NotAddressable>>(
+    spec: &PolicySpec,
+    max_depth: usize,
     body: &[u8],
-    protect: &mut Protect<'_>,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Vec<u8>>, RejectReason> {
+    protect: &mut Protect<'_, R, E>,
+    fields: &mut Vec<R>,
+) -> Result<Option<Vec<u8>>, E> {
     const OPS: [&str; 6] = ["add", "remove", "replace", "move", "copy", "test"];
-    let doc = json::parse_strict(body, policy.max_depth).map_err(|_| RejectReason::BodyShape)?;
-    let ops = doc.as_array().ok_or(RejectReason::BodyShape)?;
-    let by_index = policy.rules.iter().any(|r| match &r.selector {
-        crate::select::CompiledSelector::Json { text, .. } => selects_by_index(text),
+    let doc = json::parse_strict(body, max_depth).map_err(|_| NotAddressable)?;
+    let ops = doc.as_array().ok_or(NotAddressable)?;
+    let by_index = spec.rules.iter().any(|r| match &r.select {
+        SelectorSpec::Json(text) => selects_by_index(text),
         _ => false,
     });
     let mut targets = Vec::new();
@@ -234,15 +244,14 @@ fn json_patch(
         let op_name = op.get("op").and_then(|o| o.as_str());
         let path = op.get("path").and_then(|p| p.as_str());
         let (Some(op_name), Some(path)) = (op_name, path) else {
-            return Err(RejectReason::BodyShape);
+            return Err(NotAddressable.into());
         };
         if !OPS.contains(&op_name) {
-            return Err(RejectReason::BodyShape);
+            return Err(NotAddressable.into());
         }
-        let tokens = pointer(path).ok_or(RejectReason::BodyShape)?;
+        let tokens = pointer(path).ok_or(NotAddressable)?;
         if let Some(from) = op.get("from") {
-            pointer(from.as_str().ok_or(RejectReason::BodyShape)?)
-                .ok_or(RejectReason::BodyShape)?;
+            pointer(from.as_str().ok_or(NotAddressable)?).ok_or(NotAddressable)?;
         }
         // Any `value`, whatever the operation: a lenient implementation may read it.
         if op.get("value").is_none() {
@@ -255,13 +264,13 @@ fn json_patch(
                 .iter()
                 .any(|t| t == "-" || t.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(RejectReason::BodyShape);
+            return Err(NotAddressable.into());
         }
         targets.push(vec![Seg::Index(i), Seg::Name("value".into())]);
         pointers.push((i, tokens));
     }
     let mut changed = false;
-    let out = json::rewrite(body, &targets, policy.max_depth, |k, raw| {
+    let out = json::rewrite(body, &targets, max_depth, |k, raw| {
         let (op, tokens) = &pointers[k];
         let at = Relocate {
             strip: tokens.len(),
@@ -274,7 +283,7 @@ fn json_patch(
             prefix.push(b':');
         }
         let suffix = vec![b'}'; tokens.len()];
-        Ok(match within(protect, at, fields, &prefix, raw, &suffix)? {
+        Ok::<_, E>(match within(protect, at, fields, &prefix, raw, &suffix)? {
             Some(new) => {
                 changed = true;
                 Edit::Replace(new)
@@ -292,15 +301,14 @@ fn json_patch(
 /// others from the plain reading. A member both readings change must be a single value (both
 /// versions then protect all of it); an object or array both change in different places is
 /// refused.
-fn wrapped(
-    policy: &Policy,
+fn wrapped<R: Located, E: From<NotAddressable>>(
+    depth: usize,
     key: &str,
     body: &[u8],
-    protect: &mut Protect<'_>,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Option<Vec<u8>>>, RejectReason> {
-    let depth = policy.max_depth;
-    let doc = json::parse_strict(body, depth).map_err(|_| RejectReason::BodyShape)?;
+    protect: &mut Protect<'_, R, E>,
+    fields: &mut Vec<R>,
+) -> Result<Option<Option<Vec<u8>>>, E> {
+    let doc = json::parse_strict(body, depth).map_err(|_| NotAddressable)?;
     let Some(root) = doc.as_object() else {
         return Ok(None);
     };
@@ -317,13 +325,12 @@ fn wrapped(
         // Nothing under the key: the plain reading alone.
         return Ok(None);
     };
-    let members =
-        |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>, RejectReason> {
-            match json::parse_strict(bytes, depth) {
-                Ok(serde_json::Value::Object(m)) => Ok(m),
-                _ => Err(RejectReason::BodyShape),
-            }
-        };
+    let members = |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>, E> {
+        match json::parse_strict(bytes, depth) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(NotAddressable.into()),
+        }
+    };
     let wrapped = members(&rewrapped)?;
     let mut plain_fields = Vec::new();
     let plain = protect(body, None, &mut plain_fields)?;
@@ -339,10 +346,10 @@ fn wrapped(
         };
         let plain_changed = plain_members.get(k) != Some(original);
         if plain_changed && (original.is_object() || original.is_array()) {
-            return Err(RejectReason::BodyShape);
+            return Err(NotAddressable.into());
         }
         taken.push(k);
-        replacement.push(serde_json::to_vec(w).map_err(|_| RejectReason::Internal)?);
+        replacement.push(serde_json::to_vec(w).map_err(|_| NotAddressable)?);
     }
     let targets: Vec<Vec<Seg>> = taken
         .iter()
@@ -350,14 +357,14 @@ fn wrapped(
         .collect();
     let base = plain.as_deref().unwrap_or(body);
     let out = json::rewrite(base, &targets, depth, |i, _| {
-        Ok::<_, RejectReason>(Edit::Replace(replacement[i].clone()))
+        Ok::<_, E>(Edit::Replace(replacement[i].clone()))
     })
     .map_err(rewrite_error)?;
     let from_wrapped = |loc: &Location| matches!(loc, Location::Json(p) if matches!(p.first(), Some(Seg::Name(n)) if taken.contains(&n)));
     fields.extend(
         plain_fields
             .into_iter()
-            .filter(|f| !from_wrapped(&f.original)),
+            .filter(|f| !from_wrapped(f.location())),
     );
     fields.extend(wrapped_fields);
     Ok(Some(Some(out)))
@@ -365,16 +372,16 @@ fn wrapped(
 
 /// JSON text in a declared query parameter or form field: the protected text (`None`: not
 /// changed), read as the JSON body member `name`. Text that is not JSON is refused.
-pub(crate) fn json_param(
+pub(crate) fn json_param<R: Located, E: From<NotAddressable>>(
     name: &str,
     text: &[u8],
-    protect: &mut Protect<'_>,
-    fields: &mut Vec<crate::engine::FieldReport>,
-) -> Result<Option<Vec<u8>>, RejectReason> {
+    protect: &mut Protect<'_, R, E>,
+    fields: &mut Vec<R>,
+) -> Result<Option<Vec<u8>>, E> {
     let prefix = format!("{{{}:", json::quote(name)).into_bytes();
     // A value that is not JSON text: refused, whatever the origin would do with it.
     if serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err() {
-        return Err(RejectReason::BodyShape);
+        return Err(NotAddressable.into());
     }
     within(protect, Relocate::default(), fields, &prefix, text, b"}")
 }
@@ -383,14 +390,14 @@ pub(crate) fn json_param(
 /// rewrite keeps every byte it does not edit, so the new value sits between the same prefix
 /// and suffix unless a rule protected or removed an ancestor of it, which the request cannot
 /// carry (refused).
-fn within(
-    protect: &mut Protect<'_>,
+fn within<R: Located, E: From<NotAddressable>>(
+    protect: &mut Protect<'_, R, E>,
     at: Relocate,
-    fields: &mut Vec<crate::engine::FieldReport>,
+    fields: &mut Vec<R>,
     prefix: &[u8],
     value: &[u8],
     suffix: &[u8],
-) -> Result<Option<Vec<u8>>, RejectReason> {
+) -> Result<Option<Vec<u8>>, E> {
     let mut virtual_body = Vec::with_capacity(prefix.len() + value.len() + suffix.len());
     virtual_body.extend_from_slice(prefix);
     virtual_body.extend_from_slice(value);
@@ -403,7 +410,7 @@ fn within(
         .and_then(|r| r.strip_suffix(suffix))
     {
         Some(inner) if !inner.is_empty() => Ok(Some(inner.to_vec())),
-        _ => Err(RejectReason::BodyShape),
+        _ => Err(NotAddressable.into()),
     }
 }
 
@@ -455,10 +462,10 @@ fn selects_by_index(path: &str) -> bool {
     false
 }
 
-fn rewrite_error(e: RewriteError<RejectReason>) -> RejectReason {
+fn rewrite_error<E: From<NotAddressable>>(e: RewriteError<E>) -> E {
     match e {
         RewriteError::Edit(reason) => reason,
-        _ => RejectReason::BodyShape,
+        _ => NotAddressable.into(),
     }
 }
 

@@ -318,6 +318,14 @@ fn declared_json_params_are_read_as_the_member_of_their_name() {
         .with_header("Content-Type", "application/x-www-form-urlencoded")
         .with_body(format!("variables={}", urlencode(&vars)).into_bytes());
     assert_eq!(code(&e, &form), "protected");
+    // The name in another ASCII case is the same declared parameter, read under the
+    // policy's spelling.
+    let upper = format!("VARIABLES={}", urlencode(&vars));
+    let p = protected(&e, &Request::new("GET", "/x").with_query(&upper));
+    assert_eq!(
+        p.fields[0].location.to_string(),
+        "json:$['variables']['email']"
+    );
     // Text that is not JSON, other spellings, literals in the document.
     let not_json = Request::new("GET", "/x").with_query("variables=%7B%22email%22%3A");
     assert_eq!(code(&e, &not_json), "body-shape");

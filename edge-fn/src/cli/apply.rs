@@ -132,7 +132,10 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
         explain(&original, &outcome, zone_of);
         if let Outcome::Protected(p) = &outcome {
             let policy = engine.policies().iter().find(|x| x.name() == p.policy);
-            for d in policy.map(|x| x.spec().shape.describe()).unwrap_or_default() {
+            for d in policy
+                .map(|x| x.spec().shape.describe())
+                .unwrap_or_default()
+            {
                 outln!("shape: {d}");
             }
         }
