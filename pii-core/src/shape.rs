@@ -179,14 +179,28 @@ pub(crate) fn json_body<R: Located, E: From<NotAddressable>>(
 ) -> Result<Option<Option<Vec<u8>>>, E> {
     let shape = &spec.shape;
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    match (first, shape.array_root, &shape.wrapper) {
-        (Some(b'['), Some(ArrayRoot::Batch), _) => {
-            batch(max_depth, body, protect, fields).map(Some)
+    let applies = match first {
+        Some(b'[') => shape.array_root.is_some(),
+        Some(b'{') => shape.wrapper.is_some(),
+        _ => false,
+    };
+    if !applies {
+        return Ok(None);
+    }
+    // A body that is not JSON text: the plain reading reports why (400), as for any body.
+    let Ok(doc) = json::parse_strict(body, max_depth) else {
+        return Ok(None);
+    };
+    match (&doc, shape.array_root, &shape.wrapper) {
+        (serde_json::Value::Array(elements), Some(ArrayRoot::Batch), _) => {
+            batch(max_depth, body, elements, protect, fields).map(Some)
         }
-        (Some(b'['), Some(ArrayRoot::JsonPatch), _) => {
-            json_patch(spec, max_depth, body, protect, fields).map(Some)
+        (serde_json::Value::Array(ops), Some(ArrayRoot::JsonPatch), _) => {
+            json_patch(spec, max_depth, body, ops, protect, fields).map(Some)
         }
-        (Some(b'{'), _, Some(key)) => wrapped(max_depth, key, body, protect, fields),
+        (serde_json::Value::Object(root), _, Some(key)) => {
+            wrapped(max_depth, key, body, root, protect, fields)
+        }
         _ => Ok(None),
     }
 }
@@ -195,11 +209,10 @@ pub(crate) fn json_body<R: Located, E: From<NotAddressable>>(
 fn batch<R: Located, E: From<NotAddressable>>(
     max_depth: usize,
     body: &[u8],
+    elements: &[serde_json::Value],
     protect: &mut Protect<'_, R, E>,
     fields: &mut Vec<R>,
 ) -> Result<Option<Vec<u8>>, E> {
-    let doc = json::parse_strict(body, max_depth).map_err(|_| NotAddressable)?;
-    let elements = doc.as_array().ok_or(NotAddressable)?;
     if elements.iter().any(|e| !e.is_object()) {
         return Err(NotAddressable.into());
     }
@@ -228,12 +241,11 @@ fn json_patch<R: Located, E: From<NotAddressable>>(
     spec: &PolicySpec,
     max_depth: usize,
     body: &[u8],
+    ops: &[serde_json::Value],
     protect: &mut Protect<'_, R, E>,
     fields: &mut Vec<R>,
 ) -> Result<Option<Vec<u8>>, E> {
     const OPS: [&str; 6] = ["add", "remove", "replace", "move", "copy", "test"];
-    let doc = json::parse_strict(body, max_depth).map_err(|_| NotAddressable)?;
-    let ops = doc.as_array().ok_or(NotAddressable)?;
     let by_index = spec.rules.iter().any(|r| match &r.select {
         SelectorSpec::Json(text) => selects_by_index(text),
         _ => false,
@@ -305,13 +317,10 @@ fn wrapped<R: Located, E: From<NotAddressable>>(
     depth: usize,
     key: &str,
     body: &[u8],
+    root: &serde_json::Map<String, serde_json::Value>,
     protect: &mut Protect<'_, R, E>,
     fields: &mut Vec<R>,
 ) -> Result<Option<Option<Vec<u8>>>, E> {
-    let doc = json::parse_strict(body, depth).map_err(|_| NotAddressable)?;
-    let Some(root) = doc.as_object() else {
-        return Ok(None);
-    };
     if root.contains_key(key) {
         return Ok(None);
     }

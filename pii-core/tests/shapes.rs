@@ -133,6 +133,18 @@ fn a_declared_batch_protects_every_element() {
         &format!(r#"{{"variables": {{"email": "{SECRET}"}}}}"#),
     );
     assert_eq!(code(&e, &one), "protected");
+    // A body that is not JSON is refused as any such body is, declaration or not.
+    assert_eq!(
+        code(&e, &json("POST", r#"[{"variables": {"email": "x"}"#)),
+        code(
+            &engine(&ring, "", EMAIL_RULE),
+            &json("POST", r#"[{"variables": {"email": "x"}"#)
+        )
+    );
+    assert_ne!(
+        code(&e, &json("POST", r#"[{"a": 1}, {"a": 1, "a": 2}]"#)),
+        "protected"
+    );
     // Elements of another shape, and the checks of a body inside each element.
     assert_eq!(
         code(&e, &json("POST", r#"[{"query": "q"}, "x"]"#)),
