@@ -83,7 +83,7 @@ public class SpringOrigin {
         }
         Map<String, String> sources = new LinkedHashMap<>();
         String top = typeName(shape, maps, sources, true);
-        File dir = Files.createTempDirectory("spring-beans").toFile();
+        File dir = Files.createTempDirectory(BASE.toPath(), "beans").toFile();
         List<File> files = new ArrayList<>();
         for (Map.Entry<String, String> e : sources.entrySet()) {
             File f = new File(dir, e.getKey() + ".java");
@@ -109,6 +109,20 @@ public class SpringOrigin {
     }
 
     static int counter;
+
+    /** Tomcat's base directory and the compiled beans, removed when the JVM exits (the
+     *  differential test stops it with SIGTERM). */
+    static File BASE;
+
+    static void removeTree(File f) {
+        File[] children = f.listFiles();
+        if (children != null) {
+            for (File c : children) {
+                removeTree(c);
+            }
+        }
+        f.delete();
+    }
 
     static String typeName(Shape shape, boolean maps, Map<String, String> sources, boolean top) {
         if (shape.isEmpty()) {
@@ -348,7 +362,8 @@ public class SpringOrigin {
 
     public static void main(String[] args) throws Exception {
         File base = Files.createTempDirectory("spring-origin").toFile();
-        base.deleteOnExit();
+        BASE = base;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> removeTree(base)));
         Tomcat tomcat = new Tomcat();
         tomcat.setBaseDir(base.getAbsolutePath());
         Connector connector = new Connector();
