@@ -116,6 +116,15 @@ for name in ["password", "pa\u017f\u017fword", "PASSWORD", "body", "Body", "File
     for place in range(7):
         put("names", bytes([place]) + name.encode())
 
+# shapes: <selector byte> + a body or query; the example policies' shaped requests.
+for i, text in enumerate([
+        '[{"user": {"email": "a", "tags": ["x"]}}, {"q": 1}]',
+        '[{"op": "replace", "path": "/user/email", "value": "a"}, {"op": "remove", "path": "/user/tags/0"}]',
+        '[{"op": "add", "path": "/user", "value": {"email": "a", "tags": ["b"]}}]',
+        '{"email": "a", "tags": ["b"], "n": 1}',
+        'user=%7B%22email%22%3A%22a%22%7D&query=%7Bme%7D']):
+    for sel in (i, i + 4, i + 8):
+        put("shapes", bytes([sel]) + text.encode())
 # params: <place byte> + a name or path; the nested, mangled and path spellings of issue 21.
 for text in ["user[email]", "user.email", "$.user.email", "[email]", "email]", "]email", "[]email",
              "card[number", "!email", "_email", "[user][email]", "user[][email]", "email[0]",

@@ -34,7 +34,7 @@ cargo test -p pii-core --no-default-features
 step "example policies: pii-edge test policies/"
 cargo run --quiet -p edge-fn --bin pii-edge -- test policies/
 
-step "differential test against real origin parsers (Python, Node.js, PHP, Go)"
+step "differential test against real origin parsers (Python, Node.js, PHP, Go, Ruby, Java)"
 bash scripts/test-differential.sh
 
 step "pii-edge scan: the example events and the recorded browser session against policies/"

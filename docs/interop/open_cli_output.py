@@ -9,7 +9,8 @@ kinds the example policies do not, cookies among them) that matches it, this run
 demo keys (examples/keys/public.jwks, tokens.jwks), then in the output:
 
   1. finds every envelope (`is_envelope`, docs/envelope.md §4.4) in the JSON body, the query
-     string, a form body, the headers and the cookies;
+     string, a form body, the headers and the cookies, and inside the JSON text of a query
+     parameter or form field the policy declares (`shape.jsonParams`, §3.1);
   2. computes the location where it was found from the rules of §5.2 and the grammar of §3.2
      (not from the CLI's report);
   3. opens it with examples/keys/private.jwks (the opener of open_vectors.py, with the
@@ -148,15 +149,33 @@ def media_type(headers) -> str:
     return ""
 
 
-def values(req) -> dict:
+def json_text_values(part: str, text: str, json_params):
+    """§3.1 "Values inside JSON text": the values inside the JSON text of a declared JSON
+    parameter `N`, located as in the body {"N": V}."""
+    for location, value in params(part, text):
+        name = location.split(":", 1)[1].split("#", 1)[0]
+        declared = next((n for n in json_params if n.lower() == name), None)
+        if declared is None:
+            continue
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            continue
+        yield from json_values(doc, (declared,))
+
+
+def values(req, json_params=()) -> dict:
     """Every value of a request by its location (text form): bytes for fields, the parsed
-    JSON value for a JSON body."""
+    JSON value for a JSON body and inside the JSON text of a declared JSON parameter."""
     out = {}
     out.update(params("query", req["query"]))
+    out.update(json_text_values("query", req["query"], json_params))
     out.update(header_values(req["headers"]))
     mt = media_type(req["headers"])
     if mt == "application/x-www-form-urlencoded":
-        out.update(params("form", req["body"].decode("utf-8", "replace")))
+        form = req["body"].decode("utf-8", "replace")
+        out.update(params("form", form))
+        out.update(json_text_values("form", form, json_params))
     elif req["body"].strip() and (mt == "application/json" or mt.endswith("+json")):
         try:
             out.update(json_values(json.loads(req["body"])))
@@ -200,6 +219,12 @@ def from_case(r: dict) -> dict:
     return {"query": r.get("query", ""), "headers": pairs, "body": raw}
 
 
+def json_params_of(path: Path):
+    """The policy's declared JSON parameters (`shape.jsonParams`, docs/policy.md)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple((doc.get("shape") or {}).get("jsonParams") or ())
+
+
 def policy_binding(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     name = re.search(r"^name:\s*(\S+)", text, re.M)
@@ -223,10 +248,10 @@ def run(pii_edge: str, event: Path, policy: Path, edge: bool, source: str = "--e
     return json.loads(done.stdout)
 
 
-def check_output(req, original, expected, private, use_pyhpke, where, counts, problems) -> int:
+def check_output(req, original, expected, private, use_pyhpke, where, counts, problems, json_params=()) -> int:
     """Open every envelope of `req`; returns how many were found."""
     found = 0
-    for location, value in values(req).items():
+    for location, value in values(req, json_params).items():
         if isinstance(value, bytes):
             text = value.decode("utf-8", "replace")
         elif isinstance(value, str):
@@ -335,7 +360,9 @@ def main() -> int:
         if not media_type(before["headers"]):
             before["headers"] += [h for h in after["headers"] if h[0].lower() == "content-type"]
         encrypted = sum(1 for f in out.get("fields", []) if f.get("action") == "encrypt" and not f.get("removed"))
-        found = check_output(after, values(before), policy_binding(policy), private, use_pyhpke, where, counts, problems)
+        declared = json_params_of(policy)
+        found = check_output(after, values(before, declared), policy_binding(policy), private, use_pyhpke, where,
+                             counts, problems, declared)
         if found != encrypted:
             problems.append(f"{where}: found {found} envelopes, the CLI reports {encrypted} encrypted values")
     for p in problems:

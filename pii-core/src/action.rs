@@ -50,6 +50,9 @@ pub(crate) struct Context<'e> {
     pub(crate) zone: &'e str,
     sealer: Option<Sealer>,
     reuse: Option<&'e SealerCache>,
+    /// Where the values of a virtual body (a declared shape, `shape.rs`) are in the request
+    /// as forwarded: the location bound into ciphertext.
+    pub(crate) relocate: Option<crate::shape::Relocate>,
 }
 
 /// Limits of reusing one encapsulation across requests (see `docs/envelope.md`, "Amortized
@@ -156,6 +159,7 @@ impl<'e> Context<'e> {
             zone,
             sealer: None,
             reuse,
+            relocate: None,
         }
     }
 
@@ -268,6 +272,14 @@ pub(crate) fn apply(
 ) -> Result<Output, Failure> {
     match action {
         Action::Encrypt => {
+            let relocated;
+            let location = match &ctx.relocate {
+                Some(r) => {
+                    relocated = r.apply(location);
+                    &relocated
+                }
+                None => location,
+            };
             let (kind, plaintext, quoted) = match input {
                 Input::Json(raw) => (kind_of(raw), raw, true),
                 Input::Text(t) => (ValueKind::Text, t, false),

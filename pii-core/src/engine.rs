@@ -658,11 +658,20 @@ impl Engine {
         if let Some(format) = body_format(policy, req)? {
             let body = match format {
                 BodyFormat::Json => {
-                    let mut members = Vec::new();
-                    let body =
-                        protect_json(policy, &req.body, &mut ctx, &mut out.fields, &mut members)?;
-                    json_shape(policy, &req.body, &members)?;
-                    body
+                    let mut one = |b: &[u8], at, f: &mut Vec<FieldReport>| {
+                        json_in_shape(policy, b, at, &mut ctx, f)
+                    };
+                    // A shape the policy declares (`shape.rs`), else the body as it is.
+                    match crate::shape::json_body(
+                        &policy.spec,
+                        policy.max_depth,
+                        &req.body,
+                        &mut one,
+                        &mut out.fields,
+                    )? {
+                        Some(body) => body,
+                        None => one(&req.body, None, &mut out.fields)?,
+                    }
                 }
                 BodyFormat::Form => {
                     if !select::plausible_form(&req.body) {
@@ -867,10 +876,45 @@ fn json_shape(
             }
         }
     }
-    if params::wrapped_member(&policy.params, members) {
+    if !crate::shape::wraps(&policy.spec) && params::wrapped_member(&policy.params, members) {
         return Err(RejectReason::AmbiguousName);
     }
     Ok(())
+}
+
+impl From<crate::shape::NotAddressable> for RejectReason {
+    fn from(_: crate::shape::NotAddressable) -> Self {
+        RejectReason::BodyShape
+    }
+}
+
+impl crate::shape::Located for FieldReport {
+    fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn relocate(&mut self, at: &crate::shape::Relocate) {
+        self.location = at.apply(&self.location);
+        self.original = at.apply(&self.original);
+    }
+}
+
+/// One JSON body, real or virtual (a declared shape, `shape.rs`), through the policy's JSON
+/// rules and checks; `at` says where its values are in the request as forwarded.
+fn json_in_shape(
+    policy: &Policy,
+    body: &[u8],
+    at: Option<crate::shape::Relocate>,
+    ctx: &mut Context<'_>,
+    fields: &mut Vec<FieldReport>,
+) -> Result<Option<Vec<u8>>, RejectReason> {
+    let mut members = Vec::new();
+    ctx.relocate = at;
+    let out = protect_json(policy, body, ctx, fields, &mut members);
+    ctx.relocate = None;
+    let out = out?;
+    json_shape(policy, body, &members)?;
+    Ok(out)
 }
 
 /// Whether a GraphQL document passes a protected parameter as a literal argument.
@@ -1283,7 +1327,8 @@ fn protect_params(
         Part::Form => crate::params::Source::Form,
         _ => crate::params::Source::Query,
     };
-    let checked = policy.params.iter().any(|p| p.sources.has(source));
+    let checked = policy.params.iter().any(|p| p.sources.has(source))
+        || !policy.spec.shape.json_params.is_empty();
     if (rules.is_empty() && !checked) || raw.is_empty() {
         return Ok(None);
     }
@@ -1292,6 +1337,9 @@ fn protect_params(
     if !select::strict_escapes(raw) {
         return Err(RejectReason::InvalidEncoding);
     }
+    // JSON text in a parameter the policy declares (`shape.jsonParams`): its rules first.
+    let rewritten = json_params(policy, raw, ctx, fields)?;
+    let raw = rewritten.as_deref().unwrap_or(raw);
     // Origins differ in how they read names (`;` as a separator, `user[email]`, `[email]`,
     // `email]`, `card[number`, `email[]` arrays, leading spaces, NUL, `.` and space for `_`,
     // Unicode case): a name some origin reads as a protected parameter (`params.rs`) must be
@@ -1309,7 +1357,8 @@ fn protect_params(
                 return Err(RejectReason::UnsupportedCharset);
             }
         }
-        let as_written = rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded))
+        let as_written = (rules.iter().any(|(_, n)| n.eq_ignore_ascii_case(decoded))
+            || crate::shape::json_param_name(&policy.spec, decoded).is_some())
             && raw.split('&').any(|p| p == piece);
         if as_written {
             continue;
@@ -1325,7 +1374,7 @@ fn protect_params(
         }
     }
     if rules.is_empty() {
-        return Ok(None);
+        return Ok(rewritten);
     }
     let params = crate::params::pairs(raw, part);
     let mut pieces: Vec<String> = Vec::with_capacity(params.len());
@@ -1349,6 +1398,48 @@ fn protect_params(
             removed,
             ..FieldReport::of(rule)
         });
+    }
+    Ok(if changed {
+        Some(pieces.join("&"))
+    } else {
+        rewritten
+    })
+}
+
+/// The declared JSON parameters (`shape.jsonParams`) of a query string or form body, their
+/// JSON text through the policy's JSON rules (`shape::json_param`): the new text when any
+/// changed. Only pieces spelled `name=value` with the declared name as written are read so;
+/// other spellings meet the parameter checks.
+fn json_params(
+    policy: &Policy,
+    raw: &str,
+    ctx: &mut Context<'_>,
+    fields: &mut Vec<FieldReport>,
+) -> Result<Option<String>, RejectReason> {
+    if policy.spec.shape.json_params.is_empty() {
+        return Ok(None);
+    }
+    let mut changed = false;
+    let mut pieces = Vec::new();
+    for piece in raw.split('&') {
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let decoded = select::percent_decode(name.as_bytes(), true);
+        let declared = std::str::from_utf8(&decoded)
+            .ok()
+            .and_then(|n| crate::shape::json_param_name(&policy.spec, n));
+        let Some(declared) = declared else {
+            pieces.push(piece.to_string());
+            continue;
+        };
+        let text = select::percent_decode(value.as_bytes(), true);
+        let mut one = |b: &[u8], at, f: &mut Vec<FieldReport>| json_in_shape(policy, b, at, ctx, f);
+        match crate::shape::json_param(declared, &text, &mut one, fields)? {
+            Some(new) => {
+                changed = true;
+                pieces.push(format!("{name}={}", select::percent_encode(&new)));
+            }
+            None => pieces.push(piece.to_string()),
+        }
     }
     Ok(changed.then(|| pieces.join("&")))
 }

@@ -64,6 +64,7 @@ pub mod residency;
 #[cfg(feature = "open")]
 pub mod reveal;
 mod select;
+mod shape;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;

@@ -494,9 +494,13 @@ pub fn readings(name: &str) -> Vec<Vec<String>> {
     push(groups.iter().filter_map(|g| seg(g)).collect());
     push(seg(name).into_iter().collect());
     if name.contains('.') {
+        // Spring's property paths: dots and bracket groups in any order, to the end of the
+        // name (`users[0].email` is `users`, `email`).
         push(
             groups
                 .iter()
+                .copied()
+                .chain(std::iter::once(rest))
                 .flat_map(|g| g.split('.'))
                 .filter_map(seg)
                 .collect(),
@@ -658,6 +662,8 @@ mod tests {
         assert!(reads_as("!cardNumber", &["card_number"]));
         assert!(reads_as("_cardNumber", &["card_number"]));
         assert!(reads_as("filters[email][0]", &["filters", "email"]));
+        assert!(reads_as("users[0].email", &["users", "email"]));
+        assert!(reads_as("user[address].city", &["user", "address", "city"]));
     }
 
     #[test]
@@ -684,6 +690,8 @@ mod tests {
         assert!(r("user[email][x]"));
         assert!(!r("email"));
         assert!(!r("name"));
+        let m = json_path("$.messages[?@.internal != true].body");
+        assert!(readings("messages[0].body").iter().any(|s| related(&m, s)));
         let d = json_path("$..password");
         assert!(readings("password").iter().any(|s| related(&d, s)));
         assert!(readings("a[password]").iter().any(|s| related(&d, s)));

@@ -625,6 +625,8 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
             uses_form |= r.sources.has(crate::params::Source::Form);
         }
     }
+    // A declared JSON parameter may be a form field (`shape.jsonParams`).
+    uses_form |= !spec.shape.json_params.is_empty();
     let mut formats = Vec::new();
     if spec.matches.content_types.is_empty() {
         if uses_json {
@@ -671,6 +673,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         }
     }
 
+    crate::shape::problems(&spec, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -57,6 +57,100 @@ pub struct PolicySpec {
     /// Limits that protect the edge from hostile input.
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// What the origin does to the request's shape before its handler reads it (a batch, a
+    /// JSON Patch document, a wrapper key, JSON text in a parameter): the readings the rules
+    /// then apply under. Without it, such requests are refused (`docs/policy.md`, "Body
+    /// shapes").
+    #[serde(default, skip_serializing_if = "ShapeSpec::is_default")]
+    pub shape: ShapeSpec,
+}
+
+/// The shapes an origin gives a request (`docs/policy.md`, "Body shapes"). Each one declared
+/// makes the rules apply under that reading too; anything the reading cannot address is still
+/// refused (422 `body-shape`).
+///
+/// ```
+/// let p = pii_core::Policy::from_yaml("p.yaml", r#"
+/// apiVersion: pii-edge/v1
+/// name: graphql
+/// match: { paths: [/graphql] }
+/// shape: { arrayRoot: batch, jsonParams: [variables] }
+/// rules:
+///   - select: { json: "$.variables.email" }
+///     action: hash
+/// "#).unwrap();
+/// assert_eq!(p.spec().shape.json_params, ["variables"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ShapeSpec {
+    /// How the origin reads a JSON body whose root is an array. Without it such a body is
+    /// refused when a rule names a member of an object root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array_root: Option<ArrayRoot>,
+    /// The key Rails' ParamsWrapper wraps a JSON body's top-level members under when the body
+    /// has no member of that name (`user`: `{"email": …}` is read as `params[:user][:email]`).
+    /// The rules under `$.<wrapper>` then apply to those top-level members too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
+    /// Query parameters and form fields whose value is JSON text, read as the JSON body member
+    /// of that name (GraphQL over HTTP's `variables` and `extensions` in a GET): the rules under
+    /// `$.<name>` apply inside the text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub json_params: Vec<String>,
+}
+
+impl ShapeSpec {
+    fn is_default(&self) -> bool {
+        *self == ShapeSpec::default()
+    }
+
+    /// The declared readings in words, one per declaration (what `pii-edge check` and
+    /// `apply --explain` print); empty when nothing is declared.
+    ///
+    /// ```
+    /// let shape: pii_core::spec::ShapeSpec =
+    ///     serde_json::from_str(r#"{"arrayRoot": "batch", "jsonParams": ["variables"]}"#).unwrap();
+    /// assert_eq!(shape.describe()[0], "a JSON array root is a batch: the rules apply to each element");
+    /// ```
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.array_root {
+            Some(ArrayRoot::Batch) => out.push(
+                "a JSON array root is a batch: the rules apply to each element".to_string(),
+            ),
+            Some(ArrayRoot::JsonPatch) => out.push(
+                "a JSON array root is a JSON Patch (RFC 6902): the rules apply to each operation's value at the member its path writes".to_string(),
+            ),
+            None => {}
+        }
+        if let Some(w) = &self.wrapper {
+            out.push(format!(
+                "top-level JSON members are also read under `{w}` (Rails' ParamsWrapper) when the body has no `{w}`"
+            ));
+        }
+        for p in &self.json_params {
+            out.push(format!(
+                "the query parameter or form field `{p}` holds JSON text, read as the member `$.{p}`"
+            ));
+        }
+        out
+    }
+}
+
+/// How an origin reads a JSON body whose root is an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum ArrayRoot {
+    /// A batch: every element is an object read as a body of its own (GraphQL batching, as
+    /// Apollo Server's `allowBatchedHttpRequests`). The rules apply to each element.
+    Batch,
+    /// A JSON Patch document (RFC 6902): the `value` of each operation is written at the
+    /// member its `path` (an RFC 6901 JSON Pointer) names, and the rules apply to it there.
+    JsonPatch,
 }
 
 /// Which requests a policy applies to. Every given condition must hold.

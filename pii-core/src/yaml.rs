@@ -182,17 +182,19 @@ where
 }
 
 /// serde's "unknown field `keepLats`, expected one of `name`, `keepLast`, ..." (or "unknown
-/// variant") with ", did you mean `keepLast`?" when one expected name is close.
+/// variant", or two names: "expected `batch` or `json-patch`") with ", did you mean
+/// `keepLast`?" when one expected name is close.
 fn with_suggestion(message: &str) -> String {
     let (Some(given), Some(expected)) = (
         message.split('`').nth(1),
-        message.split_once("expected one of ").map(|(_, list)| list),
+        message.split_once(", expected ").map(|(_, list)| list),
     ) else {
         return message.to_owned();
     };
     let best = expected
-        .split(", ")
-        .map(|name| name.trim_matches('`'))
+        .split('`')
+        .skip(1)
+        .step_by(2)
         .map(|name| {
             (
                 strsim::jaro_winkler(&given.to_lowercase(), &name.to_lowercase()),

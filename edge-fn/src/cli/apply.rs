@@ -130,6 +130,15 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
     };
     if args.explain {
         explain(&original, &outcome, zone_of);
+        if let Outcome::Protected(p) = &outcome {
+            let policy = engine.policies().iter().find(|x| x.name() == p.policy);
+            for d in policy
+                .map(|x| x.spec().shape.describe())
+                .unwrap_or_default()
+            {
+                outln!("shape: {d}");
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let out = match &outcome {

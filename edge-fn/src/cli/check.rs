@@ -174,6 +174,18 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         diagnostics.extend(located.diagnostics().iter().cloned());
     }
 
+    // The shapes each policy declares (`shape:`), shown with a valid result.
+    let shapes: Vec<String> = loaded
+        .iter()
+        .flat_map(|(file, p)| {
+            let at = format!("{}: policy `{}`", shown(file), p.name());
+            p.spec()
+                .shape
+                .describe()
+                .into_iter()
+                .map(move |d| format!("{at}: {d}"))
+        })
+        .collect();
     if !args.requests.is_empty() {
         let policies: Vec<&Policy> = loaded.iter().map(|(_, p)| p).collect();
         match refused_requests(&args, &policies) {
@@ -247,6 +259,9 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
         Format::Text => {
             if diagnostics.is_empty() {
                 let style = Style::for_stream(Stream::Out);
+                for line in &shapes {
+                    outln!("{} {line}", style.dim("shape:"));
+                }
                 outln!(
                     "{} {files_seen} polic{} valid",
                     style.green("ok:"),

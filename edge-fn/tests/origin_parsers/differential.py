@@ -18,6 +18,10 @@ Parsers (one view each, named in failures):
           operation its HTTP layer reads (batches, GET variables)
   Ruby    Rails: ActionDispatch::Request#parameters (query, form and JSON merged, nested
           brackets), the members ParamsWrapper would wrap, Rack 2 parse_nested_query, cookies
+  Java    Spring (spring-web 4.3 on an embedded Tomcat 9): the servlet parameter map (query and
+          form merged, PUT/PATCH forms through HttpPutFormContentFilter), ServletRequestDataBinder
+          on beans and maps shaped by the policy's names (`!` defaults, `_` markers, `a.b`,
+          `a[b]`, `a[0].b`), UriComponentsBuilder's query, Tomcat's cookies and headers
 
 A rule names a *parameter* (docs/policy.md, "Parameters"): a query or form rule's name is looked
 up in every source those frameworks merge (query, form, JSON body, cookies, Rails params), and a
@@ -71,7 +75,7 @@ def free_port():
 
 
 def wait_port(port, proc, name):
-    for _ in range(200):
+    for _ in range(600):  # the JVM takes a few seconds on a loaded machine
         if proc.poll() is not None:
             sys.exit(f"{name} origin exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
@@ -98,6 +102,11 @@ def start_servers(work):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     servers["rails"] = (port, p)
     port = free_port()
+    p = subprocess.Popen(["java", "-cp", open(os.path.join(work, "spring", "classpath")).read().strip(),
+                          "SpringOrigin", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    servers["spring"] = (port, p)
+    port = free_port()
     p = subprocess.Popen([os.path.join(work, "goparse"), str(port)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     servers["go"] = (port, p)
@@ -106,7 +115,7 @@ def start_servers(work):
     return servers
 
 
-def ask(port, fwd, paths):
+def ask(port, fwd, paths, names):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     target = fwd["uri"] + ("?" + fwd["query"] if fwd["query"] else "")
     # What a client library sends for raw non-ASCII bytes in a URL.
@@ -116,7 +125,12 @@ def ask(port, fwd, paths):
         if name.lower() in ("content-length", "transfer-encoding", "connection"):
             continue
         conn.putheader(name, value)
+    if not any(name.lower() == "host" for name, _ in fwd["headers"]):
+        # CloudFront always sends one (HTTP/1.1 servers such as Tomcat refuse a request
+        # without it, which would read nothing).
+        conn.putheader("Host", "origin.example")
     conn.putheader("X-Diff-Paths", json.dumps(paths))
+    conn.putheader("X-Diff-Names", json.dumps(names))
     conn.putheader("Content-Length", str(len(fwd["body"])))
     conn.endheaders(fwd["body"])
     resp = conn.getresponse()
@@ -182,16 +196,22 @@ def python_views(fwd):
     return views
 
 
-def all_views(fwd, servers, paths):
+def all_views(fwd, servers, paths, names):
     views = python_views(fwd)
     for name, (port, _) in servers.items():
         try:
-            views.update(ask(port, fwd, paths))
+            views.update(ask(port, fwd, paths, names))
         except (OSError, http.client.HTTPException) as e:
             # The server refused the request outright: that origin reads nothing from it.
             views[name + "-refused"] = type(e).__name__
     return views
-    return views
+
+
+def param_names(policy):
+    """The query and form rules' names, one-segment paths (Spring's binder binds them to bean
+    properties of those names)."""
+    return [[r["select"].get("form") or r["select"]["query"]] for r in policy["rules"]
+            if "form" in r["select"] or "query" in r["select"]]
 
 
 # ---- what the policy selects ----------------------------------------------------------------
@@ -311,20 +331,22 @@ def seen_plaintext(policy, views, secrets):
                         return
 
     query_views = ["werkzeug-args", "django-query", "node-express-query", "node-qs-query",
-                   "php-get", "php-parse-str", "php-request", "go-url-query", "rack-query"]
+                   "php-get", "php-parse-str", "php-request", "go-url-query", "rack-query",
+                   "spring-params", "spring-uri-query"]
     form_views = ["werkzeug-form", "django-form", "node-express-urlencoded", "php-post",
-                  "php-request", "go-url-form"]
+                  "php-request", "go-url-form", "spring-params"]
     json_views = ["python-json", "werkzeug-json", "node-express-json", "php-json", "go-json-struct"]
     cookie_views = ["werkzeug-cookies", "django-cookies", "python-simplecookie", "node-cookie",
-                    "php-cookie", "go-cookies", "rack-cookies"]
+                    "php-cookie", "go-cookies", "rack-cookies", "spring-cookies"]
     merged_views = ["rails-params", "rails-wrapped"]
+    bound_views = ["spring-bound", "spring-bound-map"]
     for rule in policy["rules"]:
         sel = rule["select"]
         sources = rule.get("sources") or ["query", "form", "json", "cookie"]
         if "form" in sel or "query" in sel:
             n = sel.get("form") or sel.get("query")
             # A parameter: every source a framework merges (unless the rule narrows them).
-            names = merged_views[:1]
+            names = merged_views[:1] + bound_views
             names += query_views if "query" in sources and rule.get("alsoQuery", True) else []
             names += form_views if "form" in sources else []
             names += json_views if "json" in sources else []
@@ -334,7 +356,7 @@ def seen_plaintext(policy, views, secrets):
         elif "cookie" in sel:
             n = sel["cookie"]
             for v in ["werkzeug-cookies", "django-cookies", "python-simplecookie", "node-cookie",
-                      "php-cookie", "go-cookies"]:
+                      "php-cookie", "go-cookies", "spring-cookies"]:
                 check(v, n, lookup(views.get(v), n))
         elif "header" in sel:
             n = sel["header"]
@@ -343,6 +365,7 @@ def seen_plaintext(policy, views, secrets):
             check("php-server", n, lookup(views.get("php-server"), "HTTP_" + n.upper().replace("-", "_")))
             check("node-headers", n, lookup(views.get("node-headers"), n, fold=True))
             check("go-headers", n, lookup(views.get("go-headers"), n, fold=True))
+            check("spring-headers", n, lookup(views.get("spring-headers"), n, fold=True))
         elif "json" in sel:
             steps = split_path(sel["json"])
             if steps is None:
@@ -353,7 +376,7 @@ def seen_plaintext(policy, views, secrets):
             for op in views.get("apollo-operations") or [] if isinstance(views.get("apollo-operations"), list) else []:
                 check("apollo-operation", sel["json"], select(op, steps))
                 check("apollo-document", sel["json"], [op.get("query") or ""])
-            nested = json_views + merged_views
+            nested = json_views + merged_views + bound_views
             nested += query_views if "query" in sources else []
             nested += form_views if "form" in sources else []
             for v in nested:
@@ -532,10 +555,16 @@ def generated_cases(rng, count):
             if not steps or ends_in_filter or not any(s[0] in ("name", "desc") for s in steps):
                 continue
             names = [s[1] for s in steps if s[0] != "any"]
-            if rng.random() < 0.3 and all(s[0] == "name" for s in steps):
-                # The path as a bracketed or dotted name in the query (Rails, PHP, qs merge it).
-                spelled = rng.choice([names[0] + "".join(f"[{k}]" for k in names[1:]),
-                                      ".".join(names), "[" + "][".join(names) + "]"])
+            if (rng.random() < 0.3 and steps[0][0] == "name"
+                    and all(s[0] in ("name", "any") for s in steps)):
+                # The path as a bracketed or dotted name in the query (Rails, PHP, qs merge it;
+                # Spring's binder reads `a.b`, `a[b]` and `a[0].b` property paths).
+                spring = names[0] + "".join("[0]" if s[0] == "any" else "." + s[1] for s in steps[1:])
+                options = [spring]
+                if all(s[0] == "name" for s in steps):
+                    options += [names[0] + "".join(f"[{k}]" for k in names[1:]),
+                                ".".join(names), "[" + "][".join(names) + "]"]
+                spelled = rng.choice(options)
                 query = urllib.parse.quote(spelled, safe="") + "=" + value
                 event = event_of(method, uri, query, headers, None)
                 yield (f"generated #{n} (json {sel['json']!r} as query {spelled!r})", policy_file,
@@ -582,7 +611,7 @@ def main():
                 if fwd is None:
                     rejected += 1
                 else:
-                    views = all_views(fwd, servers, go_paths(policy))
+                    views = all_views(fwd, servers, go_paths(policy), param_names(policy))
                     problems += seen_plaintext(policy, views, secrets)
                 if problems:
                     bad += 1
