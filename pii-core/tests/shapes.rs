@@ -7,7 +7,7 @@
 
 use pii_core::envelope;
 use pii_core::{
-    Engine, Outcome, Policy, PrivateKey, PrivateKeyring, Protected, Request, TokenKeys,
+    keys::PrivateKey, Engine, Outcome, Policy, PrivateKeyring, Protected, Request, TokenKeys,
 };
 use proptest::prelude::*;
 
@@ -41,6 +41,7 @@ fn code(e: &Engine, req: &Request) -> String {
         Outcome::Protected(_) => "protected".into(),
         Outcome::Unmatched => "unmatched".into(),
         Outcome::Rejected(r) => r.reason.code().into(),
+        other => format!("unknown outcome {other:?}"),
     }
 }
 
@@ -384,7 +385,7 @@ fn declarations_are_checked_at_load() {
 /// `reveal` (what an origin package runs) opens every envelope of the forwarded body at its
 /// place and gives back the body as sent.
 fn round_trip(ring: &PrivateKeyring, p: &Protected, sent: &str) {
-    let expect = pii_core::Expect {
+    let expect = pii_core::reveal::Expect {
         policy: Some("p"),
         zone: Some(ZONE),
     };
