@@ -8,16 +8,37 @@
 use std::collections::BTreeMap;
 
 use edge_fn::scan::detect::{context::Field, detect};
-use pii_core::batch::{self, Class, Rewrapped};
+use pii_core::at_rest::SubjectKey;
+use pii_core::batch::{self, Class, Rewrapped, StoredKey};
 use pii_core::envelope::{self, ValueKind};
 use pii_core::{Normalize, PublicKeyring, TokenKeys};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
 
 use crate::{key_error, read_file, InvalidKeys, PrivateKeyring};
 
 /// Status of a `None` input in every outcome column.
 const NULL: &str = "null";
+
+/// A list of status names in which each distinct name is one Python string object: a column
+/// of a million statuses holds a handful of strings, not a million.
+fn status_list<'py>(py: Python<'py>, statuses: &[&'static str]) -> PyResult<Bound<'py, PyList>> {
+    let mut names: Vec<(&'static str, Bound<'py, PyString>)> = Vec::new();
+    let mut items = Vec::with_capacity(statuses.len());
+    for &status in statuses {
+        let name = match names.iter().find(|(n, _)| *n == status) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = PyString::new(py, status);
+                names.push((status, name.clone()));
+                name
+            }
+        };
+        items.push(name);
+    }
+    PyList::new(py, items)
+}
 
 /// The class of each value: `envelope`, `token`, `plaintext`, `malformed`, or `None` for
 /// `None`. Needs no key; authenticates nothing.
@@ -144,14 +165,14 @@ impl BatchOpener {
     /// is the opened text (a JSON string's text; other JSON values as JSON text) or `None`;
     /// its status is `ok`, `null` for `None`, or the error's name (`Malformed`,
     /// `UnsupportedVersion`, `NoKey`, `Tampered`).
-    fn open(
+    fn open<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         values: Vec<Option<String>>,
-    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+    ) -> PyResult<(Vec<Option<String>>, Bound<'py, PyList>)> {
         let keys = &self.keys.get().inner;
         let inner = &mut self.inner;
-        py.detach(move || {
+        let (out, status) = py.detach(move || {
             let mut out = Vec::with_capacity(values.len());
             let mut status = Vec::with_capacity(values.len());
             for value in &values {
@@ -174,7 +195,8 @@ impl BatchOpener {
                 }
             }
             (out, status)
-        })
+        });
+        Ok((out, status_list(py, &status)?))
     }
 
     fn __repr__(&self) -> String {
@@ -225,14 +247,14 @@ impl Rewrapper {
     /// `token` (not an envelope), `null` for `None`, or why it failed (`Malformed`,
     /// `UnsupportedVersion`, `NoKey`, `Tampered`, `NoTargetKey`, `SealFailed`). Every value
     /// that was not rewrapped is returned as it was: a job never loses a stored value.
-    fn rewrap(
+    fn rewrap<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         values: Vec<Option<String>>,
-    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+    ) -> PyResult<(Vec<Option<String>>, Bound<'py, PyList>)> {
         let keys = &self.keys.get().inner;
         let inner = &mut self.inner;
-        py.detach(move || {
+        let (out, status) = py.detach(move || {
             let mut out = Vec::with_capacity(values.len());
             let mut status = Vec::with_capacity(values.len());
             for value in values {
@@ -263,7 +285,111 @@ impl Rewrapper {
                 }
             }
             (out, status)
+        });
+        Ok((out, status_list(py, &status)?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}
+
+/// Checks that a data subject's erasure holds in columns of stored values (`pii_core::batch::
+/// ErasureCheck`, docs/bulk.md "Verifying an erasure"): no value of the subject opens, every
+/// other subject's field at rest (`pr1.`) still does. The key store stays in Python: ask
+/// `unknown_key_ids(values)`, look each id up, tell `set_key`, then `check(values, rows)`.
+/// Nothing opened leaves the call.
+#[pyclass(module = "pii_edge")]
+struct ErasureCheck {
+    keys: Py<PrivateKeyring>,
+    inner: batch::ErasureCheck,
+}
+
+#[pymethods]
+impl ErasureCheck {
+    /// A check of the erasure of `subject`, with the region's private JWK Set in the file at
+    /// `private_keys` (to unwrap the store's subject keys and open edge envelopes). Raises
+    /// `InvalidKeys` or `OSError`, naming the path, never key material.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, private_keys: &str, subject: &str) -> PyResult<Self> {
+        Ok(ErasureCheck {
+            keys: Py::new(py, PrivateKeyring::from_file(private_keys)?)?,
+            inner: batch::ErasureCheck::new(subject),
         })
+    }
+
+    /// The key ids named by the fields at rest among `values` that this check does not know
+    /// yet, each once.
+    fn unknown_key_ids(&self, py: Python<'_>, values: Vec<Option<String>>) -> Vec<String> {
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut ids: Vec<String> = values
+                .iter()
+                .flatten()
+                .filter_map(|v| inner.unknown_key_id(v))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        })
+    }
+
+    /// What the key store holds for `key_id`: `wrapped` is its `psk1.` text (a live key),
+    /// `erased` says the record is there without the key; neither: the store has no record.
+    #[pyo3(signature = (key_id, wrapped, erased))]
+    fn set_key(&mut self, py: Python<'_>, key_id: String, wrapped: Option<&str>, erased: bool) {
+        let stored = match (wrapped, erased) {
+            (_, true) => StoredKey::Erased,
+            (Some(w), false) => {
+                let keys = &self.keys.get().inner;
+                match py.detach(|| SubjectKey::unwrap(keys, w)) {
+                    Ok(key) => StoredKey::Live(key),
+                    Err(e) => StoredKey::Unusable(e),
+                }
+            }
+            (None, false) => StoredKey::Absent,
+        };
+        self.inner.set_key(key_id, stored);
+    }
+
+    /// The verdict on every value: `(statuses, of_subject, offenders)`, three lists as long as
+    /// `values`. `subject_rows` (optional, as long as `values`) marks the values of rows that
+    /// are the subject's. Statuses: `Erased`, `opens`, `ok`, `envelope`, `plaintext`,
+    /// `token`, `null`, or why a value did not open (`NoKey`, `Tampered`, `WrongKey`,
+    /// `Malformed`, `UnsupportedVersion`).
+    #[pyo3(signature = (values, subject_rows = None))]
+    fn check<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: Vec<Option<String>>,
+        subject_rows: Option<Vec<bool>>,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<bool>, Vec<bool>)> {
+        if subject_rows
+            .as_ref()
+            .is_some_and(|r| r.len() != values.len())
+        {
+            return Err(PyValueError::new_err(
+                "subject_rows must be as long as values",
+            ));
+        }
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        let out = py.detach(move || {
+            let mut out = (
+                Vec::with_capacity(values.len()),
+                Vec::with_capacity(values.len()),
+                Vec::with_capacity(values.len()),
+            );
+            let rows = subject_rows.unwrap_or_else(|| vec![false; values.len()]);
+            for (value, row) in values.iter().zip(rows) {
+                let v = inner.check(keys, value.as_deref(), row);
+                out.0.push(v.status);
+                out.1.push(v.of_subject);
+                out.2.push(v.offender);
+            }
+            out
+        });
+        Ok((status_list(py, &out.0)?, out.1, out.2))
     }
 
     fn __repr__(&self) -> String {
@@ -303,6 +429,7 @@ fn subject_tokens(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BatchOpener>()?;
     m.add_class::<Rewrapper>()?;
+    m.add_class::<ErasureCheck>()?;
     m.add_function(wrap_pyfunction!(classify, m)?)?;
     m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(subject_tokens, m)?)?;
