@@ -1,5 +1,6 @@
 """pii_edge.spark on a real local Spark (local[2]) over the table `bulk_table` generated
-(scripts/test-spark.sh): the rotation runbook of docs/bulk.md end to end.
+(scripts/test-spark.sh): the rotation runbook of docs/bulk.md end to end, and the check of an
+erasure (`verify_erased`) over rows stored at rest under subject keys beside the table.
 
 PII_EDGE_BULK_DIR holds table.csv, the key files and expected.json. Every value that is opened
 is checked against the generator's SHA-256 column inside Spark, so no plaintext reaches the
@@ -181,7 +182,7 @@ def test_find_subject_and_token_audit(spark, tmp_path):
                       ("b", "token"): 2, ("b", "null"): 2}
 
 
-def test_verify_erased(spark, tmp_path, expected):
+def test_verify_erased(spark, tmp_path, expected, event_log):
     """Crypto-shredding on Spark: the first 3,000 rows of the table are stored at rest under
     the keys of five subjects (SubjectKeys over SQLite), one of them is forgotten, and
     `verify_erased` over these rows next to the whole generated table proves that none of its
@@ -261,3 +262,11 @@ def test_verify_erased(spark, tmp_path, expected):
     for i, col in planted:
         assert got[i][COLUMNS.index(col)] == ("opens" if col == "name" else "plaintext")
     print(f"\nverify_erased: {len(at_rest_rows)} rows at rest + the table in {elapsed:.1f} s")
+
+    # Nothing of a value, nothing of a key in the event log (the key store's path is there).
+    spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
+    files = [f for f in glob.glob(os.path.join(event_log, "**"), recursive=True) if os.path.isfile(f)]
+    data = b"".join(open(name, "rb").read() for name in files)
+    secrets_d = [k["d"].encode() for k in json.load(open(path("private-all.jwks")))["keys"]]
+    for word in MARKERS + secrets_d:
+        assert word not in data, f"{word[:6]!r}... found in the event log"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["STATUS_SUFFIX", "ERASURE_SUFFIX", "rewrap", "reveal", "find_subject", "audit", "verify_erased"]
+__all__ = ["STATUS_SUFFIX", "ERASURE_SUFFIX", "on_arrow", "rewrap", "reveal", "find_subject", "audit", "verify_erased"]
 
 #: Suffix of the per-value outcome column added for each processed column.
 STATUS_SUFFIX = "__status"
@@ -69,9 +69,38 @@ def _with_status(df: "DataFrame", columns: Sequence[str]):
     return StructType(fields)
 
 
+def on_arrow(method, array: "pa.Array"):
+    """Run a ``*_buffers`` method of the native batch API (``BatchOpener.open_buffers``,
+    ``Rewrapper.rewrap_buffers``) over a pyarrow string array: returns ``(values, statuses)``,
+    two pyarrow string arrays, with no Python object per value on the way (the buffers go to
+    the native call as they are)."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    elif not pa.types.is_string(array.type):
+        raise TypeError(f"a string array is needed, not {array.type}")
+    n = len(array)
+    validity, offsets, data = array.buffers()
+    valid, offs, out, codes, names = method(
+        None if validity is None or array.null_count == 0 else validity.to_pybytes(),
+        offsets.to_pybytes() if offsets is not None else (0).to_bytes(4, "little"),
+        data.to_pybytes() if data is not None else b"",
+        array.offset,
+        n,
+    )
+    values = pa.Array.from_buffers(
+        pa.string(), n, [pa.py_buffer(valid), pa.py_buffer(offs), pa.py_buffer(out)]
+    )
+    indices = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(codes)])
+    statuses = pa.DictionaryArray.from_arrays(indices, pa.array(names, type=pa.string()))
+    return values, statuses.cast(pa.string())
+
+
 def _map_columns(df: "DataFrame", columns: Sequence[str], make) -> "DataFrame":
-    """Replace each of ``columns`` by ``op(values) -> (values, statuses)`` and add its status
-    column; ``make()`` builds ``op`` once per task, on the executor."""
+    """Replace each of ``columns`` by ``on_arrow(op, values) -> (values, statuses)`` and add
+    its status column; ``make()`` builds ``op`` (a ``*_buffers`` method) once per task, on the
+    executor."""
     _string_columns(df, columns)
     # A status column of an earlier step (rewrap, then reveal) is replaced.
     df = df.drop(*[n + STATUS_SUFFIX for n in columns if n + STATUS_SUFFIX in df.columns])
@@ -86,9 +115,7 @@ def _map_columns(df: "DataFrame", columns: Sequence[str], make) -> "DataFrame":
             arrays = {name: batch.column(name) for name in batch.schema.names}
             statuses = {}
             for name in columns:
-                values, status = op(arrays[name].to_pylist())
-                arrays[name] = pa.array(values, type=pa.string())
-                statuses[name + STATUS_SUFFIX] = pa.array(status, type=pa.string())
+                arrays[name], statuses[name + STATUS_SUFFIX] = on_arrow(op, arrays[name])
             names = list(batch.schema.names) + list(statuses)
             yield pa.RecordBatch.from_arrays(
                 [arrays[n] for n in batch.schema.names] + list(statuses.values()), names=names
@@ -118,7 +145,7 @@ def rewrap(
 
     def make():
         rewrapper = Rewrapper.from_files(_resolve(private_keys), _resolve(public_keys), zone)
-        return rewrapper.rewrap
+        return rewrapper.rewrap_buffers
 
     return _map_columns(df, columns, make)
 
@@ -131,7 +158,7 @@ def reveal(df: "DataFrame", columns: Sequence[str], private_keys: str) -> "DataF
     from . import BatchOpener
 
     def make():
-        return BatchOpener.from_file(_resolve(private_keys)).open
+        return BatchOpener.from_file(_resolve(private_keys)).open_buffers
 
     return _map_columns(df, columns, make)
 
