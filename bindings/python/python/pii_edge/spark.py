@@ -255,7 +255,7 @@ def _key_store(path: str):
 def _erasure_verdicts(subject: str, key_store: str, private_keys: str):
     """On the executor: ``verdicts(values, rows) -> (statuses, of_subject, offenders)`` over
     one ``ErasureCheck``, looking subject keys up in the store the first time a field names
-    them."""
+    them; ``verdicts.close()`` closes the store."""
     from . import ErasureCheck
 
     check = ErasureCheck.from_file(_resolve(private_keys), subject)
@@ -270,6 +270,7 @@ def _erasure_verdicts(subject: str, key_store: str, private_keys: str):
                 check.set_key(key_id, record.wrapped, record.erased_at is not None)
         return check.check(values, rows)
 
+    verdicts.close = store.close
     return verdicts
 
 
@@ -324,17 +325,25 @@ def verify_erased(
             + [StructField(n + ERASURE_SUFFIX, StringType(), False) for n in columns]
         )
 
+        out_names = list(schema.names)
+
         def offending(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+            verdicts = _erasure_verdicts(subject, key_store, private_keys)
+            try:
+                yield from offending_batches(batches, verdicts)
+            finally:
+                verdicts.close()
+
+        def offending_batches(batches, verdicts):
             import pyarrow as pa
 
-            verdicts = _erasure_verdicts(subject, key_store, private_keys)
             for batch in batches:
                 found = batch_verdicts(batch, verdicts)
                 keep = [any(found[n][2][i] for n in columns) for i in range(batch.num_rows)]
                 mask = pa.array(keep, type=pa.bool_())
                 arrays = [batch.column(n).filter(mask) for n in names]
                 arrays += [pa.array(found[n][0], type=pa.string()).filter(mask) for n in columns]
-                yield pa.RecordBatch.from_arrays(arrays, names=schema.names)
+                yield pa.RecordBatch.from_arrays(arrays, names=out_names)
 
         return marked.mapInArrow(offending, schema)
 
@@ -348,12 +357,20 @@ def verify_erased(
         ]
     )
 
+    count_names = list(schema.names)
+
     def counts(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        verdicts = _erasure_verdicts(subject, key_store, private_keys)
+        try:
+            yield from count_batches(batches, verdicts)
+        finally:
+            verdicts.close()
+
+    def count_batches(batches, verdicts):
         from collections import Counter
 
         import pyarrow as pa
 
-        verdicts = _erasure_verdicts(subject, key_store, private_keys)
         for batch in batches:
             found = batch_verdicts(batch, verdicts)
             tally = Counter()
@@ -369,7 +386,7 @@ def verify_erased(
                     pa.array([k[3] for k in keys], type=pa.bool_()),
                     pa.array([tally[k] for k in keys], type=pa.int64()),
                 ],
-                names=schema.names,
+                names=count_names,
             )
 
     return (
