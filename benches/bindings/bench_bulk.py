@@ -62,12 +62,15 @@ def main() -> int:
             assert status.count("ok") == len(vs), set(status)
 
         arrow = None
-        if hasattr(pii_edge.BatchOpener, "open_buffers"):
+        try:  # the Arrow form: needs pyarrow and a wheel that has it
             import pyarrow as pa
 
             from pii_edge.spark import on_arrow
 
-            arrow = pa.array(values, type=pa.string())
+            if hasattr(pii_edge.BatchOpener, "open_buffers"):
+                arrow = pa.array(values, type=pa.string())
+        except ImportError:
+            pass
 
         def arrow_open(array):
             _, status = on_arrow(pii_edge.BatchOpener(keyring).open_buffers, array)
