@@ -4,6 +4,8 @@
 # columns: 2 x ROWS envelopes; several zones and key ids, a rotated key, values in clear,
 # damaged and empty values). The rotation runbook end to end: audit, rewrap, audit again,
 # open with the new keys alone; nothing of a value or a key in the event log or the output.
+# Then verify_erased: rows of the table stored at rest under subject keys (SQLite), one subject
+# forgotten, checked next to the whole table (docs/bulk.md, "Verifying an erasure").
 # Needs the wheel scripts/test-bindings.sh built ($CARGO_TARGET_DIR/wheels, or $PII_EDGE_WHEEL). Installs what it
 # needs (apt: a JRE; PyPI: pyspark, pyarrow, pytest) on a fresh machine.
 set -euo pipefail

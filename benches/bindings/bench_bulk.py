@@ -1,5 +1,6 @@
 """Bulk throughput, one thread (fields per second per core): the batch API (`BatchOpener.open`,
-`Rewrapper.rewrap`) against a plain Python loop over the package (`PrivateKeyring.open` per
+`Rewrapper.rewrap` over lists; `open_buffers`, `rewrap_buffers` over a pyarrow array, as
+`pii_edge.spark` calls them) against a plain Python loop over the package (`PrivateKeyring.open` per
 value) and the pure-Python opener of docs/interop/open_vectors.py, on tables written by the
 pii-core example `bulk_table`: (a) 8 fields share one wrap (four rows of a request, two
 envelope columns), (b) every field has its own wrap. See benches/README.md, "Bulk operations".
@@ -60,6 +61,26 @@ def main() -> int:
             _, status = pii_edge.BatchOpener(keyring).open(vs)
             assert status.count("ok") == len(vs), set(status)
 
+        arrow = None
+        try:  # the Arrow form: needs pyarrow and a wheel that has it
+            import pyarrow as pa
+
+            from pii_edge.spark import on_arrow
+
+            if hasattr(pii_edge.BatchOpener, "open_buffers"):
+                arrow = pa.array(values, type=pa.string())
+        except ImportError:
+            pass
+
+        def arrow_open(array):
+            _, status = on_arrow(pii_edge.BatchOpener(keyring).open_buffers, array)
+            assert status.to_pylist().count("ok") == len(array), set(status.to_pylist())
+
+        def arrow_rewrap(array):
+            job = pii_edge.Rewrapper.from_files(private, str(folder / "public-next.jwks"))
+            _, status = on_arrow(job.rewrap_buffers, array)
+            assert status.to_pylist().count("rewrapped") == len(array)
+
         def loop_open(vs):
             out = []
             for v in vs:
@@ -87,14 +108,19 @@ def main() -> int:
             "open: pure Python": best(pure_open, values[:pure_n], passes=1),
             "rewrap: batch": best(batch_rewrap, values),
         }
+        if arrow is not None:  # the Arrow form pii_edge.spark uses (not in older wheels)
+            row["open: batch, Arrow"] = best(arrow_open, arrow)
+            row["rewrap: batch, Arrow"] = best(arrow_rewrap, arrow)
         results.append(row)
         print(json.dumps(row), flush=True)
     print()
-    print("| table | open: batch | open: Python loop | open: pure Python (docs/interop) | rewrap: batch |")
-    print("|---|---:|---:|---:|---:|")
+    print("| table | open: batch, Arrow | open: batch | open: Python loop | open: pure Python (docs/interop) "
+          "| rewrap: batch, Arrow | rewrap: batch |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['table']} | {r['open: batch']:,.0f} | {r['open: Python loop']:,.0f} | "
-              f"{r['open: pure Python']:,.0f} | {r['rewrap: batch']:,.0f} |")
+        cells = [r.get(k) for k in ("open: batch, Arrow", "open: batch", "open: Python loop",
+                                    "open: pure Python", "rewrap: batch, Arrow", "rewrap: batch")]
+        print(f"| {r['table']} | " + " | ".join("" if c is None else f"{c:,.0f}" for c in cells) + " |")
     return 0
 
 

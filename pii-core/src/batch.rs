@@ -50,13 +50,14 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::at_rest::{self, AtRestError, SubjectKey};
 use crate::envelope::{self, DataKeys, OpenError, Opened, SealError, Sealer};
 use crate::keys::{self, PrivateKeyring, PublicKeyring};
 
-/// Data keys kept by one [`BatchOpener`]: far more than the wraps a batch of a few thousand
-/// rows of requests holds, a few hundred KB at most.
+/// Data keys kept by one [`BatchOpener`] (twice as many in two generations): more than the
+/// wraps an Arrow batch of a few thousand rows of requests holds, about 2 MB at most.
 const MAX_DATA_KEYS: usize = 4096;
-/// New sealers (one per old wrap) kept by one [`Rewrapper`].
+/// New sealers (one per old wrap) kept by one [`Rewrapper`], in each of two generations.
 const MAX_SEALERS: usize = 4096;
 
 /// What a stored value is, read without a key.
@@ -236,6 +237,7 @@ pub struct Rewrapper {
     opener: BatchOpener,
     /// Per old wrap ([`envelope::Wrap::id`]): the sealer with its new data key.
     sealers: HashMap<Vec<u8>, Sealer>,
+    older_sealers: HashMap<Vec<u8>, Sealer>,
     out: Vec<u8>,
 }
 
@@ -258,6 +260,7 @@ impl Rewrapper {
             zone: zone.map(str::to_owned),
             opener: BatchOpener::new(),
             sealers: HashMap::new(),
+            older_sealers: HashMap::new(),
             out: Vec::new(),
         }
     }
@@ -281,10 +284,15 @@ impl Rewrapper {
         }
         let opened = self.opener.open(keys, text).map_err(RewrapError::Open)?;
         if !self.sealers.contains_key(&wrap.id) {
+            // Two generations, as the opener's data keys: a second column of the same rows
+            // finds the sealers of the first (its fields share the new wraps).
+            let sealer = match self.older_sealers.remove(&wrap.id) {
+                Some(sealer) => sealer,
+                None => Sealer::new(&recipients, zone).map_err(RewrapError::Seal)?,
+            };
             if self.sealers.len() >= MAX_SEALERS {
-                self.sealers.clear();
+                self.older_sealers = std::mem::take(&mut self.sealers);
             }
-            let sealer = Sealer::new(&recipients, zone).map_err(RewrapError::Seal)?;
             self.sealers.insert(wrap.id.clone(), sealer);
         }
         let Some(sealer) = self.sealers.get_mut(&wrap.id) else {
@@ -307,6 +315,160 @@ impl Rewrapper {
             .map_err(|_| RewrapError::Seal(SealError::NoRecipients))
     }
 }
+
+/// What a key store says of one subject key, for an [`ErasureCheck`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoredKey {
+    /// The key lives (unwrapped from the store's `psk1.` record).
+    Live(SubjectKey),
+    /// The store keeps the key's record without the key: its subject was erased (`forget`).
+    Erased,
+    /// The store has no record of the key id.
+    Absent,
+    /// The store's record did not unwrap with the region's keys (`NoKey`, `Tampered`, ...).
+    Unusable(AtRestError),
+}
+
+/// The verdict of an [`ErasureCheck`] on one stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// The value is the erased subject's: a field at rest naming the subject, or any value of
+    /// a row the caller marked as the subject's.
+    pub of_subject: bool,
+    /// `Erased`, `opens` (the subject's value still opens), `ok` (another subject's value
+    /// opens), `envelope` (an edge envelope of another row, not opened), `plaintext`,
+    /// `token`, `malformed` (an envelope that does not parse), `null`, or why the value did
+    /// not open (`NoKey`, `Tampered`, `WrongKey`, `Malformed`, `UnsupportedVersion`).
+    pub status: &'static str,
+    /// The value breaks the erasure: a value of the subject that opens or is in clear, or a
+    /// field at rest of another subject that does not open (and was not erased).
+    pub offender: bool,
+}
+
+/// Checks, value by value, that a data subject's erasure (docs/erasure.md) holds in a table:
+/// no value of the subject opens, and the fields at rest (`pr1.`) of every other subject
+/// still do. A field at rest names its subject and key id in its clear header; an edge
+/// envelope (`pe2.`) names no subject, so the caller says which rows are the subject's (by a
+/// subject id or token column) and the check opens the envelopes of those rows with the
+/// region's keys (they open with the region key alone: erasure never reached them).
+///
+/// The key store is the caller's: [`ErasureCheck::unknown_key_id`] says which key ids to look
+/// up, [`ErasureCheck::set_key`] records what the store said. Nothing opened leaves the call.
+///
+/// ```
+/// use pii_core::at_rest::{self, SubjectKey};
+/// use pii_core::batch::{ErasureCheck, StoredKey};
+/// use pii_core::envelope::{Binding, TestSealer, ValueKind};
+/// use pii_core::{Location, location::Part, keys::PrivateKey, PrivateKeyring};
+/// let mut keys = PrivateKeyring::new();
+/// keys.push(PrivateKey::generate("eu", "eu-1", 1)?);
+/// let mut sealer = TestSealer::new(&keys.public().recipients("eu")?, "eu")?;
+/// let at = Binding::new("p", "eu", Location::field(Part::Header, "x-id", 0));
+/// let (ann, bob) = (SubjectKey::generate("ann", 1)?, SubjectKey::generate("bob", 1)?);
+/// let ann_field = at_rest::rewrap(&keys, &sealer.seal(&at, ValueKind::Text, b"1")?, &ann)?;
+/// let bob_field = at_rest::rewrap(&keys, &sealer.seal(&at, ValueKind::Text, b"2")?, &bob)?;
+///
+/// let mut check = ErasureCheck::new("ann");
+/// check.set_key(ann.key_id(), StoredKey::Erased); // forget("ann") destroyed it
+/// check.set_key(bob.key_id(), StoredKey::Live(bob));
+/// let a = check.check(&keys, Some(&ann_field), false);
+/// assert_eq!((a.of_subject, a.status, a.offender), (true, "Erased", false));
+/// let b = check.check(&keys, Some(&bob_field), false);
+/// assert_eq!((b.of_subject, b.status, b.offender), (false, "ok", false));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ErasureCheck {
+    subject: String,
+    keys: HashMap<String, StoredKey>,
+    opener: BatchOpener,
+}
+
+impl fmt::Debug for ErasureCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErasureCheck")
+            .field("subject", &self.subject)
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ErasureCheck {
+    /// A check of the erasure of `subject` (the subject id the fields at rest carry).
+    pub fn new(subject: &str) -> Self {
+        ErasureCheck {
+            subject: subject.to_owned(),
+            keys: HashMap::new(),
+            opener: BatchOpener::new(),
+        }
+    }
+
+    /// The key id of field at rest `text` when this check does not know its key yet: look it
+    /// up in the key store and [`ErasureCheck::set_key`] it. `None` for anything else.
+    pub fn unknown_key_id(&self, text: &str) -> Option<String> {
+        if !at_rest::is_at_rest(text) {
+            return None;
+        }
+        let header = at_rest::header(text).ok()?;
+        (!self.keys.contains_key(&header.key_id)).then_some(header.key_id)
+    }
+
+    /// Record what the key store says of key `key_id`.
+    pub fn set_key(&mut self, key_id: String, key: StoredKey) {
+        self.keys.insert(key_id, key);
+    }
+
+    /// The verdict on one stored value (`None`: SQL NULL); `subject_row` says that the value's
+    /// row is the subject's. `keys` are the region's private keys (edge envelopes of the
+    /// subject's rows are opened with them).
+    pub fn check(
+        &mut self,
+        keys: &PrivateKeyring,
+        value: Option<&str>,
+        subject_row: bool,
+    ) -> Verdict {
+        let verdict = |of_subject, status, offender| Verdict {
+            of_subject,
+            status,
+            offender,
+        };
+        let Some(text) = value else {
+            return verdict(subject_row, NULL, false);
+        };
+        if at_rest::is_at_rest(text) {
+            let header = match at_rest::header(text) {
+                Ok(h) => h,
+                // A damaged field of nobody knows whom: it opens for no one.
+                Err(e) => return verdict(subject_row, e.name(), !subject_row),
+            };
+            let mine = header.subject == self.subject;
+            let opened = match self.keys.get(&header.key_id) {
+                Some(StoredKey::Live(key)) => at_rest::open(key, text).map(|_| ()),
+                Some(StoredKey::Erased) => Err(AtRestError::Erased),
+                Some(StoredKey::Unusable(e)) => Err(*e),
+                Some(StoredKey::Absent) | None => Err(AtRestError::NoKey),
+            };
+            return match opened {
+                Ok(()) if mine => verdict(true, "opens", true),
+                Ok(()) => verdict(false, "ok", false),
+                Err(AtRestError::Erased) => verdict(mine, "Erased", false),
+                Err(e) => verdict(mine, e.name(), !mine),
+            };
+        }
+        match classify(text) {
+            Class::Envelope if subject_row => match self.opener.open(keys, text) {
+                Ok(_) => verdict(true, "opens", true),
+                Err(e) => verdict(true, e.name(), false),
+            },
+            Class::Plaintext => verdict(subject_row, Class::Plaintext.name(), subject_row),
+            class => verdict(subject_row, class.name(), false),
+        }
+    }
+}
+
+/// Status of an SQL NULL in every outcome column.
+const NULL: &str = "null";
 
 #[cfg(test)]
 mod tests {
@@ -427,6 +589,75 @@ mod tests {
                 OpenError::Tampered | OpenError::Malformed
             ))
         ));
+    }
+
+    /// Every verdict of an erasure check: the subject's fields at rest are `Erased`, another
+    /// subject's open, and what still opens or is in clear in the subject's rows is flagged.
+    #[test]
+    fn erasure_check_verdicts() {
+        let k = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let keys = ring(&[&k]);
+        let mut s = TestSealer::new(&[&k.public()], "eu").expect("sealer");
+        let mut field = |v: &[u8]| s.seal(&at("a"), ValueKind::Text, v).expect("seal");
+        let (edge, edge2) = (field(b"1"), field(b"2"));
+        let ann = SubjectKey::generate("ann", 1).expect("ann");
+        let bob = SubjectKey::generate("bob", 1).expect("bob");
+        let ann_old = SubjectKey::generate("ann", 0).expect("ann");
+        let carl = SubjectKey::generate("carl", 1).expect("carl");
+        let mut rest =
+            |key: &SubjectKey, v| at_rest::rewrap(&keys, &field(v), key).expect("rewrap");
+        let (ann_f, ann_old_f, bob_f, carl_f) = (
+            rest(&ann, b"3"),
+            rest(&ann_old, b"4"),
+            rest(&bob, b"5"),
+            rest(&carl, b"6"),
+        );
+        // A changed character in the tag (not the last one, whose trailing bits are checked).
+        let mut bob_tampered = bob_f.clone().into_bytes();
+        let at_tag = bob_tampered.len() - 6;
+        bob_tampered[at_tag] = if bob_tampered[at_tag] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let bob_tampered = String::from_utf8(bob_tampered).expect("ascii");
+
+        let mut check = ErasureCheck::new("ann");
+        assert_eq!(check.unknown_key_id(&ann_f), Some(ann.key_id()));
+        assert_eq!(check.unknown_key_id(&edge), None);
+        check.set_key(ann.key_id(), StoredKey::Erased);
+        check.set_key(ann_old.key_id(), StoredKey::Live(ann_old));
+        check.set_key(bob.key_id(), StoredKey::Live(bob));
+        check.set_key(carl.key_id(), StoredKey::Absent);
+        assert_eq!(check.unknown_key_id(&ann_f), None);
+        let v = |c: &mut ErasureCheck, text: Option<&str>, row| {
+            let v = c.check(&keys, text, row);
+            (v.of_subject, v.status, v.offender)
+        };
+        let c = &mut check;
+        assert_eq!(v(c, Some(&ann_f), false), (true, "Erased", false));
+        assert_eq!(v(c, Some(&ann_old_f), false), (true, "opens", true));
+        assert_eq!(v(c, Some(&bob_f), true), (false, "ok", false));
+        assert_eq!(v(c, Some(&bob_tampered), false), (false, "Tampered", true));
+        assert_eq!(v(c, Some(&carl_f), false), (false, "NoKey", true));
+        assert_eq!(v(c, Some("pr1.AAAA"), false), (false, "Malformed", true));
+        assert_eq!(v(c, Some(&edge), true), (true, "opens", true));
+        assert_eq!(v(c, Some(&edge2), false), (false, "envelope", false));
+        assert_eq!(v(c, Some(&edge2[..40]), true), (true, "malformed", false));
+        assert_eq!(
+            v(c, Some("ann@example.com"), true),
+            (true, "plaintext", true)
+        );
+        assert_eq!(
+            v(c, Some("ann@example.com"), false),
+            (false, "plaintext", false)
+        );
+        assert_eq!(v(c, None, true), (true, "null", false));
+        let other = PrivateKey::generate("eu", "eu-1", 2).expect("key");
+        assert_eq!(
+            check.check(&ring(&[&other]), Some(&edge), true).status,
+            "NoKey"
+        );
     }
 
     proptest! {

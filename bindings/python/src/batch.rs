@@ -8,16 +8,37 @@
 use std::collections::BTreeMap;
 
 use edge_fn::scan::detect::{context::Field, detect};
-use pii_core::batch::{self, Class, Rewrapped};
+use pii_core::at_rest::SubjectKey;
+use pii_core::batch::{self, Class, Rewrapped, StoredKey};
 use pii_core::envelope::{self, ValueKind};
 use pii_core::{token::Normalize, PublicKeyring, TokenKeys};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::{key_error, read_file, InvalidKeys, PrivateKeyring};
 
 /// Status of a `None` input in every outcome column.
 const NULL: &str = "null";
+
+/// A list of status names in which each distinct name is one Python string object: a column
+/// of a million statuses holds a handful of strings, not a million.
+fn status_list<'py>(py: Python<'py>, statuses: &[&'static str]) -> PyResult<Bound<'py, PyList>> {
+    let mut names: Vec<(&'static str, Bound<'py, PyString>)> = Vec::new();
+    let mut items = Vec::with_capacity(statuses.len());
+    for &status in statuses {
+        let name = match names.iter().find(|(n, _)| *n == status) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = PyString::new(py, status);
+                names.push((status, name.clone()));
+                name
+            }
+        };
+        items.push(name);
+    }
+    PyList::new(py, items)
+}
 
 /// The class of each value: `envelope`, `token`, `plaintext`, `malformed`, or `None` for
 /// `None`. Needs no key; authenticates nothing.
@@ -114,6 +135,198 @@ fn value_text(o: &envelope::Opened) -> Result<String, &'static str> {
     })
 }
 
+/// What becomes of one value of a column: a new text, the value as it was, or null; and the
+/// status that says why.
+enum Outcome {
+    New(String, &'static str),
+    Same(&'static str),
+    Null(&'static str),
+}
+
+impl Outcome {
+    /// The list form of `open` and `rewrap`: the output value and the status.
+    fn into_list_item(self, value: Option<String>) -> (Option<String>, &'static str) {
+        match self {
+            Outcome::New(text, status) => (Some(text), status),
+            Outcome::Same(status) => (value, status),
+            Outcome::Null(status) => (None, status),
+        }
+    }
+}
+
+/// Opens one value: its text (`ok`), or null and why not.
+fn open_value(
+    opener: &mut batch::BatchOpener,
+    keys: &pii_core::PrivateKeyring,
+    value: Option<&str>,
+) -> Outcome {
+    let Some(v) = value else {
+        return Outcome::Null(NULL);
+    };
+    match opener
+        .open(keys, v)
+        .map_err(|e| e.name())
+        .and_then(|o| value_text(&o))
+    {
+        Ok(text) => Outcome::New(text, "ok"),
+        Err(e) => Outcome::Null(e),
+    }
+}
+
+/// Rewraps one value: the new envelope (`rewrapped`), or the value as it was and why.
+fn rewrap_value(
+    rewrapper: &mut batch::Rewrapper,
+    keys: &pii_core::PrivateKeyring,
+    value: Option<&str>,
+) -> Outcome {
+    let Some(v) = value else {
+        return Outcome::Null(NULL);
+    };
+    let class = batch::classify(v);
+    if matches!(class, Class::Plaintext | Class::Token) {
+        return Outcome::Same(class.name());
+    }
+    match rewrapper.rewrap(keys, v) {
+        Ok(Rewrapped::Sealed(s)) => Outcome::New(s, "rewrapped"),
+        Ok(_) => Outcome::Same("current"),
+        Err(e) => Outcome::Same(e.name()),
+    }
+}
+
+/// An Arrow string array read from its buffers (the Arrow columnar format: a validity bitmap
+/// or none, `length + 1` little-endian 32-bit offsets from `offset`, UTF-8 data). Every offset
+/// and every value's UTF-8 is checked here: bad buffers are a `ValueError`, never a crash.
+struct ArrowStrings<'a> {
+    values: Vec<Option<&'a str>>,
+}
+
+impl<'a> ArrowStrings<'a> {
+    fn new(
+        validity: Option<&'a [u8]>,
+        offsets: &'a [u8],
+        data: &'a [u8],
+        offset: usize,
+        length: usize,
+    ) -> PyResult<Self> {
+        let bad = |what: &str| PyValueError::new_err(format!("not an Arrow string array: {what}"));
+        let at = |i: usize| -> PyResult<usize> {
+            let start = (offset + i) * 4;
+            let bytes = offsets
+                .get(start..start + 4)
+                .ok_or_else(|| bad("offsets too short"))?;
+            let n = i32::from_le_bytes(bytes.try_into().map_err(|_| bad("offsets"))?);
+            usize::try_from(n).map_err(|_| bad("negative offset"))
+        };
+        let mut values = Vec::with_capacity(length);
+        let mut start = at(0)?;
+        for i in 0..length {
+            let end = at(i + 1)?;
+            let valid = match validity {
+                None => true,
+                Some(bits) => {
+                    let bit = offset + i;
+                    bits.get(bit / 8).ok_or_else(|| bad("validity too short"))? >> (bit % 8) & 1
+                        == 1
+                }
+            };
+            let bytes = data
+                .get(start..end)
+                .ok_or_else(|| bad("offsets out of the data"))?;
+            values.push(if valid {
+                Some(std::str::from_utf8(bytes).map_err(|_| bad("a value is not UTF-8"))?)
+            } else {
+                None
+            });
+            start = end;
+        }
+        Ok(ArrowStrings { values })
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + '_ {
+        self.values.iter().copied()
+    }
+}
+
+/// `(validity, offsets, data, status codes, status names)`: an Arrow string array's buffers
+/// and one status byte per value, indexing the names.
+type BuffersOut<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Vec<&'static str>,
+);
+
+/// An Arrow string array being written, with a status per value.
+struct ArrowOut {
+    validity: Vec<u8>,
+    offsets: Vec<u8>,
+    data: Vec<u8>,
+    codes: Vec<u8>,
+    names: Vec<&'static str>,
+    len: usize,
+    too_large: bool,
+}
+
+impl ArrowOut {
+    fn with_capacity(n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(4 * (n + 1));
+        offsets.extend_from_slice(&0i32.to_le_bytes());
+        ArrowOut {
+            validity: vec![0; n.div_ceil(8)],
+            offsets,
+            data: Vec::new(),
+            codes: Vec::with_capacity(n),
+            names: Vec::new(),
+            len: 0,
+            too_large: false,
+        }
+    }
+
+    fn push(&mut self, value: Option<&str>, outcome: Outcome) {
+        let (text, status) = match &outcome {
+            Outcome::New(text, status) => (Some(text.as_str()), *status),
+            Outcome::Same(status) => (value, *status),
+            Outcome::Null(status) => (None, *status),
+        };
+        if let Some(text) = text {
+            self.data.extend_from_slice(text.as_bytes());
+            if let Some(byte) = self.validity.get_mut(self.len / 8) {
+                *byte |= 1 << (self.len % 8);
+            }
+        }
+        let end = i32::try_from(self.data.len()).unwrap_or_else(|_| {
+            self.too_large = true;
+            0
+        });
+        self.offsets.extend_from_slice(&end.to_le_bytes());
+        let code = match self.names.iter().position(|n| *n == status) {
+            Some(i) => i,
+            None => {
+                self.names.push(status);
+                self.names.len() - 1
+            }
+        };
+        self.codes.push(u8::try_from(code).unwrap_or(u8::MAX));
+        self.len += 1;
+    }
+
+    fn into_python(self, py: Python<'_>) -> PyResult<BuffersOut<'_>> {
+        if self.too_large {
+            return Err(PyValueError::new_err(
+                "the output column exceeds 2 GiB: pass smaller batches",
+            ));
+        }
+        Ok((
+            PyBytes::new(py, &self.validity),
+            PyBytes::new(py, &self.offsets),
+            PyBytes::new(py, &self.data),
+            PyBytes::new(py, &self.codes),
+            self.names,
+        ))
+    }
+}
+
 /// Opens columns of envelopes with one private keyring, unwrapping each data key once for all
 /// the fields that share it. Read the keys with `BatchOpener.from_file(path)`.
 #[pyclass(module = "pii_edge")]
@@ -144,37 +357,47 @@ impl BatchOpener {
     /// is the opened text (a JSON string's text; other JSON values as JSON text) or `None`;
     /// its status is `ok`, `null` for `None`, or the error's name (`Malformed`,
     /// `UnsupportedVersion`, `NoKey`, `Tampered`).
-    fn open(
+    fn open<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         values: Vec<Option<String>>,
-    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+    ) -> PyResult<(Vec<Option<String>>, Bound<'py, PyList>)> {
         let keys = &self.keys.get().inner;
         let inner = &mut self.inner;
-        py.detach(move || {
-            let mut out = Vec::with_capacity(values.len());
-            let mut status = Vec::with_capacity(values.len());
-            for value in &values {
-                let result = match value.as_deref() {
-                    None => Err(NULL),
-                    Some(v) => inner
-                        .open(keys, v)
-                        .map_err(|e| e.name())
-                        .and_then(|o| value_text(&o)),
-                };
-                match result {
-                    Ok(text) => {
-                        out.push(Some(text));
-                        status.push("ok");
-                    }
-                    Err(e) => {
-                        out.push(None);
-                        status.push(e);
-                    }
-                }
+        let (out, status) = py.detach(move || {
+            values
+                .into_iter()
+                .map(|v| open_value(inner, keys, v.as_deref()).into_list_item(v))
+                .unzip::<_, _, Vec<_>, Vec<_>>()
+        });
+        Ok((out, status_list(py, &status)?))
+    }
+
+    /// `open` over an Arrow string array given by its buffers (`pyarrow.Array.buffers()`:
+    /// validity or `None`, 32-bit offsets, data; the array's `offset` and length), without a
+    /// Python object per value: returns the opened column's `(validity, offsets, data)` and
+    /// the statuses as one byte per value indexing `names`. `pii_edge.spark` calls it.
+    fn open_buffers<'py>(
+        &mut self,
+        py: Python<'py>,
+        validity: Option<&[u8]>,
+        offsets: &[u8],
+        data: &[u8],
+        offset: usize,
+        length: usize,
+    ) -> PyResult<BuffersOut<'py>> {
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        let column = ArrowStrings::new(validity, offsets, data, offset, length)?;
+        let out = py.detach(move || {
+            let mut out = ArrowOut::with_capacity(length);
+            for v in column.iter() {
+                let outcome = open_value(inner, keys, v);
+                out.push(v, outcome);
             }
-            (out, status)
-        })
+            out
+        });
+        out.into_python(py)
     }
 
     fn __repr__(&self) -> String {
@@ -220,50 +443,152 @@ impl Rewrapper {
         })
     }
 
+    /// `rewrap` over an Arrow string array given by its buffers, as `BatchOpener.open_buffers`.
+    fn rewrap_buffers<'py>(
+        &mut self,
+        py: Python<'py>,
+        validity: Option<&[u8]>,
+        offsets: &[u8],
+        data: &[u8],
+        offset: usize,
+        length: usize,
+    ) -> PyResult<BuffersOut<'py>> {
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        let column = ArrowStrings::new(validity, offsets, data, offset, length)?;
+        let out = py.detach(move || {
+            let mut out = ArrowOut::with_capacity(length);
+            for v in column.iter() {
+                let outcome = rewrap_value(inner, keys, v);
+                out.push(v, outcome);
+            }
+            out
+        });
+        out.into_python(py)
+    }
+
     /// Rewraps every value: returns `(values, statuses)`. A status is `rewrapped` (the value
     /// is the new envelope), `current` (already sealed to the target keys), `plaintext` or
     /// `token` (not an envelope), `null` for `None`, or why it failed (`Malformed`,
     /// `UnsupportedVersion`, `NoKey`, `Tampered`, `NoTargetKey`, `SealFailed`). Every value
     /// that was not rewrapped is returned as it was: a job never loses a stored value.
-    fn rewrap(
+    fn rewrap<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         values: Vec<Option<String>>,
-    ) -> (Vec<Option<String>>, Vec<&'static str>) {
+    ) -> PyResult<(Vec<Option<String>>, Bound<'py, PyList>)> {
         let keys = &self.keys.get().inner;
         let inner = &mut self.inner;
-        py.detach(move || {
-            let mut out = Vec::with_capacity(values.len());
-            let mut status = Vec::with_capacity(values.len());
-            for value in values {
-                let Some(v) = value else {
-                    out.push(None);
-                    status.push(NULL);
-                    continue;
-                };
-                let class = batch::classify(&v);
-                if matches!(class, Class::Plaintext | Class::Token) {
-                    out.push(Some(v));
-                    status.push(class.name());
-                    continue;
-                }
-                match inner.rewrap(keys, &v) {
-                    Ok(Rewrapped::Sealed(s)) => {
-                        out.push(Some(s));
-                        status.push("rewrapped");
-                    }
-                    Ok(_) => {
-                        out.push(Some(v));
-                        status.push("current");
-                    }
-                    Err(e) => {
-                        out.push(Some(v));
-                        status.push(e.name());
-                    }
+        let (out, status) = py.detach(move || {
+            values
+                .into_iter()
+                .map(|v| rewrap_value(inner, keys, v.as_deref()).into_list_item(v))
+                .unzip::<_, _, Vec<_>, Vec<_>>()
+        });
+        Ok((out, status_list(py, &status)?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}
+
+/// Checks that a data subject's erasure holds in columns of stored values (`pii_core::batch::
+/// ErasureCheck`, docs/bulk.md "Verifying an erasure"): no value of the subject opens, every
+/// other subject's field at rest (`pr1.`) still does. The key store stays in Python: ask
+/// `unknown_key_ids(values)`, look each id up, tell `set_key`, then `check(values, rows)`.
+/// Nothing opened leaves the call.
+#[pyclass(module = "pii_edge")]
+struct ErasureCheck {
+    keys: Py<PrivateKeyring>,
+    inner: batch::ErasureCheck,
+}
+
+#[pymethods]
+impl ErasureCheck {
+    /// A check of the erasure of `subject`, with the region's private JWK Set in the file at
+    /// `private_keys` (to unwrap the store's subject keys and open edge envelopes). Raises
+    /// `InvalidKeys` or `OSError`, naming the path, never key material.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, private_keys: &str, subject: &str) -> PyResult<Self> {
+        Ok(ErasureCheck {
+            keys: Py::new(py, PrivateKeyring::from_file(private_keys)?)?,
+            inner: batch::ErasureCheck::new(subject),
+        })
+    }
+
+    /// The key ids named by the fields at rest among `values` that this check does not know
+    /// yet, each once.
+    fn unknown_key_ids(&self, py: Python<'_>, values: Vec<Option<String>>) -> Vec<String> {
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut ids: Vec<String> = values
+                .iter()
+                .flatten()
+                .filter_map(|v| inner.unknown_key_id(v))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        })
+    }
+
+    /// What the key store holds for `key_id`: `wrapped` is its `psk1.` text (a live key),
+    /// `erased` says the record is there without the key; neither: the store has no record.
+    #[pyo3(signature = (key_id, wrapped, erased))]
+    fn set_key(&mut self, py: Python<'_>, key_id: String, wrapped: Option<&str>, erased: bool) {
+        let stored = match (wrapped, erased) {
+            (_, true) => StoredKey::Erased,
+            (Some(w), false) => {
+                let keys = &self.keys.get().inner;
+                match py.detach(|| SubjectKey::unwrap(keys, w)) {
+                    Ok(key) => StoredKey::Live(key),
+                    Err(e) => StoredKey::Unusable(e),
                 }
             }
-            (out, status)
-        })
+            (None, false) => StoredKey::Absent,
+        };
+        self.inner.set_key(key_id, stored);
+    }
+
+    /// The verdict on every value: `(statuses, of_subject, offenders)`, three lists as long as
+    /// `values`. `subject_rows` (optional, as long as `values`) marks the values of rows that
+    /// are the subject's. Statuses: `Erased`, `opens`, `ok`, `envelope`, `plaintext`,
+    /// `token`, `null`, or why a value did not open (`NoKey`, `Tampered`, `WrongKey`,
+    /// `Malformed`, `UnsupportedVersion`).
+    #[pyo3(signature = (values, subject_rows = None))]
+    fn check<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: Vec<Option<String>>,
+        subject_rows: Option<Vec<bool>>,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<bool>, Vec<bool>)> {
+        if subject_rows
+            .as_ref()
+            .is_some_and(|r| r.len() != values.len())
+        {
+            return Err(PyValueError::new_err(
+                "subject_rows must be as long as values",
+            ));
+        }
+        let keys = &self.keys.get().inner;
+        let inner = &mut self.inner;
+        let out = py.detach(move || {
+            let mut out = (
+                Vec::with_capacity(values.len()),
+                Vec::with_capacity(values.len()),
+                Vec::with_capacity(values.len()),
+            );
+            let rows = subject_rows.unwrap_or_else(|| vec![false; values.len()]);
+            for (value, row) in values.iter().zip(rows) {
+                let v = inner.check(keys, value.as_deref(), row);
+                out.0.push(v.status);
+                out.1.push(v.of_subject);
+                out.2.push(v.offender);
+            }
+            out
+        });
+        Ok((status_list(py, &out.0)?, out.1, out.2))
     }
 
     fn __repr__(&self) -> String {
@@ -303,6 +628,7 @@ fn subject_tokens(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BatchOpener>()?;
     m.add_class::<Rewrapper>()?;
+    m.add_class::<ErasureCheck>()?;
     m.add_function(wrap_pyfunction!(classify, m)?)?;
     m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(subject_tokens, m)?)?;

@@ -86,3 +86,33 @@ def test_subject_tokens():
         pii_edge.subject_tokens(str(KEYS / "tokens.jwks"), "nope", "x")
     with pytest.raises(FileNotFoundError):
         pii_edge.subject_tokens("/nonexistent/tokens.jwks", "email", "x")
+
+
+def test_erasure_check_verdicts(keyring, tmp_path):
+    """The native check behind pii_edge.spark.verify_erased, with a SQLite key store: the
+    forgotten subject's field is `Erased`, another subject's opens, an envelope left in the
+    subject's row is an offender, a field whose key the store lacks is one too."""
+    from pii_edge.erasure import SqliteKeyStore, SubjectKeys
+
+    email, address = sealed_fields()
+    store = SqliteKeyStore(str(tmp_path / "keys.db"))
+    subjects = SubjectKeys(store, keyring, "eu-central")
+    ann, bob = subjects.rewrap("ann", email), subjects.rewrap("bob", address)
+    stray = SubjectKeys(SqliteKeyStore(str(tmp_path / "other.db")), keyring, "eu-central").rewrap("carl", email)
+    subjects.forget("ann", by="test")
+    check = pii_edge.ErasureCheck.from_file(str(KEYS / "private.jwks"), "ann")
+    column = [ann, bob, stray, email, "erika@example.de", None]
+    asked = check.unknown_key_ids(column)
+    assert sorted(asked) == sorted({pii_edge.at_rest_header(v)[1] for v in (ann, bob, stray)})
+    for key_id in asked:
+        record = store.get(key_id)
+        check.set_key(key_id, record and record.wrapped, bool(record and record.erased_at))
+    assert check.unknown_key_ids(column) == []
+    statuses, mine, offenders = check.check(column, [True, False, False, True, True, True])
+    assert statuses == ["Erased", "ok", "NoKey", "opens", "plaintext", "null"]
+    assert mine == [True, False, False, True, True, True]
+    assert offenders == [False, False, True, True, True, False]
+    assert check.check(column)[0][3:5] == ["envelope", "plaintext"]
+    with pytest.raises(ValueError):
+        check.check(column, [True])
+    assert "erika" not in repr(check)

@@ -1,5 +1,6 @@
 """pii_edge.spark on a real local Spark (local[2]) over the table `bulk_table` generated
-(scripts/test-spark.sh): the rotation runbook of docs/bulk.md end to end.
+(scripts/test-spark.sh): the rotation runbook of docs/bulk.md end to end, and the check of an
+erasure (`verify_erased`) over rows stored at rest under subject keys beside the table.
 
 PII_EDGE_BULK_DIR holds table.csv, the key files and expected.json. Every value that is opened
 is checked against the generator's SHA-256 column inside Spark, so no plaintext reaches the
@@ -179,3 +180,93 @@ def test_find_subject_and_token_audit(spark, tmp_path):
     counts = {(r["column"], r["class"]): r["count"] for r in pes.audit(df, ["a", "b"]).collect()}
     assert counts == {("a", "token"): 2, ("a", "plaintext"): 1, ("a", "null"): 1,
                       ("b", "token"): 2, ("b", "null"): 2}
+
+
+def test_verify_erased(spark, tmp_path, expected, event_log):
+    """Crypto-shredding on Spark: the first 3,000 rows of the table are stored at rest under
+    the keys of five subjects (SubjectKeys over SQLite), one of them is forgotten, and
+    `verify_erased` over these rows next to the whole generated table proves that none of its
+    fields opens and every other subject's still does; the offenders planted in its rows (an
+    envelope never rewrapped, a value in clear) are exactly the ones it finds."""
+    import csv
+
+    from pii_edge.erasure import SqliteKeyStore, SubjectKeys
+
+    store_path = str(tmp_path / "subject-keys.db")
+    subjects = SubjectKeys(SqliteKeyStore(store_path), pii_edge.PrivateKeyring.from_file(path("private-all.jwks")), "eu")
+    erased, n_rows, planted = "user-2", 3000, set()
+    at_rest_rows, expect = [], {}
+    csv.field_size_limit(1 << 20)
+    with open(path("table.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            i = int(r["id"])
+            if i >= n_rows:
+                break
+            subject = f"user-{i % 5}"
+            row = {"id": i, "subject": subject}
+            for col in COLUMNS:
+                v = r[col] or None
+                cls = pii_edge.classify([v])[0]
+                mine = subject == erased
+                if cls == "envelope" and not (mine and i % 50 == 2 and col == "name"):
+                    v = subjects.rewrap(subject, v)
+                    status = "Erased" if mine else "ok"
+                elif cls == "envelope":  # a field the origin forgot to rewrap: still opens
+                    status = "opens"
+                    planted.add((i, col))
+                elif cls == "plaintext" and mine:
+                    status = "plaintext"
+                    planted.add((i, col))
+                else:
+                    status = cls or "null"
+                key = (col, mine, status)
+                expect[key] = expect.get(key, 0) + 1
+                row[col] = v
+            at_rest_rows.append(row)
+    assert planted, "the first rows hold no value to plant"
+    done = subjects.forget(erased, by="test")
+    assert done is not None
+
+    schema = "id long, subject string, email string, name string"
+    rest_df = spark.createDataFrame([(r["id"], r["subject"], r["email"], r["name"]) for r in at_rest_rows], schema)
+    whole = table(spark).select(F.col("id") + 10_000_000, F.lit(None).cast("string"), "email", "name").toDF("id", "subject", "email", "name")
+    df = rest_df.unionByName(whole)
+    subject_rows = F.col("subject") == erased
+
+    t = time.perf_counter()
+    counts = {
+        (r["column"], r["subject"], r["status"]): (r["count"], r["offender"])
+        for r in pes.verify_erased(df, COLUMNS, erased, store_path, path("private-all.jwks"), subject_rows).collect()
+    }
+    elapsed = time.perf_counter() - t
+    exp = expected_counts(expected)
+    for col in COLUMNS:
+        for cls in ("envelope", "plaintext", "malformed", "null"):
+            n = sum(c for k, c in exp.items() if k[0] == col and k[1] == cls)
+            if n:
+                expect[(col, False, cls)] = expect.get((col, False, cls), 0) + n
+    assert {k: v[0] for k, v in counts.items()} == expect
+    offenders = {k: v[0] for k, v in counts.items() if v[1]}
+    want = {}
+    for _, col in planted:
+        k = (col, True, "opens" if col == "name" else "plaintext")
+        want[k] = want.get(k, 0) + 1
+    assert offenders == want
+    assert counts[("email", True, "Erased")][0] > 0 and counts[("email", False, "ok")][0] > 0
+
+    # The offending rows themselves, with a verdict per column.
+    found = pes.verify_erased(rest_df, COLUMNS, erased, store_path, path("private-all.jwks"), subject_rows, rows=True)
+    assert set(found.columns) == {"id", "subject", "email", "name", "email__erasure", "name__erasure"}
+    got = {r["id"]: (r["email__erasure"], r["name__erasure"]) for r in found.collect()}
+    assert set(got) == {i for i, _ in planted}
+    for i, col in planted:
+        assert got[i][COLUMNS.index(col)] == ("opens" if col == "name" else "plaintext")
+    print(f"\nverify_erased: {len(at_rest_rows)} rows at rest + the table in {elapsed:.1f} s")
+
+    # Nothing of a value, nothing of a key in the event log (the key store's path is there).
+    spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
+    files = [f for f in glob.glob(os.path.join(event_log, "**"), recursive=True) if os.path.isfile(f)]
+    data = b"".join(open(name, "rb").read() for name in files)
+    secrets_d = [k["d"].encode() for k in json.load(open(path("private-all.jwks")))["keys"]]
+    for word in MARKERS + secrets_d:
+        assert word not in data, f"{word[:6]!r}... found in the event log"

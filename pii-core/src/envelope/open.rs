@@ -240,11 +240,15 @@ pub fn open_expecting(
 /// `enc` and wrapped bytes it was unwrapped from; every field is still authenticated with its
 /// whole header. Keys are wiped on drop. Scope one to one request (one [`crate::reveal`]).
 ///
-/// A batch ([`crate::batch`]) keeps a larger one over many requests' fields; when it is full it
-/// starts over, so a column of unrelated wraps costs what opening each one alone costs.
+/// A batch ([`crate::batch`]) keeps a larger one over many requests' fields. When it is full
+/// its entries become the older generation (still found) and the generation before is dropped:
+/// a column of unrelated wraps costs what opening each one alone costs, and a second column of
+/// the same rows still finds the keys the first one unwrapped.
 #[cfg(feature = "open")]
 pub(crate) struct DataKeys {
     pub(super) entries: std::collections::HashMap<Vec<u8>, Zeroizing<[u8; crypto::KEY_LEN]>>,
+    /// The entries before `entries` last filled up: still found, dropped at the next fill.
+    pub(super) older: std::collections::HashMap<Vec<u8>, Zeroizing<[u8; crypto::KEY_LEN]>>,
     max: usize,
 }
 
@@ -265,6 +269,7 @@ impl DataKeys {
     pub(crate) fn with_max(max: usize) -> Self {
         DataKeys {
             entries: std::collections::HashMap::new(),
+            older: std::collections::HashMap::new(),
             max: max.max(1),
         }
     }
@@ -390,7 +395,7 @@ pub(super) fn open_with(
         .as_ref()
         .map(|_| DataKeys::id(key, info, enc, wrapped));
     let cached = match (&data_keys, &id) {
-        (Some(cache), Some(id)) => cache.entries.get(id).cloned(),
+        (Some(cache), Some(id)) => cache.entries.get(id).or(cache.older.get(id)).cloned(),
         _ => None,
     };
     let dk = match cached {
@@ -414,13 +419,12 @@ pub(super) fn open_with(
             }
             if let (Some(cache), Some(id)) = (data_keys, id) {
                 if cache.entries.len() >= cache.max {
-                    cache.entries.clear();
+                    cache.older = std::mem::take(&mut cache.entries);
                 }
                 cache.entries.insert(id, out.clone());
             }
             out
         }
     };
-    let plaintext = crypto::aes256gcm_open(&dk, field_nonce(env.counter), env.aad, env.ct).ok()?;
-    Some(Zeroizing::new(plaintext.to_vec()))
+    crypto::aes256gcm_open(&dk, field_nonce(env.counter), env.aad, env.ct).ok()
 }

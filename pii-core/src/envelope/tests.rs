@@ -220,6 +220,10 @@ fn text_syntax() {
         Some(OpenError::UnsupportedVersion)
     );
     assert_eq!(decode_text("pe2.AB").err(), Some(OpenError::Malformed)); // trailing bits
+                                                                         // Another version says so only for a well-formed payload (as before the strict decoder
+                                                                         // alone checked version 2's characters).
+    assert_eq!(decode_text("pe3.A A").err(), Some(OpenError::Malformed));
+    assert_eq!(decode_text("pe3.AA==").err(), Some(OpenError::Malformed));
     assert!(is_envelope("pe0.x") && is_envelope("pe123.") && !is_envelope("pe1234.x"));
     assert!(!is_envelope("pe.x") && !is_envelope("pe2") && !is_envelope("xpe2.AAAA"));
 }

@@ -20,10 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["STATUS_SUFFIX", "rewrap", "reveal", "find_subject", "audit"]
+__all__ = ["STATUS_SUFFIX", "ERASURE_SUFFIX", "on_arrow", "rewrap", "reveal", "find_subject", "audit", "verify_erased"]
 
 #: Suffix of the per-value outcome column added for each processed column.
 STATUS_SUFFIX = "__status"
+#: Suffix of the per-value verdict column of ``verify_erased(..., rows=True)``.
+ERASURE_SUFFIX = "__erasure"
+#: The temporary column that carries ``subject_rows`` into the executors.
+_SUBJECT_ROW = "__pii_edge_subject_row"
 
 
 def _resolve(path: str) -> str:
@@ -65,9 +69,38 @@ def _with_status(df: "DataFrame", columns: Sequence[str]):
     return StructType(fields)
 
 
+def on_arrow(method, array: "pa.Array"):
+    """Run a ``*_buffers`` method of the native batch API (``BatchOpener.open_buffers``,
+    ``Rewrapper.rewrap_buffers``) over a pyarrow string array: returns ``(values, statuses)``,
+    two pyarrow string arrays, with no Python object per value on the way (the buffers go to
+    the native call as they are)."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    elif not pa.types.is_string(array.type):
+        raise TypeError(f"a string array is needed, not {array.type}")
+    n = len(array)
+    validity, offsets, data = array.buffers()
+    valid, offs, out, codes, names = method(
+        None if validity is None or array.null_count == 0 else validity.to_pybytes(),
+        offsets.to_pybytes() if offsets is not None else (0).to_bytes(4, "little"),
+        data.to_pybytes() if data is not None else b"",
+        array.offset,
+        n,
+    )
+    values = pa.Array.from_buffers(
+        pa.string(), n, [pa.py_buffer(valid), pa.py_buffer(offs), pa.py_buffer(out)]
+    )
+    indices = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(codes)])
+    statuses = pa.DictionaryArray.from_arrays(indices, pa.array(names, type=pa.string()))
+    return values, statuses.cast(pa.string())
+
+
 def _map_columns(df: "DataFrame", columns: Sequence[str], make) -> "DataFrame":
-    """Replace each of ``columns`` by ``op(values) -> (values, statuses)`` and add its status
-    column; ``make()`` builds ``op`` once per task, on the executor."""
+    """Replace each of ``columns`` by ``on_arrow(op, values) -> (values, statuses)`` and add
+    its status column; ``make()`` builds ``op`` (a ``*_buffers`` method) once per task, on the
+    executor."""
     _string_columns(df, columns)
     # A status column of an earlier step (rewrap, then reveal) is replaced.
     df = df.drop(*[n + STATUS_SUFFIX for n in columns if n + STATUS_SUFFIX in df.columns])
@@ -82,9 +115,7 @@ def _map_columns(df: "DataFrame", columns: Sequence[str], make) -> "DataFrame":
             arrays = {name: batch.column(name) for name in batch.schema.names}
             statuses = {}
             for name in columns:
-                values, status = op(arrays[name].to_pylist())
-                arrays[name] = pa.array(values, type=pa.string())
-                statuses[name + STATUS_SUFFIX] = pa.array(status, type=pa.string())
+                arrays[name], statuses[name + STATUS_SUFFIX] = on_arrow(op, arrays[name])
             names = list(batch.schema.names) + list(statuses)
             yield pa.RecordBatch.from_arrays(
                 [arrays[n] for n in batch.schema.names] + list(statuses.values()), names=names
@@ -114,7 +145,7 @@ def rewrap(
 
     def make():
         rewrapper = Rewrapper.from_files(_resolve(private_keys), _resolve(public_keys), zone)
-        return rewrapper.rewrap
+        return rewrapper.rewrap_buffers
 
     return _map_columns(df, columns, make)
 
@@ -127,7 +158,7 @@ def reveal(df: "DataFrame", columns: Sequence[str], private_keys: str) -> "DataF
     from . import BatchOpener
 
     def make():
-        return BatchOpener.from_file(_resolve(private_keys)).open
+        return BatchOpener.from_file(_resolve(private_keys)).open_buffers
 
     return _map_columns(df, columns, make)
 
@@ -199,3 +230,168 @@ def audit(df: "DataFrame", columns: Sequence[str]) -> "DataFrame":
         .agg(F.sum("count").alias("count"))
     )
 
+
+
+def _key_store(path: str):
+    """The key store at ``path`` on this executor: a SQLite database file, or a file holding
+    a PostgreSQL connection string (a mounted secret). Raises ``FileNotFoundError`` naming
+    the path; the connection string never appears in an error of this module."""
+    import os
+
+    from .erasure import PostgresKeyStore, SqliteKeyStore
+
+    path = _resolve(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no key store at {path}")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head == b"SQLite format 3\x00":
+        return SqliteKeyStore(path)
+    with open(path, encoding="utf-8") as f:
+        conninfo = f.read().strip()
+    return PostgresKeyStore(conninfo)
+
+
+def _erasure_verdicts(subject: str, key_store: str, private_keys: str):
+    """On the executor: ``verdicts(values, rows) -> (statuses, of_subject, offenders)`` over
+    one ``ErasureCheck``, looking subject keys up in the store the first time a field names
+    them; ``verdicts.close()`` closes the store."""
+    from . import ErasureCheck
+
+    check = ErasureCheck.from_file(_resolve(private_keys), subject)
+    store = _key_store(key_store)
+
+    def verdicts(values, rows):
+        for key_id in check.unknown_key_ids(values):
+            record = store.get(key_id)
+            if record is None:
+                check.set_key(key_id, None, False)
+            else:
+                check.set_key(key_id, record.wrapped, record.erased_at is not None)
+        return check.check(values, rows)
+
+    verdicts.close = store.close
+    return verdicts
+
+
+def verify_erased(
+    df: "DataFrame",
+    columns: Sequence[str],
+    subject: str,
+    key_store: str,
+    private_keys: str,
+    subject_rows=None,
+    rows: bool = False,
+) -> "DataFrame":
+    """Check that the erasure (``forget``, docs/erasure.md) of data subject ``subject`` holds in
+    ``columns``: no value of the subject still opens, and every other subject's fields at
+    rest (``pr1.``) still do.
+
+    A field at rest names its subject in its header; its key is looked up in the key store at
+    ``key_store`` (a SQLite file, or a file holding a PostgreSQL connection string: a path
+    read on each executor, like the region's private keys in the file ``private_keys``). An
+    edge envelope (``pe2.``) names no subject: ``subject_rows`` (a boolean Spark ``Column``,
+    e.g. ``F.col("user_id") == "user-42"`` or a token column's ``isin(tokens)``) marks the
+    subject's rows, whose envelopes are opened with the region's keys: one that opens is an
+    offender (it was never rewrapped under the subject's key). Envelopes of other rows are
+    not opened.
+
+    Returns counts: ``column``, ``subject`` (the value is the subject's), ``status``
+    (``Erased``, ``opens``, ``ok``, ``envelope``, ``plaintext``, ``token``, ``null``, or why a
+    value did not open: ``NoKey``, ``Tampered``, ...), ``offender`` and ``count``; the erasure
+    holds when no row has ``offender`` true. An offender is a value of the subject that opens
+    or is in clear, or another subject's field at rest that does not open (not ``Erased``).
+    With ``rows=True``, returns the offending rows instead: ``df``'s columns with a
+    ``<column>__erasure`` verdict each. Nothing opened leaves the executors.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
+    _string_columns(df, columns)
+    columns = list(columns)
+    marked = df.withColumn(
+        _SUBJECT_ROW,
+        F.lit(False) if subject_rows is None else F.coalesce(subject_rows, F.lit(False)),
+    )
+
+    def batch_verdicts(batch, verdicts):
+        flags = batch.column(_SUBJECT_ROW).to_pylist()
+        return {name: verdicts(batch.column(name).to_pylist(), flags) for name in columns}
+
+    if rows:
+        names = list(df.columns)  # not `df` itself: the closure goes to the executors
+        schema = StructType(
+            list(df.schema.fields)
+            + [StructField(n + ERASURE_SUFFIX, StringType(), False) for n in columns]
+        )
+
+        out_names = list(schema.names)
+
+        def offending(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+            verdicts = _erasure_verdicts(subject, key_store, private_keys)
+            try:
+                yield from offending_batches(batches, verdicts)
+            finally:
+                verdicts.close()
+
+        def offending_batches(batches, verdicts):
+            import pyarrow as pa
+
+            for batch in batches:
+                found = batch_verdicts(batch, verdicts)
+                keep = [any(found[n][2][i] for n in columns) for i in range(batch.num_rows)]
+                mask = pa.array(keep, type=pa.bool_())
+                arrays = [batch.column(n).filter(mask) for n in names]
+                arrays += [pa.array(found[n][0], type=pa.string()).filter(mask) for n in columns]
+                yield pa.RecordBatch.from_arrays(arrays, names=out_names)
+
+        return marked.mapInArrow(offending, schema)
+
+    schema = StructType(
+        [
+            StructField("column", StringType(), False),
+            StructField("subject", BooleanType(), False),
+            StructField("status", StringType(), False),
+            StructField("offender", BooleanType(), False),
+            StructField("count", LongType(), False),
+        ]
+    )
+
+    count_names = list(schema.names)
+
+    def counts(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        verdicts = _erasure_verdicts(subject, key_store, private_keys)
+        try:
+            yield from count_batches(batches, verdicts)
+        finally:
+            verdicts.close()
+
+    def count_batches(batches, verdicts):
+        from collections import Counter
+
+        import pyarrow as pa
+
+        for batch in batches:
+            found = batch_verdicts(batch, verdicts)
+            tally = Counter()
+            for name in columns:
+                statuses, mine, offenders = found[name]
+                tally.update(zip([name] * len(statuses), mine, statuses, offenders))
+            keys = list(tally)
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array([k[0] for k in keys], type=pa.string()),
+                    pa.array([k[1] for k in keys], type=pa.bool_()),
+                    pa.array([k[2] for k in keys], type=pa.string()),
+                    pa.array([k[3] for k in keys], type=pa.bool_()),
+                    pa.array([tally[k] for k in keys], type=pa.int64()),
+                ],
+                names=count_names,
+            )
+
+    return (
+        marked.select(_SUBJECT_ROW, *columns)
+        .mapInArrow(counts, schema)
+        .groupBy("column", "subject", "status", "offender")
+        .agg(F.sum("count").alias("count"))
+    )
