@@ -3,7 +3,9 @@
 //! (Python: SQLite and PostgreSQL).
 
 use pii_core::at_rest::{self, AtRestError};
+use pii_core::Normalize;
 use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::envelope::{opened_parts, Opened};
@@ -12,6 +14,7 @@ use crate::error::{
 };
 use crate::keys::PrivateKeyring;
 use crate::now_seconds;
+use crate::request::body_bytes;
 
 create_exception!(
     pii_edge,
@@ -24,6 +27,18 @@ create_exception!(
     WrongKey,
     OpenError,
     "The field at rest names another subject key than the one given."
+);
+create_exception!(
+    pii_edge,
+    InvalidDomain,
+    PiiEdgeError,
+    "A token domain must be 1 to 64 bytes of a-z, 0-9 and -, parts joined by single dots."
+);
+create_exception!(
+    pii_edge,
+    Untokenizable,
+    PiiEdgeError,
+    "The value cannot be normalized with the steps given (not text, no digit, not an e-mail)."
 );
 create_exception!(
     pii_edge,
@@ -43,6 +58,8 @@ pub(crate) fn at_rest_error(e: AtRestError) -> PyErr {
         AtRestError::Erased => Erased::new_err(message),
         AtRestError::NoKey => NoKey::new_err(message),
         AtRestError::InvalidSubject => InvalidSubject::new_err(message),
+        AtRestError::InvalidDomain => InvalidDomain::new_err(message),
+        AtRestError::Untokenizable => Untokenizable::new_err(message),
         _ => PiiEdgeError::new_err(message),
     }
 }
@@ -100,6 +117,24 @@ impl SubjectKey {
         self.inner.created()
     }
 
+    /// The per-subject token of `value` (str or bytes) in `domain` (`ts1.<domain>.…`,
+    /// docs/at-rest.md §7), after the normalization steps `normalize` (`"trim"`,
+    /// `"casefold"`, ...). Nobody can compute it once the key is destroyed. Raises
+    /// `InvalidDomain`, `Untokenizable`, `ValueError` for an unknown step.
+    #[pyo3(signature = (domain, value, normalize = Vec::new()))]
+    fn token(
+        &self,
+        domain: &str,
+        value: &Bound<'_, PyAny>,
+        normalize: Vec<String>,
+    ) -> PyResult<String> {
+        let steps = steps(&normalize)?;
+        let value = body_bytes(value)?;
+        self.inner
+            .token(domain, &steps, &value)
+            .map_err(at_rest_error)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "SubjectKey(subject={:?}, key_id='{}')",
@@ -120,12 +155,50 @@ fn rewrap(
     key: &SubjectKey,
 ) -> PyResult<String> {
     py.detach(|| at_rest::rewrap(&keys.inner, envelope, &key.inner))
-        .map_err(|e| match e {
-            AtRestError::Envelope(pii_core::envelope::OpenError::NoKey) => {
-                keys.open_error(pii_core::envelope::OpenError::NoKey, envelope)
-            }
-            other => at_rest_error(other),
+        .map_err(|e| rewrap_error(keys, e, envelope))
+}
+
+/// `rewrap`, and the per-subject token of the same value in `domain` after `normalize`
+/// (`SubjectKey.token`), from one opening: `(field, token)`. Raises what `rewrap` and
+/// `SubjectKey.token` raise.
+#[pyfunction]
+#[pyo3(signature = (keys, envelope, key, domain, normalize = Vec::new()))]
+fn rewrap_with_token(
+    py: Python<'_>,
+    keys: &PrivateKeyring,
+    envelope: &str,
+    key: &SubjectKey,
+    domain: &str,
+    normalize: Vec<String>,
+) -> PyResult<(String, String)> {
+    let steps = steps(&normalize)?;
+    py.detach(|| at_rest::rewrap_with_token(&keys.inner, envelope, &key.inner, domain, &steps))
+        .map_err(|e| rewrap_error(keys, e, envelope))
+}
+
+/// A rewrap's error: the envelope's `NoKey` says which keys it needs.
+fn rewrap_error(keys: &PrivateKeyring, e: AtRestError, envelope: &str) -> PyErr {
+    match e {
+        AtRestError::Envelope(pii_core::envelope::OpenError::NoKey) => {
+            keys.open_error(pii_core::envelope::OpenError::NoKey, envelope)
+        }
+        other => at_rest_error(other),
+    }
+}
+
+/// Normalization steps from their names (`"trim"`, `"casefold"`, ...).
+fn steps(names: &[String]) -> PyResult<Vec<Normalize>> {
+    names
+        .iter()
+        .map(|n| {
+            Normalize::from_name(n).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown normalization step {n:?}: one of trim, fullwidth, casefold, digits, \
+                     email-domain, email-subaddress"
+                ))
+            })
         })
+        .collect()
 }
 
 /// Opens a field at rest (`pr1.`) with its subject key: the value with its JSON type restored
@@ -160,11 +233,14 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<SubjectKey>()?;
     m.add_function(wrap_pyfunction!(rewrap, m)?)?;
+    m.add_function(wrap_pyfunction!(rewrap_with_token, m)?)?;
     m.add_function(wrap_pyfunction!(open_at_rest, m)?)?;
     m.add_function(wrap_pyfunction!(at_rest_header, m)?)?;
     m.add_function(wrap_pyfunction!(is_at_rest, m)?)?;
     m.add("Erased", py.get_type::<Erased>())?;
     m.add("WrongKey", py.get_type::<WrongKey>())?;
     m.add("InvalidSubject", py.get_type::<InvalidSubject>())?;
+    m.add("InvalidDomain", py.get_type::<InvalidDomain>())?;
+    m.add("Untokenizable", py.get_type::<Untokenizable>())?;
     Ok(())
 }

@@ -135,3 +135,48 @@ def test_rewrap_reports_the_envelopes_error():
         pii_edge.rewrap(KEYS, "pe2.AAAA", pii_edge.SubjectKey.generate("u"))
     with pytest.raises(pii_edge.InvalidSubject):
         pii_edge.SubjectKey.generate("a\nb")
+
+
+def test_per_subject_token_stops_matching_after_forget(make_store):
+    writer = subjects(make_store())
+    reader = subjects(make_store(), cache_seconds=0)
+    steps = ["trim", "casefold"]
+    field, token = writer.rewrap_with_token("user-1", ENVELOPE, "email", steps)
+    _, bob_token = writer.rewrap_with_token("user-2", ENVELOPE, "email", steps)
+    assert token.startswith("ts1.email.") and len(token) == len("ts1.email.") + 43
+    assert reader.open(field).value == "alice@example.com"
+    # A lookup by the value matches the stored token, for this subject only.
+    assert reader.token("user-1", "email", " Alice@Example.com", steps) == token
+    assert token != bob_token  # the same value of another subject: unrelated
+    assert reader.token("user-3", "email", "alice@example.com", steps) is None  # no key, no token
+    assert reader.store.live("user-3") is None  # the lookup created none
+
+    writer.forget("user-1", by="dpo")
+    assert reader.token("user-1", "email", "alice@example.com", steps) is None
+    # A new sign-up gets a new key: its tokens never equal the stored ones.
+    _, again = writer.rewrap_with_token("user-1", ENVELOPE, "email", steps)
+    assert again != token
+    assert reader.token("user-1", "email", "alice@example.com", steps) == again
+    assert reader.token("user-2", "email", "alice@example.com", steps) == bob_token  # intact
+
+
+def test_per_subject_token_vectors_and_refusals():
+    cases = json.loads((ROOT / "docs/vectors/erasure/subject_tokens.json").read_text())["cases"]
+    assert len(cases) >= 8
+    key = pii_edge.SubjectKey.generate("user-1")
+    for case in cases:
+        # The binding cannot build a key from raw bytes (keys are random); it must agree with
+        # the vectors' errors, and a token's shape.
+        if case["name"].startswith("fail_"):
+            error = getattr(pii_edge, case["expect"])
+            with pytest.raises(error):
+                key.token(case["domain"], case["value"], case["normalize"])
+        else:
+            token = key.token(case["domain"], case["value"], case["normalize"])
+            assert token.startswith(f"ts1.{case['domain']}.") and token != case["expect"]
+    assert key.token("email", b"alice@example.com") == key.token("email", "alice@example.com")
+    with pytest.raises(ValueError, match="unknown normalization step"):
+        key.token("email", "x", ["nfc"])
+    with pytest.raises(pii_edge.Untokenizable) as refused:
+        pii_edge.rewrap_with_token(KEYS, ENVELOPE, key, "phone", ["digits"])
+    assert "alice" not in str(refused.value)

@@ -4,6 +4,7 @@
 
 use napi_derive::napi;
 use pii_core::at_rest::{self, AtRestError};
+use pii_core::Normalize;
 
 use super::envelope::{binding, OpenedValue};
 use super::keys::PrivateKeyring;
@@ -47,6 +48,22 @@ impl SubjectKey {
             .map_err(at_rest_failure)
     }
 
+    /// `key.token(domain, value, normalize?)`: the per-subject token `ts1.<domain>.…` of
+    /// `value` (docs/at-rest.md §7); throws InvalidDomain, Untokenizable, TypeError for an
+    /// unknown step.
+    #[napi]
+    pub fn token(
+        &self,
+        domain: String,
+        value: String,
+        normalize: Option<Vec<String>>,
+    ) -> Result<String> {
+        let steps = steps(normalize)?;
+        self.inner
+            .token(&domain, &steps, value.as_bytes())
+            .map_err(at_rest_failure)
+    }
+
     /// The subject id.
     #[napi(getter)]
     pub fn subject(&self) -> String {
@@ -73,6 +90,44 @@ pub fn rewrap(keyring: &PrivateKeyring, envelope: String, key: &SubjectKey) -> R
         AtRestError::Envelope(e) => js(keyring.open_failure(e, &envelope)),
         other => at_rest_failure(other),
     })
+}
+
+/// `rewrapWithToken(keyring, envelope, key, domain, normalize?)`: `[field, token]` from one
+/// opening of the envelope.
+#[napi]
+pub fn rewrap_with_token(
+    keyring: &PrivateKeyring,
+    envelope: String,
+    key: &SubjectKey,
+    domain: String,
+    normalize: Option<Vec<String>>,
+) -> Result<Vec<String>> {
+    let steps = steps(normalize)?;
+    at_rest::rewrap_with_token(&keyring.inner, &envelope, &key.inner, &domain, &steps)
+        .map(|(field, token)| vec![field, token])
+        .map_err(|e| match e {
+            AtRestError::Envelope(e) => js(keyring.open_failure(e, &envelope)),
+            other => at_rest_failure(other),
+        })
+}
+
+/// Normalization steps from their names.
+fn steps(names: Option<Vec<String>>) -> Result<Vec<Normalize>> {
+    names
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            Normalize::from_name(n).ok_or_else(|| {
+                js(Failure::new(
+                    "TypeError",
+                    format!(
+                        "unknown normalization step {n:?}: one of trim, fullwidth, casefold, \
+                         digits, email-domain, email-subaddress"
+                    ),
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `openAtRest(key, text)`: kind, plaintext and binding of a field at rest.
