@@ -197,8 +197,13 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     /** The subject key a field at rest names; throws Erased when the store says it was destroyed, NoKey when it has no record. */
     async keyOf(value) {
       const [subject, keyId] = atRestHeader(value);
+      return this.keyById(subject, keyId);
+    }
+
+    /** The key `keyId` of `subject` (what a field's header names): what `revealAtRest` asks for each field at rest. Throws as `keyOf`. */
+    async keyById(subject, keyId) {
       const hit = this._cached(keyId);
-      if (hit) return hit;
+      if (hit && hit.subject === subject) return hit;
       const r = await this.store.get(keyId);
       if (!r || r.subject !== subject) throw new classes.NoKey(`no subject key ${keyId} in the key store`);
       if (r.wrapped === null) throw new Erased(`the data subject was erased at ${r.erasedAt} (key ${keyId})`);

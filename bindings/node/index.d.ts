@@ -127,6 +127,8 @@ export class PrivateKeyring {
   open(envelope: string): Opened;
   openExpecting(envelope: string, policy: string, zone: string, location: Location | string): Opened;
   reveal(request: RequestInput, options?: RevealOptions): Revealed;
+  /** `reveal`, and fields at rest (`pr1.`) too, with their keys from `subjectKeys`; rejects with Erased after `forget`. */
+  revealAtRest(request: RequestInput, options: RevealOptions & { subjectKeys: SubjectKeySource }): Promise<Revealed>;
   revealBody(body: Body, options?: RevealOptions & { contentType?: string }): Revealed;
 }
 
@@ -234,6 +236,11 @@ export interface KeyRecord {
   erasedAt: number | null;
 }
 
+/** Where `revealAtRest` gets the key a field at rest names (`SubjectKeys` is one). */
+export interface SubjectKeySource {
+  keyById(subject: string, keyId: string): SubjectKey | Promise<SubjectKey>;
+}
+
 /** The four operations of a key store, synchronous or returning promises. */
 export interface KeyStore {
   live(subject: string): KeyRecord | null | Promise<KeyRecord | null>;
@@ -279,6 +286,8 @@ export class SubjectKeys {
   /** null when the subject has no live key: nothing stored can match. */
   token(subject: string, domain: string, value: string | Uint8Array, normalize?: NormalizeStep[]): Promise<string | null>;
   keyOf(text: string): Promise<SubjectKey>;
+  /** Throws Erased when the key was destroyed, NoKey when the store has no record of it. */
+  keyById(subject: string, keyId: string): Promise<SubjectKey>;
   /** Opens `pr1.` (with the subject's key; Erased after forget) and `pe2.`. */
   open(text: string): Promise<Opened>;
   forget(subject: string, by: string, now?: number): Promise<Forgotten | null>;

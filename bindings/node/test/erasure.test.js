@@ -158,3 +158,32 @@ test('per-subject tokens: the vectors\' errors, steps, no value in messages', ()
   assert.throws(() => new pii.SqliteKeyStore({}), TypeError);
   assert.throws(() => new pii.SubjectKeys({}, keys, 'eu-central'), TypeError);
 });
+
+test('revealAtRest and revealRequestAtRest open pr1. fields; Erased (with where) after forget', async () => {
+  const { revealRequestAtRest } = require('../express.js');
+  const subjects = new pii.SubjectKeys(new MapStore(), keys, 'eu-central');
+  const stored = await subjects.rewrap('user-1', email.envelope); // sealed at json:$['email']
+  const other = await subjects.rewrap('user-2', email.envelope);
+  const req = (value) => ({ method: 'POST', path: '/x', headers: [['content-type', 'application/json']], body: JSON.stringify({ email: value }) });
+
+  assert.equal(keys.reveal(req(stored)).opened, 0); // without a key source: not an envelope, left alone
+  const revealed = await keys.revealAtRest(req(stored), { subjectKeys: subjects });
+  assert.deepEqual(revealed.json(), { email: 'alice@example.com' });
+  assert.equal(String(revealed.fields[0].binding.location), "json:$['email']");
+  assert.equal((await keys.revealAtRest(req(email.envelope), { subjectKeys: subjects })).json().email, 'alice@example.com');
+  await assert.rejects(keys.revealAtRest({ ...req(stored), body: JSON.stringify({ mail: stored }) }, { subjectKeys: subjects }), pii.WrongLocation);
+  // An Express-like request as it arrived.
+  const body = Buffer.from(JSON.stringify({ email: stored }));
+  const expressReq = { method: 'POST', originalUrl: '/x', rawHeaders: ['content-type', 'application/json'], rawBody: body, headers: {} };
+  assert.equal((await revealRequestAtRest(keys, expressReq, { subjectKeys: subjects })).json().email, 'alice@example.com');
+
+  await subjects.forget('user-1', 'dpo');
+  await assert.rejects(keys.revealAtRest(req(stored), { subjectKeys: subjects }), (e) => e instanceof pii.Erased && e.location === "json:$['email']");
+  await assert.rejects(revealRequestAtRest(keys, expressReq, { subjectKeys: subjects }), pii.Erased);
+  assert.equal((await keys.revealAtRest(req(other), { subjectKeys: subjects })).json().email, 'alice@example.com');
+  const stranger = pii.rewrap(keys, email.envelope, pii.SubjectKey.generate('user-1'));
+  await assert.rejects(keys.revealAtRest(req(stranger), { subjectKeys: subjects }), pii.NoKey);
+  // The source's own failures propagate; a source without keyById is refused.
+  await assert.rejects(keys.revealAtRest(req(other), { subjectKeys: { keyById: async () => { throw new Error('store down'); } } }), /store down/);
+  await assert.rejects(keys.revealAtRest(req(other), { subjectKeys: {} }), TypeError);
+});

@@ -119,6 +119,7 @@ pub(crate) fn open_error(e: CoreOpenError) -> PyErr {
         CoreOpenError::WrongLocation => WrongLocation::new_err(message),
         CoreOpenError::NoKey => NoKey::new_err(message),
         CoreOpenError::Tampered => Tampered::new_err(message),
+        CoreOpenError::Erased => crate::at_rest::Erased::new_err(message),
         _ => OpenError::new_err(message),
     }
 }

@@ -76,8 +76,11 @@ impl PrivateKeyring {
     /// query (`/a?b=c`) when `query` is not given. With `policy`/`zone` every value must have
     /// been sealed by / for them. With `strict` (a `Policies`) a location the matching policy
     /// encrypts that holds plaintext raises `PlaintextFound`, and a body the edge could not
-    /// have inspected raises `Uninspectable`.
-    #[pyo3(signature = (method, path, headers = None, body = None, query = None, policy = None, zone = None, strict = None))]
+    /// have inspected raises `Uninspectable`. With `subject_keys` (a
+    /// `pii_edge.erasure.SubjectKeys`, or any object with `key_by_id(subject, key_id)`) the
+    /// fields at rest (`pr1.`) of the request open too, each with its subject key; one of an
+    /// erased subject raises `Erased`.
+    #[pyo3(signature = (method, path, headers = None, body = None, query = None, policy = None, zone = None, strict = None, subject_keys = None))]
     #[allow(clippy::too_many_arguments)]
     fn reveal(
         &self,
@@ -90,9 +93,20 @@ impl PrivateKeyring {
         policy: Option<&str>,
         zone: Option<&str>,
         strict: Option<&Policies>,
+        subject_keys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Revealed> {
         crate::reveal::reveal(
-            self, py, method, path, headers, body, query, policy, zone, strict,
+            self,
+            py,
+            method,
+            path,
+            headers,
+            body,
+            query,
+            policy,
+            zone,
+            strict,
+            subject_keys,
         )
     }
 
@@ -120,6 +134,7 @@ impl PrivateKeyring {
             Some(""),
             policy,
             zone,
+            None,
             None,
         )
     }

@@ -3,7 +3,12 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use pii_core::SubjectKeyring;
+use pyo3::exceptions::PyTypeError;
+
+use crate::at_rest::{Erased, SubjectKey};
 use crate::envelope::{binding, Binding};
+use crate::error::NoKey;
 use crate::error::{reveal_error, strict_error};
 use crate::keys::PrivateKeyring;
 use crate::request::{body_bytes, header_pairs};
@@ -83,6 +88,7 @@ pub(crate) fn reveal(
     policy: Option<&str>,
     zone: Option<&str>,
     strict: Option<&Policies>,
+    subject_keys: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Revealed> {
     let (path, query) = match query {
         Some(q) => (path, q),
@@ -96,13 +102,37 @@ pub(crate) fn reveal(
         request.body = body_bytes(body)?;
     }
     let expect = pii_core::Expect { policy, zone };
-    let revealed = match strict {
-        Some(policies) => py
-            .detach(|| policies.strict.reveal(&keys.inner, &request, expect))
-            .map_err(|e| strict_error(py, e))?,
-        None => py
-            .detach(|| pii_core::reveal(&keys.inner, &request, expect))
-            .map_err(|e| reveal_error(py, e))?,
+    let revealed = match subject_keys {
+        None => match strict {
+            Some(policies) => py
+                .detach(|| policies.strict.reveal(&keys.inner, &request, expect))
+                .map_err(|e| strict_error(py, e))?,
+            None => py
+                .detach(|| pii_core::reveal(&keys.inner, &request, expect))
+                .map_err(|e| reveal_error(py, e))?,
+        },
+        Some(source) => {
+            let (held, erased) = fetch_subject_keys(py, source, &request)?;
+            let mut ring = SubjectKeyring::new();
+            for key in &held {
+                ring.push(&key.get().inner);
+            }
+            for key_id in &erased {
+                ring.push_erased(key_id);
+            }
+            match strict {
+                Some(policies) => py
+                    .detach(|| {
+                        policies
+                            .strict
+                            .reveal_at_rest(&keys.inner, &ring, &request, expect)
+                    })
+                    .map_err(|e| strict_error(py, e))?,
+                None => py
+                    .detach(|| pii_core::reveal_at_rest(&keys.inner, &ring, &request, expect))
+                    .map_err(|e| reveal_error(py, e))?,
+            }
+        }
     };
     let mut fields = Vec::with_capacity(revealed.fields.len());
     for f in &revealed.fields {
@@ -123,6 +153,34 @@ pub(crate) fn reveal(
         body: PyBytes::new(py, &r.body).unbind(),
         fields,
     })
+}
+
+/// The subject keys of the request's fields at rest, from `source.key_by_id(subject, key_id)`:
+/// the keys it gave, and the key ids it said were erased (`Erased`). `NoKey` leaves the key
+/// out (the field then fails with `NoKey`, saying where); any other exception propagates.
+fn fetch_subject_keys(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    request: &pii_core::Request,
+) -> PyResult<(Vec<Py<SubjectKey>>, Vec<String>)> {
+    let wanted = pii_core::at_rest_keys(request).map_err(|e| reveal_error(py, e))?;
+    let mut held = Vec::with_capacity(wanted.len());
+    let mut erased = Vec::new();
+    for (subject, key_id) in wanted {
+        match source.call_method1("key_by_id", (subject, key_id.as_str())) {
+            Ok(key) => held.push(
+                key.cast_into::<SubjectKey>()
+                    .map_err(|_| {
+                        PyTypeError::new_err("subject_keys.key_by_id must return a SubjectKey")
+                    })?
+                    .unbind(),
+            ),
+            Err(e) if e.is_instance_of::<Erased>(py) => erased.push(key_id),
+            Err(e) if e.is_instance_of::<NoKey>(py) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((held, erased))
 }
 
 /// Adds the revealed-request classes to the module.

@@ -180,3 +180,71 @@ def test_per_subject_token_vectors_and_refusals():
     with pytest.raises(pii_edge.Untokenizable) as refused:
         pii_edge.rewrap_with_token(KEYS, ENVELOPE, key, "phone", ["digits"])
     assert "alice" not in str(refused.value)
+
+
+def test_reveal_opens_fields_at_rest_and_fails_erased_after_forget(tmp_path):
+    """The packages' reveal accepts both formats when given a subject key source: a service
+    forwards stored fields (pr1.) in a request; after forget it gets Erased, never garbage."""
+    import asyncio
+    import io
+
+    from pii_edge.middleware import reveal_starlette, reveal_wsgi
+
+    subjects_ = subjects(SqliteKeyStore(str(tmp_path / "keys.db")))
+    stored = subjects_.rewrap("user-1", ENVELOPE)  # sealed at json:$['email']
+    other = subjects_.rewrap("user-2", ENVELOPE)
+    body = json.dumps({"email": stored}).encode()
+    headers = [("content-type", "application/json")]
+
+    # Without a subject key source, a pr1. field is left as it is (it is not an envelope).
+    assert KEYS.reveal("POST", "/x", headers, body).opened == 0
+    revealed = KEYS.reveal("POST", "/x", headers, body, subject_keys=subjects_)
+    assert revealed.json() == {"email": "alice@example.com"} and revealed.opened == 1
+    assert str(revealed.fields[0].binding.location) == "json:$['email']"
+    # The edge's envelope and a field at rest in one request.
+    both = json.dumps({"email": stored, "also": ENVELOPE}).encode()
+    with pytest.raises(pii_edge.WrongLocation):  # the envelope was sealed for json:$['email']
+        KEYS.reveal("POST", "/x", headers, both, subject_keys=subjects_)
+    # Moved to another place: refused like an envelope.
+    moved = json.dumps({"mail": stored}).encode()
+    with pytest.raises(pii_edge.WrongLocation):
+        KEYS.reveal("POST", "/x", headers, moved, subject_keys=subjects_)
+
+    class Scope:  # a Starlette Request as far as reveal_starlette reads it
+        def __init__(self, body):
+            self.scope = {"type": "http", "method": "POST", "path": "/x", "raw_path": b"/x",
+                          "query_string": b"", "headers": [(b"content-type", b"application/json")]}
+            self._body = body
+
+        async def body(self):
+            return self._body
+
+    def environ(body):
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": "/x", "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+
+    assert asyncio.run(reveal_starlette(KEYS, Scope(body), subject_keys=subjects_)).json()["email"] == "alice@example.com"
+    assert reveal_wsgi(KEYS, environ(body), subject_keys=subjects_).json()["email"] == "alice@example.com"
+
+    subjects_.forget("user-1", by="dpo")
+    for reveal in (
+        lambda: KEYS.reveal("POST", "/x", headers, body, subject_keys=subjects_),
+        lambda: asyncio.run(reveal_starlette(KEYS, Scope(body), subject_keys=subjects_)),
+        lambda: reveal_wsgi(KEYS, environ(body), subject_keys=subjects_),
+    ):
+        with pytest.raises(pii_edge.Erased) as erased:
+            reveal()
+        assert erased.value.location == "json:$['email']"
+    # Another subject's field still opens; an unknown key is NoKey, with where.
+    assert KEYS.reveal("POST", "/x", headers, json.dumps({"email": other}).encode(),
+                       subject_keys=subjects_).json()["email"] == "alice@example.com"
+    stranger = pii_edge.rewrap(KEYS, ENVELOPE, pii_edge.SubjectKey.generate("user-1"))
+    with pytest.raises(pii_edge.NoKey):
+        KEYS.reveal("POST", "/x", headers, json.dumps({"email": stranger}).encode(), subject_keys=subjects_)
+    # The source's own exceptions (a store that is down) propagate.
+    class Broken:
+        def key_by_id(self, subject, key_id):
+            raise ConnectionError("store down")
+
+    with pytest.raises(ConnectionError):
+        KEYS.reveal("POST", "/x", headers, json.dumps({"email": other}).encode(), subject_keys=Broken())

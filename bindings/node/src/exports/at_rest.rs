@@ -18,7 +18,7 @@ pub(crate) fn at_rest_failure(e: AtRestError) -> napi::Error<String> {
 /// One data subject's key, unwrapped in memory (wiped when collected).
 #[napi]
 pub struct SubjectKey {
-    inner: at_rest::SubjectKey,
+    pub(crate) inner: at_rest::SubjectKey,
 }
 
 #[napi]

@@ -1,8 +1,9 @@
 //! `PrivateKeyring`: the private keys of one region.
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, ClassInstance};
 use napi_derive::napi;
 
+use super::at_rest::SubjectKey;
 use super::envelope::{opened, OpenedValue};
 use super::reveal::RevealedRequest;
 use super::strict::Policies;
@@ -91,7 +92,10 @@ impl PrivateKeyring {
         policy: Option<String>,
         zone: Option<String>,
         strict: Option<&Policies>,
+        subject_keys: Option<Vec<ClassInstance<'_, SubjectKey>>>,
+        erased: Option<Vec<String>>,
     ) -> Result<RevealedRequest> {
+        let at_rest = subject_keys.map(|keys| (keys, erased.unwrap_or_default()));
         super::reveal::reveal(
             &self.inner,
             method,
@@ -102,6 +106,7 @@ impl PrivateKeyring {
             policy,
             zone,
             strict,
+            at_rest.as_ref().map(|(k, e)| (k.as_slice(), e.as_slice())),
         )
     }
 }

@@ -136,7 +136,10 @@ class PrivateKeyring:
         policy: Optional[str] = None,
         zone: Optional[str] = None,
         strict: Optional[Policies] = None,
-    ) -> Revealed: ...
+        subject_keys: Any = None,
+    ) -> Revealed:
+        """``subject_keys``: an object with ``key_by_id(subject, key_id)`` (``SubjectKeys``); then
+        fields at rest (``pr1.``) open too, and one of an erased subject raises ``Erased``."""
     def reveal_body(
         self,
         body: Body,

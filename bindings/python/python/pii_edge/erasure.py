@@ -299,9 +299,14 @@ class SubjectKeys:
     def key_of(self, text: str) -> SubjectKey:
         """The subject key a field at rest names. Raises ``Erased`` when the store says it was
         destroyed, ``NoKey`` when the store has no record of it."""
-        subject, key_id = at_rest_header(text)
+        return self.key_by_id(*at_rest_header(text))
+
+    def key_by_id(self, subject: str, key_id: str) -> SubjectKey:
+        """The subject key ``key_id`` of ``subject`` (what a field's clear header names): what
+        ``PrivateKeyring.reveal(..., subject_keys=self)`` asks for each field at rest of a
+        request. Raises ``Erased`` or ``NoKey`` as :meth:`key_of` does."""
         key = self._cached(key_id)
-        if key is not None:
+        if key is not None and key.subject == subject:
             return key
         record = self.store.get(key_id)
         if record is None or record.subject != subject:
