@@ -476,3 +476,92 @@ fn reveal_params(
     }
     Ok(changed.then(|| pieces.join("&")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::TestSealer;
+    use crate::PrivateKey;
+
+    #[test]
+    fn fields_at_rest_open_in_every_place_beside_envelopes() {
+        let mut keys = PrivateKeyring::new();
+        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        let mut edge = TestSealer::new(
+            &keys.public().recipients("eu-central").expect("r"),
+            "eu-central",
+        )
+        .expect("sealer");
+        let key = SubjectKey::generate("user-1", 1).expect("key");
+        let seal = |edge: &mut TestSealer, at: Location, kind, v: &[u8]| {
+            edge.seal(&Binding::new("p", "eu-central", at), kind, v)
+                .expect("seal")
+        };
+        let json_at = Location::json(vec![crate::PathElement::Name("email".into())]);
+        let body_env = seal(&mut edge, json_at.clone(), ValueKind::String, br#""a@b.c""#);
+        let body_field = at_rest::rewrap(&keys, &body_env, &key).expect("rewrap");
+        let query_env = seal(
+            &mut edge,
+            Location::field(Part::Query, "q", 0),
+            ValueKind::Text,
+            b"x y",
+        );
+        let query_field = at_rest::rewrap(&keys, &query_env, &key).expect("rewrap");
+        let cookie_env = seal(
+            &mut edge,
+            Location::field(Part::Cookie, "sid", 0),
+            ValueKind::Text,
+            b"s-1",
+        );
+        let header_env = seal(
+            &mut edge,
+            Location::field(Part::Header, "x-id", 0),
+            ValueKind::Text,
+            b"id-7",
+        );
+        let cookie_field = at_rest::rewrap(&keys, &cookie_env, &key).expect("rewrap");
+        let req = Request::new("POST", "/x")
+            .with_query(&format!("q={query_field}"))
+            .with_header("content-type", "application/json")
+            .with_header("cookie", &format!("sid={cookie_field}"))
+            .with_header("x-id", &header_env)
+            .with_body(format!(r#"{{"email":"{body_field}"}}"#).into_bytes());
+
+        assert_eq!(
+            at_rest_keys(&req).expect("keys"),
+            vec![("user-1".to_owned(), key.key_id())],
+            "one key, named once"
+        );
+        let mut ring = SubjectKeyring::new();
+        ring.push(&key);
+        let out = reveal_at_rest(&keys, &ring, &req, Expect::default()).expect("reveal");
+        assert_eq!(out.request.body, br#"{"email":"a@b.c"}"#);
+        assert_eq!(out.request.query, "q=x%20y");
+        assert_eq!(out.request.header("cookie"), Some("sid=s-1"));
+        assert_eq!(out.request.header("x-id"), Some("id-7"));
+        assert_eq!(out.opened(), 4);
+        // reveal alone leaves the fields at rest as they are and opens the envelope.
+        let plain = reveal(&keys, &req, Expect::default()).expect("reveal");
+        assert_eq!(plain.opened(), 1);
+        assert_eq!(plain.request.body, req.body);
+
+        let mut erased = SubjectKeyring::new();
+        erased.push_erased(&key.key_id());
+        let e = reveal_at_rest(&keys, &erased, &req, Expect::default()).unwrap_err();
+        assert_eq!((e.error, e.location), (OpenError::Erased, json_at.clone()));
+        let e = reveal_at_rest(&keys, &SubjectKeyring::new(), &req, Expect::default()).unwrap_err();
+        assert_eq!(e.error, OpenError::NoKey);
+        // A wrong policy is refused as for an envelope.
+        let expect = Expect {
+            policy: Some("other"),
+            zone: None,
+        };
+        let e = reveal_at_rest(&keys, &ring, &req, expect).unwrap_err();
+        assert_eq!(e.error, OpenError::WrongPolicy);
+        // A malformed field at rest fails at_rest_keys, saying where.
+        let bad = Request::new("GET", "/").with_header("x-id", "pr1.AAAA");
+        let e = at_rest_keys(&bad).unwrap_err();
+        assert_eq!(e.error, OpenError::Malformed);
+        assert_eq!(e.location, Location::field(Part::Header, "x-id", 0));
+    }
+}
