@@ -275,7 +275,7 @@ pub enum OpenError {
     WrongLocation,
     /// A field at rest (`pr1.`, docs/at-rest.md) of a data subject who was erased: its subject
     /// key is destroyed, the field never opens again. Reported by
-    /// [`reveal_at_rest`](crate::reveal_at_rest), never by an envelope.
+    /// `reveal_at_rest` (feature `open`), never by an envelope.
     Erased,
 }
 

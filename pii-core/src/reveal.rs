@@ -521,9 +521,9 @@ mod tests {
         );
         let cookie_field = at_rest::rewrap(&keys, &cookie_env, &key).expect("rewrap");
         let req = Request::new("POST", "/x")
-            .with_query(&format!("q={query_field}"))
+            .with_query(format!("q={query_field}"))
             .with_header("content-type", "application/json")
-            .with_header("cookie", &format!("sid={cookie_field}"))
+            .with_header("cookie", format!("sid={cookie_field}"))
             .with_header("x-id", &header_env)
             .with_body(format!(r#"{{"email":"{body_field}"}}"#).into_bytes());
 
