@@ -66,6 +66,8 @@ mod shape;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;
+#[cfg(feature = "open")]
+pub mod subject_keys;
 mod token;
 #[cfg(feature = "yaml")]
 mod yaml;
@@ -85,7 +87,10 @@ pub use policy::Policy;
 pub use request::Request;
 pub use residency::{NoRoute, Residency, ResidencySpec, ResolveStep, Route, ZoneSpec};
 #[cfg(feature = "open")]
-pub use reveal::{reveal, Expect, RevealError, Revealed, RevealedField};
+pub use reveal::{
+    at_rest_keys, reveal, reveal_at_rest, Expect, RevealError, Revealed, RevealedField,
+    SubjectKeyring,
+};
 pub use spec::ActionKind;
 pub use token::{tokens, Normalize, Token, TokenError};
 
