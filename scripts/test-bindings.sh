@@ -3,7 +3,9 @@
 # environment and the Node.js addon with cargo, then runs both test suites (every envelope and
 # receipt vector, fresh `pii-edge apply` output of every location kind, strict opening, the
 # ASGI/WSGI/Express middleware) and the Python example origin's end-to-end test (uvicorn,
-# SQLite, SMTP). Installs what it needs (PyPI, npm) on a fresh machine.
+# SQLite, SMTP). Installs what it needs (PyPI, npm) on a fresh machine. `npm ci` in bindings/node
+# and examples/origin-node compiles better-sqlite3's SQLite from source (its prebuilt download is
+# not reachable; about 1.5 CPU-minutes each): the Node key store's tests (decision 0009).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -40,6 +40,14 @@ def main():
             "subject_keys_open_sqlite_us": median_us(lambda: uncached.open(field)),
             "subject_keys_open_cached_us": median_us(lambda: cached.open(field)),
             "subject_keys_rewrap_cached_us": median_us(lambda: cached.rewrap(key.subject, env)),
+            # Per-subject tokens (docs/at-rest.md §7), key cached.
+            "token_cached_us": median_us(lambda: key.token("email", "alice@example.com", ["trim", "casefold"])),
+            "rewrap_with_token_cached_us": median_us(
+                lambda: pii_edge.rewrap_with_token(keys, env, key, "email", ["trim", "casefold"])
+            ),
+            "subject_keys_token_cached_us": median_us(
+                lambda: cached.token(key.subject, "email", "alice@example.com", ["trim", "casefold"])
+            ),
         }
         store.close()
     print(json.dumps({k: round(x, 2) if isinstance(x, float) else x for k, x in figures.items()}))

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Policies, PrivateKeyring, Receipt, ReceiptKeys, RevealOptions, Revealed } from './index';
+import type { Policies, PrivateKeyring, Receipt, ReceiptKeys, RevealOptions, Revealed, SubjectKeySource } from './index';
 
 export interface ReceiptMiddlewareOptions {
   keys: ReceiptKeys;
@@ -44,3 +44,13 @@ export function revealRequest(
   req: IncomingMessage,
   options?: RevealOptions,
 ): Revealed;
+
+/**
+ * `revealRequest`, and the fields at rest (`pr1.`) of the request too, with their subject keys
+ * from `subjectKeys` (`PrivateKeyring.revealAtRest`); rejects with Erased after `forget`.
+ */
+export function revealRequestAtRest(
+  keyring: PrivateKeyring,
+  req: IncomingMessage,
+  options: RevealOptions & { subjectKeys: SubjectKeySource },
+): Promise<Revealed>;

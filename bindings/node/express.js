@@ -27,6 +27,22 @@ function sendProblem(res, status, type, title, detail) {
  * body is not there: a parsed `req.body` is not what the edge sealed.
  */
 function revealRequest(keyring, req, options = {}) {
+  return keyring.reveal(requestOf(keyring, req), options);
+}
+
+/**
+ * revealRequestAtRest(keyring, req, { subjectKeys, policy?, zone?, strict? }) -> Promise
+ *
+ * `revealRequest`, and the fields at rest (`pr1.`) of the request too, each opened with its
+ * subject key from `subjectKeys` (a `SubjectKeys`): `PrivateKeyring.revealAtRest`. Rejects with
+ * Erased for a field of an erased subject.
+ */
+function revealRequestAtRest(keyring, req, options = {}) {
+  return keyring.revealAtRest(requestOf(keyring, req), options);
+}
+
+/** The request as it arrived, for `reveal`. */
+function requestOf(keyring, req) {
   if (!(keyring instanceof PrivateKeyring)) throw new TypeError('keyring must be a PrivateKeyring');
   let body = req.rawBody;
   if (body === undefined && Buffer.isBuffer(req.body)) body = req.body;
@@ -34,12 +50,12 @@ function revealRequest(keyring, req, options = {}) {
       && req.headers['content-length'] !== '0') {
     throw new TypeError('revealRequest needs the raw body: mount receiptMiddleware (or express.raw()) first');
   }
-  return keyring.reveal({
+  return {
     method: req.method,
     path: req.originalUrl || req.url,
     headers: req.rawHeaders,
     body: body || Buffer.alloc(0),
-  }, options);
+  };
 }
 
 /**
@@ -135,4 +151,4 @@ function receiptMiddleware(options) {
   };
 }
 
-module.exports = { receiptMiddleware, revealRequest };
+module.exports = { receiptMiddleware, revealRequest, revealRequestAtRest };

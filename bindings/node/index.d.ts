@@ -127,6 +127,8 @@ export class PrivateKeyring {
   open(envelope: string): Opened;
   openExpecting(envelope: string, policy: string, zone: string, location: Location | string): Opened;
   reveal(request: RequestInput, options?: RevealOptions): Revealed;
+  /** `reveal`, and fields at rest (`pr1.`) too, with their keys from `subjectKeys`; rejects with Erased after `forget`. */
+  revealAtRest(request: RequestInput, options: RevealOptions & { subjectKeys: SubjectKeySource }): Promise<Revealed>;
   revealBody(body: Body, options?: RevealOptions & { contentType?: string }): Revealed;
 }
 
@@ -179,12 +181,21 @@ export class Erased extends OpenError {}
 export class WrongKey extends OpenError {}
 /** A subject id must be 1 to 255 bytes of UTF-8 without control characters. */
 export class InvalidSubject extends PiiEdgeError {}
+/** A token domain must be 1 to 64 bytes of a-z, 0-9 and -, parts joined by single dots. */
+export class InvalidDomain extends PiiEdgeError {}
+/** The value cannot be normalized with the steps given (not text, no digit, not an e-mail). */
+export class Untokenizable extends PiiEdgeError {}
+
+/** Normalization steps of a token (docs/policy.md, "normalize"). */
+export type NormalizeStep = 'trim' | 'fullwidth' | 'casefold' | 'digits' | 'email-domain' | 'email-subaddress';
 
 /** One data subject's 256-bit key, unwrapped in memory. */
 export class SubjectKey {
   static generate(subject: string, created?: number): SubjectKey;
   static unwrap(keys: PrivateKeyring, wrapped: string): SubjectKey;
   wrap(keys: PrivateKeyring, zone: string): string;
+  /** The per-subject token `ts1.<domain>.…` of `value` (docs/at-rest.md §7). */
+  token(domain: string, value: string | Uint8Array, normalize?: NormalizeStep[]): string;
   readonly subject: string;
   readonly keyId: string;
   readonly created: number;
@@ -206,7 +217,78 @@ export interface VerifiedErasure {
 }
 
 export function rewrap(keys: PrivateKeyring, envelope: string, key: SubjectKey): string;
+/** `rewrap` and the per-subject token of the same value: `[field, token]`. */
+export function rewrapWithToken(keys: PrivateKeyring, envelope: string, key: SubjectKey, domain: string, normalize?: NormalizeStep[]): [string, string];
 export function openAtRest(key: SubjectKey, text: string): Opened;
 export function atRestHeader(text: string): [string, string];
 export function isAtRest(value: unknown): boolean;
 export function verifyErasure(receipt: string, keys: ReceiptKeys): VerifiedErasure;
+
+/** One subject key as a key store holds it (docs/erasure.md §4). */
+export interface KeyRecord {
+  keyId: string;
+  subject: string;
+  /** Unix seconds. */
+  created: number;
+  /** `psk1.` text; null once erased. */
+  wrapped: string | null;
+  /** Unix seconds of the erasure; null while the key lives. */
+  erasedAt: number | null;
+}
+
+/** Where `revealAtRest` gets the key a field at rest names (`SubjectKeys` is one). */
+export interface SubjectKeySource {
+  keyById(subject: string, keyId: string): SubjectKey | Promise<SubjectKey>;
+}
+
+/** The four operations of a key store, synchronous or returning promises. */
+export interface KeyStore {
+  live(subject: string): KeyRecord | null | Promise<KeyRecord | null>;
+  get(keyId: string): KeyRecord | null | Promise<KeyRecord | null>;
+  /** Store a new live key; when the subject already has one, keep it and return it. */
+  create(record: KeyRecord): KeyRecord | Promise<KeyRecord>;
+  /** Erase the subject's live key; the erased record, or null when it had none. */
+  destroy(subject: string, erasedAt: number): KeyRecord | null | Promise<KeyRecord | null>;
+}
+
+/** A synchronous SQLite handle: better-sqlite3's `Database` or node:sqlite's `DatabaseSync`. */
+export interface SqliteDatabase {
+  exec(sql: string): unknown;
+  prepare(sql: string): { get(...args: unknown[]): unknown; run(...args: unknown[]): unknown };
+}
+
+/** The key store's table and index (the same as Python's `pii_edge.erasure.SCHEMA`). */
+export const SCHEMA: string[];
+
+/** Subject keys in a SQLite database (docs/decisions/0009); turns on `secure_delete`. */
+export class SqliteKeyStore implements KeyStore {
+  constructor(db: SqliteDatabase);
+  live(subject: string): KeyRecord | null;
+  get(keyId: string): KeyRecord | null;
+  create(record: KeyRecord): KeyRecord;
+  destroy(subject: string, erasedAt: number): KeyRecord | null;
+}
+
+export interface Forgotten {
+  subject: string;
+  keyId: string;
+  erasedAt: number;
+  /** The signed erasure receipt, when the SubjectKeys has a signer. */
+  receipt: string | null;
+}
+
+/** Rewrap, open, tokenize and forget with subject keys kept in a store (Python's `SubjectKeys`). */
+export class SubjectKeys {
+  constructor(store: KeyStore, keys: PrivateKeyring, zone: string, options?: { signer?: ErasureSigner; cacheSize?: number; cacheSeconds?: number });
+  keyFor(subject: string): Promise<SubjectKey>;
+  rewrap(subject: string, envelope: string): Promise<string>;
+  rewrapWithToken(subject: string, envelope: string, domain: string, normalize?: NormalizeStep[]): Promise<[string, string]>;
+  /** null when the subject has no live key: nothing stored can match. */
+  token(subject: string, domain: string, value: string | Uint8Array, normalize?: NormalizeStep[]): Promise<string | null>;
+  keyOf(text: string): Promise<SubjectKey>;
+  /** Throws Erased when the key was destroyed, NoKey when the store has no record of it. */
+  keyById(subject: string, keyId: string): Promise<SubjectKey>;
+  /** Opens `pr1.` (with the subject's key; Erased after forget) and `pe2.`. */
+  open(text: string): Promise<Opened>;
+  forget(subject: string, by: string, now?: number): Promise<Forgotten | null>;
+}

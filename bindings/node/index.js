@@ -218,6 +218,17 @@ class Opened {
   }
 }
 
+/** A request's parts for the addon: `path` may carry the query when `query` is absent. */
+function requestOf(request) {
+  let { method = 'POST', path = '/', query, headers = [], body } = request;
+  if (query === undefined) {
+    const at = path.indexOf('?');
+    query = at < 0 ? '' : path.slice(at + 1);
+    if (at >= 0) path = path.slice(0, at);
+  }
+  return { method: String(method), path: String(path), query: String(query), headers: headerPairs(headers), body: toBuffer(body) };
+}
+
 /** Policies compiled for strict opening. */
 class Policies {
   constructor(inner) { this._inner = inner; }
@@ -246,25 +257,51 @@ class PrivateKeyring {
    * `path` may carry the query when `query` is absent.
    */
   reveal(request, options = {}) {
-    let { method = 'POST', path = '/', query, headers = [], body } = request;
-    if (query === undefined) {
-      const at = path.indexOf('?');
-      query = at < 0 ? '' : path.slice(at + 1);
-      if (at >= 0) path = path.slice(0, at);
+    return this._reveal(request, options);
+  }
+  /**
+   * `reveal`, and the fields at rest (`pr1.`, docs/at-rest.md) of the request too, each with
+   * its subject key from `options.subjectKeys` (a `SubjectKeys`, or any object with
+   * `keyById(subject, keyId)`, synchronous or async). Returns a promise; rejects with Erased
+   * (and the `location`) for a field of an erased subject, NoKey for a key the store lacks.
+   * revealAtRest({method, path, query?, headers?, body?}, {subjectKeys, policy?, zone?, strict?})
+   */
+  async revealAtRest(request, options = {}) {
+    const { subjectKeys, ...rest } = options;
+    if (!subjectKeys || typeof subjectKeys.keyById !== 'function') {
+      throw new TypeError('subjectKeys must have a keyById(subject, keyId) method (a SubjectKeys)');
     }
+    const r = requestOf(request);
+    const wanted = call(() => native.atRestKeys(r.method, r.path, r.query, r.headers, r.body));
+    const keys = [];
+    const erased = [];
+    for (const [subject, keyId] of wanted) {
+      try {
+        const key = await subjectKeys.keyById(subject, keyId);
+        if (!key || !key._inner) throw new TypeError('subjectKeys.keyById must return a SubjectKey');
+        keys.push(key._inner);
+      } catch (err) {
+        if (err instanceof classes.Erased) erased.push(keyId);
+        else if (!(err instanceof NoKey)) throw err;
+      }
+    }
+    return this._reveal(request, rest, keys, erased);
+  }
+  _reveal(request, options, subjectKeys, erased) {
+    const r = requestOf(request);
     const strict = options.strict;
     if (strict !== undefined && !(strict instanceof Policies)) throw new TypeError('strict must be a Policies');
-    const r = call(() => this._inner.reveal(
-      String(method), String(path), String(query), headerPairs(headers), toBuffer(body),
-      options.policy, options.zone, strict === undefined ? undefined : strict._inner,
+    const out = call(() => this._inner.reveal(
+      r.method, r.path, r.query, r.headers, r.body,
+      options.policy, options.zone, strict === undefined ? undefined : strict._inner, subjectKeys, erased,
     ));
     return {
-      method: r.method,
-      path: r.path,
-      query: r.query,
-      headers: r.headers,
-      body: r.body,
-      fields: r.fields.map((f) => Object.freeze({ kind: f.kind, binding: bindingOf(f.binding) })),
+      method: out.method,
+      path: out.path,
+      query: out.query,
+      headers: out.headers,
+      body: out.body,
+      fields: out.fields.map((f) => Object.freeze({ kind: f.kind, binding: bindingOf(f.binding) })),
       get opened() { return this.fields.length; },
       json() { return JSON.parse(this.body.toString('utf8')); },
     };

@@ -11,11 +11,18 @@ success case it also performs the rewrap itself: opens the edge envelope (`pe2.`
 open_vectors.py's opener and seals the value under the subject key with the recorded nonce,
 which must give the recorded field byte for byte.
 
+It also computes every per-subject token of docs/vectors/erasure/subject_tokens.json from
+docs/at-rest.md §7 (cryptography's HKDF, the standard library's HMAC, the normalization steps
+of docs/envelope.md §9 written here).
+
 Usage: python3 docs/interop/open_at_rest.py
 Prints one line per vector and "N passed, M failed"; exits non-zero when anything failed.
 """
 
+import hashlib
+import hmac
 import json
+import re
 import struct
 import sys
 from pathlib import Path
@@ -23,6 +30,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from open_vectors import (  # noqa: E402  (the envelope opener of docs/envelope.md)
@@ -240,6 +249,48 @@ def thumbprint_ed(x: str) -> bytes:
     return hashlib.sha256(('{"crv":"Ed25519","kty":"OKP","x":"%s"}' % x).encode()).digest()
 
 
+DOMAIN_RE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
+
+
+def normalize(steps: list, value: str) -> bytes:
+    """docs/envelope.md §9 (policy.md "normalize"): the steps, in order."""
+    for step in steps:
+        if step == "trim":
+            value = value.strip()
+        elif step == "fullwidth":
+            value = "".join(" " if c == "\u3000" else chr(ord(c) - 0xFEE0)
+                            if 0xFF01 <= ord(c) <= 0xFF5E else c for c in value)
+        elif step == "casefold":
+            value = value.casefold()
+        elif step == "digits":
+            value = "".join(c for c in value if c in "0123456789")
+            if not value:
+                raise Refused("Untokenizable")
+        elif step in ("email-domain", "email-subaddress"):
+            local, at, domain = value.rpartition("@")
+            if not at:
+                raise Refused("Untokenizable")
+            if step == "email-domain":
+                domain = domain.removesuffix(".").lower()
+            else:
+                local = local.split("+", 1)[0]
+            value = f"{local}@{domain}"
+        else:
+            raise Refused("Untokenizable")
+    return value.encode()
+
+
+def subject_token(secret: bytes, domain: str, steps: list, value: str) -> str:
+    """docs/at-rest.md §7: ts1.<domain>.<b64url(HMAC-SHA256(HKDF(subject key), value'))>."""
+    if len(domain) > 64 or not DOMAIN_RE.fullmatch(domain):
+        raise Refused("InvalidDomain")
+    value_ = normalize(steps, value)
+    info = f"{domain}:{','.join(steps)}".encode()
+    key = HKDF(algorithm=SHA256(), length=32, salt=b"pii-edge subject token v1",
+               info=info).derive(secret)
+    return f"ts1.{domain}." + b64url(hmac.new(key, value_, hashlib.sha256).digest())
+
+
 def main() -> int:
     passed = failed = 0
     for path in sorted((ROOT / "docs/vectors/at_rest").glob("*.json")):
@@ -255,8 +306,18 @@ def main() -> int:
         ok = got == case["expect"] and (facts is None or facts == case["erasure"])
         print(("ok   " if ok else "FAIL ") + "erasure receipt " + case["name"], got)
         passed, failed = passed + ok, failed + (not ok)
+    tokens = json.loads((ROOT / "docs/vectors/erasure/subject_tokens.json").read_text())
+    for case in tokens["cases"]:
+        try:
+            got = subject_token(bytes.fromhex(case["subject_key"]["secret_hex"]), case["domain"],
+                                case["normalize"], case["value"])
+        except Refused as e:
+            got = str(e)
+        ok = got == case["expect"]
+        print(("ok   " if ok else "FAIL ") + "subject token " + case["name"], got)
+        passed, failed = passed + ok, failed + (not ok)
     print(f"{passed} passed, {failed} failed")
-    return 1 if failed or passed < 13 else 0
+    return 1 if failed or passed < 21 else 0
 
 
 if __name__ == "__main__":

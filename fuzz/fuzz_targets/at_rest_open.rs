@@ -9,7 +9,11 @@
 //! - only the vector's exact field opens under its subject key (the whole header is the
 //!   associated data), to exactly its plaintext, and `header` agrees with what `open` gives;
 //! - only the vectors' exact wrapped keys unwrap under their region keys (they share one);
-//! - text that does not start `pr`/`psk` is `Malformed`, never anything else.
+//! - text that does not start `pr`/`psk` is `Malformed`, never anything else;
+//! - a per-subject token of the text never panics and is the same twice;
+//! - a request carrying the text in a header and a JSON body: `at_rest_keys` and
+//!   `reveal_at_rest` never panic, and nothing opens there (no vector was sealed for those
+//!   places: a real field moved there fails with `WrongLocation`).
 #![no_main]
 
 use std::path::Path;
@@ -17,7 +21,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use pii_core::at_rest::{self, AtRestError, SubjectKey};
-use pii_core::PrivateKeyring;
+use pii_core::{reveal::Expect, token::Normalize, PrivateKeyring, Request, reveal::SubjectKeyring};
 use serde_json::Value;
 
 struct Vector {
@@ -103,5 +107,24 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(e, AtRestError::Malformed, "non-psk text gave {e:?}");
             }
         }
+    }
+
+    let steps = [Normalize::Trim, Normalize::Casefold, Normalize::EmailSubaddress];
+    let token = v.key.token("email", &steps, rest);
+    assert_eq!(token, v.key.token("email", &steps, rest));
+
+    let body = serde_json::to_string(&serde_json::json!({ "f": text })).expect("json");
+    let req = Request::new("POST", "/")
+        .with_header("content-type", "application/json")
+        .with_header("x-f", text.as_ref())
+        .with_body(body.into_bytes());
+    let mut ring = SubjectKeyring::new();
+    ring.push(&v.key);
+    if let Ok(named) = pii_core::reveal::at_rest_keys(&req) {
+        assert!(named.is_empty() || at_rest::is_at_rest(&text));
+    }
+    // No vector was sealed at `x-f` or `$.f`: nothing may open there.
+    if let Ok(revealed) = pii_core::reveal::reveal_at_rest(&v.keys, &ring, &req, Expect::default()) {
+        assert_eq!(revealed.opened(), 0, "a value opened where it was not sealed");
     }
 });

@@ -47,6 +47,7 @@ use crate::crypto;
 use crate::envelope::{self, Binding, OpenError, ValueKind, MAX_PLAINTEXT, MAX_POLICY_LEN};
 use crate::keys::{self, PrivateKeyring, HINT_LEN};
 use crate::location::Location;
+use crate::token::{self, Normalize};
 
 /// Text prefix of a field at rest, format version 1.
 pub const PREFIX: &str = "pr1.";
@@ -87,6 +88,12 @@ pub enum AtRestError {
     NoKey,
     /// The subject id is empty, longer than 255 bytes, or holds a control character.
     InvalidSubject,
+    /// A per-subject token's domain breaks the token domain naming rule (1 to 64 bytes of
+    /// `a-z`, `0-9`, `-`, parts joined by single dots).
+    InvalidDomain,
+    /// A per-subject token: the value cannot be normalized with the steps given (not UTF-8
+    /// text, no digit for `digits`, no `local@domain` for the `email-*` steps, `nfkc`).
+    Untokenizable,
     /// The operating system's random generator failed.
     Random,
 }
@@ -103,6 +110,8 @@ impl AtRestError {
             AtRestError::Erased => "Erased",
             AtRestError::NoKey => "NoKey",
             AtRestError::InvalidSubject => "InvalidSubject",
+            AtRestError::InvalidDomain => "InvalidDomain",
+            AtRestError::Untokenizable => "Untokenizable",
             AtRestError::Random => "Random",
         }
     }
@@ -122,6 +131,13 @@ impl fmt::Display for AtRestError {
             AtRestError::NoKey => f.write_str("no key for this subject"),
             AtRestError::InvalidSubject => f.write_str(
                 "invalid subject id: 1 to 255 bytes of UTF-8 without control characters",
+            ),
+            AtRestError::InvalidDomain => f.write_str(
+                "invalid token domain: 1 to 64 bytes of a-z, 0-9 and -, parts joined by single dots",
+            ),
+            AtRestError::Untokenizable => f.write_str(
+                "cannot tokenize: the normalization steps need UTF-8 text, with a digit for \
+                 `digits` and of the form local@domain for `email-*` (`nfkc` is not available)",
             ),
             AtRestError::Random => f.write_str("the system random generator failed"),
         }
@@ -185,6 +201,40 @@ impl SubjectKey {
     /// Creation time, unix seconds.
     pub fn created(&self) -> u64 {
         self.created
+    }
+
+    /// The per-subject token of `value` (`ts1.<domain>.…`, docs/at-rest.md §7): an HMAC
+    /// under a key derived from this subject key, after the normalization steps `normalize`
+    /// (envelope.md §9). Nobody can compute it once the key is destroyed, so a lookup by it
+    /// stops matching after `forget`.
+    ///
+    /// [`AtRestError::InvalidDomain`] for a domain that breaks the token domain naming rule,
+    /// [`AtRestError::Untokenizable`] for a value the steps cannot normalize.
+    ///
+    /// ```
+    /// use pii_core::at_rest::SubjectKey;
+    /// use pii_core::token::Normalize;
+    /// let key = SubjectKey::generate("user-42", 1_767_225_600)?;
+    /// let steps = [Normalize::Trim, Normalize::Casefold];
+    /// let token = key.token("email", &steps, b" Alice@Example.com")?;
+    /// assert!(token.starts_with("ts1.email."));
+    /// assert_eq!(token, key.token("email", &steps, b"alice@example.com")?);
+    /// // Another subject (or this subject's next key, after forget) never gives it.
+    /// let other = SubjectKey::generate("user-42", 1_767_225_600)?;
+    /// assert_ne!(token, other.token("email", &steps, b"alice@example.com")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn token(
+        &self,
+        domain: &str,
+        normalize: &[Normalize],
+        value: &[u8],
+    ) -> Result<String, AtRestError> {
+        if !keys::is_valid_domain(domain) {
+            return Err(AtRestError::InvalidDomain);
+        }
+        token::subject_token(&*self.secret, domain, normalize, value)
+            .map_err(|_| AtRestError::Untokenizable)
     }
 
     /// The key as a key store holds it (`psk1.` + base64url, docs/at-rest.md §3): HPKE-sealed
@@ -339,6 +389,51 @@ pub fn rewrap(
         opened.plaintext(),
         crypto::random_array().map_err(|_| AtRestError::Random)?,
     )
+}
+
+/// [`rewrap`], and the per-subject token ([`SubjectKey::token`]) of the same value under
+/// `domain` and `normalize`, from one opening of the envelope: `(field, token)`. Store the token
+/// beside the field to find the row later; it stops matching after `forget`. The value is
+/// tokenized as envelope.md §9 says (a JSON string's decoded content, other JSON values' text,
+/// raw text's bytes).
+///
+/// Errors: those of [`rewrap`], [`AtRestError::InvalidDomain`], [`AtRestError::Untokenizable`].
+pub fn rewrap_with_token(
+    keys: &PrivateKeyring,
+    envelope: &str,
+    key: &SubjectKey,
+    domain: &str,
+    normalize: &[Normalize],
+) -> Result<(String, String), AtRestError> {
+    let opened = envelope::open(keys, envelope).map_err(AtRestError::Envelope)?;
+    let value = token_value(opened.kind(), opened.plaintext())?;
+    let token = key.token(domain, normalize, &value)?;
+    let field = seal(
+        key,
+        opened.kind(),
+        opened.binding(),
+        opened.plaintext(),
+        crypto::random_array().map_err(|_| AtRestError::Random)?,
+    )?;
+    Ok((field, token))
+}
+
+/// The bytes a value is tokenized as (envelope.md §9): a JSON string's decoded content, any
+/// other value as sealed.
+fn token_value(kind: ValueKind, plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>, AtRestError> {
+    if kind == ValueKind::String {
+        // A sealed JSON string is its JSON text, quotes included (envelope.md §5).
+        let text = std::str::from_utf8(plaintext).map_err(|_| AtRestError::Malformed)?;
+        let inner = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .ok_or(AtRestError::Malformed)?;
+        let mut decoded = Zeroizing::new(String::with_capacity(inner.len()));
+        crate::json::unescape_into(text, 1, 1 + inner.len(), &mut decoded)
+            .map_err(|_| AtRestError::Malformed)?;
+        return Ok(Zeroizing::new(std::mem::take(&mut *decoded).into_bytes()));
+    }
+    Ok(Zeroizing::new(plaintext.to_vec()))
 }
 
 /// Seal `plaintext` under `key` with `nonce` (tests and vectors fix the nonce).
@@ -598,6 +693,73 @@ mod tests {
         assert_eq!(opened.subject(), "user-1");
         assert_eq!(opened.key_id(), key.key_id());
         assert!(!format!("{opened:?}").contains("alice"));
+    }
+
+    #[test]
+    fn subject_tokens_follow_the_key_and_the_rewrap() {
+        let (keys, sealed, _) = setup();
+        let key = SubjectKey::generate("user-1", 5).expect("key");
+        let steps = [Normalize::Trim, Normalize::Casefold];
+        let (field, token) =
+            rewrap_with_token(&keys, &sealed, &key, "email", &steps).expect("rewrap");
+        assert_eq!(
+            open(&key, &field).expect("open").plaintext(),
+            b"alice@example.com"
+        );
+        assert_eq!(
+            token,
+            key.token("email", &steps, b" Alice@EXAMPLE.com")
+                .expect("t")
+        );
+        assert_eq!(token.len(), "ts1.email.".len() + 43);
+        // Another domain, another normalization, another key: unrelated tokens.
+        assert_ne!(
+            token,
+            key.token("login", &steps, b"alice@example.com").expect("t")
+        );
+        assert_ne!(
+            token,
+            key.token("email", &[], b"alice@example.com").expect("t")
+        );
+        let next = SubjectKey::generate("user-1", 6).expect("key");
+        assert_ne!(
+            token,
+            next.token("email", &steps, b"alice@example.com")
+                .expect("t")
+        );
+        // Refusals name the reason, never the value.
+        assert_eq!(
+            key.token("Email", &[], b"x"),
+            Err(AtRestError::InvalidDomain)
+        );
+        let e = key
+            .token("phone", &[Normalize::Digits], b"alice")
+            .unwrap_err();
+        assert_eq!(e, AtRestError::Untokenizable);
+        assert!(!e.to_string().contains("alice"));
+        assert_eq!(
+            rewrap_with_token(&keys, &sealed, &key, "phone", &[Normalize::Digits]),
+            Err(AtRestError::Untokenizable)
+        );
+    }
+
+    #[test]
+    fn a_json_string_is_tokenized_as_its_decoded_content() {
+        let (keys, _, _) = setup();
+        let public = keys.public();
+        let mut sealer =
+            TestSealer::new(&public.recipients("eu-central").expect("r"), "eu-central")
+                .expect("sealer");
+        let at = Binding::new("signup", "eu-central", Location::json(vec![]));
+        let sealed = sealer
+            .seal(&at, ValueKind::String, br#""caf\u00e9 \"x\"""#)
+            .expect("seal");
+        let key = SubjectKey::generate("user-1", 5).expect("key");
+        let (_, token) = rewrap_with_token(&keys, &sealed, &key, "name", &[]).expect("rewrap");
+        assert_eq!(
+            token,
+            key.token("name", &[], "café \"x\"".as_bytes()).expect("t")
+        );
     }
 
     #[test]

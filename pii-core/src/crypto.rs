@@ -106,6 +106,22 @@ pub(crate) fn token_subkey(
     Ok(out)
 }
 
+/// HKDF-SHA256 (RFC 5869): Extract(`salt`, `ikm`) then Expand(`info`, 32). The per-subject
+/// token key of docs/at-rest.md §7.
+#[cfg(feature = "open")]
+pub(crate) fn hkdf_sha256(
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+) -> Result<Zeroizing<[u8; HASH_LEN]>, CryptoError> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
+    let mut out = Zeroizing::new([0u8; HASH_LEN]);
+    let parts: [&[u8]; 1] = [info];
+    prk.expand(&parts, OutLen(HASH_LEN))?
+        .fill(out.as_mut_slice())?;
+    Ok(out)
+}
+
 /// RFC 9180 `LabeledExtract(salt, label, ikm)` = HKDF-Extract(salt, "HPKE-v1" || suite_id ||
 /// label || ikm), where HKDF-Extract(salt, ikm) = HMAC-SHA256(key = salt, ikm) (RFC 5869; an
 /// empty salt is the same HMAC key as `Nh` zero bytes).
@@ -595,6 +611,20 @@ mod tests {
         assert!(!ed25519_verify(&public, b"", &sig[..63]));
         // A seed that is not the private half of `public` is refused.
         assert!(SigningKey::from_seed(&[1; 32], Some(&public)).is_err());
+    }
+
+    #[test]
+    #[cfg(feature = "open")]
+    fn hkdf_rfc5869_test_case_1() {
+        // RFC 5869 A.1 (the first 32 of its 42 output bytes).
+        let ikm = [0x0b; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        let okm = hkdf_sha256(&salt, &ikm, &info).expect("hkdf");
+        assert_eq!(
+            okm.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+        );
     }
 
     #[test]

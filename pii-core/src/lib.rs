@@ -68,6 +68,8 @@ mod shape;
 pub mod spec;
 #[cfg(feature = "open")]
 pub mod strict;
+#[cfg(feature = "open")]
+pub mod subject_keys;
 pub mod token;
 #[cfg(feature = "yaml")]
 mod yaml;

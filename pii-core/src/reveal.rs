@@ -1,8 +1,11 @@
-//! The origin side: open every envelope in a protected request with the region's private keys.
+//! The origin side: open every envelope in a protected request with the region's private keys
+//! ([`reveal`]), and the fields at rest (`pr1.`) of a request with their subject keys too
+//! ([`reveal_at_rest`]).
 
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::at_rest::{self, AtRestError, SubjectKey};
 use crate::envelope::{self, Binding, OpenError, Opened, ValueKind};
 use crate::json::{self, Edit, RewriteError};
 use crate::keys::PrivateKeyring;
@@ -94,7 +97,16 @@ fn open_at(
         _ => envelope::open_in_request(keys, text, None, data_keys),
     }
     .map_err(fail)?;
-    let b = opened.binding();
+    check_binding(opened.binding(), location, expect)?;
+    Ok(opened)
+}
+
+/// A value must be found where it was sealed, and for `expect`'s zone and policy.
+fn check_binding(b: &Binding, location: &Location, expect: Expect<'_>) -> Result<(), RevealError> {
+    let fail = |error| RevealError {
+        location: location.clone(),
+        error,
+    };
     if expect.zone.is_some_and(|z| z != b.zone) {
         return Err(fail(OpenError::WrongZone));
     }
@@ -104,7 +116,7 @@ fn open_at(
     if b.location != *location {
         return Err(fail(OpenError::WrongLocation));
     }
-    Ok(opened)
+    Ok(())
 }
 
 /// Open every envelope (every value that [`envelope::is_envelope`]) in a protected request:
@@ -144,18 +156,193 @@ pub fn reveal(
     req: &Request,
     expect: Expect<'_>,
 ) -> Result<Revealed, RevealError> {
-    let mut out = req.clone();
     let mut fields = Vec::new();
     // The envelopes of one request share their data key: unwrap it once (see DataKeys).
     let mut data_keys = envelope::DataKeys::default();
-    let mut open = |text: &str, location: Location| -> Result<Opened, RevealError> {
+    let request = walk(req, &envelope::is_envelope, &mut |text, location| {
         let opened = open_at(keys, text, &location, expect, &mut data_keys)?;
         fields.push(RevealedField {
             binding: opened.binding().clone(),
             kind: opened.kind(),
         });
-        Ok(opened)
+        Ok(Some(Found::Envelope(opened)))
+    })?;
+    Ok(Revealed { request, fields })
+}
+
+/// The subject keys that [`reveal_at_rest`] opens a request's fields at rest with: the keys the
+/// key store gave for the key ids of [`at_rest_keys`], and the key ids it says were erased.
+#[derive(Debug, Default)]
+pub struct SubjectKeyring<'k> {
+    keys: Vec<&'k SubjectKey>,
+    erased: Vec<String>,
+}
+
+impl<'k> SubjectKeyring<'k> {
+    /// An empty set: every field at rest fails with `NoKey`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a live subject key.
+    pub fn push(&mut self, key: &'k SubjectKey) {
+        self.keys.push(key);
+    }
+    /// Records that the key `key_id` was destroyed (`forget`): its fields fail with `Erased`.
+    pub fn push_erased(&mut self, key_id: &str) {
+        self.erased.push(key_id.to_owned());
+    }
+}
+
+/// The `(subject, key id)` of every field at rest (`pr1.`) in a request, in request order and
+/// without repeats, read from their clear headers: which subject keys to fetch from the key
+/// store before [`reveal_at_rest`]. A malformed field fails here, saying where.
+pub fn at_rest_keys(req: &Request) -> Result<Vec<(String, String)>, RevealError> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    walk(req, &at_rest::is_at_rest, &mut |text, location| {
+        let head = at_rest::header(text).map_err(|e| RevealError {
+            location,
+            error: open_error(e),
+        })?;
+        let pair = (head.subject, head.key_id);
+        if !found.contains(&pair) {
+            found.push(pair);
+        }
+        Ok(None)
+    })?;
+    Ok(found)
+}
+
+/// [`reveal`], and the fields at rest (`pr1.`, docs/at-rest.md) of the request too, each opened
+/// with its subject key from `subject_keys` and checked like an envelope (where it is found,
+/// `expect`'s policy and zone). A field whose key id `subject_keys` lists as erased fails with
+/// [`OpenError::Erased`]; one whose key it lacks with [`OpenError::NoKey`]. Get the key ids
+/// with [`at_rest_keys`] and the keys from the key store (`SubjectKeys::key_of` in the
+/// bindings).
+///
+/// ```
+/// use pii_core::at_rest::{self, SubjectKey};
+/// use pii_core::envelope::{Binding, OpenError, TestSealer, ValueKind};
+/// use pii_core::{reveal::at_rest_keys, reveal::reveal_at_rest, reveal::Expect, Location, location::Part, keys::PrivateKey, PrivateKeyring, Request, reveal::SubjectKeyring};
+/// let mut keys = PrivateKeyring::new();
+/// keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1)?);
+/// let mut edge = TestSealer::new(&keys.public().recipients("eu-central")?, "eu-central")?;
+/// let at = Binding::new("signup", "eu-central", Location::field(Part::Header, "x-email", 0));
+/// let key = SubjectKey::generate("user-42", 1)?;
+/// let stored = at_rest::rewrap(&keys, &edge.seal(&at, ValueKind::Text, b"a@b.c")?, &key)?;
+///
+/// let req = Request::new("GET", "/users/42").with_header("x-email", &stored);
+/// assert_eq!(at_rest_keys(&req)?, vec![("user-42".to_owned(), key.key_id())]);
+/// let mut subject_keys = SubjectKeyring::new();
+/// subject_keys.push(&key);
+/// let revealed = reveal_at_rest(&keys, &subject_keys, &req, Expect::default())?;
+/// assert_eq!(revealed.request.header("x-email"), Some("a@b.c"));
+///
+/// let mut erased = SubjectKeyring::new();
+/// erased.push_erased(&key.key_id());
+/// let err = reveal_at_rest(&keys, &erased, &req, Expect::default()).unwrap_err();
+/// assert_eq!(err.error, OpenError::Erased);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn reveal_at_rest(
+    keys: &PrivateKeyring,
+    subject_keys: &SubjectKeyring<'_>,
+    req: &Request,
+    expect: Expect<'_>,
+) -> Result<Revealed, RevealError> {
+    let mut fields = Vec::new();
+    let mut data_keys = envelope::DataKeys::default();
+    let sealed = |text: &str| envelope::is_envelope(text) || at_rest::is_at_rest(text);
+    let request = walk(req, &sealed, &mut |text, location| {
+        let found = if at_rest::is_at_rest(text) {
+            let opened = open_at_rest_at(subject_keys, text, &location)?;
+            check_binding(opened.binding(), &location, expect)?;
+            Found::AtRest(opened)
+        } else {
+            Found::Envelope(open_at(keys, text, &location, expect, &mut data_keys)?)
+        };
+        fields.push(RevealedField {
+            binding: found.binding().clone(),
+            kind: found.kind(),
+        });
+        Ok(Some(found))
+    })?;
+    Ok(Revealed { request, fields })
+}
+
+/// Opens a field at rest found at `location` with its key from `subject_keys`.
+fn open_at_rest_at(
+    subject_keys: &SubjectKeyring<'_>,
+    text: &str,
+    location: &Location,
+) -> Result<at_rest::Opened, RevealError> {
+    let fail = |error| RevealError {
+        location: location.clone(),
+        error,
     };
+    let head = at_rest::header(text).map_err(|e| fail(open_error(e)))?;
+    if subject_keys.erased.contains(&head.key_id) {
+        return Err(fail(OpenError::Erased));
+    }
+    let key = subject_keys
+        .keys
+        .iter()
+        .find(|k| k.key_id() == head.key_id && k.subject() == head.subject)
+        .ok_or_else(|| fail(OpenError::NoKey))?;
+    at_rest::open(key, text).map_err(|e| fail(open_error(e)))
+}
+
+/// An at-rest error as a request's open error.
+fn open_error(e: AtRestError) -> OpenError {
+    match e {
+        AtRestError::UnsupportedVersion => OpenError::UnsupportedVersion,
+        AtRestError::Tampered => OpenError::Tampered,
+        AtRestError::Erased => OpenError::Erased,
+        AtRestError::NoKey | AtRestError::WrongKey => OpenError::NoKey,
+        AtRestError::Envelope(e) => e,
+        _ => OpenError::Malformed,
+    }
+}
+
+/// A sealed value of a request, opened: an edge envelope or a field at rest.
+enum Found {
+    Envelope(Opened),
+    AtRest(at_rest::Opened),
+}
+
+impl Found {
+    fn kind(&self) -> ValueKind {
+        match self {
+            Found::Envelope(o) => o.kind(),
+            Found::AtRest(o) => o.kind(),
+        }
+    }
+    fn plaintext(&self) -> &[u8] {
+        match self {
+            Found::Envelope(o) => o.plaintext(),
+            Found::AtRest(o) => o.plaintext(),
+        }
+    }
+    fn binding(&self) -> &Binding {
+        match self {
+            Found::Envelope(o) => o.binding(),
+            Found::AtRest(o) => o.binding(),
+        }
+    }
+}
+
+/// What [`walk`] does with a sealed value: `Some` replaces it with the opened plaintext, `None`
+/// leaves it.
+type OpenFound<'f> = dyn FnMut(&str, Location) -> Result<Option<Found>, RevealError> + 'f;
+
+/// Every value of `req` for which `sealed` holds, in request order (JSON body, form, query,
+/// headers and cookies), handed to `open` with its location; returns the request with the
+/// opened values written back, encoded for their place.
+fn walk(
+    req: &Request,
+    sealed: &dyn Fn(&str) -> bool,
+    open: &mut OpenFound<'_>,
+) -> Result<Request, RevealError> {
+    let mut out = req.clone();
 
     let content_type = req
         .header("content-type")
@@ -168,18 +355,17 @@ pub fn reveal(
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'[' | b'"'));
     if !is_form && looks_json {
-        let found =
-            json::find_strings(&req.body, MAX_DEPTH, envelope::is_envelope).map_err(|_| {
-                RevealError {
-                    location: Location::Json(Vec::new()),
-                    error: OpenError::Malformed,
-                }
-            })?;
+        let found = json::find_strings(&req.body, MAX_DEPTH, sealed).map_err(|_| RevealError {
+            location: Location::Json(Vec::new()),
+            error: OpenError::Malformed,
+        })?;
         if !found.is_empty() {
             let paths: Vec<_> = found.iter().map(|(p, _)| p.clone()).collect();
             let body = json::rewrite(&req.body, &paths, MAX_DEPTH, |i, _raw| {
                 let (path, text) = &found[i];
-                let opened = open(text, Location::Json(path.clone()))?;
+                let Some(opened) = open(text, Location::Json(path.clone()))? else {
+                    return Ok(Edit::Keep);
+                };
                 Ok(Edit::Replace(match opened.kind() {
                     ValueKind::Text => {
                         json::quote(&String::from_utf8_lossy(opened.plaintext())).into_bytes()
@@ -198,12 +384,12 @@ pub fn reveal(
         }
     } else if is_form {
         if let Ok(text) = std::str::from_utf8(&req.body) {
-            if let Some(new) = reveal_params(text, Part::Form, &mut open)? {
+            if let Some(new) = reveal_params(text, Part::Form, sealed, open)? {
                 out.body = new.into_bytes();
             }
         }
     }
-    if let Some(q) = reveal_params(&req.query, Part::Query, &mut open)? {
+    if let Some(q) = reveal_params(&req.query, Part::Query, sealed, open)? {
         out.query = q;
     }
 
@@ -222,8 +408,10 @@ pub fn reveal(
                 let n = cookie_nth.entry(lower_cn.clone()).or_insert(0);
                 let location = Location::field(Part::Cookie, lower_cn.as_str(), *n);
                 *n += 1;
-                if envelope::is_envelope(cv) {
-                    let opened = open(cv, location)?;
+                if sealed(cv) {
+                    let Some(opened) = open(cv, location)? else {
+                        continue;
+                    };
                     // Edited in place (docs/envelope.md 5.2): only the value changes.
                     edits.push((
                         piece.value_start,
@@ -240,9 +428,10 @@ pub fn reveal(
         let n = nth.entry(lower.clone()).or_insert(0);
         let location = Location::field(Part::Header, lower.as_str(), *n);
         *n += 1;
-        if envelope::is_envelope(value) {
-            let opened = open(value, location)?;
-            *value = String::from_utf8_lossy(opened.plaintext()).into_owned();
+        if sealed(value) {
+            if let Some(opened) = open(value, location)? {
+                *value = String::from_utf8_lossy(opened.plaintext()).into_owned();
+            }
         }
     }
     if out.body != req.body {
@@ -253,16 +442,14 @@ pub fn reveal(
             }
         }
     }
-    Ok(Revealed {
-        request: out,
-        fields,
-    })
+    Ok(out)
 }
 
 fn reveal_params(
     raw: &str,
     part: Part,
-    open: &mut impl FnMut(&str, Location) -> Result<Opened, RevealError>,
+    sealed: &dyn Fn(&str) -> bool,
+    open: &mut OpenFound<'_>,
 ) -> Result<Option<String>, RevealError> {
     if raw.is_empty() {
         return Ok(None);
@@ -272,8 +459,11 @@ fn reveal_params(
     let mut changed = false;
     for p in &params {
         let value = String::from_utf8_lossy(&p.value);
-        if envelope::is_envelope(&value) {
-            let opened = open(&value, p.location())?;
+        if sealed(&value) {
+            let Some(opened) = open(&value, p.location())? else {
+                pieces.push(p.raw.to_string());
+                continue;
+            };
             pieces.push(format!(
                 "{}={}",
                 p.raw_name,
@@ -285,4 +475,93 @@ fn reveal_params(
         }
     }
     Ok(changed.then(|| pieces.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::TestSealer;
+    use crate::keys::PrivateKey;
+
+    #[test]
+    fn fields_at_rest_open_in_every_place_beside_envelopes() {
+        let mut keys = PrivateKeyring::new();
+        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        let mut edge = TestSealer::new(
+            &keys.public().recipients("eu-central").expect("r"),
+            "eu-central",
+        )
+        .expect("sealer");
+        let key = SubjectKey::generate("user-1", 1).expect("key");
+        let seal = |edge: &mut TestSealer, at: Location, kind, v: &[u8]| {
+            edge.seal(&Binding::new("p", "eu-central", at), kind, v)
+                .expect("seal")
+        };
+        let json_at = Location::json(vec![crate::location::PathElement::Name("email".into())]);
+        let body_env = seal(&mut edge, json_at.clone(), ValueKind::String, br#""a@b.c""#);
+        let body_field = at_rest::rewrap(&keys, &body_env, &key).expect("rewrap");
+        let query_env = seal(
+            &mut edge,
+            Location::field(Part::Query, "q", 0),
+            ValueKind::Text,
+            b"x y",
+        );
+        let query_field = at_rest::rewrap(&keys, &query_env, &key).expect("rewrap");
+        let cookie_env = seal(
+            &mut edge,
+            Location::field(Part::Cookie, "sid", 0),
+            ValueKind::Text,
+            b"s-1",
+        );
+        let header_env = seal(
+            &mut edge,
+            Location::field(Part::Header, "x-id", 0),
+            ValueKind::Text,
+            b"id-7",
+        );
+        let cookie_field = at_rest::rewrap(&keys, &cookie_env, &key).expect("rewrap");
+        let req = Request::new("POST", "/x")
+            .with_query(format!("q={query_field}"))
+            .with_header("content-type", "application/json")
+            .with_header("cookie", format!("sid={cookie_field}"))
+            .with_header("x-id", &header_env)
+            .with_body(format!(r#"{{"email":"{body_field}"}}"#).into_bytes());
+
+        assert_eq!(
+            at_rest_keys(&req).expect("keys"),
+            vec![("user-1".to_owned(), key.key_id())],
+            "one key, named once"
+        );
+        let mut ring = SubjectKeyring::new();
+        ring.push(&key);
+        let out = reveal_at_rest(&keys, &ring, &req, Expect::default()).expect("reveal");
+        assert_eq!(out.request.body, br#"{"email":"a@b.c"}"#);
+        assert_eq!(out.request.query, "q=x%20y");
+        assert_eq!(out.request.header("cookie"), Some("sid=s-1"));
+        assert_eq!(out.request.header("x-id"), Some("id-7"));
+        assert_eq!(out.opened(), 4);
+        // reveal alone leaves the fields at rest as they are and opens the envelope.
+        let plain = reveal(&keys, &req, Expect::default()).expect("reveal");
+        assert_eq!(plain.opened(), 1);
+        assert_eq!(plain.request.body, req.body);
+
+        let mut erased = SubjectKeyring::new();
+        erased.push_erased(&key.key_id());
+        let e = reveal_at_rest(&keys, &erased, &req, Expect::default()).unwrap_err();
+        assert_eq!((e.error, e.location), (OpenError::Erased, json_at.clone()));
+        let e = reveal_at_rest(&keys, &SubjectKeyring::new(), &req, Expect::default()).unwrap_err();
+        assert_eq!(e.error, OpenError::NoKey);
+        // A wrong policy is refused as for an envelope.
+        let expect = Expect {
+            policy: Some("other"),
+            zone: None,
+        };
+        let e = reveal_at_rest(&keys, &ring, &req, expect).unwrap_err();
+        assert_eq!(e.error, OpenError::WrongPolicy);
+        // A malformed field at rest fails at_rest_keys, saying where.
+        let bad = Request::new("GET", "/").with_header("x-id", "pr1.AAAA");
+        let e = at_rest_keys(&bad).unwrap_err();
+        assert_eq!(e.error, OpenError::Malformed);
+        assert_eq!(e.location, Location::field(Part::Header, "x-id", 0));
+    }
 }

@@ -51,7 +51,7 @@ use crate::keys::{PrivateKeyring, PublicKeyring, TokenKeys};
 use crate::location::Location;
 use crate::policy::Policy;
 use crate::request::Request;
-use crate::reveal::{reveal, Expect, RevealError, Revealed};
+use crate::reveal::{reveal, reveal_at_rest, Expect, RevealError, Revealed, SubjectKeyring};
 use crate::spec::ActionKind;
 use crate::{error::PolicyError, Error};
 
@@ -222,6 +222,29 @@ impl Strict {
         req: &Request,
         expect: Expect<'_>,
     ) -> Result<Revealed, StrictError> {
+        self.checked(req, expect, |expect| reveal(keys, req, expect))
+    }
+
+    /// [`Strict::reveal`] that also opens fields at rest (`pr1.`) with `subject_keys`, like
+    /// [`reveal_at_rest`](crate::reveal::reveal_at_rest): a protected location may hold either.
+    pub fn reveal_at_rest(
+        &self,
+        keys: &PrivateKeyring,
+        subject_keys: &SubjectKeyring<'_>,
+        req: &Request,
+        expect: Expect<'_>,
+    ) -> Result<Revealed, StrictError> {
+        self.checked(req, expect, |expect| {
+            reveal_at_rest(keys, subject_keys, req, expect)
+        })
+    }
+
+    fn checked(
+        &self,
+        req: &Request,
+        expect: Expect<'_>,
+        reveal: impl FnOnce(Expect<'_>) -> Result<Revealed, RevealError>,
+    ) -> Result<Revealed, StrictError> {
         let selected = self.selected(req)?;
         let expect = match &selected {
             Some((policy, _)) => Expect {
@@ -230,7 +253,7 @@ impl Strict {
             },
             None => expect,
         };
-        let revealed = reveal(keys, req, expect)?;
+        let revealed = reveal(expect)?;
         if let Some((policy, locations)) = selected {
             let opened: HashSet<&Location> = revealed
                 .fields

@@ -255,6 +255,35 @@ pub(crate) fn tokenize(
     Ok(out)
 }
 
+/// HKDF salt of a per-subject token key (docs/at-rest.md §7).
+#[cfg(feature = "open")]
+const SUBJECT_TOKEN_SALT: &[u8] = b"pii-edge subject token v1";
+
+/// A per-subject token (docs/at-rest.md §7): `ts1.<domain>.<base64url(HMAC-SHA256(K,
+/// value'))>` with `K = HKDF-SHA256(salt, subject key, domain ":" steps)`. The caller has
+/// checked `domain`.
+#[cfg(feature = "open")]
+pub(crate) fn subject_token(
+    subject_key: &[u8],
+    domain: &str,
+    normalize: &[Normalize],
+    value: &[u8],
+) -> Result<String, TokenError> {
+    let normalization = Normalization::new(normalize);
+    let value = normalization.apply(value)?;
+    let steps: Vec<&str> = normalize.iter().map(|s| s.as_str()).collect();
+    let info = format!("{domain}:{}", steps.join(","));
+    let key = crypto::hkdf_sha256(SUBJECT_TOKEN_SALT, subject_key, info.as_bytes())
+        .map_err(|_| TokenError::Key)?;
+    let mac = crypto::hmac_sha256(key.as_slice(), &value);
+    let mut out = String::with_capacity(5 + domain.len() + 43);
+    out.push_str("ts1.");
+    out.push_str(domain);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(mac, &mut out);
+    Ok(out)
+}
+
 /// A value's token under one key of its domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {

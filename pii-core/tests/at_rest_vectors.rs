@@ -375,3 +375,113 @@ fn erasure_receipt_vectors() {
         }
     }
 }
+
+/// `docs/vectors/erasure/subject_tokens.json`: per-subject tokens (docs/at-rest.md §7). HMAC
+/// and HKDF are deterministic: regenerating (`PII_EDGE_REGENERATE=1`) writes the same file.
+#[test]
+fn subject_token_vectors() {
+    use pii_core::token::Normalize;
+    let path = dir().join("../erasure/subject_tokens.json");
+    // The subject key of the worked example, and the key user-42 gets when they sign up again
+    // after `forget` (its tokens must differ).
+    let second: [u8; 32] = std::array::from_fn(|i| 0x20 + i as u8);
+    let second_id: [u8; 16] = std::array::from_fn(|i| 0xb0 + i as u8);
+    let keys = [
+        SubjectKey::from_parts_for_tests("user-42", KEY_ID, CREATED, SECRET).expect("k"),
+        SubjectKey::from_parts_for_tests("user-42", second_id, CREATED + 172_800, second)
+            .expect("k"),
+        SubjectKey::from_parts_for_tests("kunde-straße-7", KEY_ID, CREATED, SECRET).expect("k"),
+    ];
+    let secrets = [SECRET, second, SECRET];
+    if std::env::var_os("PII_EDGE_REGENERATE").is_some() {
+        // (name, key, domain, steps, value, description)
+        type Case<'a> = (&'a str, usize, &'a str, &'a [&'a str], &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            ("raw_email", 0, "email", &[], "alice@example.com",
+             "The worked example's subject key; no normalization."),
+            ("trim_casefold", 0, "email", &["trim", "casefold"], " Alice@Example.COM ",
+             "Normalized to alice@example.com: not the raw token (each normalization has its own key)."),
+            ("subaddress", 0, "email", &["email-subaddress", "casefold"], "Alice+news@Example.com",
+             "Sub-address dropped, then case folded."),
+            ("digits", 0, "phone.v2", &["digits"], "+49 (30) 123-45", "Digits only."),
+            ("non_ascii_subject", 2, "name", &["casefold"], "Straße", "Full case folding: strasse."),
+            ("after_forget_new_key", 1, "email", &[], "alice@example.com",
+             "user-42's next key (after forget and a new sign-up): the same value gives another token than raw_email."),
+            ("fail_invalid_domain", 0, "Email", &[], "alice@example.com",
+             "Upper case is not allowed in a token domain."),
+            ("fail_untokenizable", 0, "phone", &["digits"], "no digits here",
+             "digits finds no digit."),
+        ];
+        let out: Vec<Value> = cases
+            .iter()
+            .map(|(name, k, domain, steps, value, description)| {
+                let key = &keys[*k];
+                let normalize: Vec<Normalize> = steps
+                    .iter()
+                    .map(|s| Normalize::from_name(s).expect("step"))
+                    .collect();
+                let expect = match key.token(domain, &normalize, value.as_bytes()) {
+                    Ok(token) => token,
+                    Err(e) => e.name().to_owned(),
+                };
+                json!({"name": name, "description": description,
+                       "subject_key": {"subject": key.subject(), "key_id": key.key_id(),
+                                       "secret_hex": hex(&secrets[*k])},
+                       "domain": domain, "normalize": steps, "value": value, "expect": expect})
+            })
+            .collect();
+        let doc = json!({
+            "description": "Per-subject tokens of docs/at-rest.md §7: `expect` is the token, or the error name for fail_* cases.",
+            "cases": out,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("json");
+        text.push('\n');
+        std::fs::write(&path, text).expect("write");
+    }
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let cases = v["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 8);
+    let mut tokens = std::collections::HashSet::new();
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let sk = &case["subject_key"];
+        let secret: [u8; 32] = unhex(sk["secret_hex"].as_str().expect("hex"))
+            .try_into()
+            .expect("32 bytes");
+        let key_id: [u8; 16] = URL_SAFE_NO_PAD
+            .decode(sk["key_id"].as_str().expect("key_id"))
+            .expect("b64")
+            .try_into()
+            .expect("16 bytes");
+        let key = SubjectKey::from_parts_for_tests(
+            sk["subject"].as_str().expect("subject"),
+            key_id,
+            CREATED,
+            secret,
+        )
+        .expect("key");
+        let steps: Vec<Normalize> = case["normalize"]
+            .as_array()
+            .expect("normalize")
+            .iter()
+            .map(|s| Normalize::from_name(s.as_str().expect("step")).expect("known step"))
+            .collect();
+        let got = key
+            .token(
+                case["domain"].as_str().expect("domain"),
+                &steps,
+                case["value"].as_str().expect("value").as_bytes(),
+            )
+            .unwrap_or_else(|e| e.name().to_owned());
+        assert_eq!(got, case["expect"], "{name}");
+        assert_eq!(
+            name.starts_with("fail_"),
+            !got.starts_with("ts1."),
+            "{name}"
+        );
+        if got.starts_with("ts1.") {
+            assert!(tokens.insert(got), "{name}: two cases gave one token");
+        }
+    }
+}

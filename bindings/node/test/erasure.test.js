@@ -82,3 +82,108 @@ test('errors: the envelope\'s, wrong key, invalid subject; no key material shown
   assert.throws(() => pii.SubjectKey.generate('a\nb'), pii.InvalidSubject);
   assert.match(require('node:util').inspect(key), /^SubjectKey\(subject=user-1, keyId=/);
 });
+
+/** A store of the application's own, asynchronous (as a DynamoDB or pg store would be). */
+class MapStore {
+  constructor() { this.rows = new Map(); }
+  async live(subject) { return [...this.rows.values()].find((r) => r.subject === subject && r.erasedAt === null) ?? null; }
+  async get(keyId) { return this.rows.get(keyId) ?? null; }
+  async create(r) { return (await this.live(r.subject)) ?? (this.rows.set(r.keyId, { ...r, erasedAt: null }), this.rows.get(r.keyId)); }
+  async destroy(subject, erasedAt) {
+    const r = await this.live(subject);
+    if (!r) return null;
+    Object.assign(r, { wrapped: null, erasedAt });
+    return r;
+  }
+}
+
+const stores = {
+  sqlite: (file) => new pii.SqliteKeyStore(new (require('better-sqlite3'))(file)),
+  'own async store': () => new MapStore(),
+};
+
+for (const [name, makeStore] of Object.entries(stores)) {
+  test(`SubjectKeys over ${name}: rewrap, open both formats, per-subject tokens, forget`, async (t) => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pii-keys-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const store = makeStore(path.join(dir, 'keys.db'));
+    const signer = pii.ErasureSigner.fromJwk(SIGNER);
+    const writer = new pii.SubjectKeys(store, keys, 'eu-central', { signer });
+    const reader = new pii.SubjectKeys(store, keys, 'eu-central', { cacheSeconds: 0 });
+    const steps = ['trim', 'casefold'];
+
+    const [alice, aliceToken] = await writer.rewrapWithToken('user-1', email.envelope, 'email', steps);
+    const bob = await writer.rewrap('user-2', email.envelope);
+    assert.equal(await writer.rewrap('user-1', alice), alice); // already at rest under the live key
+    assert.equal((await reader.open(alice)).value, 'alice@example.com');
+    assert.equal((await reader.open(email.envelope)).value, 'alice@example.com'); // pe2. too
+    assert.match(aliceToken, /^ts1\.email\.[A-Za-z0-9_-]{43}$/);
+    assert.equal(await reader.token('user-1', 'email', ' Alice@Example.COM', steps), aliceToken);
+    assert.notEqual(await reader.token('user-2', 'email', 'alice@example.com', steps), aliceToken);
+    assert.equal(await reader.token('user-3', 'email', 'alice@example.com', steps), null);
+    assert.equal(await store.live('user-3'), null); // a lookup creates no key
+
+    const done = await writer.forget('user-1', 'dpo@example.com');
+    const audit = pii.verifyErasure(done.receipt, pii.ReceiptKeys.fromJwks(signer.publicJwk));
+    assert.equal(audit.keyId, done.keyId);
+    assert.equal((await store.get(done.keyId)).wrapped, null);
+    await assert.rejects(reader.open(alice), pii.Erased);
+    await assert.rejects(writer.open(alice), pii.Erased); // the writer's cache was evicted
+    assert.equal(await reader.token('user-1', 'email', 'alice@example.com', steps), null);
+    assert.equal((await reader.open(bob)).value, 'alice@example.com');
+    assert.equal(await writer.forget('user-1', 'dpo'), null);
+
+    // Signing up again: a new key, new tokens; the old field stays erased.
+    const [again, againToken] = await writer.rewrapWithToken('user-1', email.envelope, 'email', steps);
+    assert.notEqual(againToken, aliceToken);
+    assert.equal((await reader.open(again)).value, 'alice@example.com');
+    await assert.rejects(reader.open(alice), pii.Erased);
+    await assert.rejects(reader.open(pii.rewrap(keys, email.envelope, pii.SubjectKey.generate('user-1'))), pii.NoKey);
+  });
+}
+
+test('per-subject tokens: the vectors\' errors, steps, no value in messages', () => {
+  const cases = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'vectors', 'erasure', 'subject_tokens.json'))).cases;
+  const key = pii.SubjectKey.generate('user-1');
+  for (const c of cases) {
+    if (c.name.startsWith('fail_')) {
+      assert.throws(() => key.token(c.domain, c.value, c.normalize), pii[c.expect], c.name);
+    } else {
+      assert.ok(key.token(c.domain, c.value, c.normalize).startsWith(`ts1.${c.domain}.`), c.name);
+    }
+  }
+  assert.equal(key.token('email', Buffer.from('a@b.c')), key.token('email', 'a@b.c'));
+  assert.throws(() => key.token('email', 'x', ['nfc']), TypeError);
+  assert.throws(() => pii.rewrapWithToken(keys, email.envelope, key, 'phone', ['digits']), (e) => e instanceof pii.Untokenizable && !e.message.includes('alice'));
+  assert.throws(() => new pii.SqliteKeyStore({}), TypeError);
+  assert.throws(() => new pii.SubjectKeys({}, keys, 'eu-central'), TypeError);
+});
+
+test('revealAtRest and revealRequestAtRest open pr1. fields; Erased (with where) after forget', async () => {
+  const { revealRequestAtRest } = require('../express.js');
+  const subjects = new pii.SubjectKeys(new MapStore(), keys, 'eu-central');
+  const stored = await subjects.rewrap('user-1', email.envelope); // sealed at json:$['email']
+  const other = await subjects.rewrap('user-2', email.envelope);
+  const req = (value) => ({ method: 'POST', path: '/x', headers: [['content-type', 'application/json']], body: JSON.stringify({ email: value }) });
+
+  assert.equal(keys.reveal(req(stored)).opened, 0); // without a key source: not an envelope, left alone
+  const revealed = await keys.revealAtRest(req(stored), { subjectKeys: subjects });
+  assert.deepEqual(revealed.json(), { email: 'alice@example.com' });
+  assert.equal(String(revealed.fields[0].binding.location), "json:$['email']");
+  assert.equal((await keys.revealAtRest(req(email.envelope), { subjectKeys: subjects })).json().email, 'alice@example.com');
+  await assert.rejects(keys.revealAtRest({ ...req(stored), body: JSON.stringify({ mail: stored }) }, { subjectKeys: subjects }), pii.WrongLocation);
+  // An Express-like request as it arrived.
+  const body = Buffer.from(JSON.stringify({ email: stored }));
+  const expressReq = { method: 'POST', originalUrl: '/x', rawHeaders: ['content-type', 'application/json'], rawBody: body, headers: {} };
+  assert.equal((await revealRequestAtRest(keys, expressReq, { subjectKeys: subjects })).json().email, 'alice@example.com');
+
+  await subjects.forget('user-1', 'dpo');
+  await assert.rejects(keys.revealAtRest(req(stored), { subjectKeys: subjects }), (e) => e instanceof pii.Erased && e.location === "json:$['email']");
+  await assert.rejects(revealRequestAtRest(keys, expressReq, { subjectKeys: subjects }), pii.Erased);
+  assert.equal((await keys.revealAtRest(req(other), { subjectKeys: subjects })).json().email, 'alice@example.com');
+  const stranger = pii.rewrap(keys, email.envelope, pii.SubjectKey.generate('user-1'));
+  await assert.rejects(keys.revealAtRest(req(stranger), { subjectKeys: subjects }), pii.NoKey);
+  // The source's own failures propagate; a source without keyById is refused.
+  await assert.rejects(keys.revealAtRest(req(other), { subjectKeys: { keyById: async () => { throw new Error('store down'); } } }), /store down/);
+  await assert.rejects(keys.revealAtRest(req(other), { subjectKeys: {} }), TypeError);
+});

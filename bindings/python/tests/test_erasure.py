@@ -135,3 +135,116 @@ def test_rewrap_reports_the_envelopes_error():
         pii_edge.rewrap(KEYS, "pe2.AAAA", pii_edge.SubjectKey.generate("u"))
     with pytest.raises(pii_edge.InvalidSubject):
         pii_edge.SubjectKey.generate("a\nb")
+
+
+def test_per_subject_token_stops_matching_after_forget(make_store):
+    writer = subjects(make_store())
+    reader = subjects(make_store(), cache_seconds=0)
+    steps = ["trim", "casefold"]
+    field, token = writer.rewrap_with_token("user-1", ENVELOPE, "email", steps)
+    _, bob_token = writer.rewrap_with_token("user-2", ENVELOPE, "email", steps)
+    assert token.startswith("ts1.email.") and len(token) == len("ts1.email.") + 43
+    assert reader.open(field).value == "alice@example.com"
+    # A lookup by the value matches the stored token, for this subject only.
+    assert reader.token("user-1", "email", " Alice@Example.com", steps) == token
+    assert token != bob_token  # the same value of another subject: unrelated
+    assert reader.token("user-3", "email", "alice@example.com", steps) is None  # no key, no token
+    assert reader.store.live("user-3") is None  # the lookup created none
+
+    writer.forget("user-1", by="dpo")
+    assert reader.token("user-1", "email", "alice@example.com", steps) is None
+    # A new sign-up gets a new key: its tokens never equal the stored ones.
+    _, again = writer.rewrap_with_token("user-1", ENVELOPE, "email", steps)
+    assert again != token
+    assert reader.token("user-1", "email", "alice@example.com", steps) == again
+    assert reader.token("user-2", "email", "alice@example.com", steps) == bob_token  # intact
+
+
+def test_per_subject_token_vectors_and_refusals():
+    cases = json.loads((ROOT / "docs/vectors/erasure/subject_tokens.json").read_text())["cases"]
+    assert len(cases) >= 8
+    key = pii_edge.SubjectKey.generate("user-1")
+    for case in cases:
+        # The binding cannot build a key from raw bytes (keys are random); it must agree with
+        # the vectors' errors, and a token's shape.
+        if case["name"].startswith("fail_"):
+            error = getattr(pii_edge, case["expect"])
+            with pytest.raises(error):
+                key.token(case["domain"], case["value"], case["normalize"])
+        else:
+            token = key.token(case["domain"], case["value"], case["normalize"])
+            assert token.startswith(f"ts1.{case['domain']}.") and token != case["expect"]
+    assert key.token("email", b"alice@example.com") == key.token("email", "alice@example.com")
+    with pytest.raises(ValueError, match="unknown normalization step"):
+        key.token("email", "x", ["nfc"])
+    with pytest.raises(pii_edge.Untokenizable) as refused:
+        pii_edge.rewrap_with_token(KEYS, ENVELOPE, key, "phone", ["digits"])
+    assert "alice" not in str(refused.value)
+
+
+def test_reveal_opens_fields_at_rest_and_fails_erased_after_forget(tmp_path):
+    """The packages' reveal accepts both formats when given a subject key source: a service
+    forwards stored fields (pr1.) in a request; after forget it gets Erased, never garbage."""
+    import asyncio
+    import io
+
+    from pii_edge.middleware import reveal_starlette, reveal_wsgi
+
+    subjects_ = subjects(SqliteKeyStore(str(tmp_path / "keys.db")))
+    stored = subjects_.rewrap("user-1", ENVELOPE)  # sealed at json:$['email']
+    other = subjects_.rewrap("user-2", ENVELOPE)
+    body = json.dumps({"email": stored}).encode()
+    headers = [("content-type", "application/json")]
+
+    # Without a subject key source, a pr1. field is left as it is (it is not an envelope).
+    assert KEYS.reveal("POST", "/x", headers, body).opened == 0
+    revealed = KEYS.reveal("POST", "/x", headers, body, subject_keys=subjects_)
+    assert revealed.json() == {"email": "alice@example.com"} and revealed.opened == 1
+    assert str(revealed.fields[0].binding.location) == "json:$['email']"
+    # The edge's envelope and a field at rest in one request.
+    both = json.dumps({"email": stored, "also": ENVELOPE}).encode()
+    with pytest.raises(pii_edge.WrongLocation):  # the envelope was sealed for json:$['email']
+        KEYS.reveal("POST", "/x", headers, both, subject_keys=subjects_)
+    # Moved to another place: refused like an envelope.
+    moved = json.dumps({"mail": stored}).encode()
+    with pytest.raises(pii_edge.WrongLocation):
+        KEYS.reveal("POST", "/x", headers, moved, subject_keys=subjects_)
+
+    class Scope:  # a Starlette Request as far as reveal_starlette reads it
+        def __init__(self, body):
+            self.scope = {"type": "http", "method": "POST", "path": "/x", "raw_path": b"/x",
+                          "query_string": b"", "headers": [(b"content-type", b"application/json")]}
+            self._body = body
+
+        async def body(self):
+            return self._body
+
+    def environ(body):
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": "/x", "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+
+    assert asyncio.run(reveal_starlette(KEYS, Scope(body), subject_keys=subjects_)).json()["email"] == "alice@example.com"
+    assert reveal_wsgi(KEYS, environ(body), subject_keys=subjects_).json()["email"] == "alice@example.com"
+
+    subjects_.forget("user-1", by="dpo")
+    for reveal in (
+        lambda: KEYS.reveal("POST", "/x", headers, body, subject_keys=subjects_),
+        lambda: asyncio.run(reveal_starlette(KEYS, Scope(body), subject_keys=subjects_)),
+        lambda: reveal_wsgi(KEYS, environ(body), subject_keys=subjects_),
+    ):
+        with pytest.raises(pii_edge.Erased) as erased:
+            reveal()
+        assert erased.value.location == "json:$['email']"
+    # Another subject's field still opens; an unknown key is NoKey, with where.
+    assert KEYS.reveal("POST", "/x", headers, json.dumps({"email": other}).encode(),
+                       subject_keys=subjects_).json()["email"] == "alice@example.com"
+    stranger = pii_edge.rewrap(KEYS, ENVELOPE, pii_edge.SubjectKey.generate("user-1"))
+    with pytest.raises(pii_edge.NoKey):
+        KEYS.reveal("POST", "/x", headers, json.dumps({"email": stranger}).encode(), subject_keys=subjects_)
+    # The source's own exceptions (a store that is down) propagate.
+    class Broken:
+        def key_by_id(self, subject, key_id):
+            raise ConnectionError("store down")
+
+    with pytest.raises(ConnectionError):
+        KEYS.reveal("POST", "/x", headers, json.dumps({"email": other}).encode(), subject_keys=Broken())

@@ -4,7 +4,9 @@
 // Checks: a sign-up through the edge is stored sealed and its e-mail opens in the one place
 // that opens it; a request around the edge is refused (403 receipt-missing); a request the edge
 // forwarded unprotected (an edge without the signup policy) is refused by strict opening (422);
-// the helpers give a TypeError instead of a wrong answer when misused.
+// the helpers give a TypeError instead of a wrong answer when misused; erasure: the sign-up is
+// stored rewrapped to its subject's key, and DELETE forgets the subject, after which a copy of
+// the row taken before (a backup) fails with Erased while another user's row still opens.
 const { test } = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -14,7 +16,7 @@ const { execFileSync } = require('node:child_process');
 
 const pii = require('pii-edge');
 const { revealRequest } = require('pii-edge/express');
-const { createApp } = require('../app.js');
+const { createApp, TOKEN_STEPS } = require('../app.js');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const EVENTS = path.join(ROOT, 'examples', 'events');
@@ -24,9 +26,13 @@ const PLAINTEXT = ['erika@example.de', 'Mustermann'];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pii-edge-origin-node-'));
 execFileSync(BIN, ['keygen', '--receipt', '--out', dir]);
+const erasureKeys = path.join(dir, 'erasure-keys');
+execFileSync(BIN, ['keygen', '--receipt', '--out', erasureKeys]);
+const signer = pii.ErasureSigner.fromJwk(fs.readFileSync(path.join(erasureKeys, 'receipt.private.jwk'), 'utf8'));
 
 function throughEdge(event, policies) {
-  const out = execFileSync(BIN, ['apply', '--policy', policies, '--event', path.join(EVENTS, event), '--edge',
+  const file = path.isAbsolute(event) ? event : path.join(EVENTS, event);
+  const out = execFileSync(BIN, ['apply', '--policy', policies, '--event', file, '--edge',
     '--receipt-key', path.join(dir, 'receipt.private.jwk')], { stdio: ['ignore', 'pipe', 'pipe'] });
   const forwarded = JSON.parse(out);
   assert.equal(forwarded.status, undefined, 'the edge answered itself');
@@ -43,15 +49,44 @@ function throughEdge(event, policies) {
   return { method: forwarded.method, target, headers, body };
 }
 
-async function withServer(t) {
+async function withServer(t, options = {}) {
   const app = createApp({
     keyring: pii.PrivateKeyring.fromFile(path.join(ROOT, 'examples', 'keys', 'private.jwks')),
     receiptKeys: pii.ReceiptKeys.fromFile(path.join(dir, 'receipt.jwks')),
     policies: pii.Policies.fromFiles(path.join(ROOT, 'policies')),
+    signer,
+    ...options,
   });
   const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   t.after(() => server.close());
-  return `http://127.0.0.1:${server.address().port}`;
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return options.withApp ? { base, app } : base;
+}
+
+/** The example sign-up event with another method, path and body (a DELETE, a second user). */
+function event(method, uri, body) {
+  const e = JSON.parse(fs.readFileSync(path.join(EVENTS, 'signup-json.json')));
+  const request = e.Records[0].cf.request;
+  request.method = method;
+  request.uri = uri;
+  if (body === undefined) {
+    delete request.body;
+    delete request.headers['content-type'];
+    delete request.headers['content-length'];
+  } else {
+    const bytes = Buffer.from(JSON.stringify(body));
+    request.body.data = bytes.toString('base64');
+    request.body.encoding = 'base64';
+    request.headers['content-length'] = [{ key: 'Content-Length', value: String(bytes.length) }];
+  }
+  const file = path.join(dir, `${method}-${uri.replaceAll('/', '_')}-${Date.now()}-${Math.random()}.json`);
+  fs.writeFileSync(file, JSON.stringify(e));
+  return file;
+}
+
+async function send(base, req) {
+  const res = await fetch(base + req.target, { method: req.method, headers: req.headers, body: req.method === 'GET' || req.method === 'DELETE' ? undefined : req.body });
+  return { status: res.status, body: await res.text() };
 }
 
 test('a sign-up through the edge is stored sealed and opened in one place', async (t) => {
@@ -102,4 +137,41 @@ test('revealRequest opens an Express request; misuse is a TypeError', () => {
   assert.throws(() => revealRequest({}, { method: 'GET', url: '/', rawHeaders: [], headers: {} }), TypeError);
   assert.throws(() => keyring.open(undefined), (err) => err instanceof TypeError && /envelope must be a string/.test(err.message));
   assert.equal(pii.isEnvelope(undefined), false);
+});
+
+test('erasure: rewrapped on insert, DELETE forgets; a backup taken before fails with Erased', async (t) => {
+  const { base, app } = await withServer(t, { withApp: true, db: path.join(dir, `origin-${Date.now()}.sqlite`) });
+  const { database, subjects } = app.locals;
+  const policies = path.join(ROOT, 'policies');
+  const erika = await send(base, throughEdge('signup-json.json', policies));
+  assert.equal(erika.status, 201, erika.body);
+  const other = await send(base, throughEdge(event('POST', '/api/users', { user: { name: 'Max', email: 'max@example.org' } }), policies));
+  assert.equal(other.status, 201, other.body);
+  const rows = database.prepare('SELECT id, record, email_token FROM users ORDER BY id').all();
+  assert.equal(rows.length, 2);
+  const text = JSON.stringify(rows);
+  for (const value of PLAINTEXT) assert.ok(!text.includes(value), 'plaintext stored');
+  assert.ok(!/"pe2\./.test(text), 'an edge envelope (opened by the region key alone) was stored');
+  const backup = rows.map((r) => ({ ...r, record: JSON.parse(r.record) })); // a dump taken before the deletion
+  assert.equal((await subjects.open(backup[0].record.user.email)).value, 'erika@example.de');
+  assert.equal(await subjects.token('user-1', 'email', ' Erika@Example.de', TOKEN_STEPS), backup[0].email_token);
+
+  const del = await send(base, throughEdge(event('DELETE', '/api/users/1'), policies));
+  assert.equal(del.status, 200, del.body);
+  const { keyId, receipt } = JSON.parse(del.body);
+  const audit = pii.verifyErasure(receipt, pii.ReceiptKeys.fromJwks(signer.publicJwk));
+  assert.equal(audit.subject, 'user-1');
+  assert.equal(audit.keyId, keyId);
+  assert.deepEqual(database.prepare('SELECT id FROM users').all(), [{ id: 2 }]);
+
+  // Every field of the erased user in the backup: Erased, never garbage; the token is gone.
+  const sealed = [];
+  JSON.stringify(backup[0].record, (k, v) => { if (pii.isAtRest(v)) sealed.push(v); return v; });
+  assert.ok(sealed.length >= 2, 'e-mail and more were rewrapped');
+  for (const field of sealed) await assert.rejects(subjects.open(field), pii.Erased);
+  assert.equal(await subjects.token('user-1', 'email', 'erika@example.de', TOKEN_STEPS), null);
+  // The other user's copy still opens.
+  assert.equal((await subjects.open(backup[1].record.user.email)).value, 'max@example.org');
+  // Nothing left to forget.
+  assert.equal((await send(base, throughEdge(event('DELETE', '/api/users/1'), policies))).status, 404);
 });

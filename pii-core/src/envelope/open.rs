@@ -37,6 +37,10 @@ pub enum OpenError {
     /// Authentic, but sealed for another location than the expected one ([`open_expecting`]):
     /// the value was moved.
     WrongLocation,
+    /// A field at rest (`pr1.`, docs/at-rest.md) of a data subject who was erased: its subject
+    /// key is destroyed, the field never opens again. Reported by
+    /// `reveal_at_rest` (feature `open`), never by an envelope.
+    Erased,
 }
 
 impl OpenError {
@@ -50,6 +54,7 @@ impl OpenError {
             OpenError::Tampered => "Tampered",
             OpenError::WrongPolicy => "WrongPolicy",
             OpenError::WrongLocation => "WrongLocation",
+            OpenError::Erased => "Erased",
         }
     }
 }
@@ -64,6 +69,7 @@ impl fmt::Display for OpenError {
             OpenError::Tampered => "envelope failed authentication",
             OpenError::WrongPolicy => "envelope sealed by another policy",
             OpenError::WrongLocation => "envelope sealed for another location",
+            OpenError::Erased => "the data subject was erased: their key is destroyed",
         })
     }
 }

@@ -1,107 +1,13 @@
-//! Erasure for Node.js origins (docs/erasure.md): subject keys, rewrap to the at-rest format
-//! (`pr1.`, docs/at-rest.md), opening it, and signed erasure receipts. A child of `exports`
-//! (napi glue); `erasure.js` wraps it. Errors carry the kind of docs/at-rest.md §5 as `code`.
+//! Signed erasure receipts (docs/erasure.md §5). A child of `exports` (napi glue);
+//! `erasure.js` wraps it.
 
 use napi_derive::napi;
-use pii_core::at_rest::{self, AtRestError};
 use pii_core::erasure::{self as core_erasure, Erasure};
 use pii_core::receipt::ReceiptSigner;
 
-use super::{binding, js, OpenedValue, PrivateKeyring, ReceiptKeys, Result};
-use crate::Failure;
-
-fn at_rest_failure(e: AtRestError) -> napi::Error<String> {
-    js(Failure::new(e.name(), e.to_string()))
-}
-
-/// One data subject's key, unwrapped in memory (wiped when collected).
-#[napi]
-pub struct SubjectKey {
-    inner: at_rest::SubjectKey,
-}
-
-#[napi]
-impl SubjectKey {
-    /// `SubjectKey.generate(subject, created?)`: a new random key (throws InvalidSubject).
-    #[napi(factory)]
-    pub fn generate(subject: String, created: Option<f64>) -> Result<Self> {
-        let created = created.map_or_else(crate::now_seconds, |c| c as u64);
-        at_rest::SubjectKey::generate(&subject, created)
-            .map(|inner| SubjectKey { inner })
-            .map_err(at_rest_failure)
-    }
-
-    /// `SubjectKey.unwrap(keyring, wrapped)`: a key store's `psk1.` record.
-    #[napi(factory)]
-    pub fn unwrap(keyring: &PrivateKeyring, wrapped: String) -> Result<Self> {
-        at_rest::SubjectKey::unwrap(&keyring.inner, &wrapped)
-            .map(|inner| SubjectKey { inner })
-            .map_err(at_rest_failure)
-    }
-
-    /// `key.wrap(keyring, zone)`: the `psk1.` text a key store holds.
-    #[napi]
-    pub fn wrap(&self, keyring: &PrivateKeyring, zone: String) -> Result<String> {
-        self.inner
-            .wrap(&keyring.inner, &zone)
-            .map_err(at_rest_failure)
-    }
-
-    /// The subject id.
-    #[napi(getter)]
-    pub fn subject(&self) -> String {
-        self.inner.subject().to_owned()
-    }
-
-    /// The key id (22 characters of base64url).
-    #[napi(getter)]
-    pub fn key_id(&self) -> String {
-        self.inner.key_id()
-    }
-
-    /// Creation time, unix seconds.
-    #[napi(getter)]
-    pub fn created(&self) -> f64 {
-        self.inner.created() as f64
-    }
-}
-
-/// `rewrap(keyring, envelope, key)`: the edge's envelope sealed under the subject key.
-#[napi]
-pub fn rewrap(keyring: &PrivateKeyring, envelope: String, key: &SubjectKey) -> Result<String> {
-    at_rest::rewrap(&keyring.inner, &envelope, &key.inner).map_err(|e| match e {
-        AtRestError::Envelope(e) => js(keyring.open_failure(e, &envelope)),
-        other => at_rest_failure(other),
-    })
-}
-
-/// `openAtRest(key, text)`: kind, plaintext and binding of a field at rest.
-#[napi]
-pub fn open_at_rest(key: &SubjectKey, text: String) -> Result<OpenedValue> {
-    let o = at_rest::open(&key.inner, &text).map_err(at_rest_failure)?;
-    let plaintext = std::str::from_utf8(o.plaintext())
-        .map_err(|_| js(Failure::new("Malformed", "the opened value is not UTF-8")))?
-        .to_owned();
-    Ok(OpenedValue {
-        kind: o.kind().name().to_owned(),
-        plaintext,
-        binding: binding(o.binding()),
-    })
-}
-
-/// `[subject, keyId]` from a field's clear header (authenticates nothing).
-#[napi]
-pub fn at_rest_header(text: String) -> Result<Vec<String>> {
-    at_rest::header(&text)
-        .map(|h| vec![h.subject, h.key_id])
-        .map_err(at_rest_failure)
-}
-
-/// Whether `text` has the form of a field at rest (syntax only).
-#[napi]
-pub fn is_at_rest(text: String) -> bool {
-    at_rest::is_at_rest(&text)
-}
+use super::receipt::ReceiptKeys;
+use super::{js, Result};
+use crate::error::Failure;
 
 /// Signs erasure receipts with an Ed25519 private JWK.
 #[napi]
@@ -166,7 +72,7 @@ pub struct VerifiedErasure {
 #[napi]
 pub fn verify_erasure(receipt: String, keys: &ReceiptKeys) -> Result<VerifiedErasure> {
     let v = core_erasure::verify(&receipt, &keys.inner)
-        .map_err(|e| js(Failure::new(crate::receipt_code(&e), e.to_string())))?;
+        .map_err(|e| js(Failure::new(crate::error::receipt_code(&e), e.to_string())))?;
     Ok(VerifiedErasure {
         by: v.erasure.by,
         subject: v.erasure.subject,

@@ -136,7 +136,10 @@ class PrivateKeyring:
         policy: Optional[str] = None,
         zone: Optional[str] = None,
         strict: Optional[Policies] = None,
-    ) -> Revealed: ...
+        subject_keys: Any = None,
+    ) -> Revealed:
+        """``subject_keys``: an object with ``key_by_id(subject, key_id)`` (``SubjectKeys``); then
+        fields at rest (``pr1.``) open too, and one of an erased subject raises ``Erased``."""
     def reveal_body(
         self,
         body: Body,
@@ -232,6 +235,12 @@ class WrongKey(OpenError):
 class InvalidSubject(PiiEdgeError):
     """A subject id must be 1 to 255 bytes of UTF-8 without control characters."""
 
+class InvalidDomain(PiiEdgeError):
+    """A token domain must be 1 to 64 bytes of a-z, 0-9 and -, parts joined by single dots."""
+
+class Untokenizable(PiiEdgeError):
+    """The value cannot be normalized with the steps given (not text, no digit, not an e-mail)."""
+
 class SubjectKey:
     """One data subject's 256-bit key, unwrapped in memory; ``repr`` shows subject and key id."""
     @staticmethod
@@ -239,6 +248,8 @@ class SubjectKey:
     @staticmethod
     def unwrap(keys: PrivateKeyring, wrapped: str) -> SubjectKey: ...
     def wrap(self, keys: PrivateKeyring, zone: str) -> str: ...
+    def token(self, domain: str, value: Union[str, bytes], normalize: Sequence[str] = ...) -> str:
+        """The per-subject token ``ts1.<domain>.…`` of ``value`` (docs/at-rest.md §7)."""
     @property
     def subject(self) -> str: ...
     @property
@@ -260,6 +271,11 @@ class ErasureSigner:
 
 def rewrap(keys: PrivateKeyring, envelope: str, key: SubjectKey) -> str:
     """The edge's envelope (``pe2.``) sealed under the subject key (``pr1.``)."""
+
+def rewrap_with_token(
+    keys: PrivateKeyring, envelope: str, key: SubjectKey, domain: str, normalize: Sequence[str] = ...
+) -> Tuple[str, str]:
+    """``rewrap`` and the per-subject token of the same value: ``(field, token)``."""
 
 def open_at_rest(key: SubjectKey, text: str) -> Opened:
     """Opens a field at rest with its subject key."""

@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, NamedTuple, Optional, Protocol
+from typing import Any, NamedTuple, Optional, Protocol, Sequence, Tuple
 
 from ._native import (
     Erased,
@@ -40,6 +40,7 @@ from ._native import (
     is_at_rest,
     open_at_rest,
     rewrap,
+    rewrap_with_token,
 )
 
 __all__ = [
@@ -269,12 +270,43 @@ class SubjectKeys:
             return envelope
         return rewrap(self.keys, envelope, key)
 
+    def rewrap_with_token(
+        self, subject: str, envelope: str, domain: str, normalize: Sequence[str] = ()
+    ) -> Tuple[str, str]:
+        """:meth:`rewrap`, and the per-subject token (``ts1.``, docs/at-rest.md §7) of the same
+        value in ``domain`` after ``normalize``, from one opening: ``(field, token)``. Store the
+        token beside the field to find the row again with :meth:`token`; after :meth:`forget`
+        nothing computes it any more. Raises what ``rewrap`` raises, ``InvalidDomain`` and
+        ``Untokenizable``."""
+        key = self.key_for(subject)
+        return rewrap_with_token(self.keys, envelope, key, domain, list(normalize))
+
+    def token(
+        self, subject: str, domain: str, value: Any, normalize: Sequence[str] = ()
+    ) -> Optional[str]:
+        """The per-subject token of ``value`` (str or bytes) for a lookup
+        (``WHERE email_token = ?``), under ``subject``'s live key. ``None`` when the subject has
+        no live key (never stored, or forgotten): then no stored token can match. Never creates
+        a key."""
+        record = self.store.live(subject)
+        if record is None:
+            return None
+        key = self._cached(record.key_id) or self._remember(
+            SubjectKey.unwrap(self.keys, record.wrapped)
+        )
+        return key.token(domain, value, list(normalize))
+
     def key_of(self, text: str) -> SubjectKey:
         """The subject key a field at rest names. Raises ``Erased`` when the store says it was
         destroyed, ``NoKey`` when the store has no record of it."""
-        subject, key_id = at_rest_header(text)
+        return self.key_by_id(*at_rest_header(text))
+
+    def key_by_id(self, subject: str, key_id: str) -> SubjectKey:
+        """The subject key ``key_id`` of ``subject`` (what a field's clear header names): what
+        ``PrivateKeyring.reveal(..., subject_keys=self)`` asks for each field at rest of a
+        request. Raises ``Erased`` or ``NoKey`` as :meth:`key_of` does."""
         key = self._cached(key_id)
-        if key is not None:
+        if key is not None and key.subject == subject:
             return key
         record = self.store.get(key_id)
         if record is None or record.subject != subject:

@@ -149,10 +149,13 @@ async def reveal_starlette(
     policy: Optional[str] = None,
     zone: Optional[str] = None,
     strict: Optional[Policies] = None,
+    subject_keys: Any = None,
 ) -> Revealed:
     """Opens every envelope of a Starlette or FastAPI ``Request`` as
     :meth:`pii_edge.PrivateKeyring.reveal` does, from the request as it arrived: the method, the
-    raw path and query (still percent-encoded), the raw headers and the body.
+    raw path and query (still percent-encoded), the raw headers and the body. With
+    ``subject_keys`` (a :class:`pii_edge.erasure.SubjectKeys`) fields at rest (``pr1.``) open
+    too; one of an erased subject raises ``Erased``.
 
     Raises what ``reveal`` raises (``NoKey``, ``WrongPolicy``, ``PlaintextFound`` with
     ``strict``, ...), and ``TypeError`` for an object that is not an ASGI request.
@@ -164,7 +167,8 @@ async def reveal_starlette(
         raise TypeError("reveal_starlette needs a Starlette/FastAPI Request (an object with an HTTP .scope)")
     body = await request.body()
     return keyring.reveal(
-        scope["method"], _asgi_target(scope), scope.get("headers", []), body, policy=policy, zone=zone, strict=strict
+        scope["method"], _asgi_target(scope), scope.get("headers", []), body, policy=policy, zone=zone, strict=strict,
+        subject_keys=subject_keys,
     )
 
 
@@ -175,9 +179,11 @@ def reveal_wsgi(
     policy: Optional[str] = None,
     zone: Optional[str] = None,
     strict: Optional[Policies] = None,
+    subject_keys: Any = None,
 ) -> Revealed:
     """Opens every envelope of a WSGI request (``environ``; Flask: ``request.environ``), reading
-    the body from ``wsgi.input`` and putting it back, so the application can still read it."""
+    the body from ``wsgi.input`` and putting it back, so the application can still read it.
+    ``subject_keys`` as for :func:`reveal_starlette`."""
     if not isinstance(keyring, PrivateKeyring):
         raise TypeError("keyring must be a pii_edge.PrivateKeyring")
     try:
@@ -188,7 +194,7 @@ def reveal_wsgi(
     environ["wsgi.input"] = io.BytesIO(body)
     return keyring.reveal(
         environ.get("REQUEST_METHOD", "GET"), _wsgi_target(environ), _wsgi_headers(environ), body,
-        policy=policy, zone=zone, strict=strict,
+        policy=policy, zone=zone, strict=strict, subject_keys=subject_keys,
     )
 
 
