@@ -486,6 +486,7 @@ fn process(
             add_receipt(
                 edge,
                 &mut request,
+                ReceiptBody::Decode,
                 None,
                 config.request_id.as_deref(),
                 subject,
@@ -511,11 +512,11 @@ fn process(
             // Counted: the reports go to the caller (moved) instead of being dropped.
             *fields = std::mem::take(&mut protected.fields);
             let zone = protected.zone.clone();
-            if let Err(problem) =
-                write_back(&mut request, protected, &config.event_type, limits, entry)
-            {
-                return reject(entry, problem);
-            }
+            let forwarded_body =
+                match write_back(&mut request, protected, &config.event_type, limits, entry) {
+                    Ok(bytes) => bytes,
+                    Err(problem) => return reject(entry, problem),
+                };
             match (&config.event_type, residency, zone) {
                 (EventType::OriginRequest, Some(residency), Some(zone)) => {
                     if let Err(problem) = route(&mut request, residency, &zone, entry) {
@@ -535,7 +536,15 @@ fn process(
             entry.decision = Decision::Protected;
             entry.status = 200;
             let request_id = config.request_id.as_deref();
-            add_receipt(edge, &mut request, Some(&checked), request_id, subject);
+            let body = ReceiptBody::Bytes(&forwarded_body);
+            add_receipt(
+                edge,
+                &mut request,
+                body,
+                Some(&checked),
+                request_id,
+                subject,
+            );
             HandlerOutput::Forward(Box::new(request))
         }
         // An outcome this adapter does not know (pii-core grew one): fail closed.
@@ -576,6 +585,13 @@ impl Checked {
     }
 }
 
+/// The body a receipt vouches for: the bytes the request forwards when the handler has them
+/// (what `write_back` returned), or decoded from the event's body.
+enum ReceiptBody<'a> {
+    Bytes(&'a [u8]),
+    Decode,
+}
+
 /// Adds the signed receipt header (docs/receipt.md) to a request about to be forwarded, when
 /// the bundle has a receipt key: what was checked (`checked`, `None` when no policy matched),
 /// bound to the method, target, forwarded body and protected headers. A body the edge did not
@@ -583,6 +599,7 @@ impl Checked {
 fn add_receipt(
     edge: &Edge,
     request: &mut CfRequest,
+    body: ReceiptBody<'_>,
     checked: Option<&Checked>,
     request_id: Option<&str>,
     subject: Option<pii_core::receipt::SubjectId<'_>>,
@@ -590,8 +607,13 @@ fn add_receipt(
     let Some(signer) = edge.receipt_signer() else {
         return;
     };
-    let body = match &request.body {
-        Some(body) if !body.input_truncated => body.decode().ok(),
+    let decoded;
+    let body = match (&request.body, body) {
+        (Some(b), ReceiptBody::Bytes(bytes)) if !b.input_truncated => Some(bytes),
+        (Some(b), ReceiptBody::Decode) if !b.input_truncated => {
+            decoded = b.decode().ok();
+            decoded.as_deref()
+        }
         _ => None,
     };
     let headers: Vec<(String, String)> = request
@@ -609,7 +631,7 @@ fn add_receipt(
         zone: checked.and_then(|c| c.zone.as_deref()),
         method: &request.method,
         target: &target,
-        body: body.as_deref(),
+        body,
         headers: &headers,
         bound_headers: checked.map_or(&[], |c| c.bound_headers.as_slice()),
         locations: checked.map_or(&[], |c| c.locations.as_slice()),
@@ -675,7 +697,7 @@ fn write_back(
     event_type: &EventType,
     limits: BodyLimits,
     entry: &mut RequestLog,
-) -> Result<(), Problem> {
+) -> Result<Vec<u8>, Problem> {
     let policy = Some(protected.policy.clone());
     cloudfront::write_back(request, protected, event_type, limits).map_err(|error| match error {
         WriteBackError::UriTooLong { limit } => Problem::uri_too_long(limit, policy),

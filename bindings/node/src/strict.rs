@@ -3,34 +3,19 @@
 use crate::error::Failure;
 
 pub(crate) fn load_policies(paths: &[String]) -> Result<Vec<pii_core::Policy>, Failure> {
-    let policy_error = |m: String| Failure::new("PolicyError", m);
-    let mut policies = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| policy_error(format!("cannot read {path}: {e}")))?;
-        let mut files = Vec::new();
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(path)
-                .map_err(|e| policy_error(format!("cannot read {path}: {e}")))?;
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.extension().and_then(|e| e.to_str()) == Some("yaml") && p.is_file() {
-                    files.push(p);
-                }
-            }
-            files.sort();
-        } else {
-            files.push(path.into());
-        }
-        for file in files {
-            let shown = file.display().to_string();
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| policy_error(format!("cannot read {shown}: {e}")))?;
-            policies.push(
-                pii_core::Policy::from_yaml(&shown, &text)
-                    .map_err(|e| policy_error(e.to_string()))?,
-            );
-        }
-    }
-    Ok(policies)
+    // The one loader's rules (pii_core::load): `*.yaml` and `*.yml` directly in a directory, in
+    // name order; an empty directory is an error; every problem reported.
+    let files = pii_core::load::policy_files(paths)
+        .map_err(|e| Failure::new("PolicyError", e.to_string()))?;
+    let loaded = pii_core::load::policies(&files).map_err(|problems| {
+        Failure::new(
+            "PolicyError",
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    Ok(loaded.into_iter().map(|(_, p)| p).collect())
 }

@@ -96,3 +96,16 @@ test('a value moved to another field does not open', () => {
   assert.equal(r.json().user.email, 'erika@example.de');
   assert.throws(() => ring.revealBody(apply('signup-json.json').request.body, { policy: 'payments' }), pii.WrongPolicy);
 });
+
+test('policy directories follow the one loader\'s rules (as the CLI and serve)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pii-load-'));
+  const policy = fs.readFileSync(path.join(ROOT, 'policies', 'search.yaml'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'search.yml'), policy);
+  assert.deepEqual(pii.Policies.fromFiles([dir]).names, ['search']);
+  const empty = path.join(dir, 'empty');
+  fs.mkdirSync(empty);
+  assert.throws(() => pii.Policies.fromFiles([empty]), (err) => err instanceof pii.PolicyError && /no policy files/.test(err.message));
+  assert.throws(() => pii.Policies.fromFiles([path.join(dir, 'nope.yaml')]), (err) => err instanceof pii.PolicyError && /no such file/.test(err.message));
+  fs.writeFileSync(path.join(dir, 'again.yaml'), policy);
+  assert.throws(() => pii.Policies.fromFiles([dir]), (err) => err instanceof pii.PolicyError && /already used/.test(err.message));
+});

@@ -47,6 +47,17 @@ pub(crate) fn os_error(path: &str, e: &std::io::Error) -> PyErr {
     }
 }
 
+/// A file the one loader (pii_core::load) could not read: `OSError` for what the operating
+/// system refused, `PolicyError` for a directory without policies.
+pub(crate) fn load_error(e: pii_core::load::LoadError) -> PyErr {
+    match e {
+        pii_core::load::LoadError::Io { path, source } => {
+            os_error(&path.display().to_string(), &source)
+        }
+        other => error::PolicyError::new_err(other.to_string()),
+    }
+}
+
 pub(crate) fn now_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -4,7 +4,6 @@ use pii_core::strict::Strict;
 use pyo3::prelude::*;
 
 use crate::error::PolicyError;
-use crate::{os_error, read_file};
 
 /// Policies for strict opening, compiled once: `PrivateKeyring.reveal(..., strict=policies)`
 /// refuses a request in which a location they encrypt holds plaintext.
@@ -28,32 +27,19 @@ impl Policies {
     /// the order given, first match wins, as at the edge.
     #[staticmethod]
     fn from_files(paths: Vec<String>) -> PyResult<Self> {
-        let mut policies = Vec::new();
-        for path in paths {
-            let meta = std::fs::metadata(&path).map_err(|e| os_error(&path, &e))?;
-            let mut files = Vec::new();
-            if meta.is_dir() {
-                let entries = std::fs::read_dir(&path).map_err(|e| os_error(&path, &e))?;
-                for entry in entries.flatten() {
-                    let p = entry.path();
-                    if p.extension().and_then(|e| e.to_str()) == Some("yaml") && p.is_file() {
-                        files.push(p);
-                    }
-                }
-                files.sort();
-            } else {
-                files.push(path.into());
-            }
-            for file in files {
-                let shown = file.display().to_string();
-                let text = read_file(&shown)?;
-                policies.push(
-                    pii_core::Policy::from_yaml(&shown, &text)
-                        .map_err(|e| PolicyError::new_err(e.to_string()))?,
-                );
-            }
-        }
-        Self::build(policies)
+        // The one loader's rules (pii_core::load): `*.yaml` and `*.yml` directly in a
+        // directory, in name order; an empty directory is an error; every problem reported.
+        let files = pii_core::load::policy_files(&paths).map_err(crate::load_error)?;
+        let loaded = pii_core::load::policies(&files).map_err(|problems| {
+            PolicyError::new_err(
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
+        Self::build(loaded.into_iter().map(|(_, p)| p).collect())
     }
 
     /// Policies from their YAML text (`source` names it in errors).

@@ -9,7 +9,7 @@ import pytest
 import pii_edge
 import subprocess
 
-from conftest import apply, original, pii_edge_bin, split_headers
+from conftest import ROOT, apply, original, pii_edge_bin, split_headers
 
 CASES = [
     ("signup-json.json", {"json"}),
@@ -136,3 +136,20 @@ def test_reveal_body_and_expected_policy(keyring):
     with pytest.raises(pii_edge.WrongPolicy):
         keyring.reveal_body(out["request"]["body"], policy="payments")
     assert "erika" not in repr(revealed)
+
+
+def test_policy_directories_follow_the_one_loaders_rules(tmp_path):
+    # The same rules as the command-line tool and serve (pii_core::load): `*.yml` counts, an
+    # empty directory and a missing path are errors, two policies of one name are refused.
+    policy = (ROOT / "policies" / "search.yaml").read_text()
+    (tmp_path / "search.yml").write_text(policy)
+    assert pii_edge.Policies.from_files([str(tmp_path)]).names == ["search"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(pii_edge.PolicyError, match="no policy files"):
+        pii_edge.Policies.from_files([str(empty)])
+    with pytest.raises(FileNotFoundError):
+        pii_edge.Policies.from_files([str(tmp_path / "nope.yaml")])
+    (tmp_path / "again.yaml").write_text(policy)
+    with pytest.raises(pii_edge.PolicyError, match="already used"):
+        pii_edge.Policies.from_files([str(tmp_path)])

@@ -316,7 +316,10 @@ impl fmt::Display for WriteBackError {
 impl std::error::Error for WriteBackError {}
 
 /// Writes what the engine changed back into the CloudFront request (see the module
-/// documentation). On error the request may be half written: never forward it.
+/// documentation), and returns the bytes of the body the request now carries (the engine's
+/// body, replaced or not; empty without one), so that what follows (the receipt's body digest)
+/// reads them instead of decoding the body again. On error the request may be half written:
+/// never forward it.
 ///
 /// When the body was replaced, `content-length` keeps its original entry whatever the engine
 /// wrote: it is read-only for functions, and CloudFront sets it for a replaced body itself.
@@ -325,7 +328,7 @@ pub fn write_back(
     protected: Protected,
     event_type: &EventType,
     limits: BodyLimits,
-) -> Result<(), WriteBackError> {
+) -> Result<Vec<u8>, WriteBackError> {
     if protected.headers_changed {
         request.headers = rebuild_headers(
             &request.headers,
@@ -355,8 +358,8 @@ pub fn write_back(
         if base64_len <= limits.base64 {
             body.replace_with_bytes(&bytes);
         } else if bytes.len() <= limits.text {
-            match String::from_utf8(bytes) {
-                Ok(text) => body.replace_with_text(text),
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => body.replace_with_text(text.to_owned()),
                 Err(_) => {
                     return Err(WriteBackError::BodyTooLarge {
                         limit: limits.base64 / 4 * 3,
@@ -366,8 +369,9 @@ pub fn write_back(
         } else {
             return Err(WriteBackError::BodyTooLarge { limit: limits.text });
         }
+        return Ok(bytes);
     }
-    Ok(())
+    Ok(protected.request.body)
 }
 
 /// Builds the headers to return from the engine's `(name, value)` list. Names whose values did
