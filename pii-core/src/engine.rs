@@ -9,9 +9,9 @@ use serde_json_path::PathElement;
 use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
+use crate::jsonpath::onepass;
 use crate::keys::{PublicKeyring, TokenKeys};
 use crate::location::{Location, Part};
-use crate::onepass;
 use crate::policy::{Action, BodyFormat, Policy};
 use crate::request::Request;
 use crate::residency::Residency;
@@ -1051,15 +1051,15 @@ fn protect_json_onepass(
                 return Ok(Edit::Keep);
             }
             Some(why_failed) => {
-                report.location = hit.location(false);
+                report.location = Location::Json(hit.path(false));
                 report.original = report.location.clone();
                 report.removed = true;
                 report.failed = why_failed;
                 Edit::Remove
             }
             None => {
-                report.location = hit.location(true);
-                report.original = hit.location(false);
+                report.location = Location::Json(hit.path(true));
+                report.original = Location::Json(hit.path(false));
                 match action::apply(&rule.action, Input::Json(hit.raw), &report.location, ctx) {
                     Err(f) => {
                         failed = Some(failure(f, rule));

@@ -104,9 +104,9 @@ pub struct Policy {
     pub(crate) rules: Vec<Rule>,
     pub(crate) max_depth: usize,
     /// The JSON rules as one-pass queries, when all of them can be (see `onepass.rs`).
-    pub(crate) onepass: Option<crate::onepass::Queries>,
+    pub(crate) onepass: Option<crate::jsonpath::onepass::Queries>,
     /// What the JSON name checks compare member names with (see `onepass::NameChecks`).
-    pub(crate) json_names: crate::onepass::NameChecks,
+    pub(crate) json_names: crate::jsonpath::onepass::NameChecks,
     /// Every parameter a `query`, `form` or `json` rule protects, with its sources.
     pub(crate) params: Vec<crate::params::ParamPath>,
 }
@@ -675,8 +675,10 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         return Err(problems);
     }
     let max_depth = spec.limits.max_depth as usize;
-    let onepass = crate::onepass::Queries::plan(rules.iter().map(|r| &r.selector));
-    let json_names = crate::onepass::NameChecks::plan(rules.iter().map(|r| &r.selector));
+    let onepass =
+        crate::jsonpath::onepass::Queries::plan(rules.iter().map(|r| r.selector.json_text()));
+    let json_names =
+        crate::jsonpath::onepass::NameChecks::plan(rules.iter().map(|r| r.selector.json_text()));
     let params = rules
         .iter()
         .filter_map(|r| {

@@ -64,6 +64,14 @@ impl CompiledSelector {
         })
     }
 
+    /// The JSONPath text of a JSON selector.
+    pub(crate) fn json_text(&self) -> Option<&str> {
+        match self {
+            CompiledSelector::Json { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
     /// When every value `later` selects is always selected by `self` first, say why.
     pub(crate) fn shadows(&self, later: &CompiledSelector) -> Option<&'static str> {
         use CompiledSelector::*;
@@ -531,54 +539,6 @@ pub(crate) fn edit_cookie_header(header: &str, edits: &[(usize, usize, String)])
         .to_string()
 }
 
-/// Member names a JSONPath mentions anywhere (`.name` and quoted strings, filters included),
-/// for queries that cannot be decided on the path alone. Quoted comparison literals are
-/// included too: a superset is what the name checks need.
-pub(crate) fn path_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '.' => {
-                let start = i + 1;
-                let mut end = start;
-                while let Some(&(j, d)) = chars.peek() {
-                    if d.is_alphanumeric() || d == '_' || !d.is_ascii() {
-                        end = j + d.len_utf8();
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                if end > start {
-                    names.push(text[start..end].to_string());
-                }
-            }
-            '\'' | '"' => {
-                let mut raw = String::new();
-                while let Some((_, d)) = chars.next() {
-                    match d {
-                        '\\' => {
-                            if let Some((_, e)) = chars.next() {
-                                raw.push('\\');
-                                raw.push(e);
-                            }
-                        }
-                        d if d == c => break,
-                        d => raw.push(d),
-                    }
-                }
-                let quoted = format!("\"{}\"", raw.replace("\\'", "'").replace('"', "\\\""));
-                names.push(serde_json::from_str(&quoted).unwrap_or(raw));
-            }
-            _ => {}
-        }
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
 pub(crate) use crate::params::percent_decode;
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
@@ -677,7 +637,10 @@ pub(crate) fn select_json(
                     serde_json_path::PathElement::Index(i) => Seg::Index(*i),
                 })
                 .collect();
-            (crate::json::normalized(&segs), node.node().clone())
+            (
+                crate::jsonpath::normalized::to_string(&segs),
+                node.node().clone(),
+            )
         })
         .collect())
 }
@@ -929,15 +892,5 @@ mod name_parsing_tests {
         );
         assert_eq!(without_format_suffix(&normalize_path("/api/users")), None);
         assert_eq!(without_format_suffix(&normalize_path("/.well-known")), None);
-    }
-
-    #[test]
-    fn names_in_filter_paths() {
-        assert_eq!(
-            path_names("$.messages[?@.internal != true].body"),
-            ["body", "internal", "messages"]
-        );
-        assert_eq!(path_names("$['a b'][?@[\"c\"] == 'x']"), ["a b", "c", "x"]);
-        assert_eq!(path_names("$[?@.k == 'it\\'s']"), ["it's", "k"]);
     }
 }

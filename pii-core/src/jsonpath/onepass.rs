@@ -15,11 +15,11 @@
 //! compares them), and on the subset the automaton selects exactly what serde_json_path
 //! selects (tested on the RFC 9535 compliance suite below).
 
+use crate::json::PathElement;
 use crate::json::{
     self, skip_container, unescape_into, Edit, Entries, JsonProblem, Lexer, Out, RewriteError,
     Span, Tok,
 };
-use crate::location::{Location, PathElement};
 
 /// A JSONPath query of the subset that can be decided on the path alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl Queries {
     /// The queries of a policy's rules (their selectors, in rule order) when every JSON
     /// selector among them is in the subset.
     pub(crate) fn plan<'a>(
-        selectors: impl IntoIterator<Item = &'a crate::select::CompiledSelector>,
+        selectors: impl IntoIterator<Item = Option<&'a str>>,
     ) -> Option<Queries> {
         let mut queries = Queries {
             select: Vec::new(),
@@ -81,7 +81,7 @@ impl Queries {
             probes: Vec::new(),
         };
         for (index, selector) in selectors.into_iter().enumerate() {
-            let crate::select::CompiledSelector::Json { text, .. } = selector else {
+            let Some(text) = selector else {
                 continue;
             };
             let query = Query::parse(text)?;
@@ -115,12 +115,10 @@ pub(crate) struct NameChecks {
 }
 
 impl NameChecks {
-    pub(crate) fn plan<'a>(
-        selectors: impl IntoIterator<Item = &'a crate::select::CompiledSelector>,
-    ) -> NameChecks {
+    pub(crate) fn plan<'a>(selectors: impl IntoIterator<Item = Option<&'a str>>) -> NameChecks {
         let mut checks = NameChecks::default();
         for selector in selectors {
-            let crate::select::CompiledSelector::Json { text, .. } = selector else {
+            let Some(text) = selector else {
                 continue;
             };
             match Query::parse(text) {
@@ -129,7 +127,7 @@ impl NameChecks {
                 None => match over_approximate(text) {
                     Some(queries) => checks.approx.extend(queries),
                     None => checks.loose.extend(
-                        crate::select::path_names(text)
+                        path_names(text)
                             .iter()
                             .map(|n| crate::names::Selected::new(n)),
                     ),
@@ -138,6 +136,54 @@ impl NameChecks {
         }
         checks
     }
+}
+
+/// Member names a JSONPath mentions anywhere (`.name` and quoted strings, filters included),
+/// for queries that cannot be decided on the path alone. Quoted comparison literals are
+/// included too: a superset is what the name checks need.
+pub(crate) fn path_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '.' => {
+                let start = i + 1;
+                let mut end = start;
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_alphanumeric() || d == '_' || !d.is_ascii() {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if end > start {
+                    names.push(text[start..end].to_string());
+                }
+            }
+            '\'' | '"' => {
+                let mut raw = String::new();
+                while let Some((_, d)) = chars.next() {
+                    match d {
+                        '\\' => {
+                            if let Some((_, e)) = chars.next() {
+                                raw.push('\\');
+                                raw.push(e);
+                            }
+                        }
+                        d if d == c => break,
+                        d => raw.push(d),
+                    }
+                }
+                let quoted = format!("\"{}\"", raw.replace("\\'", "'").replace('"', "\\\""));
+                names.push(serde_json::from_str(&quoted).unwrap_or(raw));
+            }
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The end of the bracket that starts at `start` (a `[`): the index after its `]`, skipping
@@ -421,9 +467,9 @@ impl Hit<'_> {
         self.levels.is_empty()
     }
 
-    /// The RFC 9535 normalized path of the value: in the output (array indexes counted after
-    /// the elements removed before it) or in the input.
-    pub(crate) fn location(&self, in_output: bool) -> Location {
+    /// The elements of the value's RFC 9535 normalized path: in the output (array indexes
+    /// counted after the elements removed before it) or in the input.
+    pub(crate) fn path(&self, in_output: bool) -> Vec<PathElement> {
         let mut path = Vec::with_capacity(self.levels.len());
         let mut scratch = String::new();
         for level in self.levels {
@@ -442,7 +488,7 @@ impl Hit<'_> {
                 }
             }
         }
-        Location::Json(path)
+        path
     }
 }
 
@@ -746,6 +792,16 @@ mod tests {
     use serde_json_path::JsonPath;
 
     #[test]
+    fn names_in_filter_paths() {
+        assert_eq!(
+            path_names("$.messages[?@.internal != true].body"),
+            ["body", "internal", "messages"]
+        );
+        assert_eq!(path_names("$['a b'][?@[\"c\"] == 'x']"), ["a b", "c", "x"]);
+        assert_eq!(path_names("$[?@.k == 'it\\'s']"), ["it's", "k"]);
+    }
+
+    #[test]
     fn paths_outside_the_subset_are_over_approximated() {
         let texts = |t: &str| -> Option<Vec<String>> {
             over_approximate(t).map(|qs| qs.iter().map(|q| format!("{:?}", q.segs.len())).collect())
@@ -812,7 +868,7 @@ mod tests {
         let pass = select_rewrite(body.as_bytes(), 8, &queries(paths), |hit| {
             seen.push(format!(
                 "{} {}",
-                hit.location(false).to_string().trim_start_matches("json:"),
+                crate::jsonpath::normalized::to_string(&hit.path(false)),
                 String::from_utf8_lossy(hit.raw)
             ));
             Ok(Edit::Replace(b"\"X\"".to_vec()))
@@ -867,7 +923,7 @@ mod tests {
             out: &mut Vec<String>,
         ) {
             if q.accepts(state) {
-                out.push(json::normalized(path));
+                out.push(crate::jsonpath::normalized::to_string(path));
             }
             match v {
                 Value::Object(m) => {
@@ -925,7 +981,7 @@ mod tests {
                             serde_json_path::PathElement::Index(i) => json::Seg::Index(*i),
                         })
                         .collect();
-                    json::normalized(&segs)
+                    crate::jsonpath::normalized::to_string(&segs)
                 })
                 .collect();
             expected.sort();
