@@ -4,8 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use serde_json_path::PathElement;
-
 use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
@@ -1109,22 +1107,14 @@ fn protect_json_tree(
     let mut index: HashMap<Vec<Seg>, usize> = HashMap::new();
     let mut values = Vec::new();
     for (ri, rule) in policy.rules.iter().enumerate() {
-        let CompiledSelector::Json { path, .. } = &rule.selector else {
+        let CompiledSelector::Json(query) = &rule.selector else {
             continue;
         };
-        for node in path.query_located(&doc) {
-            let segs: Vec<Seg> = node
-                .location()
-                .iter()
-                .map(|e| match e {
-                    PathElement::Name(n) => Seg::Name((*n).to_string()),
-                    PathElement::Index(i) => Seg::Index(*i),
-                })
-                .collect();
+        for (segs, value) in query.locate(&doc) {
             if !index.contains_key(&segs) {
                 index.insert(segs.clone(), targets.len());
                 targets.push((segs, ri));
-                values.push(node.node());
+                values.push(value);
             }
         }
     }
@@ -1152,7 +1142,7 @@ fn protect_json_tree(
             .binary_search(&(std::ptr::from_ref(v) as usize))
             .is_ok()
     };
-    if onepass::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
+    if crate::jsonpath::checks::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
         return Err(RejectReason::AmbiguousName);
     }
     if targets.is_empty() {

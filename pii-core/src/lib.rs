@@ -128,5 +128,17 @@ pub fn select_json(
     path: &str,
     document: &serde_json::Value,
 ) -> Result<Vec<(String, serde_json::Value)>, spec::SpecProblem> {
-    select::select_json(path, document)
+    let query =
+        jsonpath::JsonQuery::compile(path).map_err(|(offset, message)| spec::SpecProblem {
+            path: spec::SpecPath {
+                parts: Vec::new(),
+                offset,
+            },
+            message,
+        })?;
+    Ok(query
+        .locate(document)
+        .into_iter()
+        .map(|(path, value)| (jsonpath::normalized::to_string(&path), value.clone()))
+        .collect())
 }

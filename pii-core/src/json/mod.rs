@@ -17,6 +17,11 @@
 //! `"\ud800"` is refused), the depth limit, duplicate member names and numbers that do not fit an
 //! `f64` (serde_json refuses `1e400`, so we refuse it everywhere). Problems carry byte offsets and
 //! fixed descriptions only, never text of the input: bodies carry personal data.
+//!
+//! Files: `lexer.rs` (the scanner: tokens, escapes, duplicate names), `value.rs`
+//! ([`parse_strict`]), `rewrite.rs` ([`rewrite`]), `find.rs` ([`find_strings`], the value at a
+//! path, [`quote`]); `tests.rs` and `proptests.rs` test them all. JSONPath (RFC 9535) is the
+//! `jsonpath` module's, which reads bodies with this scanner.
 
 use std::fmt;
 
