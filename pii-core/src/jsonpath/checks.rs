@@ -78,7 +78,7 @@ fn over_approximate(query: &Query) -> Option<Vec<Automaton>> {
                 }
                 if *root == Root::Current && !tested.segments.is_empty() {
                     let mut path = main.clone();
-                    path.extend(tested.segments.iter().map(|s| wildcarded(s)));
+                    path.extend(tested.segments.iter().map(wildcarded));
                     extra.push(Query { segments: path });
                 }
             }

@@ -44,7 +44,9 @@ fn push_name(out: &mut String, n: &str) {
     out.push_str("']");
 }
 
-/// The normalized path of `path` as text, e.g. `$['user']['email'][0]`.
+/// The normalized path of `path` as text, e.g. `$['user']['email'][0]` (a `Location` prints
+/// it after `json:`).
+#[cfg(test)]
 pub(crate) fn to_string(path: &[PathElement]) -> String {
     let mut out = String::new();
     push(&mut out, path);
