@@ -3,7 +3,7 @@
 //! segment) or of the node and all its descendants (descendant segment, `..`).
 //!
 //! `parse.rs` builds it, once per selector of a policy; the one-pass plan (`onepass.rs`), the
-//! name checks (`checks.rs`), the shadowing check of `policy.rs` and the parameter paths of
+//! name checks (`checks.rs`), the shadowing check (`select.rs`) and the parameter paths of
 //! `params.rs` all read it. What it leaves out is what no reader needs: a filter's logic
 //! (§2.3.5.1) is evaluated by serde_json_path, so a [`Filter`] keeps only what the filter
 //! mentions (its embedded queries, string literals and function names).
