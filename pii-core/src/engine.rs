@@ -1560,6 +1560,9 @@ mod tests {
             "$.*.*",
             "$.c[*].a",
             "$.ea",
+            // Blank space and escaped names: in the one-pass subset since issue 26.
+            "$[ 'a' ] ['b']",
+            "$['\\u0061a']",
         ];
         const ACTIONS: &[&str] = &[
             r#""action": "mask", "keepFirst": 1"#,

@@ -1,7 +1,7 @@
 //! Finding values: strings by content, the value at a normalized path, and quoting.
 
 use super::lexer::decoded;
-use super::{internal, skip_container, unescape_into, JsonProblem, Lexer, Seg, Span, Tok};
+use super::{internal, skip_container, JsonProblem, Lexer, Seg, Span, Tok};
 
 /// Every string value (not member names) whose decoded content satisfies `pred`, with its
 /// normalized path, in document order. Validates the input like [`parse_strict`].
@@ -43,7 +43,7 @@ pub(crate) fn find_strings(
                 let (s, e) = span.inner();
                 let content = if span.esc {
                     scratch.clear();
-                    unescape_into(text, s, e, &mut scratch)?;
+                    super::unescape_into(text, s, e, &mut scratch)?;
                     scratch.as_str()
                 } else {
                     text.get(s..e).ok_or(internal(s))?
