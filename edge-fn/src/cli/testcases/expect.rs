@@ -567,10 +567,10 @@ fn check_unchanged(
             };
             let text = location.to_string();
             let normalized = text.strip_prefix("json:").unwrap_or(&text);
-            let Some(was) = json_span(&original.body, &elements).map(|r| &original.body[r]) else {
+            let Some(was) = json_span(&original.body, elements).map(|r| &original.body[r]) else {
                 continue;
             };
-            let Some(moved) = moved(&elements, removed) else {
+            let Some(moved) = moved(elements, removed) else {
                 problems.push(format!("unchanged: {normalized} was removed"));
                 continue;
             };
