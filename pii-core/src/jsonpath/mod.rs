@@ -48,6 +48,13 @@ impl JsonQuery {
                 ),
             ));
         }
+        // serde_json_path 0.7 panics (`unreachable!`) on a text that ends right after `\u`
+        // (`$["\u`, found by the `jsonpath` fuzz target): it never sees one.
+        if let Err(e) = &tree {
+            if e.reason == parse::CUT_ESCAPE {
+                return Err(invalid(e.offset, e.reason));
+            }
+        }
         let eval = JsonPath::parse(text).map_err(|e| invalid(e.position(), e.message()))?;
         // serde_json_path accepted it, so the parser here must too (the compliance suite
         // checks that they agree); a disagreement is refused rather than guessed at.
@@ -143,6 +150,28 @@ mod tests {
             let query = JsonQuery::compile(text).expect(text);
             assert_eq!(regex_function(query.tree()), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_text_cut_inside_an_escape_is_refused_without_a_panic() {
+        for text in [
+            "$[\"\\u",
+            "$['\\u",
+            "$[?@.a==\"\\u",
+            "$[?@['\\u",
+            "$['\\ud800\\u",
+        ] {
+            let Err((offset, message)) = JsonQuery::compile(text) else {
+                panic!("{text} compiled");
+            };
+            assert_eq!(offset, Some(text.len()), "{text}");
+            assert!(message.contains("ends inside"), "{message}");
+        }
+        // Cut elsewhere, serde_json_path words it as before.
+        let Err((_, message)) = JsonQuery::compile("$[\"\\u12") else {
+            panic!("compiled");
+        };
+        assert!(!message.contains("ends inside"), "{message}");
     }
 
     #[test]

@@ -11,6 +11,9 @@ use super::syntax::{Filter, Query, Root, Segment, Selector};
 /// once per level.
 const MAX_NESTING: usize = 32;
 
+/// The reason for a text that ends right after `\u`.
+pub(crate) const CUT_ESCAPE: &str = "the text ends inside a `\\u` escape";
+
 /// Why a text is not a query this parser reads: the byte offset and a fixed description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SyntaxError {
@@ -283,6 +286,9 @@ impl Parser<'_> {
     /// After `\u`: four hex digits, and a low surrogate's `\uXXXX` after a high one.
     fn unicode_escape(&mut self) -> Result<char, SyntaxError> {
         let hex4 = |p: &mut Self| -> Result<u32, SyntaxError> {
+            if p.i == p.b.len() {
+                return Err(p.err(CUT_ESCAPE));
+            }
             let digits = p.text.get(p.i..p.i + 4).unwrap_or_default();
             if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
                 return Err(p.err("`\\u` needs four hex digits"));
