@@ -11,7 +11,8 @@ use super::syntax::{Filter, Query, Root, Segment, Selector};
 /// once per level.
 const MAX_NESTING: usize = 32;
 
-/// The reason for a text that ends right after `\u`.
+/// The reason for a text that ends inside a `\u` escape (after `\u` and fewer than four hex
+/// digits).
 pub(crate) const CUT_ESCAPE: &str = "the text ends inside a `\\u` escape";
 
 /// Why a text is not a query this parser reads: the byte offset and a fixed description.
@@ -286,7 +287,8 @@ impl Parser<'_> {
     /// After `\u`: four hex digits, and a low surrogate's `\uXXXX` after a high one.
     fn unicode_escape(&mut self) -> Result<char, SyntaxError> {
         let hex4 = |p: &mut Self| -> Result<u32, SyntaxError> {
-            if p.i == p.b.len() {
+            let rest = p.b.get(p.i..).unwrap_or_default();
+            if rest.len() < 4 && rest.iter().all(u8::is_ascii_hexdigit) {
                 return Err(p.err(CUT_ESCAPE));
             }
             let digits = p.text.get(p.i..p.i + 4).unwrap_or_default();
