@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-20}"
-targets=(policy_load engine_apply cloudfront_event envelope_open json_span names receipt_verify addon_elf scan_input jwt_verify at_rest_open params shapes)
+targets=(policy_load jsonpath engine_apply cloudfront_event envelope_open json_span names receipt_verify addon_elf scan_input jwt_verify at_rest_open params shapes)
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   echo "installing the nightly toolchain (cargo-fuzz needs -Zsanitizer flags)"

@@ -4,7 +4,8 @@
 # CloudFront events of examples/events/ as events (cloudfront_event) and as HTTP/1.1 requests
 # (engine_apply), the envelopes of docs/vectors/ (envelope_open), the receipts of
 # docs/vectors/receipts/ (receipt_verify), the fields and wrapped keys of docs/vectors/at_rest/
-# (at_rest_open) and /bin/true (addon_elf). Safe to re-run: it only adds files (libFuzzer adds its own finds next to them).
+# (at_rest_open), the RFC 9535 compliance suite's queries and documents (jsonpath) and
+# /bin/true (addon_elf). Safe to re-run: it only adds files (libFuzzer adds its own finds next to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
@@ -84,6 +85,10 @@ for path in sorted(glob.glob("examples/events/*.json")):
 for doc in [b' {"a": [1, {"b\\u0063": null}], "e": "\\ud83d\\ude00"} ', b"[]", b'"x"', b"1e5",
             b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"[" * 140 + b"]" * 140, b'{"k": [true, false, -0.0]}']:
     put("json_span", doc)
+
+# jsonpath: each query of the RFC 9535 compliance suite, a newline, its document.
+for case in json.load(open("pii-core/tests/jsonpath-cts/cts.json"))["tests"]:
+    put("jsonpath", case["selector"] + "\n" + json.dumps(case.get("document", None)))
 
 # envelope_open: <vector index byte> + envelope, index in the target's (sorted) order; and
 # the locations of the vectors (and of the envelope spec's examples) for the location parser.

@@ -4,14 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use serde_json_path::PathElement;
-
 use crate::action::{self, Context, Failure, Input, Output, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::json::{self, Edit, JsonProblem, RewriteError, Seg};
+use crate::jsonpath::onepass;
 use crate::keys::{PublicKeyring, TokenKeys};
 use crate::location::{Location, Part};
-use crate::onepass;
 use crate::policy::{Action, BodyFormat, Policy};
 use crate::request::Request;
 use crate::residency::Residency;
@@ -1096,15 +1094,15 @@ fn protect_json_onepass(
                 return Ok(Edit::Keep);
             }
             Some(why_failed) => {
-                report.location = hit.location(false);
+                report.location = Location::Json(hit.path(false));
                 report.original = report.location.clone();
                 report.removed = true;
                 report.failed = why_failed;
                 Edit::Remove
             }
             None => {
-                report.location = hit.location(true);
-                report.original = hit.location(false);
+                report.location = Location::Json(hit.path(true));
+                report.original = Location::Json(hit.path(false));
                 match action::apply(&rule.action, Input::Json(hit.raw), &report.location, ctx) {
                     Err(f) => {
                         failed = Some(failure(f, rule));
@@ -1154,22 +1152,14 @@ fn protect_json_tree(
     let mut index: HashMap<Vec<Seg>, usize> = HashMap::new();
     let mut values = Vec::new();
     for (ri, rule) in policy.rules.iter().enumerate() {
-        let CompiledSelector::Json { path, .. } = &rule.selector else {
+        let CompiledSelector::Json(query) = &rule.selector else {
             continue;
         };
-        for node in path.query_located(&doc) {
-            let segs: Vec<Seg> = node
-                .location()
-                .iter()
-                .map(|e| match e {
-                    PathElement::Name(n) => Seg::Name((*n).to_string()),
-                    PathElement::Index(i) => Seg::Index(*i),
-                })
-                .collect();
+        for (segs, value) in query.locate(&doc) {
             if !index.contains_key(&segs) {
                 index.insert(segs.clone(), targets.len());
                 targets.push((segs, ri));
-                values.push(node.node());
+                values.push(value);
             }
         }
     }
@@ -1197,7 +1187,7 @@ fn protect_json_tree(
             .binary_search(&(std::ptr::from_ref(v) as usize))
             .is_ok()
     };
-    if onepass::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
+    if crate::jsonpath::checks::ambiguous_in_tree(&policy.json_names, &doc, &is_selected) {
         return Err(RejectReason::AmbiguousName);
     }
     if targets.is_empty() {
@@ -1662,6 +1652,9 @@ mod tests {
             "$.*.*",
             "$.c[*].a",
             "$.ea",
+            // Blank space and escaped names: in the one-pass subset since issue 26.
+            "$[ 'a' ] ['b']",
+            "$['\\u0061a']",
         ];
         const ACTIONS: &[&str] = &[
             r#""action": "mask", "keepFirst": 1"#,

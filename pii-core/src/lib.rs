@@ -49,13 +49,13 @@ pub mod erasure;
 pub mod error;
 pub mod identity;
 mod json;
+mod jsonpath;
 pub mod jwt;
 pub mod keys;
 #[cfg(feature = "fs")]
 pub mod load;
 pub mod location;
 mod names;
-mod onepass;
 pub mod params;
 mod policy;
 pub mod receipt;
@@ -106,17 +106,34 @@ pub mod hooks {
 }
 
 /// Evaluate an RFC 9535 JSONPath exactly as a policy rule does, returning each selected value
-/// with its normalized path (`$['user']['email']`). Useful to try a selector on a sample body.
+/// with its location, a [`Location::Json`] (printed `json:$['user']['email']`: the normalized
+/// path of RFC 9535 §2.7). Useful to try a selector on a sample body.
 ///
 /// ```
+/// use pii_core::{Location, location::PathElement};
+///
 /// let doc = serde_json::json!({"users": [{"email": "a@x.de"}, {"email": "b@x.de"}]});
 /// let found = pii_core::select_json("$.users[*].email", &doc).unwrap();
-/// assert_eq!(found[1].0, "$['users'][1]['email']");
+/// assert_eq!(found[1].0.to_string(), "json:$['users'][1]['email']");
+/// let Location::Json(path) = &found[1].0 else { unreachable!() };
+/// assert_eq!(path[1], PathElement::Index(1));
 /// assert!(pii_core::select_json("$.users[", &doc).is_err());
 /// ```
 pub fn select_json(
     path: &str,
     document: &serde_json::Value,
-) -> Result<Vec<(String, serde_json::Value)>, spec::SpecProblem> {
-    select::select_json(path, document)
+) -> Result<Vec<(Location, serde_json::Value)>, spec::SpecProblem> {
+    let query =
+        jsonpath::JsonQuery::compile(path).map_err(|(offset, message)| spec::SpecProblem {
+            path: spec::SpecPath {
+                parts: Vec::new(),
+                offset,
+            },
+            message,
+        })?;
+    Ok(query
+        .locate(document)
+        .into_iter()
+        .map(|(path, value)| (Location::Json(path), value.clone()))
+        .collect())
 }

@@ -20,14 +20,8 @@
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
-/// One step of an RFC 9535 normalized path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PathElement {
-    /// An object member name (decoded text).
-    Name(String),
-    /// An array index (0-based).
-    Index(usize),
-}
+pub use crate::json::PathElement;
+use crate::jsonpath::normalized::{self, parse_index};
 
 /// The part of a request a named value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -229,7 +223,7 @@ impl fmt::Display for Location {
             Location::Json(path) => {
                 let mut out = String::with_capacity(8 + 12 * path.len());
                 out.push_str("json:");
-                push_normalized(&mut out, path);
+                normalized::push(&mut out, path);
                 f.write_str(&out)
             }
             Location::Field { part, name, index } => {
@@ -297,7 +291,7 @@ impl FromStr for Location {
         let start = part.len() + 1;
         let part = match part {
             "json" => {
-                return parse_normalized(rest)
+                return normalized::parse(rest)
                     .map(Location::Json)
                     .map_err(|(at, reason)| err(start + at, reason))
             }
@@ -360,146 +354,6 @@ fn hex_upper(hex: &[u8]) -> Option<u8> {
         [h, l] => Some(digit(*h)? << 4 | digit(*l)?),
         _ => None,
     }
-}
-
-/// `0` (only when `zero_ok`) or a number without leading zeros that fits `usize`.
-fn parse_index(digits: &str, zero_ok: bool) -> Result<usize, &'static str> {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("an index is decimal digits");
-    }
-    if digits.starts_with('0') && (digits.len() > 1 || !zero_ok) {
-        return Err(if zero_ok {
-            "an index has no leading zeros"
-        } else {
-            "index 0 is written without `#0`, and an index has no leading zeros"
-        });
-    }
-    digits.parse().map_err(|_| "the index is too large")
-}
-
-/// Parses an RFC 9535 normalized path (§2.7) strictly: only the canonical spelling.
-fn parse_normalized(text: &str) -> Result<Vec<PathElement>, (usize, &'static str)> {
-    let b = text.as_bytes();
-    if b.first() != Some(&b'$') {
-        return Err((0, "a normalized path starts with `$`"));
-    }
-    let mut path = Vec::new();
-    let mut i = 1;
-    while i < b.len() {
-        if b.get(i) != Some(&b'[') {
-            return Err((i, "expected `[`"));
-        }
-        i += 1;
-        if b.get(i) == Some(&b'\'') {
-            i += 1;
-            let mut name = String::new();
-            loop {
-                let rest = text.get(i..).ok_or((i, "not at a character boundary"))?;
-                let c = rest.chars().next().ok_or((i, "unterminated name"))?;
-                match c {
-                    '\'' => {
-                        i += 1;
-                        break;
-                    }
-                    '\\' => {
-                        let e = rest
-                            .as_bytes()
-                            .get(1)
-                            .copied()
-                            .ok_or((i, "unterminated escape"))?;
-                        let (c, len) = match e {
-                            b'b' => ('\u{8}', 2),
-                            b'f' => ('\u{c}', 2),
-                            b'n' => ('\n', 2),
-                            b'r' => ('\r', 2),
-                            b't' => ('\t', 2),
-                            b'\'' => ('\'', 2),
-                            b'\\' => ('\\', 2),
-                            b'u' => {
-                                let hex = rest.get(2..6).ok_or((i, "`\\u` needs 4 hex digits"))?;
-                                let value = u32::from_str_radix(hex, 16)
-                                    .ok()
-                                    .filter(|_| {
-                                        hex.bytes().all(|h| {
-                                            h.is_ascii_digit() || (b'a'..=b'f').contains(&h)
-                                        })
-                                    })
-                                    .ok_or((i, "`\\u` needs 4 lower-case hex digits"))?;
-                                let c = char::from_u32(value)
-                                    .filter(|c| {
-                                        *c < ' ' && !matches!(c, '\u{8}' | '\u{c}' | '\n' | '\r' | '\t')
-                                    })
-                                    .ok_or((i, "`\\u` is only for control characters without a short escape"))?;
-                                (c, 6)
-                            }
-                            _ => return Err((i, "unknown escape")),
-                        };
-                        name.push(c);
-                        i += len;
-                    }
-                    c if c < ' ' => return Err((i, "a control character must be escaped")),
-                    c => {
-                        name.push(c);
-                        i += c.len_utf8();
-                    }
-                }
-            }
-            path.push(PathElement::Name(name));
-        } else {
-            let end = b[i..]
-                .iter()
-                .position(|c| !c.is_ascii_digit())
-                .map_or(b.len(), |p| i + p);
-            let digits = text.get(i..end).unwrap_or_default();
-            path.push(PathElement::Index(
-                parse_index(digits, true).map_err(|r| (i, r))?,
-            ));
-            i = end;
-        }
-        if b.get(i) != Some(&b']') {
-            return Err((i, "expected `]`"));
-        }
-        i += 1;
-    }
-    Ok(path)
-}
-
-/// Appends `$` and the normalized path of `path` (RFC 9535 §2.7).
-pub(crate) fn push_normalized(out: &mut String, path: &[PathElement]) {
-    out.push('$');
-    for element in path {
-        match element {
-            PathElement::Index(i) => push_index(out, *i),
-            PathElement::Name(n) => push_name(out, n),
-        }
-    }
-}
-
-/// Appends the normalized path segment of an array index: `[3]`.
-pub(crate) fn push_index(out: &mut String, i: usize) {
-    let _ = write!(out, "[{i}]");
-}
-
-/// Appends the normalized path segment of a member name: `['name']`, escaped per RFC 9535
-/// §2.7 (`\\`, `\'`, `\b \f \n \r \t`, other control characters as `\u00xx`).
-pub(crate) fn push_name(out: &mut String, n: &str) {
-    out.push_str("['");
-    for c in n.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push_str("']");
 }
 
 #[cfg(test)]

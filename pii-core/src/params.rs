@@ -362,87 +362,19 @@ impl ParamPath {
 /// The segments of an RFC 9535 JSONPath as a parameter path: names, with every wildcard,
 /// index, slice, union or filter as [`PathSeg::Any`] and `..` as [`PathSeg::Descendants`].
 /// An over-approximation: it is used to refuse names, never to select values.
-pub(crate) fn json_path(text: &str) -> Vec<PathSeg> {
+pub(crate) fn json_path(query: &crate::jsonpath::syntax::Query) -> Vec<PathSeg> {
+    use crate::jsonpath::syntax::Selector;
     let mut out = Vec::new();
-    let mut rest = text.trim().strip_prefix('$').unwrap_or("");
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("..") {
+    for segment in &query.segments {
+        if segment.descendant {
             out.push(PathSeg::Descendants);
-            rest = r;
-            if rest.starts_with('[') {
-                continue;
-            }
-            rest = dotted_name(rest, &mut out);
-        } else if let Some(r) = rest.strip_prefix('.') {
-            rest = dotted_name(r, &mut out);
-        } else if rest.starts_with('[') {
-            let (inner, r) = bracket(rest);
-            rest = r;
-            let quoted = inner
-                .strip_prefix('\'')
-                .and_then(|s| s.strip_suffix('\''))
-                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
-            match quoted {
-                Some(n) if !n.contains(['\'', '"', ',']) => {
-                    out.push(PathSeg::Name(crate::names::skeleton(&unescape(n))));
-                }
-                _ => out.push(PathSeg::Any),
-            }
-        } else {
-            out.push(PathSeg::Any);
-            break;
         }
+        out.push(match segment.selectors.as_slice() {
+            [Selector::Name(n)] => PathSeg::Name(crate::names::skeleton(n)),
+            _ => PathSeg::Any,
+        });
     }
     out
-}
-
-fn unescape(n: &str) -> String {
-    if !n.contains('\\') {
-        return n.to_string();
-    }
-    serde_json::from_str(&format!("\"{}\"", n.replace("\\'", "'"))).unwrap_or_else(|_| n.into())
-}
-
-fn dotted_name<'a>(rest: &'a str, out: &mut Vec<PathSeg>) -> &'a str {
-    let end = rest.find(['.', '[']).unwrap_or(rest.len());
-    let name = &rest[..end];
-    out.push(if name == "*" || name.is_empty() {
-        PathSeg::Any
-    } else {
-        PathSeg::Name(crate::names::skeleton(name))
-    });
-    &rest[end..]
-}
-
-/// `[...]` at the start of `s` (quotes and nesting respected): the inside, and what follows.
-fn bracket(s: &str) -> (&str, &str) {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '[' => depth += 1,
-            ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return (s[1..i].trim(), &s[i + 1..]);
-                }
-            }
-            _ => {}
-        }
-    }
-    (s.get(1..).unwrap_or(""), "")
 }
 
 /// The nested readings of a parameter name, each a list of segment skeletons: every way `qs`,
@@ -637,6 +569,10 @@ pub(crate) fn wrapped_member(paths: &[ParamPath], members: &[(String, Option<Str
 mod tests {
     use super::*;
 
+    fn jp(text: &str) -> crate::jsonpath::syntax::Query {
+        crate::jsonpath::parse::parse(text).expect("valid JSONPath")
+    }
+
     fn sk(s: &str) -> String {
         crate::names::skeleton(s)
     }
@@ -670,29 +606,32 @@ mod tests {
     fn json_paths_as_parameter_paths() {
         use PathSeg::*;
         assert_eq!(
-            json_path("$.user.email"),
+            json_path(&jp("$.user.email")),
             vec![Name(sk("user")), Name(sk("email"))]
         );
-        assert_eq!(json_path("$..email"), vec![Descendants, Name(sk("email"))]);
         assert_eq!(
-            json_path("$.messages[?@.internal != true].body"),
+            json_path(&jp("$..email")),
+            vec![Descendants, Name(sk("email"))]
+        );
+        assert_eq!(
+            json_path(&jp("$.messages[?@.internal != true].body")),
             vec![Name(sk("messages")), Any, Name(sk("body"))]
         );
-        assert_eq!(json_path("$['a b'][*]"), vec![Name(sk("a b")), Any]);
+        assert_eq!(json_path(&jp("$['a b'][*]")), vec![Name(sk("a b")), Any]);
     }
 
     #[test]
     fn relations() {
-        let p = json_path("$.user.email");
+        let p = json_path(&jp("$.user.email"));
         let r = |n: &str| readings(n).iter().any(|segs| related(&p, segs));
         assert!(r("user[email]"));
         assert!(r("user"));
         assert!(r("user[email][x]"));
         assert!(!r("email"));
         assert!(!r("name"));
-        let m = json_path("$.messages[?@.internal != true].body");
+        let m = json_path(&jp("$.messages[?@.internal != true].body"));
         assert!(readings("messages[0].body").iter().any(|s| related(&m, s)));
-        let d = json_path("$..password");
+        let d = json_path(&jp("$..password"));
         assert!(readings("password").iter().any(|s| related(&d, s)));
         assert!(readings("a[password]").iter().any(|s| related(&d, s)));
         assert!(!readings("user").iter().any(|s| related(&d, s)));

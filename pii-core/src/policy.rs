@@ -103,10 +103,10 @@ pub struct Policy {
     pub(crate) formats: Vec<(String, BodyFormat)>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) max_depth: usize,
-    /// The JSON rules as one-pass queries, when all of them can be (see `onepass.rs`).
-    pub(crate) onepass: Option<crate::onepass::Queries>,
-    /// What the JSON name checks compare member names with (see `onepass::NameChecks`).
-    pub(crate) json_names: crate::onepass::NameChecks,
+    /// The JSON rules as one-pass queries, when all of them can be (see `jsonpath/onepass.rs`).
+    pub(crate) onepass: Option<crate::jsonpath::onepass::Queries>,
+    /// What the JSON name checks compare member names with (see `jsonpath::checks`).
+    pub(crate) json_names: crate::jsonpath::checks::NameChecks,
     /// Every parameter a `query`, `form` or `json` rule protects, with its sources.
     pub(crate) params: Vec<crate::params::ParamPath>,
 }
@@ -678,19 +678,23 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         return Err(problems);
     }
     let max_depth = spec.limits.max_depth as usize;
-    let onepass = crate::onepass::Queries::plan(rules.iter().map(|r| &r.selector));
-    let json_names = crate::onepass::NameChecks::plan(rules.iter().map(|r| &r.selector));
+    let onepass = crate::jsonpath::onepass::Queries::plan(
+        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
+    );
+    let json_names = crate::jsonpath::checks::NameChecks::plan(
+        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
+    );
     let params = rules
         .iter()
         .filter_map(|r| {
             let own = match &r.selector {
-                CompiledSelector::Json { .. } => crate::params::Source::Json,
+                CompiledSelector::Json(_) => crate::params::Source::Json,
                 CompiledSelector::Query(_) => crate::params::Source::Query,
                 CompiledSelector::Form(_) => crate::params::Source::Form,
                 _ => return None,
             };
             let path = match &r.selector {
-                CompiledSelector::Json { text, .. } => crate::params::json_path(text),
+                CompiledSelector::Json(query) => crate::params::json_path(query.tree()),
                 CompiledSelector::Query(n) | CompiledSelector::Form(n) => {
                     crate::params::readings(n)
                         .into_iter()

@@ -1,21 +1,13 @@
 //! Selectors: compiled JSONPath queries and the parsers for the other parts of a request
 //! (form bodies, query strings, headers, cookies, paths and media types).
 
-use serde_json_path::JsonPath;
-
-use crate::json::Seg;
+use crate::jsonpath::JsonQuery;
 use crate::spec::SelectorSpec;
 
 /// A selector compiled at load time.
 #[derive(Debug)]
 pub(crate) enum CompiledSelector {
-    Json {
-        path: JsonPath,
-        text: String,
-        /// The path as plain segments when it selects at most one value (`$.a.b[0]`), used to
-        /// find rules that can never apply.
-        singular: Option<Vec<Seg>>,
-    },
+    Json(JsonQuery),
     Form(String),
     Query(String),
     Header(String),
@@ -27,31 +19,7 @@ impl CompiledSelector {
     /// (when known) and a message.
     pub(crate) fn compile(spec: &SelectorSpec) -> Result<Self, (Option<usize>, String)> {
         Ok(match spec {
-            SelectorSpec::Json(text) => {
-                if let Some((at, function)) = regex_function(text) {
-                    return Err((
-                        Some(at),
-                        format!(
-                            "the JSONPath function `{function}()` is not supported: it needs a regular-expression engine, which the edge package leaves out to stay under the 1 MB Lambda@Edge limit (docs/decisions/0007-edge-package-size.md); compare with `==` or select by name instead"
-                        ),
-                    ));
-                }
-                let path = JsonPath::parse(text).map_err(|e| {
-                    (
-                        Some(e.position()),
-                        format!(
-                            "invalid JSONPath (RFC 9535) at character {}: {}; paths look like `$.user.email`, `$..iban` or `$.items[*].card`",
-                            e.position() + 1,
-                            e.message()
-                        ),
-                    )
-                })?;
-                CompiledSelector::Json {
-                    path,
-                    singular: singular_segments(text),
-                    text: text.clone(),
-                }
-            }
+            SelectorSpec::Json(text) => CompiledSelector::Json(JsonQuery::compile(text)?),
             SelectorSpec::Form(n) => CompiledSelector::Form(name(n, "form field")?),
             SelectorSpec::Query(n) => CompiledSelector::Query(name(n, "query parameter")?),
             SelectorSpec::Cookie(n) => CompiledSelector::Cookie(name(n, "cookie")?),
@@ -64,26 +32,24 @@ impl CompiledSelector {
         })
     }
 
+    /// The JSONPath query of a JSON selector.
+    pub(crate) fn json(&self) -> Option<&JsonQuery> {
+        match self {
+            CompiledSelector::Json(query) => Some(query),
+            _ => None,
+        }
+    }
+
     /// When every value `later` selects is always selected by `self` first, say why.
     pub(crate) fn shadows(&self, later: &CompiledSelector) -> Option<&'static str> {
         use CompiledSelector::*;
         match (self, later) {
-            (
-                Json {
-                    text: a,
-                    singular: sa,
-                    ..
-                },
-                Json {
-                    text: b,
-                    singular: sb,
-                    ..
-                },
-            ) => {
-                if a == b || (sa.is_some() && sa == sb) {
+            (Json(a), Json(b)) => {
+                let (sa, sb) = (a.tree().singular(), b.tree().singular());
+                if a.text() == b.text() || (sa.is_some() && sa == sb) {
                     Some("the same JSONPath as")
                 } else if let (Some(sa), Some(sb)) = (sa, sb) {
-                    (sb.len() > sa.len() && sb.starts_with(sa))
+                    (sb.len() > sa.len() && sb.starts_with(&sa))
                         .then_some("it selects a value inside what")
                 } else {
                     None
@@ -103,77 +69,6 @@ fn name(n: &str, what: &str) -> Result<String, (Option<usize>, String)> {
         return Err((None, format!("a {what} name cannot be empty")));
     }
     Ok(n.to_string())
-}
-
-/// Where a query calls `match()` or `search()` (RFC 9535 §2.4.6, §2.4.7), outside string
-/// literals: the byte offset of the name and the name. Both are refused (see
-/// [`CompiledSelector::compile`]).
-fn regex_function(text: &str) -> Option<(usize, &'static str)> {
-    let b = text.as_bytes();
-    let mut quote = None;
-    let mut i = 0;
-    while i < b.len() {
-        match (quote, b[i]) {
-            (Some(_), b'\\') => i += 1,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, c @ (b'\'' | b'"')) => quote = Some(c),
-            (None, _) => {
-                let starts_name = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
-                for name in ["match", "search"] {
-                    let rest = &b[i..];
-                    if starts_name
-                        && rest.starts_with(name.as_bytes())
-                        && rest[name.len()..].trim_ascii_start().starts_with(b"(")
-                    {
-                        return Some((i, name));
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Parse `$.a.b[0]['c']` into segments; anything with wildcards, filters, slices or `..`
-/// yields `None`.
-fn singular_segments(text: &str) -> Option<Vec<Seg>> {
-    let mut rest = text.strip_prefix('$')?;
-    let mut segs = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            if r.starts_with('.') {
-                return None;
-            }
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let ident = &r[..end];
-            if ident.is_empty() || ident == "*" {
-                return None;
-            }
-            segs.push(Seg::Name(ident.to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            let inner = r[..end].trim();
-            if let Some(q) = inner
-                .strip_prefix('\'')
-                .and_then(|s| s.strip_suffix('\''))
-                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
-            {
-                if q.contains('\\') || q.contains('\'') || q.contains('"') {
-                    return None;
-                }
-                segs.push(Seg::Name(q.to_string()));
-            } else {
-                segs.push(Seg::Index(inner.parse().ok()?));
-            }
-            rest = &r[end + 1..];
-        } else {
-            return None;
-        }
-    }
-    Some(segs)
 }
 
 /// A path pattern of `match.paths`.
@@ -531,54 +426,6 @@ pub(crate) fn edit_cookie_header(header: &str, edits: &[(usize, usize, String)])
         .to_string()
 }
 
-/// Member names a JSONPath mentions anywhere (`.name` and quoted strings, filters included),
-/// for queries that cannot be decided on the path alone. Quoted comparison literals are
-/// included too: a superset is what the name checks need.
-pub(crate) fn path_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '.' => {
-                let start = i + 1;
-                let mut end = start;
-                while let Some(&(j, d)) = chars.peek() {
-                    if d.is_alphanumeric() || d == '_' || !d.is_ascii() {
-                        end = j + d.len_utf8();
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                if end > start {
-                    names.push(text[start..end].to_string());
-                }
-            }
-            '\'' | '"' => {
-                let mut raw = String::new();
-                while let Some((_, d)) = chars.next() {
-                    match d {
-                        '\\' => {
-                            if let Some((_, e)) = chars.next() {
-                                raw.push('\\');
-                                raw.push(e);
-                            }
-                        }
-                        d if d == c => break,
-                        d => raw.push(d),
-                    }
-                }
-                let quoted = format!("\"{}\"", raw.replace("\\'", "'").replace('"', "\\\""));
-                names.push(serde_json::from_str(&quoted).unwrap_or(raw));
-            }
-            _ => {}
-        }
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
 pub(crate) use crate::params::percent_decode;
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
@@ -648,86 +495,9 @@ pub(crate) fn media_type_matches(pattern: &str, essence: &str) -> bool {
     }
 }
 
-/// See [`crate::select_json`].
-pub(crate) fn select_json(
-    text: &str,
-    document: &serde_json::Value,
-) -> Result<Vec<(String, serde_json::Value)>, crate::spec::SpecProblem> {
-    let compiled = CompiledSelector::compile(&SelectorSpec::Json(text.to_string())).map_err(
-        |(offset, message)| crate::spec::SpecProblem {
-            path: crate::spec::SpecPath {
-                parts: Vec::new(),
-                offset,
-            },
-            message,
-        },
-    )?;
-    let CompiledSelector::Json { path, .. } = compiled else {
-        return Ok(Vec::new());
-    };
-    Ok(path
-        .query_located(document)
-        .into_iter()
-        .map(|node| {
-            let segs: Vec<Seg> = node
-                .location()
-                .iter()
-                .map(|e| match e {
-                    serde_json_path::PathElement::Name(n) => Seg::Name((*n).to_string()),
-                    serde_json_path::PathElement::Index(i) => Seg::Index(*i),
-                })
-                .collect();
-            (crate::json::normalized(&segs), node.node().clone())
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn regex_functions_are_refused_with_a_reason() {
-        for (text, at) in [
-            ("$.a[?match(@.b, 'x.*')]", 5),
-            ("$[?search( @.b , \"x\")]", 3),
-            ("$[?@.n == 1 && match(@.b, 'x')]", 15),
-        ] {
-            let Err((offset, message)) =
-                CompiledSelector::compile(&SelectorSpec::Json(text.to_owned()))
-            else {
-                panic!("{text} compiled");
-            };
-            assert_eq!(offset, Some(at), "{text}");
-            assert!(message.contains("regular-expression"), "{message}");
-        }
-        // The names inside a string literal or as member names are not calls.
-        for text in [
-            "$[?@.b == 'match(x)']",
-            "$.match",
-            "$.research[?@.x == \"search(\"]",
-            "$['é'][?@.n == 1]",
-        ] {
-            assert!(regex_function(text).is_none(), "{text}");
-            assert!(CompiledSelector::compile(&SelectorSpec::Json(text.to_owned())).is_ok());
-        }
-    }
-
-    #[test]
-    fn singular_paths() {
-        assert_eq!(
-            singular_segments("$.a['b'][2]"),
-            Some(vec![
-                Seg::Name("a".into()),
-                Seg::Name("b".into()),
-                Seg::Index(2)
-            ])
-        );
-        assert_eq!(singular_segments("$..a"), None);
-        assert_eq!(singular_segments("$.a[*]"), None);
-        assert_eq!(singular_segments("$.a[?@.b]"), None);
-        assert_eq!(singular_segments("$"), Some(vec![]));
-    }
 
     #[test]
     fn path_patterns() {
@@ -929,15 +699,5 @@ mod name_parsing_tests {
         );
         assert_eq!(without_format_suffix(&normalize_path("/api/users")), None);
         assert_eq!(without_format_suffix(&normalize_path("/.well-known")), None);
-    }
-
-    #[test]
-    fn names_in_filter_paths() {
-        assert_eq!(
-            path_names("$.messages[?@.internal != true].body"),
-            ["body", "internal", "messages"]
-        );
-        assert_eq!(path_names("$['a b'][?@[\"c\"] == 'x']"), ["a b", "c", "x"]);
-        assert_eq!(path_names("$[?@.k == 'it\\'s']"), ["it's", "k"]);
     }
 }

@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 
 use pii_core::envelope::{open, open_expecting, Binding, TestSealer, ValueKind};
 use pii_core::{
-    keys::PrivateKey, reveal, Engine, Outcome, Policy, PrivateKeyring, Request, TokenKeys,
+    keys::PrivateKey, location::PathElement as Seg, reveal, Engine, Location, Outcome, Policy,
+    PrivateKeyring, Request, TokenKeys,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -222,28 +223,6 @@ fn markers(v: &Value, out: &mut Vec<String>) {
 
 // ---- the model -------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Seg {
-    Name(String),
-    Index(usize),
-}
-
-/// `$['a'][0]` to segments (names here are plain letters).
-fn segs(normalized: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    let mut rest = normalized.strip_prefix('$').expect("normalized path");
-    while let Some(r) = rest.strip_prefix('[') {
-        let end = r.find(']').expect("closing bracket");
-        let inner = &r[..end];
-        out.push(match inner.strip_prefix('\'') {
-            Some(name) => Seg::Name(name.trim_end_matches('\'').to_owned()),
-            None => Seg::Index(inner.parse().expect("index")),
-        });
-        rest = &r[end + 1..];
-    }
-    out
-}
-
 fn get<'v>(v: &'v Value, path: &[Seg]) -> &'v Value {
     path.iter().fold(v, |v, s| match s {
         Seg::Name(n) => &v[n.as_str()],
@@ -278,7 +257,7 @@ fn model_json(doc: &Value, rules: &[Rule], remove: bool) -> Expect {
     for (ri, rule) in rules.iter().enumerate() {
         let Sel::Json(path) = rule.sel else { continue };
         for (loc, _) in pii_core::select_json(path, doc).expect("path") {
-            let s = segs(&loc);
+            let Location::Json(s) = loc else { continue };
             if !targets.iter().any(|(t, _)| *t == s) {
                 targets.push((s, ri));
             }

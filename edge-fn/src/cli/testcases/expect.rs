@@ -557,15 +557,16 @@ fn check_unchanged(
             ));
             continue;
         }
-        for (normalized, _) in selected {
-            let Ok(Location::Json(elements)) = format!("json:{normalized}").parse::<Location>()
-            else {
+        for (location, _) in selected {
+            let Location::Json(elements) = &location else {
                 continue;
             };
-            let Some(was) = json_span(&original.body, &elements).map(|r| &original.body[r]) else {
+            let text = location.to_string();
+            let normalized = text.strip_prefix("json:").unwrap_or(&text);
+            let Some(was) = json_span(&original.body, elements).map(|r| &original.body[r]) else {
                 continue;
             };
-            let Some(moved) = moved(&elements, removed) else {
+            let Some(moved) = moved(elements, removed) else {
                 problems.push(format!("unchanged: {normalized} was removed"));
                 continue;
             };

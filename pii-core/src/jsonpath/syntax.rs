@@ -1,0 +1,136 @@
+//! The syntax tree of a JSONPath query (RFC 9535 §2.1 to §2.5): a query is a root identifier
+//! and segments (§2.5), a segment applies selectors (§2.3) to the children of a node (child
+//! segment) or of the node and all its descendants (descendant segment, `..`).
+//!
+//! `parse.rs` builds it, once per selector of a policy; the one-pass plan (`onepass.rs`), the
+//! name checks (`checks.rs`), the shadowing check (`select.rs`) and the parameter paths of
+//! `params.rs` all read it. What it leaves out is what no reader needs: a filter's logic
+//! (§2.3.5.1) is evaluated by serde_json_path, so a [`Filter`] keeps only what the filter
+//! mentions (its embedded queries, string literals and function names).
+
+/// A query: `$` (or `@` inside a filter) followed by segments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Query {
+    pub(crate) segments: Vec<Segment>,
+}
+
+/// A segment (§2.5): `.name`, `.*`, `[selectors]`, or the descendant forms `..name`, `..*`,
+/// `..[selectors]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Segment {
+    /// A descendant segment (§2.5.2): the selectors apply to the node and every descendant.
+    pub(crate) descendant: bool,
+    pub(crate) selectors: Vec<Selector>,
+}
+
+/// A selector (§2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Selector {
+    /// A member name (§2.3.1), decoded (`['a\'b']` is `a'b`).
+    Name(String),
+    /// `*` (§2.3.2).
+    Wildcard,
+    /// An array index (§2.3.3); a negative one counts from the end.
+    Index(i64),
+    /// An array slice (§2.3.4) `start:end:step`.
+    Slice {
+        start: Option<i64>,
+        end: Option<i64>,
+        step: Option<i64>,
+    },
+    /// A filter (§2.3.5).
+    Filter(Filter),
+}
+
+/// What a filter expression mentions. Its logic is left to serde_json_path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Filter {
+    /// The queries it embeds (§2.3.5.1): relative to the filtered node (`@.a.b`) or absolute
+    /// (`$.config.x`), in order.
+    pub(crate) queries: Vec<(Root, Query)>,
+    /// Its string literals, decoded.
+    pub(crate) literals: Vec<String>,
+    /// The functions it calls (§2.4): the byte offset of each name in the whole query text,
+    /// and the name.
+    pub(crate) functions: Vec<(usize, String)>,
+}
+
+/// The identifier an embedded query starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Root {
+    /// `$`, the document.
+    Document,
+    /// `@`, the node the filter tests.
+    Current,
+}
+
+impl Selector {
+    /// A selector whose answer depends only on a child's name or index, never on the length
+    /// or the contents of its container: a name, `*` or a non-negative index.
+    pub(crate) fn is_by_path(&self) -> bool {
+        matches!(
+            self,
+            Selector::Name(_) | Selector::Wildcard | Selector::Index(0..)
+        )
+    }
+}
+
+impl Query {
+    /// The elements of the one location this query can select, when it selects at most one
+    /// (`$.a['b'][2]`: child segments of one name or non-negative index each).
+    pub(crate) fn singular(&self) -> Option<Vec<crate::json::PathElement>> {
+        use crate::json::PathElement;
+        self.segments
+            .iter()
+            .map(|s| match (s.descendant, s.selectors.as_slice()) {
+                (false, [Selector::Name(n)]) => Some(PathElement::Name(n.clone())),
+                (false, [Selector::Index(i)]) => usize::try_from(*i).ok().map(PathElement::Index),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every member name the query mentions anywhere: its name selectors, those of the queries
+    /// its filters embed, and its filters' string literals (a superset is what the name checks
+    /// need). Sorted, without repetitions.
+    pub(crate) fn names(&self) -> Vec<String> {
+        fn walk(q: &Query, out: &mut Vec<String>) {
+            for selector in q.segments.iter().flat_map(|s| &s.selectors) {
+                match selector {
+                    Selector::Name(n) => out.push(n.clone()),
+                    Selector::Filter(f) => {
+                        out.extend(f.literals.iter().cloned());
+                        for (_, q) in &f.queries {
+                            walk(q, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The functions called anywhere in the query's filters: the byte offset of each name in
+    /// the query text and the name, in text order.
+    pub(crate) fn functions(&self) -> Vec<(usize, &str)> {
+        fn walk<'q>(q: &'q Query, out: &mut Vec<(usize, &'q str)>) {
+            for selector in q.segments.iter().flat_map(|s| &s.selectors) {
+                if let Selector::Filter(f) = selector {
+                    out.extend(f.functions.iter().map(|(at, n)| (*at, n.as_str())));
+                    for (_, q) in &f.queries {
+                        walk(q, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out.sort_unstable();
+        out
+    }
+}
