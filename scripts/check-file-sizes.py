@@ -18,11 +18,9 @@ import sys
 
 BUDGET = 800
 
-# path -> why it may be longer. The JSON lexer is one state machine over bytes (RFC 8259):
-# splitting it would scatter one loop over several files.
-ALLOWED = {
-    "pii-core/src/json/lexer.rs": "one byte-level state machine (RFC 8259)",
-}
+# path -> why it may be longer. Empty: every file fits (the JSON lexer, one byte-level state
+# machine, is the closest at about 700 lines).
+ALLOWED: dict = {}
 
 ROOTS = [
     "pii-core/src",

@@ -385,3 +385,17 @@ impl fmt::Display for NoRoute {
 }
 
 impl std::error::Error for NoRoute {}
+
+/// The JSON Schema of residency configurations, as written to `policies/residency.schema.json`.
+///
+/// ```
+/// assert!(pii_core::residency::residency_schema().contains("\"countries\""));
+/// ```
+#[cfg(feature = "schema")]
+pub fn residency_schema() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&schemars::schema_for!(crate::residency::ResidencySpec))
+            .unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -519,20 +519,6 @@ pub fn policy_schema() -> String {
     text
 }
 
-/// The JSON Schema of residency configurations, as written to `policies/residency.schema.json`.
-///
-/// ```
-/// assert!(pii_core::spec::residency_schema().contains("\"countries\""));
-/// ```
-#[cfg(feature = "schema")]
-pub fn residency_schema() -> String {
-    let mut text =
-        serde_json::to_string_pretty(&schemars::schema_for!(crate::residency::ResidencySpec))
-            .unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

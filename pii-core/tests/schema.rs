@@ -24,7 +24,10 @@ fn committed_schema_matches_the_types() {
 
 #[test]
 fn committed_residency_schema_matches_the_types() {
-    check("residency.schema.json", pii_core::spec::residency_schema());
+    check(
+        "residency.schema.json",
+        pii_core::residency::residency_schema(),
+    );
 }
 
 #[test]

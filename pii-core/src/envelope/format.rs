@@ -2,10 +2,11 @@
 //! `info` and field nonce, the text form and the binary layout, and the header an envelope
 //! shows without a key.
 
+use std::fmt;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::open::OpenError;
 use crate::crypto;
 use crate::keys::{self, HINT_LEN};
 use crate::location::Location;
@@ -419,3 +420,63 @@ pub fn header(text: &str) -> Result<Header, OpenError> {
             .collect(),
     })
 }
+
+/// Why an envelope did not open. Deliberately terse: no plaintext, no key material, and no
+/// detail that would help an attacker tell one authentication failure from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// Not a well-formed envelope (`pe<version>.` followed by something that is not a version-2
+    /// envelope, a version spelled `0` or with a leading zero, padding, bad characters).
+    Malformed,
+    /// A well-formed envelope of a format version this crate does not open (`pe1.`, `pe3.`).
+    UnsupportedVersion,
+    /// Sealed for another residency zone than the expected one ([`open_expecting`]).
+    WrongZone,
+    /// No private key of the keyring is a recipient of the envelope.
+    NoKey,
+    /// Changed after sealing, or not sealed to this key.
+    Tampered,
+    /// Authentic, but sealed by another policy than the expected one ([`open_expecting`]).
+    WrongPolicy,
+    /// Authentic, but sealed for another location than the expected one ([`open_expecting`]):
+    /// the value was moved.
+    WrongLocation,
+    /// A field at rest (`pr1.`, docs/at-rest.md) of a data subject who was erased: its subject
+    /// key is destroyed, the field never opens again. Reported by
+    /// `reveal_at_rest` (feature `open`), never by an envelope.
+    Erased,
+}
+
+impl OpenError {
+    /// The error's name in `docs/envelope.md` and the test vectors (`Malformed`, `NoKey`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            OpenError::Malformed => "Malformed",
+            OpenError::UnsupportedVersion => "UnsupportedVersion",
+            OpenError::WrongZone => "WrongZone",
+            OpenError::NoKey => "NoKey",
+            OpenError::Tampered => "Tampered",
+            OpenError::WrongPolicy => "WrongPolicy",
+            OpenError::WrongLocation => "WrongLocation",
+            OpenError::Erased => "Erased",
+        }
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OpenError::Malformed => "malformed envelope",
+            OpenError::UnsupportedVersion => "unsupported envelope version",
+            OpenError::WrongZone => "envelope sealed for another zone",
+            OpenError::NoKey => "no private key for this envelope",
+            OpenError::Tampered => "envelope failed authentication",
+            OpenError::WrongPolicy => "envelope sealed by another policy",
+            OpenError::WrongLocation => "envelope sealed for another location",
+            OpenError::Erased => "the data subject was erased: their key is destroyed",
+        })
+    }
+}
+
+impl std::error::Error for OpenError {}

@@ -18,13 +18,13 @@ mod seal;
 #[cfg(test)]
 mod tests;
 
+pub use format::OpenError;
 #[cfg(feature = "open")]
 pub use format::{header, Header};
 pub use format::{
     is_envelope, Binding, ValueKind, MAX_FIELDS, MAX_LOCATION_LEN, MAX_PLAINTEXT, MAX_POLICY_LEN,
     MAX_RECIPIENTS, PREFIX, VERSION,
 };
-pub use open::OpenError;
 #[cfg(feature = "open")]
 pub use open::{no_key_reason, open, open_expecting, Opened};
 #[cfg(feature = "test-util")]

@@ -6,8 +6,8 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::error::KeyError;
-use super::jwk::{check_name, parse_okp, parse_set, parse_set_or_key, wipe_secrets, write_jwk};
-use super::public::{PublicKey, PublicKeyring};
+use super::jwk::{check_name, parse_set, parse_set_or_key, wipe_secrets};
+use super::public::{parse_okp, write_jwk, PublicKey, PublicKeyring};
 use crate::crypto;
 
 /// An X25519 private key of one region (feature `open`).

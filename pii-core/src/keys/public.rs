@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::error::KeyError;
 use super::jwk::{
-    parse_okp, parse_set, parse_set_or_key, thumbprint_digest, wipe_secrets, write_jwk, write_jwks,
-    HINT_LEN, MAX_NAME_LEN,
+    as_object, b64_32, is_valid_zone, json_string, opt_str, parse_set, parse_set_or_key, req_str,
+    thumbprint_digest, wipe_secrets, Secret32, HINT_LEN, MAX_NAME_LEN,
 };
 use crate::crypto;
 
@@ -280,4 +280,101 @@ impl PublicKeyring {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+pub(super) fn write_jwk(key: &PublicKey, d: Option<&[u8; crypto::X25519_LEN]>) -> String {
+    let mut out = format!(
+        "{{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"{}\",\"kid\":\"{}\",\"use\":\"enc\",\"zone\":{},\"region\":{},\"created\":{}",
+        URL_SAFE_NO_PAD.encode(key.x),
+        key.kid,
+        json_string(&key.zone),
+        json_string(&key.region),
+        key.created
+    );
+    if let Some(d) = d {
+        out.push_str(",\"d\":\"");
+        out.push_str(&URL_SAFE_NO_PAD.encode(d));
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+pub(super) fn write_jwks<'a>(jwks: impl Iterator<Item = String> + 'a) -> String {
+    let keys: Vec<String> = jwks.map(|k| format!("  {k}")).collect();
+    if keys.is_empty() {
+        "{\"keys\":[]}\n".to_owned()
+    } else {
+        format!("{{\"keys\":[\n{}\n]}}\n", keys.join(",\n"))
+    }
+}
+
+/// Parse one X25519 JWK. With `private`, `d` is required and checked against `x`.
+pub(super) fn parse_okp(
+    index: usize,
+    key: &Value,
+    private: bool,
+) -> Result<(PublicKey, Option<Secret32>), KeyError> {
+    let obj = as_object(index, key)?;
+    let unsupported = KeyError::UnsupportedKey {
+        index,
+        expected: "X25519 (\"kty\":\"OKP\",\"crv\":\"X25519\")",
+    };
+    if obj.get("kty").and_then(Value::as_str) != Some("OKP")
+        || obj.get("crv").and_then(Value::as_str) != Some("X25519")
+    {
+        return Err(unsupported);
+    }
+    let x = b64_32(index, obj, "x")?;
+    if let Some(use_) = opt_str(index, obj, "use", "\"enc\"")? {
+        if use_ != "enc" {
+            return Err(KeyError::InvalidMember {
+                index,
+                member: "use",
+                expected: "\"enc\"",
+            });
+        }
+    }
+    const NAME: &str = "1 to 64 characters from a-z, 0-9 and '-'";
+    let zone = req_str(index, obj, "zone", NAME)?;
+    let region = req_str(index, obj, "region", NAME)?;
+    for (member, value) in [("zone", zone), ("region", region)] {
+        if !is_valid_zone(value) {
+            return Err(KeyError::InvalidMember {
+                index,
+                member,
+                expected: NAME,
+            });
+        }
+    }
+    let created = obj
+        .get("created")
+        .and_then(Value::as_u64)
+        .ok_or(KeyError::InvalidMember {
+            index,
+            member: "created",
+            expected: "the creation time in whole seconds since 1970-01-01 UTC",
+        })?;
+    let public = PublicKey::new(*x, zone.to_owned(), region.to_owned(), created);
+    if let Some(kid) = opt_str(index, obj, "kid", "a string")? {
+        if kid != public.kid {
+            return Err(KeyError::KidMismatch {
+                index,
+                thumbprint: public.kid,
+            });
+        }
+    }
+    if !private {
+        return Ok((public, None));
+    }
+    #[cfg(feature = "open")]
+    {
+        let d = b64_32(index, obj, "d")?;
+        if crypto::x25519_public(&d) != public.x {
+            return Err(KeyError::PublicKeyMismatch { index });
+        }
+        Ok((public, Some(d)))
+    }
+    #[cfg(not(feature = "open"))]
+    Ok((public, None))
 }

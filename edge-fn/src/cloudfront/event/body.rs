@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::request::{needs_no_json_escape, write_extra};
+use super::write::{needs_no_json_escape, write_extra};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

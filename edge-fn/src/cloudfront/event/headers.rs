@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use super::request::needs_no_json_escape;
+use super::write::write_json_str;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -184,18 +184,6 @@ impl Headers {
         }
         out.push(b'}');
         Ok(())
-    }
-}
-
-/// Appends `s` as a JSON string, exactly as serde_json writes it.
-pub(super) fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
-    if needs_no_json_escape(s) {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-        Ok(())
-    } else {
-        serde_json::to_writer(&mut *out, s)
     }
 }
 

@@ -25,10 +25,12 @@ mod origin;
 mod records;
 mod request;
 mod response;
+mod write;
 
 pub use body::{Body, BodyAction, BodyDecodeError, BodyEncoding};
 pub use headers::{Header, Headers};
 pub use origin::{CustomOrigin, Origin, S3Origin};
 pub use records::{Cf, CloudFrontEvent, Config, EventType, Record};
-pub use request::{needs_no_json_escape, Request};
+pub use request::Request;
 pub use response::Response;
+pub use write::needs_no_json_escape;

@@ -1,41 +1,12 @@
 //! A field's name read for context: folding, tokens, and what kind of value the name says.
 
 use std::cell::OnceCell;
-use std::sync::OnceLock;
 
 use super::words::{
-    ADDRESS, ADDRESS_TOKENS, BANK_ACCOUNT, BARE_NAME, BIRTH, BIRTH_TOKENS, CARD, EMAIL, IDENTIFIER,
-    ID_TOKENS, IP_ADDRESS, NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON, NUMBER_TOKENS, PERSON_NAME,
-    PERSON_OBJECT, PHONE, PHONE_TOKENS, QUANTITY, REFERENCE,
+    Words, ADDRESS, ADDRESS_TOKENS, BANK_ACCOUNT, BARE_NAME, BIRTH, BIRTH_TOKENS, CARD, EMAIL,
+    IDENTIFIER, ID_TOKENS, IP_ADDRESS, NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON, NUMBER_TOKENS,
+    PERSON_NAME, PERSON_OBJECT, PHONE, PHONE_TOKENS, QUANTITY, REFERENCE,
 };
-use aho_corasick::AhoCorasick;
-
-/// A list of context words, searched for all at once (Aho-Corasick, built on first use).
-pub struct Words {
-    pub(super) words: &'static [&'static str],
-    pub(super) matcher: OnceLock<Option<AhoCorasick>>,
-}
-
-impl Words {
-    /// A word list.
-    pub const fn new(words: &'static [&'static str]) -> Self {
-        Words {
-            words,
-            matcher: OnceLock::new(),
-        }
-    }
-
-    /// Whether `text` contains one of the words.
-    pub fn in_text(&self, text: &str) -> bool {
-        match self
-            .matcher
-            .get_or_init(|| AhoCorasick::new(self.words).ok())
-        {
-            Some(ac) => ac.is_match(text),
-            None => self.words.iter().any(|w| text.contains(w)),
-        }
-    }
-}
 
 /// The field a value is in: its folded name, the words of its name, and its folded parents'
 /// names (nearest first).

@@ -16,5 +16,6 @@ mod tests;
 mod values;
 mod words;
 
-pub use field::{fold, Field, PhoneContext, Words};
+pub use field::{fold, Field, PhoneContext};
 pub use values::{is_birth_date, is_name, valid_date};
+pub use words::Words;

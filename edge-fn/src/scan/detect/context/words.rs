@@ -1,6 +1,8 @@
 //! The context word lists, per kind of personal data, in the languages of the EU/EEA.
 
-use super::field::Words;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 /// Birth date, folded: en, de, fr, es, it, nl, sv/da/no, fi, pl, hr, cs, pt.
 pub(super) static BIRTH: Words = Words::new(&[
@@ -468,3 +470,30 @@ pub(super) static IP_ADDRESS: Words = Words::new(&[
     "sourceip",
     "userip",
 ]);
+
+/// A list of context words, searched for all at once (Aho-Corasick, built on first use).
+pub struct Words {
+    pub(super) words: &'static [&'static str],
+    pub(super) matcher: OnceLock<Option<AhoCorasick>>,
+}
+
+impl Words {
+    /// A word list.
+    pub const fn new(words: &'static [&'static str]) -> Self {
+        Words {
+            words,
+            matcher: OnceLock::new(),
+        }
+    }
+
+    /// Whether `text` contains one of the words.
+    pub fn in_text(&self, text: &str) -> bool {
+        match self
+            .matcher
+            .get_or_init(|| AhoCorasick::new(self.words).ok())
+        {
+            Some(ac) => ac.is_match(text),
+            None => self.words.iter().any(|w| text.contains(w)),
+        }
+    }
+}
