@@ -22,6 +22,10 @@ step "module import cycles: the checker's own tests, then the crates"
 python3 scripts/check-module-cycles.py --self-test
 python3 scripts/check-module-cycles.py pii-core edge-fn
 
+step "line budget: no Rust source file over 800 lines outside its unit tests (issue 26)"
+python3 scripts/check-file-sizes.py --self-test
+python3 scripts/check-file-sizes.py
+
 step "pii-edge serve: Chromium for the inspector test, no HTTP stack in the Lambda@Edge package"
 bash scripts/test-serve.sh
 
