@@ -286,18 +286,21 @@ impl Policy {
     }
 }
 
-fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
-    use SpecPart::{Index, Key};
-    let mut problems = Vec::new();
-    fn add(problems: &mut Vec<SpecProblem>, parts: &[SpecPart], message: String) {
-        problems.push(SpecProblem {
+/// The problems found while compiling one policy, each at its place in the document.
+struct Problems(Vec<SpecProblem>);
+
+impl Problems {
+    /// A problem with a key (or a misplaced one): points at the key.
+    fn add(&mut self, parts: &[SpecPart], message: String) {
+        self.0.push(SpecProblem {
             path: SpecPath::of(parts),
             message,
         })
     }
-    // For a wrong value (rather than a misplaced key): point at the value itself.
-    fn add_value(problems: &mut Vec<SpecProblem>, parts: &[SpecPart], message: String) {
-        problems.push(SpecProblem {
+
+    /// A wrong value (rather than a misplaced key): points at the value itself.
+    fn add_value(&mut self, parts: &[SpecPart], message: String) {
+        self.0.push(SpecProblem {
             path: SpecPath {
                 parts: parts.to_vec(),
                 offset: Some(0),
@@ -305,10 +308,54 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
             message,
         })
     }
+}
 
+/// Compiles a policy, one function per section of the document: the header (`apiVersion`,
+/// `kind`, `name`, `limits`), `match`, each rule, the body formats the rules need, the declared
+/// shape; then the plans the engine runs.
+fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
+    let mut p = Problems(Vec::new());
+    check_header(&spec, &mut p);
+    let (methods, paths) = compile_match(&spec.matches, &mut p);
+    let mut rules: Vec<Rule> = Vec::new();
+    for (i, r) in spec.rules.iter().enumerate() {
+        if let Some(rule) = compile_rule(i, r, &rules, &mut p) {
+            rules.push(rule);
+        }
+    }
+    let formats = body_formats(&spec, &rules, &mut p);
+    let mut problems = p.0;
+    crate::shape::problems(&spec, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let max_depth = spec.limits.max_depth as usize;
+    let onepass = crate::jsonpath::onepass::Queries::plan(
+        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
+    );
+    let json_names = crate::jsonpath::checks::NameChecks::plan(
+        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
+    );
+    let params = param_paths(&rules);
+    Ok(Policy {
+        params,
+        onepass,
+        json_names,
+        methods,
+        paths,
+        headers: spec.matches.headers.clone(),
+        formats,
+        rules,
+        max_depth,
+        spec,
+    })
+}
+
+/// `apiVersion`, `kind`, `name`, that there are rules, `limits`.
+fn check_header(spec: &PolicySpec, p: &mut Problems) {
+    use SpecPart::Key;
     if spec.api_version != API_VERSION {
-        add_value(
-            &mut problems,
+        p.add_value(
             &[Key("apiVersion")],
             format!(
                 "unsupported apiVersion `{}`: this build understands `{API_VERSION}`",
@@ -318,8 +365,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
     }
     if let Some(kind) = &spec.kind {
         if kind != "Policy" {
-            add_value(
-                &mut problems,
+            p.add_value(
                 &[Key("kind")],
                 format!("kind must be `Policy`, not `{kind}`"),
             );
@@ -331,34 +377,34 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        add_value(
-            &mut problems,
+        p.add_value(
             &[Key("name")],
             "a policy name must be non-empty and use only letters, digits, `-`, `_` and `.`".into(),
         );
     }
     if spec.rules.is_empty() {
-        add(
-            &mut problems,
+        p.add(
             &[Key("rules")],
             "a policy needs at least one rule; remove the file if nothing is to be protected"
                 .into(),
         );
     }
     if spec.limits.max_depth == 0 || spec.limits.max_depth > MAX_MAX_DEPTH {
-        add_value(
-            &mut problems,
+        p.add_value(
             &[Key("limits"), Key("maxDepth")],
             format!("maxDepth must be between 1 and {MAX_MAX_DEPTH}"),
         );
     }
+}
 
+/// `match`: methods, path patterns, header conditions.
+fn compile_match(spec_match: &MatchSpec, p: &mut Problems) -> (Vec<String>, Vec<PathPattern>) {
+    use SpecPart::{Index, Key};
     let mut methods = Vec::new();
-    for (i, m) in spec.matches.methods.iter().enumerate() {
+    for (i, m) in spec_match.methods.iter().enumerate() {
         let up = m.to_ascii_uppercase();
         if up.is_empty() || !up.bytes().all(|b| b.is_ascii_alphabetic()) {
-            add(
-                &mut problems,
+            p.add(
                 &[Key("match"), Key("methods"), Index(i)],
                 format!("`{m}` is not an HTTP method; write e.g. POST or GET"),
             );
@@ -366,257 +412,268 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         methods.push(up);
     }
     let mut paths = Vec::new();
-    for (i, p) in spec.matches.paths.iter().enumerate() {
-        match PathPattern::parse(p) {
+    for (i, text) in spec_match.paths.iter().enumerate() {
+        match PathPattern::parse(text) {
             Ok(pat) => paths.push(pat),
-            Err(msg) => add(&mut problems, &[Key("match"), Key("paths"), Index(i)], msg),
+            Err(msg) => p.add(&[Key("match"), Key("paths"), Index(i)], msg),
         }
     }
-    for (i, h) in spec.matches.headers.iter().enumerate() {
+    for (i, h) in spec_match.headers.iter().enumerate() {
         if h.name.is_empty() || !h.name.bytes().all(is_token_byte) {
-            add_value(
-                &mut problems,
+            p.add_value(
                 &[Key("match"), Key("headers"), Index(i), Key("name")],
                 format!("`{}` is not a valid header name", h.name),
             );
         }
         if h.equals.is_some() && h.present == Some(false) {
-            add(
-                &mut problems,
+            p.add(
                 &[Key("match"), Key("headers"), Index(i)],
                 "a header cannot both equal a value and be absent; drop `present: false`".into(),
             );
         }
     }
 
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut uses_json = false;
-    let mut uses_form = false;
-    for (i, r) in spec.rules.iter().enumerate() {
-        let at = |k: &'static str| [Key("rules"), Index(i), Key(k)];
-        let selector = match CompiledSelector::compile(&r.select) {
-            Ok(s) => Some(s),
-            Err((offset, message)) => {
-                let sel_key = match r.select {
-                    SelectorSpec::Json(_) => "json",
-                    SelectorSpec::Form(_) => "form",
-                    SelectorSpec::Query(_) => "query",
-                    SelectorSpec::Header(_) => "header",
-                    SelectorSpec::Cookie(_) => "cookie",
-                };
-                problems.push(SpecProblem {
-                    path: SpecPath {
-                        parts: vec![Key("rules"), Index(i), Key("select"), Key(sel_key)],
-                        offset,
-                    },
-                    message,
-                });
-                None
-            }
-        };
-        match r.select {
-            SelectorSpec::Json(_) => uses_json = true,
-            SelectorSpec::Form(_) => uses_form = true,
-            _ => {}
-        }
+    (methods, paths)
+}
 
-        // Options that do not belong to the action are mistakes, not decoration.
-        let options: [(&'static str, bool, &[ActionKind]); 6] = [
-            ("normalize", r.normalize.is_some(), &[ActionKind::Tokenize]),
-            ("keepFirst", r.keep_first.is_some(), &[ActionKind::Mask]),
-            ("keepLast", r.keep_last.is_some(), &[ActionKind::Mask]),
-            ("maskChar", r.mask_char.is_some(), &[ActionKind::Mask]),
-            (
-                "replaceWith",
-                r.replace_with.is_some(),
-                &[ActionKind::Redact],
-            ),
-            ("domain", r.domain.is_some(), &[ActionKind::Tokenize]),
-        ];
-        if r.also_query.is_some() && !matches!(r.select, SelectorSpec::Form(_)) {
-            add(
-                &mut problems,
-                &at("alsoQuery"),
-                "option `alsoQuery` only applies to `form` rules".into(),
+/// One rule: its selector, options, sources and action; `None` when its selector does not
+/// compile. `earlier` are the rules before it (a rule they always take first is dead).
+fn compile_rule(i: usize, r: &RuleSpec, earlier: &[Rule], p: &mut Problems) -> Option<Rule> {
+    use SpecPart::{Index, Key};
+    let at = |k: &'static str| [Key("rules"), Index(i), Key(k)];
+    let selector = match CompiledSelector::compile(&r.select) {
+        Ok(s) => Some(s),
+        Err((offset, message)) => {
+            let sel_key = match r.select {
+                SelectorSpec::Json(_) => "json",
+                SelectorSpec::Form(_) => "form",
+                SelectorSpec::Query(_) => "query",
+                SelectorSpec::Header(_) => "header",
+                SelectorSpec::Cookie(_) => "cookie",
+            };
+            p.0.push(SpecProblem {
+                path: SpecPath {
+                    parts: vec![Key("rules"), Index(i), Key("select"), Key(sel_key)],
+                    offset,
+                },
+                message,
+            });
+            None
+        }
+    };
+
+    // Options that do not belong to the action are mistakes, not decoration.
+    let options: [(&'static str, bool, &[ActionKind]); 6] = [
+        ("normalize", r.normalize.is_some(), &[ActionKind::Tokenize]),
+        ("keepFirst", r.keep_first.is_some(), &[ActionKind::Mask]),
+        ("keepLast", r.keep_last.is_some(), &[ActionKind::Mask]),
+        ("maskChar", r.mask_char.is_some(), &[ActionKind::Mask]),
+        (
+            "replaceWith",
+            r.replace_with.is_some(),
+            &[ActionKind::Redact],
+        ),
+        ("domain", r.domain.is_some(), &[ActionKind::Tokenize]),
+    ];
+    if r.also_query.is_some() && !matches!(r.select, SelectorSpec::Form(_)) {
+        p.add(
+            &at("alsoQuery"),
+            "option `alsoQuery` only applies to `form` rules".into(),
+        );
+    }
+    let sources = rule_sources(i, r, p);
+    for (name, given, fits) in options {
+        if given && !fits.contains(&r.action) {
+            p.add(
+                &at(name),
+                format!(
+                    "option `{name}` does not apply to action `{}`; it belongs to `{}`",
+                    r.action.as_str(),
+                    fits[0].as_str()
+                ),
             );
         }
-        let own = match r.select {
-            SelectorSpec::Query(_) => Some(crate::params::Source::Query),
-            SelectorSpec::Form(_) => Some(crate::params::Source::Form),
-            SelectorSpec::Json(_) => Some(crate::params::Source::Json),
-            _ => None,
-        };
-        let mut sources = match own {
-            Some(_) => crate::params::Sources::ALL,
-            None => crate::params::Sources::NONE,
-        };
-        if let Some(list) = &r.sources {
-            match own {
-                None => add(
-                    &mut problems,
-                    &at("sources"),
-                    "option `sources` only applies to `query`, `form` and `json` rules".into(),
-                ),
-                Some(own) => {
-                    sources = crate::params::Sources::NONE;
-                    for (k, name) in list.iter().enumerate() {
-                        match name.parse::<crate::params::Source>() {
-                            Ok(s) => sources = sources.with(s),
-                            Err(why) => add_value(
-                                &mut problems,
-                                &[Key("rules"), Index(i), Key("sources"), Index(k)],
-                                why,
-                            ),
-                        }
-                    }
-                    if !sources.has(own) {
-                        add(
-                            &mut problems,
-                            &at("sources"),
-                            format!("`sources` must list the rule's own source `{own}`"),
-                        );
-                    }
-                }
-            }
-        }
-        if matches!(r.select, SelectorSpec::Form(_)) && r.also_query == Some(false) {
-            sources = sources.without(crate::params::Source::Query);
-        }
-        for (name, given, fits) in options {
-            if given && !fits.contains(&r.action) {
-                add(
-                    &mut problems,
-                    &at(name),
+    }
+    let action = rule_action(i, r, p);
+    if let Some(selector) = selector {
+        // A rule whose selections are always taken by an earlier rule never runs.
+        for (j, earlier) in earlier.iter().enumerate() {
+            if let Some(why) = earlier.selector.shadows(&selector) {
+                p.add(&at("select"),
                     format!(
-                        "option `{name}` does not apply to action `{}`; it belongs to `{}`",
-                        r.action.as_str(),
-                        fits[0].as_str()
+                        "this rule never applies: {why} rule {} (`{}`) already selects it; remove one or make them select different values",
+                        j + 1,
+                        earlier.label
                     ),
                 );
             }
         }
-        let action = match r.action {
-            ActionKind::Encrypt => Action::Encrypt,
-            ActionKind::Tokenize => match &r.domain {
-                Some(d) if crate::keys::is_valid_domain(d) => {
-                    let steps = r.normalize.as_deref().unwrap_or_default();
-                    if let Some(twice) = steps
-                        .iter()
-                        .enumerate()
-                        .find(|(i, s)| steps[..*i].contains(s))
-                    {
-                        add_value(
-                            &mut problems,
-                            &at("normalize"),
-                            format!(
-                                "normalization step `{}` is listed twice; list each step once",
-                                twice.1
-                            ),
-                        );
-                    }
-                    if steps.iter().any(|s| !s.at_edge()) {
-                        add_value(
-                            &mut problems,
-                            &at("normalize"),
-                            "`nfkc` is not supported at the edge: the Unicode NFKC tables would take the Lambda@Edge package over its 1,000,000-byte limit; use `fullwidth` (full-width letters, digits and spaces to ASCII), which with `casefold` joins the spellings of e-mail addresses and numbers".into(),
-                        );
-                    }
-                    Action::Tokenize {
-                        domain: d.clone(),
-                        normalization: crate::token::Normalization::new(steps),
-                    }
-                }
-                Some(_) => {
-                    add_value(
-                        &mut problems,
-                        &at("domain"),
-                        "a token domain is 1 to 64 bytes of lowercase letters, digits and `-`, in parts joined by single dots (`email`, `email.v2`)".into(),
-                    );
-                    Action::Hash
-                }
-                None => {
-                    add(
-                        &mut problems,
-                        &at("action"),
-                        "`tokenize` needs `domain: <name>`, the token domain whose key is used"
-                            .into(),
-                    );
-                    Action::Hash
-                }
-            },
-            ActionKind::Mask => {
-                let mask = match r.mask_char.as_deref() {
-                    None => '*',
-                    Some(s) => {
-                        let mut chars = s.chars();
-                        match (chars.next(), chars.next()) {
-                            (Some(c), None) if !c.is_control() => c,
-                            _ => {
-                                add_value(
-                                    &mut problems,
-                                    &at("maskChar"),
-                                    "maskChar must be exactly one visible character, e.g. \"*\""
-                                        .into(),
-                                );
-                                '*'
-                            }
-                        }
-                    }
-                };
-                Action::Mask {
-                    keep_first: r.keep_first.unwrap_or(0) as usize,
-                    keep_last: r.keep_last.unwrap_or(0) as usize,
-                    mask,
-                }
-            }
-            ActionKind::Redact => {
-                if let Some(v) = &r.replace_with {
-                    let textual = !matches!(r.select, SelectorSpec::Json(_));
-                    if textual && !v.is_string() {
-                        add(&mut problems, &at("replaceWith"),
-                            "headers, query parameters, form fields and cookies are text: give replaceWith as a string".into(),
-                        );
-                    }
-                }
-                Action::Redact {
-                    replace_with: r.replace_with.clone(),
-                }
-            }
-            ActionKind::Hash => Action::Hash,
+        let skeleton = match &r.select {
+            SelectorSpec::Json(_) => String::new(),
+            SelectorSpec::Form(n)
+            | SelectorSpec::Query(n)
+            | SelectorSpec::Header(n)
+            | SelectorSpec::Cookie(n) => crate::names::skeleton(n),
         };
-        if let Some(selector) = selector {
-            // A rule whose selections are always taken by an earlier rule never runs.
-            for (j, earlier) in rules.iter().enumerate() {
-                if let Some(why) = earlier.selector.shadows(&selector) {
-                    add(&mut problems, &at("select"),
+        return Some(Rule {
+            label: r.name.clone().unwrap_or_else(|| r.select.to_string()),
+            selector,
+            action,
+            skeleton,
+            sources,
+        });
+    }
+    None
+}
+
+/// A rule's action with its options checked (`normalize`, `domain`, `maskChar`,
+/// `replaceWith`); a stand-in (`Hash`) where an option is wrong, the problem recorded.
+fn rule_action(i: usize, r: &RuleSpec, p: &mut Problems) -> Action {
+    use SpecPart::{Index, Key};
+    let at = |k: &'static str| [Key("rules"), Index(i), Key(k)];
+    match r.action {
+        ActionKind::Encrypt => Action::Encrypt,
+        ActionKind::Tokenize => match &r.domain {
+            Some(d) if crate::keys::is_valid_domain(d) => {
+                let steps = r.normalize.as_deref().unwrap_or_default();
+                if let Some(twice) = steps
+                    .iter()
+                    .enumerate()
+                    .find(|(i, s)| steps[..*i].contains(s))
+                {
+                    p.add_value(
+                        &at("normalize"),
                         format!(
-                            "this rule never applies: {why} rule {} (`{}`) already selects it; remove one or make them select different values",
-                            j + 1,
-                            earlier.label
+                            "normalization step `{}` is listed twice; list each step once",
+                            twice.1
                         ),
                     );
                 }
+                if steps.iter().any(|s| !s.at_edge()) {
+                    p.add_value(&at("normalize"),
+                        "`nfkc` is not supported at the edge: the Unicode NFKC tables would take the Lambda@Edge package over its 1,000,000-byte limit; use `fullwidth` (full-width letters, digits and spaces to ASCII), which with `casefold` joins the spellings of e-mail addresses and numbers".into(),
+                    );
+                }
+                Action::Tokenize {
+                    domain: d.clone(),
+                    normalization: crate::token::Normalization::new(steps),
+                }
             }
-            let skeleton = match &r.select {
-                SelectorSpec::Json(_) => String::new(),
-                SelectorSpec::Form(n)
-                | SelectorSpec::Query(n)
-                | SelectorSpec::Header(n)
-                | SelectorSpec::Cookie(n) => crate::names::skeleton(n),
+            Some(_) => {
+                p.add_value(&at("domain"),
+                    "a token domain is 1 to 64 bytes of lowercase letters, digits and `-`, in parts joined by single dots (`email`, `email.v2`)".into(),
+                );
+                Action::Hash
+            }
+            None => {
+                p.add(
+                    &at("action"),
+                    "`tokenize` needs `domain: <name>`, the token domain whose key is used".into(),
+                );
+                Action::Hash
+            }
+        },
+        ActionKind::Mask => {
+            let mask = match r.mask_char.as_deref() {
+                None => '*',
+                Some(s) => {
+                    let mut chars = s.chars();
+                    match (chars.next(), chars.next()) {
+                        (Some(c), None) if !c.is_control() => c,
+                        _ => {
+                            p.add_value(
+                                &at("maskChar"),
+                                "maskChar must be exactly one visible character, e.g. \"*\"".into(),
+                            );
+                            '*'
+                        }
+                    }
+                }
             };
-            rules.push(Rule {
-                label: r.name.clone().unwrap_or_else(|| r.select.to_string()),
-                selector,
-                action,
-                skeleton,
-                sources,
-            });
+            Action::Mask {
+                keep_first: r.keep_first.unwrap_or(0) as usize,
+                keep_last: r.keep_last.unwrap_or(0) as usize,
+                mask,
+            }
+        }
+        ActionKind::Redact => {
+            if let Some(v) = &r.replace_with {
+                let textual = !matches!(r.select, SelectorSpec::Json(_));
+                if textual && !v.is_string() {
+                    p.add(&at("replaceWith"),
+                        "headers, query parameters, form fields and cookies are text: give replaceWith as a string".into(),
+                    );
+                }
+            }
+            Action::Redact {
+                replace_with: r.replace_with.clone(),
+            }
+        }
+        ActionKind::Hash => Action::Hash,
+    }
+}
+
+/// Where a `query`, `form` or `json` rule's parameter is protected: every source a framework
+/// merges, unless `sources` (or `alsoQuery: false`) narrows them.
+fn rule_sources(i: usize, r: &RuleSpec, p: &mut Problems) -> crate::params::Sources {
+    use SpecPart::{Index, Key};
+    let at = |k: &'static str| [Key("rules"), Index(i), Key(k)];
+    let own = match r.select {
+        SelectorSpec::Query(_) => Some(crate::params::Source::Query),
+        SelectorSpec::Form(_) => Some(crate::params::Source::Form),
+        SelectorSpec::Json(_) => Some(crate::params::Source::Json),
+        _ => None,
+    };
+    let mut sources = match own {
+        Some(_) => crate::params::Sources::ALL,
+        None => crate::params::Sources::NONE,
+    };
+    if let Some(list) = &r.sources {
+        match own {
+            None => p.add(
+                &at("sources"),
+                "option `sources` only applies to `query`, `form` and `json` rules".into(),
+            ),
+            Some(own) => {
+                sources = crate::params::Sources::NONE;
+                for (k, name) in list.iter().enumerate() {
+                    match name.parse::<crate::params::Source>() {
+                        Ok(s) => sources = sources.with(s),
+                        Err(why) => {
+                            p.add_value(&[Key("rules"), Index(i), Key("sources"), Index(k)], why)
+                        }
+                    }
+                }
+                if !sources.has(own) {
+                    p.add(
+                        &at("sources"),
+                        format!("`sources` must list the rule's own source `{own}`"),
+                    );
+                }
+            }
         }
     }
+    if matches!(r.select, SelectorSpec::Form(_)) && r.also_query == Some(false) {
+        sources = sources.without(crate::params::Source::Query);
+    }
+    sources
+}
 
+/// The body formats the rules need (or `match.contentTypes` allows), and the rules whose body
+/// format is not allowed.
+fn body_formats(spec: &PolicySpec, rules: &[Rule], p: &mut Problems) -> Vec<(String, BodyFormat)> {
+    use SpecPart::{Index, Key};
     // A query or form rule's parameter sent in a body is read there too (merged sources):
     // the body must then be one the edge can read.
-    for r in &rules {
+    let mut uses_json = spec
+        .rules
+        .iter()
+        .any(|r| matches!(r.select, SelectorSpec::Json(_)));
+    let mut uses_form = spec
+        .rules
+        .iter()
+        .any(|r| matches!(r.select, SelectorSpec::Form(_)));
+    for r in rules {
         if matches!(
             r.selector,
             CompiledSelector::Query(_) | CompiledSelector::Form(_)
@@ -653,7 +710,7 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         };
         match format {
             Some(f) => formats.push((lower, f)),
-            None => add(&mut problems, &[Key("match"), Key("contentTypes"), Index(i)],
+            None => p.add(&[Key("match"), Key("contentTypes"), Index(i)],
                 format!("pii-edge cannot inspect `{ct}` bodies; supported: application/json, application/*+json, application/x-www-form-urlencoded"),
             ),
         }
@@ -666,25 +723,19 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
         };
         if let Some(needs) = needs {
             if !formats.iter().any(|(_, f)| *f == needs) && !spec.matches.content_types.is_empty() {
-                add(&mut problems, &[Key("rules"), Index(i), Key("select")],
+                p.add(&[Key("rules"), Index(i), Key("select")],
                     "this rule reads a body format that match.contentTypes does not allow, so it never applies; add the content type".into(),
                 );
             }
         }
     }
 
-    crate::shape::problems(&spec, &mut problems);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let max_depth = spec.limits.max_depth as usize;
-    let onepass = crate::jsonpath::onepass::Queries::plan(
-        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
-    );
-    let json_names = crate::jsonpath::checks::NameChecks::plan(
-        rules.iter().map(|r| r.selector.json().map(|q| q.tree())),
-    );
-    let params = rules
+    formats
+}
+
+/// Where each query, form and JSON rule's parameter may be read (`params.rs`).
+fn param_paths(rules: &[Rule]) -> Vec<crate::params::ParamPath> {
+    rules
         .iter()
         .filter_map(|r| {
             let own = match &r.selector {
@@ -719,17 +770,5 @@ fn compile(spec: PolicySpec) -> Result<Policy, Vec<SpecProblem>> {
                 own,
             })
         })
-        .collect();
-    Ok(Policy {
-        params,
-        onepass,
-        json_names,
-        methods,
-        paths,
-        headers: spec.matches.headers.clone(),
-        formats,
-        rules,
-        max_depth,
-        spec,
-    })
+        .collect()
 }
