@@ -380,6 +380,16 @@ pub fn shown(path: &Path) -> String {
     }
 }
 
+/// Every problem, one per line (`file:line:col: message`, the line and a caret): the text the
+/// origin packages raise and `serve` shows when policies do not load.
+pub fn describe(problems: &[Diagnostic]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn keys_error(path: &Path) -> impl FnOnce(KeyError) -> LoadError + '_ {
     move |source| LoadError::Keys {
         path: path.to_path_buf(),

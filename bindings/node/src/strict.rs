@@ -7,15 +7,7 @@ pub(crate) fn load_policies(paths: &[String]) -> Result<Vec<pii_core::Policy>, F
     // name order; an empty directory is an error; every problem reported.
     let files = pii_core::load::policy_files(paths)
         .map_err(|e| Failure::new("PolicyError", e.to_string()))?;
-    let loaded = pii_core::load::policies(&files).map_err(|problems| {
-        Failure::new(
-            "PolicyError",
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let loaded = pii_core::load::policies(&files)
+        .map_err(|problems| Failure::new("PolicyError", pii_core::load::describe(&problems)))?;
     Ok(loaded.into_iter().map(|(_, p)| p).collect())
 }

@@ -30,15 +30,8 @@ impl Policies {
         // The one loader's rules (pii_core::load): `*.yaml` and `*.yml` directly in a
         // directory, in name order; an empty directory is an error; every problem reported.
         let files = pii_core::load::policy_files(&paths).map_err(crate::load_error)?;
-        let loaded = pii_core::load::policies(&files).map_err(|problems| {
-            PolicyError::new_err(
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let loaded = pii_core::load::policies(&files)
+            .map_err(|problems| PolicyError::new_err(pii_core::load::describe(&problems)))?;
         Self::build(loaded.into_iter().map(|(_, p)| p).collect())
     }
 

@@ -59,11 +59,7 @@ pub(super) fn load(sources: &BundleArgs, log: Arc<dyn LogSink>) -> Result<Loaded
 fn load_policies(inputs: &[PathBuf]) -> Result<Vec<pii_core::Policy>, String> {
     match pii_core::load::policies(inputs) {
         Ok(loaded) => Ok(loaded.into_iter().map(|(_, p)| p).collect()),
-        Err(problems) => Err(problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")),
+        Err(problems) => Err(pii_core::load::describe(&problems)),
     }
 }
 
