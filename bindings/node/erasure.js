@@ -145,14 +145,15 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     _cached(keyId) {
       const hit = this._cache.get(keyId);
       if (!hit) return null;
-      if (Date.now() - hit.at > this._cacheMs) { this._cache.delete(keyId); return null; }
+      // `>=`: with cacheSeconds 0 a key is never reused, even within the same millisecond.
+      if (Date.now() - hit.at >= this._cacheMs) { this._cache.delete(keyId); return null; }
       this._cache.delete(keyId);
       this._cache.set(keyId, hit);
       return hit.key;
     }
 
     _remember(key) {
-      if (this._cacheSize > 0) {
+      if (this._cacheSize > 0 && this._cacheMs > 0) {
         this._cache.delete(key.keyId);
         this._cache.set(key.keyId, { key, at: Date.now() });
         while (this._cache.size > this._cacheSize) this._cache.delete(this._cache.keys().next().value);

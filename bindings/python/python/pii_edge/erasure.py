@@ -232,14 +232,14 @@ class SubjectKeys:
             if hit is None:
                 return None
             key, at = hit
-            if time.monotonic() - at > self._cache_seconds:
+            if time.monotonic() - at >= self._cache_seconds:
                 del self._cache[key_id]
                 return None
             self._cache.move_to_end(key_id)
             return key
 
     def _remember(self, key: SubjectKey) -> SubjectKey:
-        if self._cache_size > 0:
+        if self._cache_size > 0 and self._cache_seconds > 0:
             with self._lock:
                 self._cache[key.key_id] = (key, time.monotonic())
                 self._cache.move_to_end(key.key_id)
