@@ -97,7 +97,7 @@ impl fmt::Display for LoadError {
             }
             LoadError::NoPolicies { dir } => write!(
                 f,
-                "{}: no policy files (*.yaml) in this directory",
+                "{}: no policy files (*.yaml or *.yml) in this directory",
                 dir.display()
             ),
             LoadError::NotUtf8 { path, offset } => write!(
@@ -466,6 +466,7 @@ mod tests {
         let dir = scratch("empty");
         let e = policy_files(&[&dir]).expect_err("empty");
         assert!(matches!(e, LoadError::NoPolicies { .. }), "{e}");
+        assert!(e.to_string().contains("*.yml"), "{e}");
         let e = policy_files(&[dir.join("nope.yaml")]).expect_err("missing");
         assert_eq!(e.io_kind(), Some(std::io::ErrorKind::NotFound));
         std::fs::remove_dir_all(&dir).ok();

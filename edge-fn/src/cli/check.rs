@@ -21,7 +21,7 @@ use super::{CliResult, FAILED};
 /// Exit code 0 when every policy is valid, 1 otherwise.
 #[derive(Args, Debug)]
 pub(crate) struct CheckArgs {
-    /// Policy files or directories (every *.yaml directly inside, sorted; `X.tests/` case
+    /// Policy files or directories (every *.yaml and *.yml directly inside, sorted; `X.tests/` case
     /// directories are not entered); `-` reads one policy from stdin
     #[arg(required = true, value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,

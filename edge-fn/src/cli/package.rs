@@ -54,7 +54,7 @@ pub(crate) struct PackageArgs {
     /// Which trigger runs the policies when the same package is attached to both
     /// [default: whichever trigger the package is attached to]
     #[arg(long, value_enum)]
-    seal_at: Option<Trigger>,
+    seal_at: Option<SealAt>,
     /// Package a team's own handler (this file becomes index.js) with pii-edge beside it as
     /// pii-edge.js, which it calls: `require('./pii-edge.js').protect(event)` (see
     /// examples/compose/)
@@ -82,6 +82,15 @@ pub(crate) struct PackageArgs {
     /// ES256 out (about 140 KB zipped; docs/decisions/0007-edge-package-size.md)
     #[arg(long)]
     es256: bool,
+}
+
+/// Which trigger seals when one package is attached to both (`--seal-at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SealAt {
+    /// The viewer-request trigger seals and stamps the zone; origin-request only routes
+    ViewerRequest,
+    /// The origin-request trigger seals; viewer-request forwards unchanged
+    OriginRequest,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -122,8 +131,8 @@ pub(crate) fn run(args: PackageArgs) -> CliResult {
     }
     doc.seal_at = match args.seal_at {
         None => edge_fn::bundle::SealAt::Each,
-        Some(Trigger::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
-        Some(Trigger::OriginRequest) => edge_fn::bundle::SealAt::OriginRequest,
+        Some(SealAt::ViewerRequest) => edge_fn::bundle::SealAt::ViewerRequest,
+        Some(SealAt::OriginRequest) => edge_fn::bundle::SealAt::OriginRequest,
     };
     if let (Some(max_age_seconds), Some(max_fields)) = (args.reuse_seconds, args.reuse_fields) {
         doc.reuse = Some(edge_fn::bundle::ReuseSpec {

@@ -305,7 +305,7 @@ impl fmt::Display for RejectReason {
                 "the path reads as different routes depending on how %2F, %5C and dot segments are decoded; send the path without encoded separators or dot segments",
             ),
             BodyShape => f.write_str(
-                "the body's shape (for example an array root or a JSON Patch document) is not one this route's protection rules address; send one object per request",
+                "the body's shape (an array root, a JSON Patch document, a batch element that is not an object, JSON text that is not JSON) is not one this route's protection rules address; send the shape the route's policy declares (one object per request when it declares none)",
             ),
             Unmatched => f.write_str(
                 "no protection policy covers this route and unmatched requests are refused",
