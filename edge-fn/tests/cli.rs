@@ -1460,3 +1460,23 @@ fn check_refuses_one_token_domain_normalized_two_ways() {
     let out = run(&["check", dir.to_str().expect("utf-8")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn key_sets_can_come_from_standard_input() {
+    // `pii-edge reveal --keys -`: a secret manager's output piped in (examples/deploy/README.md).
+    let private = std::fs::read(root().join("examples/keys/private.jwks")).expect("keys");
+    let out = run_in(
+        &manifest_dir(),
+        &[
+            "reveal",
+            "--keys",
+            "-",
+            "--path",
+            "/api/search",
+            "--query",
+            "q=1",
+        ],
+        Some(&private),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -150,16 +150,33 @@ pub(crate) fn find_example_key(name: &str, near: &[PathBuf]) -> Option<PathBuf> 
 
 /// A public JWK Set. A set holding private keys is refused.
 pub(crate) fn load_public(path: &Path) -> Result<PublicKeyring, CliError> {
+    if is_stdin(path) {
+        return PublicKeyring::from_jwks(&read_text(path)?)
+            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
+    }
     pii_core::load::public_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
-/// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side).
+/// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side); `-` reads it
+/// from standard input (a secret manager's output piped in, as the deployment guide does).
 pub(crate) fn load_private(path: &Path) -> Result<PrivateKeyring, CliError> {
+    if is_stdin(path) {
+        let mut text = read_text(path)?;
+        let keys = PrivateKeyring::from_jwk_or_jwks(&text)
+            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
+        // The key text is wiped, as the loader's is.
+        zeroize::Zeroize::zeroize(&mut text);
+        return keys;
+    }
     pii_core::load::private_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// A token key set.
 pub(crate) fn load_tokens(path: &Path) -> Result<TokenKeys, CliError> {
+    if is_stdin(path) {
+        return TokenKeys::from_jwks(&read_text(path)?)
+            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
+    }
     pii_core::load::token_keys(path).map_err(|e| CliError::new(e.to_string()))
 }
 
