@@ -90,10 +90,10 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
-                write!(f, "{}: no such file or directory", path.display())
+                write!(f, "{}: no such file or directory", shown(path))
             }
             LoadError::Io { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
+                write!(f, "cannot read {}: {source}", shown(path))
             }
             LoadError::NoPolicies { dir } => write!(
                 f,
@@ -103,7 +103,7 @@ impl fmt::Display for LoadError {
             LoadError::NotUtf8 { path, offset } => write!(
                 f,
                 "{} is not UTF-8 text (invalid byte at offset {offset})",
-                path.display()
+                shown(path)
             ),
             LoadError::Keys {
                 path,
@@ -111,9 +111,9 @@ impl fmt::Display for LoadError {
             } => write!(
                 f,
                 "{}: key #{index} is a private key (it has a `d` or `k` member); a public key set must hold public keys only (use public.jwks, written by `pii-edge keygen`)",
-                path.display()
+                shown(path)
             ),
-            LoadError::Keys { path, source } => write!(f, "{}: {source}", path.display()),
+            LoadError::Keys { path, source } => write!(f, "{}: {source}", shown(path)),
             LoadError::Residency { diagnostics } => {
                 for (i, d) in diagnostics.iter().enumerate() {
                     if i > 0 {
@@ -390,11 +390,21 @@ pub fn describe(problems: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-fn keys_error(path: &Path) -> impl FnOnce(KeyError) -> LoadError + '_ {
-    move |source| LoadError::Keys {
-        path: path.to_path_buf(),
+/// A key set from its text, read by the caller (the command-line tool reads `-` from standard
+/// input), with the loader's errors: `parse` is the key set's reader (`PublicKeyring::from_jwks`,
+/// `PrivateKeyring::from_jwk_or_jwks`, `TokenKeys::from_jwks`), `name` names the text in them.
+///
+/// # Errors
+/// [`LoadError::Keys`], never quoting key material.
+pub fn key_set<K>(
+    name: &Path,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<K, KeyError>,
+) -> Result<K, LoadError> {
+    parse(text).map_err(|source| LoadError::Keys {
+        path: name.to_path_buf(),
         source,
-    }
+    })
 }
 
 /// A public JWK Set (the edge's sealing keys, as `pii-edge keygen` writes `public.jwks`). A
@@ -403,7 +413,7 @@ fn keys_error(path: &Path) -> impl FnOnce(KeyError) -> LoadError + '_ {
 /// # Errors
 /// [`LoadError::Io`], [`LoadError::NotUtf8`], [`LoadError::Keys`].
 pub fn public_keys(path: &Path) -> Result<PublicKeyring, LoadError> {
-    PublicKeyring::from_jwks(&text(path)?).map_err(keys_error(path))
+    key_set(path, &text(path)?, PublicKeyring::from_jwks)
 }
 
 /// A private JWK Set, or one private JWK (`<kid>.private.jwk`): the origin's opening keys.
@@ -412,7 +422,7 @@ pub fn public_keys(path: &Path) -> Result<PublicKeyring, LoadError> {
 /// [`LoadError::Io`], [`LoadError::NotUtf8`], [`LoadError::Keys`].
 #[cfg(feature = "open")]
 pub fn private_keys(path: &Path) -> Result<crate::PrivateKeyring, LoadError> {
-    crate::PrivateKeyring::from_jwk_or_jwks(&text(path)?).map_err(keys_error(path))
+    key_set(path, &text(path)?, crate::PrivateKeyring::from_jwk_or_jwks)
 }
 
 /// A token key set (JWK Set of `oct` keys).
@@ -420,7 +430,7 @@ pub fn private_keys(path: &Path) -> Result<crate::PrivateKeyring, LoadError> {
 /// # Errors
 /// [`LoadError::Io`], [`LoadError::NotUtf8`], [`LoadError::Keys`].
 pub fn token_keys(path: &Path) -> Result<TokenKeys, LoadError> {
-    TokenKeys::from_jwks(&text(path)?).map_err(keys_error(path))
+    key_set(path, &text(path)?, TokenKeys::from_jwks)
 }
 
 /// A residency configuration (YAML; `docs/residency.md`).

@@ -58,13 +58,18 @@ impl BundleArgs {
         policies: &[pii_core::Policy],
         issuer_jwks: &[IssuerJwks],
     ) -> Result<edge_fn::bundle::Bundle, CliError> {
-        // Keys first: a private key in the public set must never run or ship.
-        super::files::load_public(&self.keys)?;
+        // Keys first: a private key in the public set must never run or ship. Each file is
+        // read once: the text goes into the bundle after the loader's checks of it.
+        let checked = |e: pii_core::load::LoadError| CliError::new(e.to_string());
         let public_text = read_text(&self.keys)?;
+        pii_core::load::key_set(&self.keys, &public_text, pii_core::PublicKeyring::from_jwks)
+            .map_err(checked)?;
         let tokens_text = match &self.tokens {
             Some(path) => {
-                super::files::load_tokens(path)?;
-                Some(read_text(path)?)
+                let text = read_text(path)?;
+                pii_core::load::key_set(path, &text, pii_core::TokenKeys::from_jwks)
+                    .map_err(checked)?;
+                Some(text)
             }
             None => None,
         };

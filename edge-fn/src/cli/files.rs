@@ -148,36 +148,36 @@ pub(crate) fn find_example_key(name: &str, near: &[PathBuf]) -> Option<PathBuf> 
     None
 }
 
-/// A public JWK Set. A set holding private keys is refused.
-pub(crate) fn load_public(path: &Path) -> Result<PublicKeyring, CliError> {
+/// A key set's text: the file, or standard input for `-` (a secret manager's output piped
+/// in, as the deployment guide does). Wiped when dropped.
+fn key_text(path: &Path) -> Result<zeroize::Zeroizing<String>, CliError> {
     if is_stdin(path) {
-        return PublicKeyring::from_jwks(&read_text(path)?)
-            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
+        return read_text(path).map(zeroize::Zeroizing::new);
     }
-    pii_core::load::public_keys(path).map_err(|e| CliError::new(e.to_string()))
+    pii_core::load::text(path).map_err(|e| CliError::new(e.to_string()))
 }
 
-/// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side); `-` reads it
-/// from standard input (a secret manager's output piped in, as the deployment guide does).
+/// A key set read with the loader's rules and messages (`pii_core::load::key_set`).
+fn key_set<K>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<K, pii_core::keys::KeyError>,
+) -> Result<K, CliError> {
+    pii_core::load::key_set(path, &key_text(path)?, parse).map_err(|e| CliError::new(e.to_string()))
+}
+
+/// A public JWK Set. A set holding private keys is refused.
+pub(crate) fn load_public(path: &Path) -> Result<PublicKeyring, CliError> {
+    key_set(path, PublicKeyring::from_jwks)
+}
+
+/// A private JWK Set, or one private JWK (`<kid>.private.jwk`) (origin side).
 pub(crate) fn load_private(path: &Path) -> Result<PrivateKeyring, CliError> {
-    if is_stdin(path) {
-        let mut text = read_text(path)?;
-        let keys = PrivateKeyring::from_jwk_or_jwks(&text)
-            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
-        // The key text is wiped, as the loader's is.
-        zeroize::Zeroize::zeroize(&mut text);
-        return keys;
-    }
-    pii_core::load::private_keys(path).map_err(|e| CliError::new(e.to_string()))
+    key_set(path, PrivateKeyring::from_jwk_or_jwks)
 }
 
 /// A token key set.
 pub(crate) fn load_tokens(path: &Path) -> Result<TokenKeys, CliError> {
-    if is_stdin(path) {
-        return TokenKeys::from_jwks(&read_text(path)?)
-            .map_err(|e| CliError::new(format!("<stdin>: {e}")));
-    }
-    pii_core::load::token_keys(path).map_err(|e| CliError::new(e.to_string()))
+    key_set(path, TokenKeys::from_jwks)
 }
 
 /// Public keys and token keys: the given files, or the demo keys under `examples/keys/` when
