@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use super::body::{body_format, declared_charsets, json_in_shape};
 use super::fields::{protect_headers, protect_params};
 use super::outcome::{FieldReport, Outcome, Protected, RejectReason, Rejection};
-use super::routing::{route, PassThrough};
+use super::routing::{route_indexed, PassThrough};
 use crate::action::{Context, Reuse, SealerCache};
 use crate::error::ConfigError;
 use crate::keys::{PublicKeyring, TokenKeys};
@@ -209,7 +209,7 @@ impl Engine {
     /// matches; a request whose readings match different policies is
     /// [`RejectReason::AmbiguousPath`] in [`Engine::apply`] and has no policy here.
     pub fn policy_for(&self, req: &Request) -> Option<&Policy> {
-        self.route(req).ok().flatten()
+        self.route(req).ok().flatten().map(|(_, p)| p)
     }
 
     /// Refuse requests no policy matches (403 `unmatched`), except those whose path reads,
@@ -235,9 +235,33 @@ impl Engine {
         Ok(self)
     }
 
-    /// The policy for `req` under every path reading, or why it has none ([`route`]).
-    pub(super) fn route(&self, req: &Request) -> Result<Option<&Policy>, RejectReason> {
-        route(&self.policies, req)
+    /// The policy for `req` under every path reading and its position in
+    /// [`Engine::policies`], or why it has none ([`super::route`]).
+    pub(super) fn route(&self, req: &Request) -> Result<Option<(usize, &Policy)>, RejectReason> {
+        route_indexed(&self.policies, req)
+    }
+
+    /// The policy of this engine that protected `protected` (found by position, not by name):
+    /// what an adapter reads after [`Engine::apply`] returns, for example the headers a
+    /// receipt binds. `None` for a [`Protected`] another engine returned.
+    ///
+    /// ```
+    /// use pii_core::{Engine, Outcome, Policy, PublicKeyring, Request, TokenKeys};
+    ///
+    /// let policy = |name: &str, path: &str| Policy::from_json(&format!(r#"{{"apiVersion": "pii-edge/v1",
+    ///   "name": "{name}", "match": {{"paths": ["{path}"]}},
+    ///   "rules": [{{"select": {{"header": "x-id"}}, "action": "hash"}}]}}"#));
+    /// let engine = Engine::new(vec![policy("a", "/a")?, policy("b", "/b")?],
+    ///     PublicKeyring::default(), TokenKeys::default())?;
+    /// let Outcome::Protected(p) = engine.apply(&Request::new("GET", "/b").with_header("x-id", "7"))
+    ///     else { panic!("not protected") };
+    /// assert_eq!(engine.policy_of(&p).map(|p| p.name()), Some("b"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn policy_of(&self, protected: &Protected) -> Option<&Policy> {
+        self.policies
+            .get(protected.policy_index)
+            .filter(|p| p.name() == protected.policy)
     }
 
     /// Apply the matching policy to a request.
@@ -268,8 +292,8 @@ impl Engine {
     /// ([`crate::Residency::identify`]): it replaces the residency's `resolve` steps for this
     /// request (a policy's own `zone` still wins). `None`: resolve as usual.
     pub fn apply_owned_in_zone(&self, req: Request, zone: Option<&str>) -> Outcome {
-        let policy = match self.route(&req) {
-            Ok(Some(policy)) => policy,
+        let (index, policy) = match self.route(&req) {
+            Ok(Some(found)) => found,
             Ok(None)
                 if self
                     .unmatched_reject
@@ -281,7 +305,7 @@ impl Engine {
             Ok(None) => return Outcome::Rejected(Rejection::new(RejectReason::Unmatched, None)),
             Err(reason) => return Outcome::Rejected(Rejection::new(reason, None)),
         };
-        Self::outcome(policy, self.protect(policy, req, zone))
+        Self::outcome(policy, self.protect((index, policy), req, zone))
     }
 
     pub(super) fn outcome(policy: &Policy, result: Result<Protected, RejectReason>) -> Outcome {
@@ -295,7 +319,7 @@ impl Engine {
 
     pub(super) fn protect(
         &self,
-        policy: &Policy,
+        (policy_index, policy): (usize, &Policy),
         req: Request,
         verified_zone: Option<&str>,
     ) -> Result<Protected, RejectReason> {
@@ -321,6 +345,7 @@ impl Engine {
         );
         let mut out = Protected {
             policy: policy.name().to_string(),
+            policy_index,
             zone: zone.map(str::to_string),
             request: req,
             fields: Vec::new(),

@@ -29,6 +29,8 @@ pub struct Protected {
     pub request: Request,
     /// The policy that applied.
     pub policy: String,
+    /// Its position in [`super::Engine::policies`] ([`super::Engine::policy_of`]).
+    pub(super) policy_index: usize,
     /// The residency zone the values were sealed to (the policy's, or the request's as
     /// resolved); `None` when nothing needed one.
     pub zone: Option<String>,

@@ -27,6 +27,17 @@ pub fn route<'p, I>(policies: I, req: &Request) -> Result<Option<&'p Policy>, Re
 where
     I: IntoIterator<Item = &'p Policy> + Clone,
 {
+    Ok(route_indexed(policies, req)?.map(|(_, p)| p))
+}
+
+/// [`route`], with the policy's position in `policies`.
+pub(super) fn route_indexed<'p, I>(
+    policies: I,
+    req: &Request,
+) -> Result<Option<(usize, &'p Policy)>, RejectReason>
+where
+    I: IntoIterator<Item = &'p Policy> + Clone,
+{
     let mut found: Option<(usize, &'p Policy)> = None;
     for segments in select::path_readings(&req.path) {
         // `/api/users.json` is `/api/users` to Rails and to Spring MVC before 5.3.
@@ -41,7 +52,7 @@ where
             (Some(_), Some(_)) => return Err(RejectReason::AmbiguousPath),
         }
     }
-    Ok(found.map(|(_, p)| p))
+    Ok(found)
 }
 
 /// Routes declared pass-through when unmatched requests are refused

@@ -40,7 +40,8 @@ pub struct ReceiptFacts<'a> {
     /// The body bytes forwarded; `None` when the edge did not see the whole body (no body in
     /// the event, or a truncated one): the receipt then vouches only for an empty body.
     pub body: Option<&'a [u8]>,
-    /// The forwarded headers, `(name, value)` in order (names in any case).
+    /// The forwarded headers, `(name, value)` in order (names in any case). Only those named
+    /// in `bound_headers` are read: a caller may pass just those.
     pub headers: &'a [(String, String)],
     /// Lower-case names of the headers the receipt binds (the headers the policy protects);
     /// sorted and deduplicated by [`ReceiptSigner::sign`].
