@@ -42,7 +42,7 @@ step "differential test against real origin parsers (Python, Node.js, PHP, Go, R
 bash scripts/test-differential.sh
 
 step "pii-edge scan: the example events and the recorded browser session against policies/"
-cargo run --quiet -p pii-edge-cli -- scan --policy policies/ examples/events examples/har
+cargo run --quiet -p pii-edge-cli -- scan --policies policies/ examples/events examples/har
 
 if [ -f docs/interop/open_vectors.py ]; then
   step "envelope vectors opened by an independent implementation (Python)"

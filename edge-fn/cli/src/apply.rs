@@ -20,13 +20,21 @@ use crate::shared::{CliError, CliResult};
 /// keys or request cannot be read. Keys default to the demo keys in examples/keys/ when present.
 #[derive(Args, Debug)]
 #[command(after_help = "Example (no AWS account needed):\n  \
-    pii-edge apply --policy policies/signup.yaml --event examples/events/signup-json.json --explain\n  \
-    pii-edge apply --policy policies/ --path /api/search --query 'email=erika%40example.de'\n  \
-    pii-edge apply --policy policies/ --event examples/events/form-post.json --edge")]
+    pii-edge apply --policies policies/signup.yaml --event examples/events/signup-json.json --explain\n  \
+    pii-edge apply --policies policies/ --path /api/search --query 'email=erika%40example.de'\n  \
+    pii-edge apply --policies policies/ --event examples/events/form-post.json --edge")]
 pub(crate) struct ApplyArgs {
+    // `--policy`: the spelling before every command said `--policies` (an alias for scripts,
+    // not shown in --help).
     /// A policy file, or a directory of policies tried in file name order (repeatable)
-    #[arg(long, short = 'p', value_name = "FILE|DIR", required = true)]
-    policy: Vec<PathBuf>,
+    #[arg(
+        long,
+        short = 'p',
+        alias = "policy",
+        value_name = "FILE|DIR",
+        required = true
+    )]
+    policies: Vec<PathBuf>,
     #[command(flatten)]
     request: RequestArgs,
     /// Public key set (JWKS) to encrypt to [default: examples/keys/public.jwks when found]
@@ -66,7 +74,7 @@ impl edge_fn::log::LogSink for StderrSink {
 /// CloudFront event or request object (`--event`), or `--body` with the request flags.
 #[derive(Args, Debug)]
 #[command(after_help = "Example:\n  \
-    pii-edge apply --policy policies/ --event examples/events/signup-json.json > protected.json\n  \
+    pii-edge apply --policies policies/ --event examples/events/signup-json.json > protected.json\n  \
     pii-edge reveal --keys examples/keys/private.jwks --request protected.json")]
 pub(crate) struct RevealArgs {
     /// Private key set (JWKS) of the region
@@ -87,9 +95,9 @@ pub(crate) struct RevealArgs {
 }
 
 pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
-    let policies = files::load_policies(&args.policy)?;
+    let policies = files::load_policies(&args.policies)?;
     let (public, tokens) =
-        files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policy)?;
+        files::edge_keys(args.keys.as_deref(), args.tokens.as_deref(), &args.policies)?;
     let policies: Vec<_> = policies.into_iter().map(|(_, p)| p).collect();
     let engine = files::engine(policies, public, tokens)?;
     if args.edge {

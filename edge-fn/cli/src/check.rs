@@ -23,8 +23,11 @@ use crate::shared::{CliResult, FAILED};
 pub(crate) struct CheckArgs {
     /// Policy files or directories (every *.yaml and *.yml directly inside, sorted; `X.tests/` case
     /// directories are not entered); `-` reads one policy from stdin
-    #[arg(required = true, value_name = "FILE|DIR")]
+    #[arg(value_name = "FILE|DIR", required_unless_present = "policies")]
     paths: Vec<PathBuf>,
+    /// The same as FILE|DIR, named as the other commands name it (repeatable)
+    #[arg(long, value_name = "FILE|DIR")]
+    policies: Vec<PathBuf>,
     /// Output format: `text` (errors on stderr) or `json` (an array of
     /// {file, line, column, message} on stdout, empty when all are valid)
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -87,7 +90,8 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     let mut files_seen = 0usize;
     let mut files_bad = 0usize;
 
-    for input in &args.paths {
+    let inputs: Vec<PathBuf> = args.paths.iter().chain(&args.policies).cloned().collect();
+    for input in &inputs {
         let files = match files::policy_files(std::slice::from_ref(input)) {
             Ok(files) => files,
             Err(e) => {

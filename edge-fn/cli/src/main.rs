@@ -93,7 +93,7 @@ enum Command {
     /// a key rotation).
     ///
     /// Prints `<kid> <token>` per key; the current (newest) key is marked. Give the rule's
-    /// normalization with --policy or --normalize.
+    /// normalization with --policies or --normalize.
     Token(token::TokenArgs),
     /// Build the Lambda@Edge zip: the Node.js handler, the addon and the policy bundle.
     ///
@@ -122,7 +122,7 @@ enum Command {
     /// whether the policies protect it.
     ///
     /// Detectors: e-mail, phone, IBAN, payment card, national ids of thirteen EU countries, IP
-    /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policy,
+    /// address, birth date and name (by field name), JWT claims (docs/scan.md). With --policies,
     /// each finding says `covered`, `not covered` or `route not matched by any policy`, as the
     /// real engine decides on a sample. Values are only ever shown masked (--no-examples: not
     /// at all). Exit code 1 with --fail-on when it applies.

@@ -18,11 +18,11 @@ use crate::shared::{CliError, CliResult};
 /// `<kid> <token>` per key, the current key marked. An origin that stores tokens looks up any
 /// of them, so rows stored before a key rotation are still found (docs/envelope.md §9).
 ///
-/// The normalization must be the rule's: give --policy (the `normalize` of the rules that
+/// The normalization must be the rule's: give --policies (the `normalize` of the rules that
 /// tokenize in this domain) or --normalize.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
-    pii-edge token --domain email --tokens keys/tokens.jwks --policy policies/ 'Ann@Example.com'\n  \
+    pii-edge token --domain email --tokens keys/tokens.jwks --policies policies/ 'Ann@Example.com'\n  \
     printf '%s' \"$VALUE\" | pii-edge token --domain email --normalize trim,fullwidth,casefold -")]
 pub(crate) struct TokenArgs {
     /// The token domain (as in the policy's `domain:`)
@@ -33,8 +33,15 @@ pub(crate) struct TokenArgs {
     tokens: Option<PathBuf>,
     /// Take the normalization from the rules of these policies (files or directories) that
     /// tokenize in DOMAIN
-    #[arg(long, value_name = "FILE|DIR", conflicts_with = "normalize")]
-    policy: Vec<PathBuf>,
+    // `--policy`: the spelling before every command said `--policies` (an alias for scripts,
+    // not shown in --help).
+    #[arg(
+        long,
+        alias = "policy",
+        value_name = "FILE|DIR",
+        conflicts_with = "normalize"
+    )]
+    policies: Vec<PathBuf>,
     /// Normalization steps, comma separated, in the rule's order (trim, fullwidth, casefold,
     /// digits, email-domain, email-subaddress; `nfkc` is refused, as at the edge)
     #[arg(long, value_name = "STEPS", value_delimiter = ',')]
@@ -67,12 +74,12 @@ struct TokenOut<'a> {
 pub(crate) fn run(args: TokenArgs) -> CliResult {
     let tokens_path = match &args.tokens {
         Some(path) => path.clone(),
-        None => files::find_example_key("tokens.jwks", &args.policy).ok_or_else(|| {
+        None => files::find_example_key("tokens.jwks", &args.policies).ok_or_else(|| {
             CliError::new("no token key set: pass --tokens TOKEN_JWKS (written by `pii-edge keygen --token-domain`)")
         })?,
     };
     let keys: TokenKeys = files::load_tokens(&tokens_path)?;
-    let steps = if args.policy.is_empty() {
+    let steps = if args.policies.is_empty() {
         let mut steps = Vec::new();
         for name in args.normalize.iter().filter(|n| !n.is_empty()) {
             steps.push(Normalize::from_name(name).ok_or_else(|| {
@@ -85,7 +92,7 @@ pub(crate) fn run(args: TokenArgs) -> CliResult {
         }
         steps
     } else {
-        normalization_of(&args.policy, &args.domain)?
+        normalization_of(&args.policies, &args.domain)?
     };
     let value = if args.value == "-" {
         let mut buf = Vec::new();
@@ -132,7 +139,7 @@ pub(crate) fn run(args: TokenArgs) -> CliResult {
             }
         }
     }
-    if steps.is_empty() && args.policy.is_empty() {
+    if steps.is_empty() && args.policies.is_empty() {
         errln!("note: no normalization; these tokens match rules without `normalize` only");
     }
     Ok(ExitCode::SUCCESS)

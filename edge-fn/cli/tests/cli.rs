@@ -1491,3 +1491,78 @@ fn key_sets_can_come_from_standard_input() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// From a newcomer's trial: every command that takes policies takes `--policies` (as `package`
+/// and `serve` always did), `--help` names only that, and the old spellings (`apply -p/--policy`,
+/// `scan --policy`, `token --policy`, the positional paths of `check` and `test`) still work and
+/// mean the same.
+#[test]
+fn every_command_that_takes_policies_takes_policies() {
+    for command in [
+        "check", "test", "apply", "scan", "token", "package", "serve", "demo",
+    ] {
+        let help = stdout(&run(&[command, "--help"]));
+        assert!(help.contains("--policies <"), "{command} --help:\n{help}");
+        assert!(!help.contains("--policy <"), "{command} --help:\n{help}");
+    }
+    // `reveal --policy NAME` is the name of the policy that sealed, not policy files.
+    assert!(stdout(&run(&["reveal", "--help"])).contains("--policy <"));
+
+    let policies = "../../policies";
+    let same = |old: &[&str], new: &[&str]| {
+        let (a, b) = (run(old), run(new));
+        assert_eq!(code(&a), 0, "{old:?}: {}", stderr(&a));
+        assert_eq!(code(&b), 0, "{new:?}: {}", stderr(&b));
+        assert_eq!(stdout(&a), stdout(&b), "{old:?} and {new:?} differ");
+        stdout(&b)
+    };
+    let checked = same(&["check", policies], &["check", "--policies", policies]);
+    assert!(checked.contains("policies valid"), "{checked}");
+    let tested = same(&["test", policies], &["test", "--policies", policies]);
+    assert!(tested.contains(" passed, 0 failed"), "{tested}");
+    let events = "../../examples/events";
+    let scanned = same(
+        &["scan", "--policy", policies, events],
+        &["scan", "--policies", policies, events],
+    );
+    assert!(scanned.contains("covered"), "{scanned}");
+    let tokens = "../../examples/keys/tokens.jwks";
+    let token = |flag: &'static str| {
+        vec![
+            "token",
+            "--domain",
+            "email",
+            "--tokens",
+            tokens,
+            flag,
+            policies,
+            "a@b.example",
+        ]
+    };
+    let tokened = same(&token("--policy"), &token("--policies"));
+    assert!(tokened.contains("tk1."), "{tokened}");
+
+    // apply seals with fresh randomness: the same policy protects the same fields.
+    let event = "../../examples/events/signup-json.json";
+    let fields = |flag: &str| -> Vec<String> {
+        let out = run(&["apply", flag, policies, "--event", event]);
+        assert_eq!(code(&out), 0, "apply {flag}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("apply JSON");
+        assert_eq!(v["outcome"], "protected", "apply {flag}: {v}");
+        v["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| format!("{} {}", f["location"], f["action"]))
+            .collect()
+    };
+    let protected = fields("--policies");
+    assert!(!protected.is_empty());
+    assert_eq!(fields("--policy"), protected);
+    assert_eq!(fields("-p"), protected);
+
+    // Neither the positional paths nor --policies: a usage error, as before.
+    for command in ["check", "test"] {
+        assert_eq!(code(&run(&[command])), 2, "{command} without policies");
+    }
+}

@@ -26,8 +26,10 @@ pub(crate) struct ScanArgs {
     /// file under them) or `-` for standard input [default: -]
     #[arg(value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    // `--policy`: the spelling before every command said `--policies` (an alias for scripts,
+    // not shown in --help).
     /// Policies to check coverage against (files or directories; repeatable)
-    #[arg(long = "policy", short = 'p', value_name = "PATH")]
+    #[arg(long, short = 'p', alias = "policy", value_name = "FILE|DIR")]
     policies: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]

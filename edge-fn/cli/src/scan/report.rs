@@ -143,7 +143,7 @@ pub(super) fn print_table(tally: &Tally, checked: bool, no_examples: bool) {
         if checked {
             format!(", {uncovered} not covered by any rule")
         } else {
-            " (no --policy given: coverage not checked)".to_string()
+            " (no --policies given: coverage not checked)".to_string()
         }
     );
 }

@@ -46,8 +46,11 @@ use crate::shared::{CliError, CliResult, FAILED};
 #[derive(Args, Debug)]
 pub(crate) struct TestArgs {
     /// Policy directories, policy files (X.yaml: its cases) or single case files (X.tests/case.yaml)
-    #[arg(required = true, value_name = "DIR|FILE")]
+    #[arg(value_name = "DIR|FILE", required_unless_present = "policies")]
     paths: Vec<PathBuf>,
+    /// The same as DIR|FILE, named as the other commands name it (repeatable)
+    #[arg(long, value_name = "DIR|FILE")]
+    policies: Vec<PathBuf>,
     /// Public key set to seal to [default: examples/keys/public.jwks when found]
     #[arg(long, value_name = "PUBLIC_JWKS")]
     keys: Option<PathBuf>,
@@ -63,9 +66,10 @@ pub(crate) struct TestArgs {
 }
 
 pub(crate) fn run(args: TestArgs) -> CliResult {
-    let jobs = jobs(&args.paths)?;
+    let paths: Vec<PathBuf> = args.paths.iter().chain(&args.policies).cloned().collect();
+    let jobs = jobs(&paths)?;
     let texts = key_texts(
-        &args.paths,
+        &paths,
         args.keys.as_deref(),
         args.private_keys.as_deref(),
         args.tokens.as_deref(),
