@@ -42,7 +42,7 @@ echo "== package: pii-edge package -> $zip_path"
 rm -rf "$out"
 mkdir -p "$out/files"
 # The operators' path: the CLI validates the policies and keys, writes bundle.json and the zip.
-cargo run --quiet -p edge-fn --bin pii-edge -- package \
+cargo run --quiet -p pii-edge-cli -- package \
   --policies policies/ --keys examples/keys/public.jwks --tokens examples/keys/tokens.jwks --allow-demo-keys \
   --addon "$addon" --index-js edge-fn/node/index.js --out "$zip_path"
 python3 -m zipfile -e "$zip_path" "$out/files"

@@ -22,7 +22,7 @@ def put(target, data):
         f.write(data)
 
 # policy_load: YAML policies, their JSON forms, and broken fixtures.
-for path in sorted(glob.glob("policies/*.yaml") + glob.glob("edge-fn/tests/fixtures/**/*.yaml", recursive=True)):
+for path in sorted(glob.glob("policies/*.yaml") + glob.glob("edge-fn/cli/tests/fixtures/**/*.yaml", recursive=True)):
     put("policy_load", open(path, "rb").read())
 for path in sorted(glob.glob("examples/bundle/policies/*.json")):
     put("policy_load", open(path, "rb").read())

@@ -138,7 +138,7 @@ cat "$OUT/coldstart.json"
 step "package size (Lambda@Edge zip)"
 rm -f "$OUT/edge.zip"
 if [ -n "$HAVE_ADDON" ]; then
-  if cargo run --quiet --release -p edge-fn --bin pii-edge -- package --policies policies/ \
+  if cargo run --quiet --release -p pii-edge-cli -- package --policies policies/ \
       --keys examples/keys/public.jwks --tokens examples/keys/tokens.jwks \
       --addon "$TARGET/release/libpii_edge_node.so" --out "$OUT/edge.zip" > "$OUT/package.log" 2>&1; then
     echo "pii-edge package: $(stat -c %s "$OUT/edge.zip") bytes"

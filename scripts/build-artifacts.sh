@@ -124,7 +124,7 @@ EOF
   && node -e "const p = require('pii-edge'); if (typeof p.PrivateKeyring !== 'function') throw new Error('no PrivateKeyring'); console.log('   npm: required pii-edge from', require.resolve('pii-edge'))")
 
 step "checks: the edge addon in a package with the example policies, every example event under node"
-cargo run --quiet -p edge-fn --bin pii-edge -- package --policies policies/ \
+cargo run --quiet -p pii-edge-cli -- package --policies policies/ \
   --keys examples/keys/public.jwks --tokens examples/keys/tokens.jwks --allow-demo-keys \
   --addon "$dist/lambda-edge/pii_edge.node" --out "$check/edge.zip"
 PII_EDGE_ZIP="$check/edge.zip" cargo test --quiet -p pii-edge-node --test package

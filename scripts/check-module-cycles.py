@@ -2,6 +2,7 @@
 """Fail on import cycles between the modules of a Rust crate.
 
     python3 scripts/check-module-cycles.py CRATE_DIR...   # e.g. pii-core edge-fn
+    python3 scripts/check-module-cycles.py CRATE_DIR=HUB  # e.g. edge-fn/cli=shared
     python3 scripts/check-module-cycles.py --self-test    # this script's own tests
 
 For every `.rs` file under `CRATE_DIR/src/` (binaries under `src/bin/` are crates of their own
@@ -17,6 +18,11 @@ the submodules of each module directory with each other (`a::b` with `a::c`). Mo
 imports module `B` when any code inside `A` (its submodules included) refers to a path inside
 `B`. Any cycle at any level, direct (`a -> b -> a`) or transitive (`a -> b -> c -> a`), is
 printed with one place where each step happens, and the exit code is 1. No dependencies.
+
+`CRATE_DIR=HUB` also checks that the crate's top-level modules share code only through the
+module HUB: a top-level module may import HUB and nothing else of its siblings, and HUB imports
+none of them (the command-line tool: one module per command, what commands share in `shared`).
+Each import that breaks it is printed with its place, and the exit code is 1.
 """
 
 import os
@@ -392,10 +398,31 @@ def a_cycle(graph, component):
     return [start, start]
 
 
+def hub_violations(crate, hub):
+    """[(a, b, (file, line))]: top-level imports that do not go through `hub` (a module other
+    than the hub importing a sibling other than the hub, or the hub importing a sibling)."""
+    edges = crate.edges().get((), {})
+    return [(a, b, at) for (a, b), at in sorted(edges.items()) if a == hub or b != hub]
+
+
 def check(crate_dirs, out=sys.stdout):
     failed = False
-    for crate_dir in crate_dirs:
+    for arg in crate_dirs:
+        crate_dir, _, hub = arg.partition("=")
         crate = Crate(crate_dir)
+        if hub:
+            if (hub,) not in crate.modules:
+                print(f"{crate_dir}: no top-level module `{hub}`", file=out)
+                failed = True
+                continue
+            wrong = hub_violations(crate, hub)
+            for a, b, (file, line) in wrong:
+                why = f"`{hub}` imports no command" if a == hub else f"share it through `{hub}`"
+                print(f"{crate_dir}: {a} imports {b} ({file}:{line}): {why}", file=out)
+            if wrong:
+                failed = True
+            else:
+                print(f"{crate_dir}: top-level modules share code only through `{hub}`", file=out)
         cycles = crate.cycles()
         if not cycles:
             print(f"{crate_dir}: no module import cycles", file=out)
@@ -503,6 +530,27 @@ class SelfTest(unittest.TestCase):
         })
         self.assertEqual(Crate(root).edges(), {(): {("a", "b"): ("src/a.rs", 2)}})
 
+    def test_a_hub_is_the_only_way_between_top_level_modules(self):
+        files = {
+            "main.rs": "mod shared;\nmod apply;\nmod serve;\nfn main() { apply::run() }\n",
+            "shared/mod.rs": "pub mod files;\n",
+            "shared/files.rs": "pub fn read() {}\n",
+            "apply.rs": "use crate::shared::files::read;\npub fn run() {}\n",
+            "serve/mod.rs": "mod demo;\nuse crate::shared::files;\n",
+            "serve/demo.rs": "use super::super::shared::files::read;\n",
+        }
+        with open(os.devnull, "w") as null:
+            self.assertEqual(check([self.crate(files) + "=shared"], out=null), 0)
+            # A command importing another command's module, and the hub importing a command.
+            bad = dict(files, **{"serve/demo.rs": "use crate::apply::run;\n"})
+            root = self.crate(bad)
+            self.assertEqual(hub_violations(Crate(root), "shared"), [("serve", "apply", ("src/serve/demo.rs", 1))])
+            self.assertEqual(check([root + "=shared"], out=null), 1)
+            bad = dict(files, **{"shared/files.rs": "pub fn read() { crate::apply::run() }\n"})
+            root = self.crate(bad)
+            self.assertEqual(hub_violations(Crate(root), "shared"), [("shared", "apply", ("src/shared/files.rs", 1))])
+            self.assertEqual(check([root + "=nothing"], out=null), 1)
+
 
 def main(argv):
     if argv[1:] == ["--self-test"]:
@@ -511,7 +559,7 @@ def main(argv):
         return 0 if result.wasSuccessful() else 1
     if len(argv) < 2 or argv[1].startswith("-"):
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        print("usage: check-module-cycles.py CRATE_DIR... | --self-test", file=sys.stderr)
+        print("usage: check-module-cycles.py CRATE_DIR[=HUB]... | --self-test", file=sys.stderr)
         return 2
     return check(argv[1:])
 

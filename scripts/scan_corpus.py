@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Labelled corpus for measuring `pii-edge scan` (edge-fn/tests/scan_quality.rs).
+"""Labelled corpus for measuring `pii-edge scan` (edge-fn/cli/tests/scan_quality.rs).
 
 Writes OUT/corpus.ndjson (one request log record per line) and OUT/labels.jsonl (one line per
 personal value: request number from 1, location in the Location contract's text form,

@@ -25,7 +25,7 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
 fi
 
 step "pii-edge CLI (the edge side the tests drive)"
-cargo build --quiet -p edge-fn --bin pii-edge
+cargo build --quiet -p pii-edge-cli
 export PII_EDGE_BIN="$target/debug/pii-edge"
 
 step "Python: wheel with maturin (profile $profile) into a fresh venv"

@@ -9,7 +9,7 @@
 # (check.py) on the same binary.
 # Installs what it needs, idempotently: Debian's golang-go, php-cli, ruby-rack and
 # ruby-actionpack, libspring-web-java, libtomcat9-java and a JDK (javac), Flask and Django from
-# PyPI, the Node packages pinned in edge-fn/tests/origin_parsers/package.json into
+# PyPI, the Node packages pinned in edge-fn/cli/tests/origin_parsers/package.json into
 # target/origin-parsers (project-local).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,11 +23,11 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-# Rails: Rack 2 and ActionPack 6.1 from Debian (edge-fn/tests/origin_parsers/rails.rb).
+# Rails: Rack 2 and ActionPack 6.1 from Debian (edge-fn/cli/tests/origin_parsers/rails.rb).
 ruby -e 'require "action_dispatch"; require "action_controller"' >/dev/null 2>&1 ||
   missing+=(ruby ruby-rack ruby-actionpack)
 # Spring: Debian's spring-web 4.3 and Tomcat 9 jars, compiled against with the JDK's javac
-# (edge-fn/tests/origin_parsers/SpringOrigin.java).
+# (edge-fn/cli/tests/origin_parsers/SpringOrigin.java).
 for pkg in libspring-web-java libtomcat9-java; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -39,12 +39,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/differential-requirements.txt
 
-cp edge-fn/tests/origin_parsers/package.json "$work/package.json"
+cp edge-fn/cli/tests/origin_parsers/package.json "$work/package.json"
 if ! cmp -s "$work/package.json" "$work/.installed" 2>/dev/null; then
   (cd "$work" && npm install --silent --no-audit --no-fund >/dev/null)
   cp "$work/package.json" "$work/.installed"
 fi
-(cd edge-fn/tests/origin_parsers && GOFLAGS=-mod=mod go build -o "$work/goparse" .)
+(cd edge-fn/cli/tests/origin_parsers && GOFLAGS=-mod=mod go build -o "$work/goparse" .)
 jars=""
 for j in spring3-web spring3-core spring3-beans spring3-context commons-logging tomcat9-api \
   tomcat9-catalina tomcat9-coyote tomcat9-juli tomcat9-util tomcat9-util-scan tomcat9-servlet-api \
@@ -52,10 +52,10 @@ for j in spring3-web spring3-core spring3-beans spring3-context commons-logging 
   jars="$jars:/usr/share/java/$j.jar"
 done
 mkdir -p "$work/spring"
-javac -nowarn -d "$work/spring" -cp "${jars#:}" edge-fn/tests/origin_parsers/SpringOrigin.java
+javac -nowarn -d "$work/spring" -cp "${jars#:}" edge-fn/cli/tests/origin_parsers/SpringOrigin.java
 echo "$work/spring$jars" >"$work/spring/classpath"
 
-cargo build --quiet -p edge-fn --bin pii-edge
+cargo build --quiet -p pii-edge-cli
 cli="$target/debug/pii-edge"
 
 echo "origin parsers: python $(python3 -c 'import sys; print(sys.version.split()[0])')," \
@@ -70,5 +70,5 @@ echo "origin parsers: python $(python3 -c 'import sys; print(sys.version.split()
   "spring-web $(dpkg-query -W -f='${Version}' libspring-web-java)," \
   "tomcat $(dpkg-query -W -f='${Version}' libtomcat9-java), $(javac -version 2>&1)"
 
-python3 edge-fn/tests/differentials/check.py "$cli" edge-fn/tests/differentials
-python3 edge-fn/tests/origin_parsers/differential.py "$cli" "$work"
+python3 edge-fn/cli/tests/differentials/check.py "$cli" edge-fn/cli/tests/differentials
+python3 edge-fn/cli/tests/origin_parsers/differential.py "$cli" "$work"

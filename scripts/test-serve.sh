@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `pii-edge serve` (issue 16): what its tests need, and a check that it stays out of the
 # Lambda@Edge package. Called by scripts/test.sh before `cargo test --workspace`, whose
-# edge-fn tests serve*.rs then run it: against a recording upstream, compared with
+# edge-fn/cli tests serve*.rs then run it: against a recording upstream, compared with
 # `pii-edge apply --edge`, under load and faults on loopback, and in Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's Chromium drives the inspector page test (edge-fn/tests/serve_browser.rs).
+# Debian's Chromium drives the inspector page test (edge-fn/cli/tests/serve_browser.rs).
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's Chromium (inspector page test)"
   export DEBIAN_FRONTEND=noninteractive

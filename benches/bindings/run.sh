@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR="$target"
 out="$target/bench-bindings"
 mkdir -p "$out"
 
-cargo build --quiet -p edge-fn --bin pii-edge
+cargo build --quiet -p pii-edge-cli
 cargo build --quiet -p pii-bench --bin pii-reveal-bench --profile bindings
 venv="$target/bindings-venv"
 if [ ! -x "$venv/bin/maturin" ]; then

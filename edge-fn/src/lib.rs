@@ -10,12 +10,14 @@
 //! - [`problem`]: rejections as RFC 9457 `application/problem+json` responses.
 //! - [`log`]: one JSON log line per request, CloudWatch Embedded Metric Format, no values.
 //! - [`elf`]: the packaging check of the Node-API addon (x86_64, glibc versions it needs).
-//! - `scan` (feature `scan`, part of `cli`): reading recorded traffic (HAR, NDJSON, events)
-//!   and finding personal data in it, for `pii-edge scan`. Not in the edge package.
+//! - `scan` (feature `scan`): reading recorded traffic (HAR, NDJSON, events) and finding
+//!   personal data in it, for `pii-edge scan`, the fuzz target, the benchmark and the Python
+//!   package's audit. Not in the edge package.
 //!
 //! The same handler runs in the `bootstrap` binary (`lambda_runtime`, for `provided.al2023`
 //! regional functions), in the Node.js addon of the Lambda@Edge package (`edge-fn/node`) and
-//! in `pii-edge serve`, the local reverse proxy (feature `serve`, docs/serve.md).
+//! in `pii-edge serve`, the local reverse proxy (docs/serve.md). The `pii-edge` command-line
+//! tool is a crate of its own, `edge-fn/cli`, so that none of its dependencies reach the edge.
 #![forbid(unsafe_code)]
 
 pub mod bundle;

@@ -1,5 +1,5 @@
 """The committed ``openapi.json`` is the document this app generates (``pii-edge draft`` is
-tested on the committed copy: edge-fn/tests/draft.rs). After changing a route, regenerate it:
+tested on the committed copy: edge-fn/cli/tests/draft.rs). After changing a route, regenerate it:
 ``PII_EDGE_OPENAPI=write python -m pytest examples/origin-python/tests/test_openapi.py``."""
 
 import json
