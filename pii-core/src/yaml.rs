@@ -175,7 +175,12 @@ where
     let mut value: serde_json::Value = serde_saphyr::from_str(text).ok()?;
     let mut diagnostics = Vec::new();
     let diagnostic = |steps: &[Step], message: String| {
-        let (line, column) = locate_steps(&root, steps);
+        // A wrong value (an unknown action, a number written as a word) is shown at the value;
+        // an unknown or missing key at the key.
+        let at_value = ["unknown variant", "invalid type", "invalid value"]
+            .iter()
+            .any(|kind| message.starts_with(kind));
+        let (line, column) = locate_steps(&root, steps, at_value);
         Diagnostic {
             file: source.to_string(),
             line,
@@ -330,8 +335,9 @@ enum Step {
     Index(usize),
 }
 
-/// Line and column of the node (or, for a mapping entry, of its key) at `steps`.
-fn locate_steps(root: &Spanned<Node>, steps: &[Step]) -> (usize, usize) {
+/// Line and column of the node at `steps`: for a mapping entry, of its key, or of its value
+/// when `at_value`.
+fn locate_steps(root: &Spanned<Node>, steps: &[Step], at_value: bool) -> (usize, usize) {
     let mut node = root;
     let mut at = root.referenced;
     for step in steps {
@@ -339,7 +345,16 @@ fn locate_steps(root: &Spanned<Node>, steps: &[Step]) -> (usize, usize) {
             (Node::Map(entries), Step::Key(k)) => entries
                 .iter()
                 .find(|(name, _)| name.value.0 == *k)
-                .map(|(name, v)| (name.referenced, v)),
+                .map(|(name, v)| {
+                    (
+                        if at_value {
+                            v.referenced
+                        } else {
+                            name.referenced
+                        },
+                        v,
+                    )
+                }),
             (Node::Seq(items), Step::Index(i)) => items.get(*i).map(|v| (v.referenced, v)),
             _ => None,
         };
@@ -714,6 +729,21 @@ mod tests {
         // Extension methods far from every standard one are the author's to name.
         let text = "apiVersion: pii-edge/v1\nname: p\nmatch: { methods: [purge, QUERY, patch], paths: [/x] }\nrules:\n  - select: { header: x-id }\n    action: hash\n";
         assert!(Policy::from_yaml("p.yaml", text).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_value_is_shown_at_the_value_and_an_unknown_key_at_the_key() {
+        let d = err(&format!(
+            "{HEAD}rules:\n  - select: {{ json: $.a }}\n    action: hsah\n  - select: {{ json: $.b }}\n    action: mask\n    keepFirst: two\n    keepLats: 2\n"
+        ));
+        let at = |needle: &str| {
+            d.iter()
+                .find(|d| d.message.contains(needle))
+                .map(|d| (d.line, d.column))
+        };
+        assert_eq!(at("`hsah`"), Some((8, 13)), "{d:#?}");
+        assert_eq!(at("\"two\""), Some((11, 16)), "{d:#?}");
+        assert_eq!(at("`keepLats`"), Some((12, 5)), "{d:#?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use pii_core::{keys::PrivateKey, PrivateKeyring, PublicKeyring, TokenKeys};
 use serde_json::Value;
 
 use crate::shared::files::{read_text, shown, write_file};
-use crate::shared::style::outln;
+use crate::shared::style::{count, outln};
 use crate::shared::{CliError, CliResult};
 
 /// Generate keys into a directory.
@@ -126,11 +126,11 @@ pub(crate) fn run(args: KeygenArgs) -> CliResult {
     write_file(&private_path, private_text.as_bytes(), 0o600, false)?;
     write_file(&public_path, public_text.as_bytes(), 0o644, false)?;
     outln!(
-        "updated {} ({} keys, mode 0600: origin only) and {} ({} keys: for the edge package)",
+        "updated {} ({}, mode 0600: origin only) and {} ({}: for the edge package)",
         private_path.display(),
-        private_keys.len(),
+        count(private_keys.len(), "key", "keys"),
         public_path.display(),
-        public_keys.len()
+        count(public_keys.len(), "key", "keys")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -153,11 +153,11 @@ fn receipt_key(dir: &Path, created: u64) -> CliResult {
     ReceiptKeys::from_jwks(&text).map_err(|e| CliError::new(format!("internal: {e}")))?;
     write_file(&public_path, text.as_bytes(), 0o644, false)?;
     outln!(
-        "receipt key {}\n  private: {} (mode 0600: for `pii-edge package --receipt-key`)\n  public:  {} ({} keys: for the origins)",
+        "receipt key {}\n  private: {} (mode 0600: for `pii-edge package --receipt-key`)\n  public:  {} ({}: for the origins)",
         signer.kid(),
         private_path.display(),
         public_path.display(),
-        public_keys.len()
+        count(public_keys.len(), "key", "keys")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -204,9 +204,9 @@ fn token_keys(domains: &[String], dir: &Path, rotate: bool) -> CliResult {
     TokenKeys::from_jwks(&text).map_err(|e| CliError::new(format!("internal: {e}")))?;
     write_file(&path, text.as_bytes(), 0o600, false)?;
     outln!(
-        "updated {} ({} keys, mode 0600; token keys are secrets the edge package carries)",
+        "updated {} ({}, mode 0600; token keys are secrets the edge package carries)",
         path.display(),
-        keys.len()
+        count(keys.len(), "key", "keys")
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use pii_core::Policy;
 use super::openapi::{Document, Operation};
 use super::rules::rules_of;
 use super::write::{policy_yaml, unique, write_case};
-use crate::shared::style::errln;
+use crate::shared::style::{count, errln};
 use crate::shared::{CliError, CliResult};
 
 /// `pii-edge draft` arguments.
@@ -87,13 +87,17 @@ pub(crate) fn run(args: DraftArgs) -> CliResult {
         }
     }
     errln!(
-        "wrote {policies} polic{} and {cases} test case{} to {} ({} operation{} without personal data: {})",
-        if policies == 1 { "y" } else { "ies" },
-        if cases == 1 { "" } else { "s" },
+        "wrote {} and {} to {} ({} operation{} without personal data: {})",
+        count(policies, "policy", "policies"),
+        count(cases, "test case", "test cases"),
         args.out.display(),
         skipped.len(),
         if skipped.len() == 1 { "" } else { "s" },
-        if skipped.is_empty() { "none".into() } else { skipped.join(", ") }
+        if skipped.is_empty() {
+            "none".into()
+        } else {
+            skipped.join(", ")
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::{Coverage, Tally};
 use crate::shared::draft_yaml::{case_yaml, fake, quote, Selector};
-use crate::shared::style::errln;
+use crate::shared::style::{count, errln};
 use crate::shared::CliError;
 
 /// A policy name from the file name: `[A-Za-z0-9._-]+`.
@@ -182,10 +182,10 @@ pub(super) fn write(
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
     }
     errln!(
-        "wrote {} ({} rules) and {written} test case{} in {}",
+        "wrote {} ({}) and {} in {}",
         file.display(),
-        rules.len(),
-        if written == 1 { "" } else { "s" },
+        count(rules.len(), "rule", "rules"),
+        count(written, "test case", "test cases"),
         dir.display()
     );
     Ok(())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use pii_core::{error::Diagnostic, Engine, Policy, PrivateKeyring, PublicKeyring, TokenKeys};
 
-use super::style::{errln, Stream, Style};
+use super::style::{count, errln, Stream, Style};
 use super::CliError;
 
 /// Whether a path argument means standard input.
@@ -118,8 +118,8 @@ pub(crate) fn load_policies(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Policy)>
     }
     if failed > 0 {
         return Err(CliError::new(format!(
-            "{failed} policy file{} did not load (run `pii-edge check` for details)",
-            if failed == 1 { "" } else { "s" }
+            "{} did not load (run `pii-edge check` for details)",
+            count(failed, "policy file", "policy files")
         )));
     }
     Ok(policies)

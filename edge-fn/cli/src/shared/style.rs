@@ -57,6 +57,11 @@ impl Style {
     }
 }
 
+/// `n` and the noun for it: `count(1, "key", "keys")` is `1 key`, `count(2, ...)` `2 keys`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Write to stdout; a closed pipe is not an error worth a panic.
 pub(crate) fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();

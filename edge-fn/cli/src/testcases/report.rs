@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::run::Happened;
 use crate::shared::files::shown;
-use crate::shared::style::{outln, Stream, Style};
+use crate::shared::style::{count, outln, Stream, Style};
 
 /// Passed and failed cases so far.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -84,10 +84,9 @@ pub(super) fn describe(happened: &Happened) -> String {
     match happened {
         Happened::Unmatched => "unmatched (no policy matches; forwarded unchanged)".into(),
         Happened::Protected(p) => format!(
-            "protected by `{}` ({} value{})",
+            "protected by `{}` ({})",
             p.policy,
-            p.fields.len(),
-            if p.fields.len() == 1 { "" } else { "s" }
+            count(p.fields.len(), "value", "values")
         ),
         Happened::Rejected(r) => {
             let by = r
