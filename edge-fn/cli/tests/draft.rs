@@ -99,7 +99,11 @@ fn fastapi_origin_document() {
 
 #[test]
 fn petstore_document() {
-    let text = draft_check_test("examples/openapi/petstore.yaml", "petstore", 3);
+    let text = draft_check_test("examples/openapi/petstore.yaml", "petstore", 4);
+    // The login's query parameters: a user name and a password.
+    assert!(text.contains("paths: [\"/api/v3/user/login\"]"), "{text}");
+    assert!(text.contains("select: { query: \"username\" }"), "{text}");
+    assert!(text.contains("select: { query: \"password\" }"), "{text}");
     // The servers' base path prefixes the routes; arrays of users are walked.
     assert!(text.contains("paths: [\"/api/v3/user\"]"), "{text}");
     assert!(

@@ -52,8 +52,22 @@ pub(crate) fn run(args: DraftArgs) -> CliResult {
     });
     let mut used = BTreeSet::new();
     let (mut policies, mut cases, mut skipped) = (0usize, 0usize, Vec::new());
+    let mut unprotectable = 0usize;
     for op in &operations {
         let (rules, notes) = rules_of(&doc, op);
+        if rules.is_empty() && !notes.is_empty() {
+            // Personal data where no rule reaches (a path parameter, an XML body): no policy
+            // to draft, but never reported as an operation without personal data.
+            unprotectable += 1;
+            for note in &notes {
+                errln!(
+                    "warning: {} {}: no policy drafted: {note}",
+                    op.method,
+                    op.path
+                );
+            }
+            continue;
+        }
         if rules.is_empty() {
             skipped.push(format!("{} {}", op.method, op.path));
             continue;
@@ -86,13 +100,19 @@ pub(crate) fn run(args: DraftArgs) -> CliResult {
             cases += 1;
         }
     }
+    let unprotectable = match unprotectable {
+        0 => String::new(),
+        n => format!(
+            "; {} personal data no rule can protect (the warnings above)",
+            count(n, "operation carries", "operations carry")
+        ),
+    };
     errln!(
-        "wrote {} and {} to {} ({} operation{} without personal data: {})",
+        "wrote {} and {} to {} ({} without personal data: {}{unprotectable})",
         count(policies, "policy", "policies"),
         count(cases, "test case", "test cases"),
         args.out.display(),
-        skipped.len(),
-        if skipped.len() == 1 { "" } else { "s" },
+        count(skipped.len(), "operation", "operations"),
         if skipped.is_empty() {
             "none".into()
         } else {

@@ -18,6 +18,10 @@ pub(super) enum Kind {
     Detected(Detector),
     /// A postal address (a whole object, or a street, postal code or city).
     Address,
+    /// A secret the user knows: a password, passphrase or PIN.
+    Credential,
+    /// The name of a user's account (`username`, `login`): an online identifier.
+    AccountName,
 }
 
 impl Kind {
@@ -25,6 +29,8 @@ impl Kind {
         match self {
             Kind::Detected(d) => d.to_string(),
             Kind::Address => "postal address".into(),
+            Kind::Credential => "password".into(),
+            Kind::AccountName => "user name".into(),
         }
     }
 
@@ -33,6 +39,8 @@ impl Kind {
         match self {
             Kind::Detected(d) => json!(fake(d)),
             Kind::Address => json!("Musterstrasse 1"),
+            Kind::Credential => json!("Example-Passw0rd"),
+            Kind::AccountName => json!("jdoe-example"),
         }
     }
 }
@@ -381,6 +389,10 @@ pub(super) fn classify(
         return None;
     }
     let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+    // OpenAPI's own format for a secret (the UI hides its input).
+    if format == "password" {
+        return Some((Kind::Credential, "`format: password`".to_owned()));
+    }
     let by_format = match format {
         "email" | "idn-email" => Some(Detector::Email),
         "ipv4" | "ipv6" => Some(Detector::IpAddress),
@@ -419,12 +431,16 @@ pub(super) fn classify(
             }
         }
     }
-    let by_name = if field.is_email() && scalar {
+    let by_name = if field.is_credential() && scalar {
+        Some(Kind::Credential)
+    } else if field.is_email() && scalar {
         Some(Kind::Detected(Detector::Email))
     } else if field.is_phone() && scalar {
         Some(Kind::Detected(Detector::Phone))
     } else if field.is_birth_date() && scalar {
         Some(Kind::Detected(Detector::DateOfBirth))
+    } else if field.is_account_name() && scalar && !t.contains(&"integer") {
+        Some(Kind::AccountName)
     } else if field.is_person_name() && scalar && !t.contains(&"integer") {
         Some(Kind::Detected(Detector::Name))
     } else if field.is_bank_account() && scalar {

@@ -152,3 +152,31 @@ fn paths_round_trip_and_names_are_safe() {
     };
     assert_eq!(policy_name(&op), "get-user-by-id");
 }
+
+#[test]
+fn passwords_and_user_names_are_drafted() {
+    let d = doc(
+        json!({"openapi": "3.1.0", "paths": {}, "components": {"schemas": {
+            "Login": {"type": "object", "properties": {
+                "username": {"type": "string"},
+                "secret": {"type": "string", "format": "password"},
+                "Kennwort": {"type": "string"},
+                "pin": {"type": "integer"},
+                "passwordPolicy": {"type": "string"},
+                "loginAttempts": {"type": "integer"},
+                "rememberPassword": {"type": "boolean"}
+            }}
+        }}}),
+    );
+    let found = kinds(&d, json!({"$ref": "#/components/schemas/Login"}));
+    let expect: Vec<(String, String)> = [
+        ("$['Kennwort']", "password"),
+        ("$['pin']", "password"),
+        ("$['secret']", "password"),
+        ("$['username']", "user name"),
+    ]
+    .iter()
+    .map(|(p, k)| (p.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(found, expect);
+}

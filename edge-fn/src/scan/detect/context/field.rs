@@ -3,9 +3,10 @@
 use std::cell::OnceCell;
 
 use super::words::{
-    Words, ADDRESS, ADDRESS_TOKENS, BANK_ACCOUNT, BARE_NAME, BIRTH, BIRTH_TOKENS, CARD, EMAIL,
-    IDENTIFIER, ID_TOKENS, IP_ADDRESS, NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON, NUMBER_TOKENS,
-    PERSON_NAME, PERSON_OBJECT, PHONE, PHONE_TOKENS, QUANTITY, REFERENCE,
+    Words, ACCOUNT_NAME, ADDRESS, ADDRESS_TOKENS, BANK_ACCOUNT, BARE_NAME, BIRTH, BIRTH_TOKENS,
+    CARD, CREDENTIAL, CREDENTIAL_TOKENS, EMAIL, IDENTIFIER, ID_TOKENS, IP_ADDRESS, NOT_CREDENTIAL,
+    NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON, NUMBER_TOKENS, PERSON_NAME, PERSON_OBJECT, PHONE,
+    PHONE_TOKENS, QUANTITY, REFERENCE,
 };
 
 /// The field a value is in: its folded name, the words of its name, and its folded parents'
@@ -117,6 +118,20 @@ impl Field {
             && !self.is_email()
             && !self.is_ip_address()
             && !self.has(&["macaddress", "walletaddress", "url"])
+    }
+
+    /// The name says a secret the user knows: a password, passphrase or PIN (`password`,
+    /// `user_pwd`, `Kennwort`, `contraseña`), not its rules or dates (`passwordPolicy`,
+    /// `passwordChangedAt`). Not something the scanner detects in values: what `draft` reads
+    /// in API descriptions.
+    pub fn is_credential(&self) -> bool {
+        (self.says(&CREDENTIAL) || self.has_token(CREDENTIAL_TOKENS)) && !self.says(&NOT_CREDENTIAL)
+    }
+
+    /// The name says the name of a user's account (`username`, `login`, `Benutzername`,
+    /// `nickname`): an online identifier (GDPR Recital 30).
+    pub fn is_account_name(&self) -> bool {
+        self.says(&ACCOUNT_NAME) || self.name == "login"
     }
 
     /// The name says e-mail address.

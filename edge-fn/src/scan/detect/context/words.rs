@@ -471,6 +471,66 @@ pub(super) static IP_ADDRESS: Words = Words::new(&[
     "userip",
 ]);
 
+/// Words for a secret the user knows (password, passphrase, PIN), folded: en, de, fr, es,
+/// ca, nl, sv, da, no, fi, hr, hu, lt. Short or ambiguous ones are [`CREDENTIAL_TOKENS`].
+pub(super) static CREDENTIAL: Words = Words::new(&[
+    "password",
+    "passwort",
+    "passphrase",
+    "passcode",
+    "kennwort",
+    "motdepasse",
+    "contrasena",
+    "contrasenya",
+    "wachtwoord",
+    "losenord",
+    "adgangskode",
+    "passord",
+    "salasana",
+    "lozinka",
+    "jelszo",
+    "slaptazodis",
+]);
+
+/// Credential words matched as whole words: `pwd`, `passwd`, `pass`, `pin`, and the words
+/// that would be found inside other names (`haslo` in `hasLocation`, `heslo` in `theSlot`):
+/// pl `hasło`, cs/sk `heslo`, pt `senha`, sl `geslo`, lv `parole`, et `parool`.
+pub(super) const CREDENTIAL_TOKENS: &[&str] = &[
+    "pwd", "passwd", "pass", "pin", "haslo", "heslo", "senha", "geslo", "parole", "parool",
+];
+
+/// What a credential field's name also says when it holds no secret: its rules, dates, counts.
+pub(super) static NOT_CREDENTIAL: Words = Words::new(&[
+    "policy", "expir", "changed", "updated", "created", "length", "strength", "rule", "attempt",
+    "hint", "reset", "required", "enabled",
+]);
+
+/// Words for the name of a user's account, an online identifier (GDPR Recital 30), folded: en,
+/// de, fr, es, it, nl, sv, da, no, fi, pl, hr, cs, pt. An exact `login` is one too.
+pub(super) static ACCOUNT_NAME: Words = Words::new(&[
+    "username",
+    "loginname",
+    "userlogin",
+    "screenname",
+    "nickname",
+    "benutzername",
+    "nomutilisateur",
+    "nombredeusuario",
+    "nombreusuario",
+    "nomeutente",
+    "gebruikersnaam",
+    "anvandarnamn",
+    "brugernavn",
+    "brukernavn",
+    "kayttajatunnus",
+    "kayttajanimi",
+    "nazwauzytkownika",
+    "korisnickoime",
+    "uzivatelskejmeno",
+    "nomedeusuario",
+    "nomedeutilizador",
+]);
+
 /// A list of context words, searched for all at once (Aho-Corasick, built on first use).
 pub struct Words {
     pub(super) words: &'static [&'static str],
