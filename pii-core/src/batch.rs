@@ -66,8 +66,12 @@ const MAX_SEALERS: usize = 4096;
 pub enum Class {
     /// A version-2 envelope whose header parses (`pe2.`…): it may still fail to open.
     Envelope,
-    /// A token of the `tokenize` action: `tk1.<domain>.<43 base64url characters>`.
+    /// A token of the `tokenize` action, `tk1.<domain>.<43 base64url characters>`, or a
+    /// per-subject token, `ts1.<domain>.<43 base64url characters>` (docs/at-rest.md §7).
     Token,
+    /// A field at rest under a subject key whose header parses (`pr1.`…, docs/at-rest.md):
+    /// it may still fail to open, or its key may be erased.
+    AtRest,
     /// Text that is neither: a value in clear (it may or may not be personal data).
     Plaintext,
     /// Looks like an envelope (`pe<digits>.`) but is not one this crate opens: damaged,
@@ -76,12 +80,13 @@ pub enum Class {
 }
 
 impl Class {
-    /// The class's name in reports and the Python package: `envelope`, `token`, `plaintext`,
-    /// `malformed`.
+    /// The class's name in reports and the Python package: `envelope`, `token`, `at-rest`,
+    /// `plaintext`, `malformed`.
     pub fn name(self) -> &'static str {
         match self {
             Class::Envelope => "envelope",
             Class::Token => "token",
+            Class::AtRest => "at-rest",
             Class::Plaintext => "plaintext",
             Class::Malformed => "malformed",
         }
@@ -105,15 +110,25 @@ pub fn classify(value: &str) -> Class {
             Err(_) => Class::Malformed,
         };
     }
+    if at_rest::is_at_rest(value) {
+        return match at_rest::header(value) {
+            Ok(_) => Class::AtRest,
+            Err(_) => Class::Malformed,
+        };
+    }
     if is_token(value) {
         return Class::Token;
     }
     Class::Plaintext
 }
 
-/// `tk1.<domain>.<base64url of 32 bytes>` (docs/envelope.md §9).
+/// `tk1.<domain>.<base64url of 32 bytes>` (docs/envelope.md §9), or the same with `ts1.`, a
+/// per-subject token (docs/at-rest.md §7).
 fn is_token(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix("tk1.") else {
+    let Some(rest) = value
+        .strip_prefix("tk1.")
+        .or_else(|| value.strip_prefix("ts1."))
+    else {
         return false;
     };
     let Some((domain, mac)) = rest.rsplit_once('.') else {
@@ -507,6 +522,28 @@ mod tests {
         assert_eq!(classify(&format!("tk1.email.v2.{mac}")), Class::Token);
         assert_eq!(classify(&format!("tk1.Email.{mac}")), Class::Plaintext);
         assert_eq!(classify(&format!("tk1..{mac}")), Class::Plaintext);
+        assert_eq!(classify(&format!("ts1.email.{mac}")), Class::Token);
+        assert_eq!(classify(&format!("ts2.email.{mac}")), Class::Plaintext);
+    }
+
+    /// Fields at rest are neither plaintext nor envelopes: an audit of a rewrapped table must
+    /// not count them as values in clear.
+    #[test]
+    fn fields_at_rest_have_their_class() {
+        let k = PrivateKey::generate("eu", "eu-1", 1).expect("key");
+        let mut s = TestSealer::new(&[&k.public()], "eu").expect("sealer");
+        let e = s.seal(&at("email"), ValueKind::Text, b"x").expect("seal");
+        let subject = at_rest::SubjectKey::generate("user-42", 1).expect("subject key");
+        let field = at_rest::rewrap(&ring(&[&k]), &e, &subject).expect("rewrap");
+        assert!(field.starts_with("pr1."), "{field}");
+        assert_eq!(classify(&field), Class::AtRest);
+        assert_eq!(Class::AtRest.name(), "at-rest");
+        assert_eq!(classify(&field[..field.len() - 9]), Class::Malformed);
+        assert_eq!(
+            classify(&field.replacen("pr1.", "pr2.", 1)),
+            Class::Malformed
+        );
+        assert_eq!(classify("pr1"), Class::Plaintext);
     }
 
     /// Fields of one wrap share one new wrap; fields of two wraps get two new data keys; the

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use edge_fn::scan::detect::{context::Field, detect};
-use pii_core::at_rest::SubjectKey;
+use pii_core::at_rest::{self, SubjectKey};
 use pii_core::batch::{self, Class, Rewrapped, StoredKey};
 use pii_core::envelope::{self, ValueKind};
 use pii_core::{token::Normalize, PublicKeyring, TokenKeys};
@@ -75,6 +75,7 @@ type AuditRow = (
 /// Counts of a column's values, without a key: a list of `(class, zone, policy, kids,
 /// detector, count)`. For an envelope `zone` and `policy` are its binding's and `kids` its
 /// recipients' key id prefixes (10 characters each, sorted, joined by `,`) from its header;
+/// for a field at rest (`at-rest`) `zone` and `policy` are its binding's (never its subject);
 /// for plaintext `detector` is the first scan detector (`pii-edge scan`, docs/scan.md) that
 /// recognises the value, with `field` as the field name for the detectors that need context,
 /// or `None`. `None` values count as class `null`. Nothing of a value is returned.
@@ -100,6 +101,18 @@ fn audit(py: Python<'_>, values: Vec<Option<String>>, field: &str) -> Vec<AuditR
                                 None,
                             )
                         }
+                        Err(_) => (Class::Malformed.name(), None, None, None, None),
+                    },
+                    // Zone and policy of the binding; the subject and its key id stay out of
+                    // the counts (one row per subject would name them).
+                    Class::AtRest => match at_rest::header(v) {
+                        Ok(h) => (
+                            Class::AtRest.name(),
+                            Some(h.binding.zone),
+                            Some(h.binding.policy),
+                            None,
+                            None,
+                        ),
                         Err(_) => (Class::Malformed.name(), None, None, None, None),
                     },
                     Class::Plaintext => (
@@ -183,7 +196,9 @@ fn rewrap_value(
         return Outcome::Null(NULL);
     };
     let class = batch::classify(v);
-    if matches!(class, Class::Plaintext | Class::Token) {
+    // Values in clear, tokens and fields at rest (already under a subject key) have no edge
+    // envelope to rewrap.
+    if matches!(class, Class::Plaintext | Class::Token | Class::AtRest) {
         return Outcome::Same(class.name());
     }
     match rewrapper.rewrap(keys, v) {

@@ -248,3 +248,24 @@ def test_reveal_opens_fields_at_rest_and_fails_erased_after_forget(tmp_path):
 
     with pytest.raises(ConnectionError):
         KEYS.reveal("POST", "/x", headers, json.dumps({"email": other}).encode(), subject_keys=Broken())
+
+
+def test_classify_and_audit_count_fields_at_rest_apart_from_plaintext(tmp_path):
+    """A rewrapped table is not a table of values in clear: `pr1.` fields are `at-rest`,
+    per-subject tokens are tokens, and the audit names no subject."""
+    key = pii_edge.SubjectKey.generate("user-42")
+    field = pii_edge.rewrap(KEYS, ENVELOPE, key)
+    token = key.token("email", b"alice@example.com", ["trim", "casefold"])
+    column = [field, token, field[:-9], "alice@example.com"]
+    assert pii_edge.classify(column) == ["at-rest", "token", "malformed", "plaintext"]
+    counts = {row[:5]: row[5] for row in pii_edge.audit(column, "email")}
+    assert counts[("at-rest", VECTOR["binding"]["zone"], VECTOR["binding"]["policy"], None, None)] == 1
+    assert counts[("plaintext", None, None, None, "email")] == 1
+    assert "user-42" not in repr(pii_edge.audit(column, "email"))
+    # The rewrapper leaves fields at rest as they are: their key is the subject's.
+    private = tmp_path / "private.jwks"
+    public = tmp_path / "public.jwks"
+    private.write_text(json.dumps(VECTOR["private_jwks"]))
+    public.write_text(json.dumps(VECTOR["public_jwks"]))
+    rewrapper = pii_edge.Rewrapper.from_files(str(private), str(public))
+    assert rewrapper.rewrap([field]) == ([field], ["at-rest"])
