@@ -468,6 +468,12 @@ mod tests {
         }
     }
 
+    fn keyring() -> PrivateKeyring {
+        let mut keys = PrivateKeyring::new();
+        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        keys
+    }
+
     fn sealed_field(keys: &PrivateKeyring) -> String {
         let mut edge = TestSealer::new(
             &keys.public().recipients("eu-central").expect("r"),
@@ -484,8 +490,7 @@ mod tests {
 
     #[test]
     fn cached_keys_open_without_the_store_until_forget_evicts_them() {
-        let mut keys = PrivateKeyring::new();
-        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        let keys = keyring();
         let sealed = sealed_field(&keys);
         let store = Counting::default();
         let writer = SubjectKeys::new(&store, &keys, "eu-central");
@@ -512,8 +517,7 @@ mod tests {
 
     #[test]
     fn a_cache_keeps_at_most_its_size_and_age() {
-        let mut keys = PrivateKeyring::new();
-        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        let keys = keyring();
         let sealed = sealed_field(&keys);
         let store = Counting::default();
         let small = SubjectKeys::new(&store, &keys, "eu-central").with_cache(2, DEFAULT_CACHE_AGE);
@@ -536,19 +540,8 @@ mod tests {
 
     #[test]
     fn forget_erases_one_subject_and_a_new_key_follows() {
-        let mut keys = PrivateKeyring::new();
-        keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
-        let mut edge = TestSealer::new(
-            &keys.public().recipients("eu-central").expect("r"),
-            "eu-central",
-        )
-        .expect("sealer");
-        let at = Binding::new(
-            "signup",
-            "eu-central",
-            Location::field(Part::Header, "x-email", 0),
-        );
-        let sealed = edge.seal(&at, ValueKind::Text, b"a@b.c").expect("seal");
+        let keys = keyring();
+        let sealed = sealed_field(&keys);
         let subjects = SubjectKeys::new(MemoryKeyStore::default(), &keys, "eu-central");
         let one = subjects.rewrap("s-1", &sealed, 10).expect("rewrap");
         let two = subjects.rewrap("s-2", &sealed, 10).expect("rewrap");
