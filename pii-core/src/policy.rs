@@ -206,41 +206,6 @@ impl Policy {
         })
     }
 
-    /// A problem when the policy's `zone` is not one of `zones` (the zones a residency
-    /// configuration defines, or that a key set has keys for), at the zone's value, naming the
-    /// closest zone when one is a likely typo. `None` without a `zone`.
-    ///
-    /// ```
-    /// let p = pii_core::Policy::from_json(r#"{"apiVersion":"pii-edge/v1","name":"p",
-    ///   "zone":"eu-centrl","match":{},"rules":[{"select":{"header":"x-a"},"action":"encrypt"}]}"#)?;
-    /// let problem = p.zone_problem_against(&["eu-central", "eu-west"]).expect("unknown zone");
-    /// assert!(problem.message.contains("did you mean `eu-central`?"), "{}", problem.message);
-    /// assert!(p.zone_problem_against(&["eu-centrl"]).is_none());
-    /// # Ok::<(), pii_core::error::PolicyError>(())
-    /// ```
-    #[cfg(feature = "yaml")]
-    pub fn zone_problem_against(&self, zones: &[&str]) -> Option<SpecProblem> {
-        let zone = self.spec.zone.as_deref()?;
-        if zones.contains(&zone) {
-            return None;
-        }
-        let hint = match closest(zone, zones) {
-            Some(near) => format!("; did you mean `{near}`?"),
-            None => String::new(),
-        };
-        Some(SpecProblem {
-            path: SpecPath {
-                parts: vec![SpecPart::Key("zone")],
-                offset: Some(0),
-            },
-            message: format!(
-                "policy `{}` seals to zone `{zone}`, which is not a zone of the deployment ({}){hint}",
-                self.spec.name,
-                zones.join(", ")
-            ),
-        })
-    }
-
     /// The routes of this policy that `earlier`, tried first, takes: one problem per path
     /// pattern whose requests (some or all of them, for methods both policies accept) match
     /// `earlier` first, so this policy never sees them. An earlier policy with header
@@ -319,18 +284,6 @@ impl Policy {
         }
         out
     }
-}
-
-/// The one of `candidates` at most two edits (or swaps of neighbours) from `given` and nearest
-/// to it, for a did-you-mean.
-#[cfg(feature = "yaml")]
-fn closest<'c>(given: &str, candidates: &[&'c str]) -> Option<&'c str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::osa_distance(given, c), *c))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, c)| c)
 }
 
 /// The problems found while compiling one policy, each at its place in the document.
