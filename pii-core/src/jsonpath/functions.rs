@@ -2,9 +2,9 @@
 //! types (§2.4.1 to §2.4.3, checked by the parser when the policy loads) and their evaluation
 //! on a document tree (serde_json_path_core's evaluator calls them).
 //!
-//! `match()` and `search()` (§2.4.6, §2.4.7) are typed like the others so that a query calling
-//! them parses, and [`super::JsonQuery::compile`] then refuses it with its own reason: the edge
-//! package carries no regular-expression engine (docs/decisions/0007).
+//! `match()` and `search()` (§2.4.6, §2.4.7) are not here: the parser refuses a call of either
+//! with its own reason, the edge package carrying no regular-expression engine
+//! (docs/decisions/0007).
 
 use std::collections::VecDeque;
 use std::sync::LazyLock;
@@ -22,16 +22,14 @@ pub(crate) struct Function {
     pub(crate) evaluator: &'static Evaluator,
 }
 
-/// The function of this name, if RFC 9535 defines one.
+/// The function of this name, if RFC 9535 defines one (other than `match()` and `search()`).
 pub(crate) fn lookup(name: &str) -> Option<Function> {
     const VALUE: &[JsonPathType] = &[JsonPathType::Value];
     const NODES: &[JsonPathType] = &[JsonPathType::Nodes];
-    const VALUE_VALUE: &[JsonPathType] = &[JsonPathType::Value, JsonPathType::Value];
     let (params, result, evaluator): (_, _, &'static Evaluator) = match name {
         "length" => (VALUE, FunctionArgType::Value, &LENGTH),
         "count" => (NODES, FunctionArgType::Value, &COUNT),
         "value" => (NODES, FunctionArgType::Value, &VALUE_OF),
-        "match" | "search" => (VALUE_VALUE, FunctionArgType::Logical, &REFUSED),
         _ => return None,
     };
     Some(Function {
@@ -44,9 +42,6 @@ pub(crate) fn lookup(name: &str) -> Option<Function> {
 static LENGTH: Evaluator = LazyLock::new(|| Box::new(length));
 static COUNT: Evaluator = LazyLock::new(|| Box::new(count));
 static VALUE_OF: Evaluator = LazyLock::new(|| Box::new(value));
-/// `match()` and `search()`: a query that calls them is refused when it compiles, so this
-/// never runs; it selects nothing.
-static REFUSED: Evaluator = LazyLock::new(|| Box::new(|_| JsonPathValue::Nothing));
 
 /// `length(value)` (§2.4.4): the characters of a string, the elements of an array, the members
 /// of an object; nothing for anything else.

@@ -59,9 +59,6 @@ pub(crate) struct Filter {
     pub(crate) queries: Vec<(Root, Query)>,
     /// Its string literals, decoded.
     pub(crate) literals: Vec<String>,
-    /// The functions it calls (§2.4): the byte offset of each name in the whole query text,
-    /// and the name.
-    pub(crate) functions: Vec<(usize, String)>,
     /// The logical expression, well-typed (§2.4.3), as serde_json_path_core evaluates it.
     pub(crate) logic: LogicalOrExpr,
 }
@@ -115,7 +112,13 @@ impl Query {
                     } else {
                         QuerySegmentKind::Child
                     },
-                    segment: SpecSegment::LongHand(s.selectors.iter().map(selector).collect()),
+                    // One name or `*` in the shorthand's form, as serde_json_path's parser
+                    // builds `.a` and `.*` (the same selection, one step less per node).
+                    segment: match s.selectors.as_slice() {
+                        [Selector::Name(n)] => SpecSegment::DotName(n.clone()),
+                        [Selector::Wildcard] => SpecSegment::Wildcard,
+                        all => SpecSegment::LongHand(all.iter().map(selector).collect()),
+                    },
                 })
                 .collect(),
         }
@@ -157,25 +160,6 @@ impl Query {
         walk(self, &mut out);
         out.sort();
         out.dedup();
-        out
-    }
-
-    /// The functions called anywhere in the query's filters: the byte offset of each name in
-    /// the query text and the name, in text order.
-    pub(crate) fn functions(&self) -> Vec<(usize, &str)> {
-        fn walk<'q>(q: &'q Query, out: &mut Vec<(usize, &'q str)>) {
-            for selector in q.segments.iter().flat_map(|s| &s.selectors) {
-                if let Selector::Filter(f) = selector {
-                    out.extend(f.functions.iter().map(|(at, n)| (*at, n.as_str())));
-                    for (_, q) in &f.queries {
-                        walk(q, out);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(self, &mut out);
-        out.sort_unstable();
         out
     }
 }
