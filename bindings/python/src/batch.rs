@@ -483,8 +483,8 @@ impl Rewrapper {
     }
 
     /// Rewraps every value: returns `(values, statuses)`. A status is `rewrapped` (the value
-    /// is the new envelope), `current` (already sealed to the target keys), `plaintext` or
-    /// `token` (not an envelope), `null` for `None`, or why it failed (`Malformed`,
+    /// is the new envelope), `current` (already sealed to the target keys), `plaintext`,
+    /// `token` or `at-rest` (not an edge envelope), `null` for `None`, or why it failed (`Malformed`,
     /// `UnsupportedVersion`, `NoKey`, `Tampered`, `NoTargetKey`, `SealFailed`). Every value
     /// that was not rewrapped is returned as it was: a job never loses a stored value.
     fn rewrap<'py>(
