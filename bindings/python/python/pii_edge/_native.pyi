@@ -196,7 +196,7 @@ def is_envelope(text: str) -> bool:
 
 Values = Sequence[Optional[str]]
 
-def classify(values: Values) -> List[Optional[Literal["envelope", "token", "plaintext", "malformed"]]]:
+def classify(values: Values) -> List[Optional[Literal["envelope", "token", "at-rest", "plaintext", "malformed"]]]:
     """Each value's class, read without a key (None for None)."""
 
 def audit(
@@ -222,8 +222,8 @@ class Rewrapper:
     @staticmethod
     def from_files(private_keys: str, public_keys: str, zone: Optional[str] = None) -> "Rewrapper": ...
     def rewrap(self, values: Values) -> Tuple[List[Optional[str]], List[str]]:
-        """``(values, statuses)``: ``rewrapped``, ``current``, ``plaintext``, ``token``, ``null``
-        or the error's name; a value not rewrapped is returned as it was."""
+        """``(values, statuses)``: ``rewrapped``, ``current``, ``plaintext``, ``token``,
+        ``at-rest``, ``null`` or the error's name; a value not rewrapped is returned as it was."""
 # --- erasure (docs/erasure.md, docs/at-rest.md) ---
 
 class Erased(OpenError):
