@@ -118,7 +118,8 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     /** Stores a new live key; when the subject already has one, keeps that one and returns it. */
     create(r) {
       this._create.run(r.keyId, r.subject, r.created, r.wrapped);
-      return this.live(r.subject) ?? this.create(r);
+      // No live key: another process's destroy came after the insert (as in PostgresKeyStore).
+      return this.live(r.subject) ?? this.get(r.keyId) ?? this.create(r);
     }
     /** Erases the subject's live key (drops `wrapped`, sets `erasedAt`); the erased record or null. */
     destroy(subject, erasedAt) { return record(this._destroy.get(erasedAt, String(subject))); }

@@ -109,6 +109,23 @@ for (const [name, makeStore] of Object.entries(stores)) {
   });
 }
 
+test('SqliteKeyStore: a create that another process\'s forget overtakes returns its own, erased record (never loops)', (t) => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pii-keys-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const Database = require('better-sqlite3');
+  const file = path.join(dir, 'keys.db');
+  const [store, other] = [new pii.SqliteKeyStore(new Database(file)), new pii.SqliteKeyStore(new Database(file))];
+  const key = pii.SubjectKey.generate('user-1');
+  const record = { keyId: key.keyId, subject: 'user-1', created: key.created, wrapped: key.wrap(keys, 'eu-central'), erasedAt: null };
+  const live = store.live.bind(store);
+  store.live = (subject) => { // the other process's forget runs between the insert and the read
+    other.destroy(subject, 1800000000);
+    store.live = live;
+    return live(subject);
+  };
+  assert.deepEqual(store.create(record), { ...record, wrapped: null, erasedAt: 1800000000 });
+});
+
 test('SCHEMA is Python\'s pii_edge.erasure.SCHEMA, statement by statement (one table for both languages)', () => {
   // The tuple of string literals in erasure.py, `{TABLE}` filled in; spaces compared loosely.
   const source = fs.readFileSync(path.join(ROOT, 'bindings', 'python', 'python', 'pii_edge', 'erasure.py'), 'utf8');
