@@ -171,7 +171,7 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
       for (;;) {
         await this._row(
           `INSERT INTO ${TABLE} (${COLUMNS}) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING`,
-          [String(r.keyId), String(r.subject), r.created, String(r.wrapped)],
+          [String(r.keyId), String(r.subject), r.created, r.wrapped],
         );
         const live = await this.live(r.subject);
         if (live) return live;
