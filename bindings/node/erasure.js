@@ -293,8 +293,10 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     async forget(subject, by, now) {
       const erasedAt = now ?? Math.floor(Date.now() / 1000);
       const r = await this.store.destroy(subject, erasedAt);
+      // No key of the subject lives now: evict every cached one, also a key that another
+      // service's forget destroyed before this one found nothing left to destroy.
+      for (const [keyId, hit] of this._cache) if (hit.key.subject === String(subject)) this._cache.delete(keyId);
       if (!r) return null;
-      this._cache.delete(r.keyId);
       const receipt = this.signer ? this.signer.sign(String(by), subject, r.keyId, erasedAt) : null;
       return { subject, keyId: r.keyId, erasedAt, receipt };
     }

@@ -123,6 +123,17 @@ def test_create_overtaken_by_a_forget_returns_its_own_erased_record(make_store):
     assert store.create(record) == record._replace(wrapped=None, erased_at=1800000000)
 
 
+def test_forget_that_finds_nothing_still_evicts_the_cached_key(make_store):
+    a, b = subjects(make_store()), subjects(make_store())  # two services, both caching
+    field = a.rewrap("user-1", ENVELOPE)
+    assert b.open(field).value == "alice@example.com"
+    assert b.forget("user-1", by="dpo").key_id == pii_edge.at_rest_header(field)[1]
+    assert a.forget("user-1", by="dpo") is None  # another service erased it already
+    for service in (a, b):
+        with pytest.raises(pii_edge.Erased):
+            service.open(field)
+
+
 def test_concurrent_creates_keep_one_key_and_first_use_races_create_one_table(postgres):
     with psycopg.connect(postgres, autocommit=True) as db:
         db.execute("DROP TABLE IF EXISTS pii_edge_subject_keys")

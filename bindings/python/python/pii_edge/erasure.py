@@ -338,10 +338,13 @@ class SubjectKeys:
         when the subject had no live key."""
         erased_at = int(time.time()) if now is None else now
         record = self.store.destroy(subject, erased_at)
+        # No key of the subject lives now: evict every cached one, also a key that another
+        # service's forget destroyed before this one found nothing left to destroy.
+        with self._lock:
+            for key_id in [k for k, (key, _) in self._cache.items() if key.subject == subject]:
+                del self._cache[key_id]
         if record is None:
             return None
-        with self._lock:
-            self._cache.pop(record.key_id, None)
         receipt = (
             self.signer.sign(by, subject, record.key_id, erased_at) if self.signer else None
         )
