@@ -32,7 +32,9 @@ bash scripts/test-serve.sh
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
-step "pii-core as the edge builds it (no YAML parser, no opener)"
+step "pii-core and the Node-API addon as the edge builds them (no YAML parser, no opener): no warnings, tests"
+cargo clippy --quiet -p pii-core --no-default-features -- -D warnings
+cargo clippy --quiet -p pii-edge-node -- -D warnings
 cargo test -p pii-core --no-default-features
 
 step "example policies: pii-edge test policies/"

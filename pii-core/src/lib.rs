@@ -52,6 +52,8 @@ mod json;
 mod jsonpath;
 pub mod jwt;
 pub mod keys;
+#[cfg(feature = "yaml")]
+mod lint;
 #[cfg(feature = "fs")]
 pub mod load;
 pub mod location;

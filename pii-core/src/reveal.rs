@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::at_rest::{self, AtRestError, SubjectKey};
 use crate::envelope::{self, Binding, OpenError, Opened, ValueKind};
-use crate::json::{self, Edit, RewriteError};
+use crate::json::{self, Edit, PathElement, RewriteError};
 use crate::keys::PrivateKeyring;
 use crate::location::{Location, Part};
 use crate::request::Request;
@@ -355,32 +355,15 @@ fn walk(
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'[' | b'"'));
     if !is_form && looks_json {
-        let found = json::find_strings(&req.body, MAX_DEPTH, sealed).map_err(|_| RevealError {
-            location: Location::Json(Vec::new()),
-            error: OpenError::Malformed,
-        })?;
-        if !found.is_empty() {
-            let paths: Vec<_> = found.iter().map(|(p, _)| p.clone()).collect();
-            let body = json::rewrite(&req.body, &paths, MAX_DEPTH, |i, _raw| {
-                let (path, text) = &found[i];
-                let Some(opened) = open(text, Location::Json(path.clone()))? else {
-                    return Ok(Edit::Keep);
-                };
-                Ok(Edit::Replace(match opened.kind() {
-                    ValueKind::Text => {
-                        json::quote(&String::from_utf8_lossy(opened.plaintext())).into_bytes()
-                    }
-                    _ => opened.plaintext().to_vec(),
-                }))
-            })
-            .map_err(|e| match e {
-                RewriteError::Edit(e) => e,
-                _ => RevealError {
+        match reveal_json(&req.body, &[], sealed, open)? {
+            JsonText::Revealed(body) => out.body = body,
+            JsonText::Unchanged => {}
+            JsonText::NotJson => {
+                return Err(RevealError {
                     location: Location::Json(Vec::new()),
                     error: OpenError::Malformed,
-                },
-            })?;
-            out.body = body;
+                })
+            }
         }
     } else if is_form {
         if let Ok(text) = std::str::from_utf8(&req.body) {
@@ -445,6 +428,56 @@ fn walk(
     Ok(out)
 }
 
+/// What [`reveal_json`] made of a JSON text.
+enum JsonText {
+    /// Not JSON: the caller decides whether that is an error.
+    NotJson,
+    /// JSON without an envelope (or none that opened).
+    Unchanged,
+    /// The text with its envelopes opened.
+    Revealed(Vec<u8>),
+}
+
+/// The envelopes found inside the JSON text `text`, opened at `prefix` followed by their path
+/// in it, and written back.
+fn reveal_json(
+    text: &[u8],
+    prefix: &[PathElement],
+    sealed: &dyn Fn(&str) -> bool,
+    open: &mut OpenFound<'_>,
+) -> Result<JsonText, RevealError> {
+    let Ok(found) = json::find_strings(text, MAX_DEPTH, sealed) else {
+        return Ok(JsonText::NotJson);
+    };
+    if found.is_empty() {
+        return Ok(JsonText::Unchanged);
+    }
+    let at = |path: &[PathElement]| {
+        let mut full = prefix.to_vec();
+        full.extend_from_slice(path);
+        Location::Json(full)
+    };
+    let paths: Vec<_> = found.iter().map(|(p, _)| p.clone()).collect();
+    let rewritten = json::rewrite(text, &paths, MAX_DEPTH, |i, _raw| {
+        let (path, text) = &found[i];
+        let Some(opened) = open(text, at(path))? else {
+            return Ok(Edit::Keep);
+        };
+        Ok(Edit::Replace(match opened.kind() {
+            ValueKind::Text => {
+                json::quote(&String::from_utf8_lossy(opened.plaintext())).into_bytes()
+            }
+            _ => opened.plaintext().to_vec(),
+        }))
+    });
+    match rewritten {
+        Ok(bytes) if bytes == text => Ok(JsonText::Unchanged),
+        Ok(bytes) => Ok(JsonText::Revealed(bytes)),
+        Err(RewriteError::Edit(e)) => Err(e),
+        Err(_) => Ok(JsonText::NotJson),
+    }
+}
+
 fn reveal_params(
     raw: &str,
     part: Part,
@@ -459,7 +492,16 @@ fn reveal_params(
     let mut changed = false;
     for p in &params {
         let value = String::from_utf8_lossy(&p.value);
-        if sealed(&value) {
+        // JSON text in a parameter (a policy's `shape.jsonParams`, docs/envelope.md §3.1): its
+        // envelopes are located as in the body `{"<name>": <text>}`.
+        let json_text = match value.trim_start().starts_with(['{', '[']) {
+            true => reveal_json(&p.value, &[PathElement::Name(p.name.clone())], sealed, open)?,
+            false => JsonText::NotJson,
+        };
+        if let JsonText::Revealed(text) = json_text {
+            pieces.push(format!("{}={}", p.raw_name, select::percent_encode(&text)));
+            changed = true;
+        } else if sealed(&value) {
             let Some(opened) = open(&value, p.location())? else {
                 pieces.push(p.raw.to_string());
                 continue;
@@ -482,6 +524,47 @@ mod tests {
     use super::*;
     use crate::envelope::TestSealer;
     use crate::keys::PrivateKey;
+
+    /// GraphQL over GET: the edge sealed `variables.input.email` inside the query parameter's
+    /// JSON text (a policy's `shape.jsonParams`); reveal opens it at the JSON location the spec
+    /// gives (docs/envelope.md §3.1) and writes the parameter back.
+    #[test]
+    fn envelopes_inside_a_json_parameter_open_at_their_json_location() {
+        use crate::{Engine, Outcome, Policy, TokenKeys};
+        let mut private = PrivateKeyring::new();
+        private.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        let policy = Policy::from_json(
+            r#"{"apiVersion": "pii-edge/v1", "name": "graphql", "zone": "eu-central",
+              "match": {"paths": ["/graphql"]}, "shape": {"jsonParams": ["variables"]},
+              "rules": [{"select": {"json": "$.variables.input.email"}, "action": "encrypt"}]}"#,
+        )
+        .expect("policy");
+        let engine =
+            Engine::new(vec![policy], private.public(), TokenKeys::default()).expect("engine");
+        let query = "query=q&variables=%7B%22input%22%3A%7B%22email%22%3A%22erika%40example.de%22%2C%22n%22%3A1%7D%7D";
+        let req = Request::new("GET", "/graphql").with_query(query);
+        let Outcome::Protected(p) = engine.apply(&req) else {
+            panic!("not protected")
+        };
+        assert!(!p.request.query.contains("erika"), "{}", p.request.query);
+        let opened = reveal(&private, &p.request, Expect::default()).expect("reveal");
+        assert_eq!(opened.fields.len(), 1);
+        assert_eq!(
+            opened.fields[0].binding.location.to_string(),
+            "json:$['variables']['input']['email']"
+        );
+        let variables = crate::params::pairs(&opened.request.query, Part::Query)
+            .into_iter()
+            .find(|p| p.name == "variables")
+            .expect("variables");
+        let value: serde_json::Value = serde_json::from_slice(&variables.value).expect("JSON");
+        assert_eq!(value["input"]["email"], "erika@example.de");
+        assert_eq!(value["input"]["n"], 1);
+        // JSON text without envelopes, and text that only starts like JSON, pass unchanged.
+        let plain = Request::new("GET", "/x").with_query("a=%7B%22b%22%3A1%7D&c=%7Bnot+json");
+        let same = reveal(&private, &plain, Expect::default()).expect("reveal");
+        assert_eq!(same.request.query, plain.query);
+    }
 
     #[test]
     fn fields_at_rest_open_in_every_place_beside_envelopes() {

@@ -35,7 +35,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::at_rest::{self, AtRestError, Opened, SubjectKey};
 use crate::keys::PrivateKeyring;
@@ -193,23 +194,121 @@ pub struct Forgotten {
 }
 
 /// Rewrap, open, tokenize and forget with subject keys kept in `store`, wrapped to the newest
-/// key of `zone` in the region's keyring. Every call that needs a key reads the store and
-/// unwraps (one X25519 operation); cache keys around it where that matters (the Python and
-/// Node packages do, with a time limit).
+/// key of `zone` in the region's keyring.
+///
+/// Unwrapping a key from the store costs one X25519 operation (about 50 µs); unwrapped keys
+/// are cached, like the Python and Node packages' `SubjectKeys` do: at most
+/// [`DEFAULT_CACHE_SIZE`] keys, each for at most [`DEFAULT_CACHE_AGE`] (see
+/// [`SubjectKeys::with_cache`]). [`SubjectKeys::forget`] evicts the key from this object's
+/// cache at once; another process that cached it stops using it within its cache age
+/// (docs/erasure.md §3). The store is still read on every call that looks a key up (a
+/// `forget` elsewhere shows at once where the store is asked first: `token`, `key_for`).
 #[derive(Debug)]
 pub struct SubjectKeys<'k, S> {
     store: S,
     keys: &'k PrivateKeyring,
     zone: String,
+    cache: Mutex<KeyCache>,
+}
+
+/// Keys kept unwrapped by one [`SubjectKeys`] unless [`SubjectKeys::with_cache`] says otherwise.
+pub const DEFAULT_CACHE_SIZE: usize = 1024;
+/// How long one [`SubjectKeys`] keeps a key unwrapped unless [`SubjectKeys::with_cache`] says
+/// otherwise.
+pub const DEFAULT_CACHE_AGE: Duration = Duration::from_secs(60);
+
+/// Unwrapped subject keys by key id, each with the time it was unwrapped. Keys are wiped when
+/// the last `Arc` drops.
+#[derive(Debug)]
+struct KeyCache {
+    keys: HashMap<String, (Arc<SubjectKey>, Instant)>,
+    size: usize,
+    age: Duration,
+}
+
+impl KeyCache {
+    fn get(&mut self, key_id: &str) -> Option<Arc<SubjectKey>> {
+        let (key, at) = self.keys.get(key_id)?;
+        if at.elapsed() >= self.age {
+            self.keys.remove(key_id);
+            return None;
+        }
+        Some(Arc::clone(key))
+    }
+
+    fn put(&mut self, key: Arc<SubjectKey>) -> Arc<SubjectKey> {
+        if self.size == 0 || self.age.is_zero() {
+            return key;
+        }
+        if self.keys.len() >= self.size {
+            // Expired keys first, then the oldest.
+            let age = self.age;
+            self.keys.retain(|_, (_, at)| at.elapsed() < age);
+            if self.keys.len() >= self.size {
+                let oldest = self
+                    .keys
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(id, _)| id.clone());
+                if let Some(id) = oldest {
+                    self.keys.remove(&id);
+                }
+            }
+        }
+        self.keys
+            .insert(key.key_id(), (Arc::clone(&key), Instant::now()));
+        key
+    }
 }
 
 impl<'k, S: KeyStore> SubjectKeys<'k, S> {
-    /// Subject keys in `store`, wrapped to `zone`'s key in `keys`.
+    /// Subject keys in `store`, wrapped to `zone`'s key in `keys`, with the default cache.
     pub fn new(store: S, keys: &'k PrivateKeyring, zone: &str) -> Self {
         SubjectKeys {
             store,
             keys,
             zone: zone.to_owned(),
+            cache: Mutex::new(KeyCache {
+                keys: HashMap::new(),
+                size: DEFAULT_CACHE_SIZE,
+                age: DEFAULT_CACHE_AGE,
+            }),
+        }
+    }
+
+    /// Keep at most `size` keys unwrapped, each for at most `age`; `0` or [`Duration::ZERO`]
+    /// turns the cache off (every call unwraps from the store, and a `forget` in another
+    /// process shows at once).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pii_core::subject_keys::{MemoryKeyStore, SubjectKeys};
+    /// use pii_core::PrivateKeyring;
+    /// let keys = PrivateKeyring::new();
+    /// let subjects = SubjectKeys::new(MemoryKeyStore::default(), &keys, "eu-central")
+    ///     .with_cache(256, Duration::from_secs(10));
+    /// # let _ = subjects;
+    /// ```
+    pub fn with_cache(self, size: usize, age: Duration) -> Self {
+        SubjectKeys {
+            cache: Mutex::new(KeyCache {
+                keys: HashMap::new(),
+                size,
+                age,
+            }),
+            ..self
+        }
+    }
+
+    fn cached(&self, key_id: &str) -> Option<Arc<SubjectKey>> {
+        self.cache.lock().ok()?.get(key_id)
+    }
+
+    fn remember(&self, key: SubjectKey) -> Arc<SubjectKey> {
+        let key = Arc::new(key);
+        match self.cache.lock() {
+            Ok(mut cache) => cache.put(key),
+            Err(_) => key,
         }
     }
 
@@ -220,7 +319,7 @@ impl<'k, S: KeyStore> SubjectKeys<'k, S> {
 
     /// The subject's live key, created at `now` (unix seconds) and stored wrapped when it has
     /// none.
-    pub fn key_for(&self, subject: &str, now: u64) -> Result<SubjectKey, SubjectKeysError> {
+    pub fn key_for(&self, subject: &str, now: u64) -> Result<Arc<SubjectKey>, SubjectKeysError> {
         if let Some(record) = self.store.live(subject)? {
             return self.unwrap(&record);
         }
@@ -233,14 +332,21 @@ impl<'k, S: KeyStore> SubjectKeys<'k, S> {
             erased_at: None,
         })?;
         if record.key_id == key.key_id() {
-            return Ok(key);
+            return Ok(self.remember(key));
         }
         self.unwrap(&record)
     }
 
-    fn unwrap(&self, record: &KeyRecord) -> Result<SubjectKey, SubjectKeysError> {
+    /// The record's key: from the cache, else unwrapped (and cached).
+    fn unwrap(&self, record: &KeyRecord) -> Result<Arc<SubjectKey>, SubjectKeysError> {
         let wrapped = record.wrapped.as_deref().ok_or(AtRestError::Erased)?;
-        Ok(SubjectKey::unwrap(self.keys, wrapped)?)
+        if let Some(key) = self
+            .cached(&record.key_id)
+            .filter(|k| k.subject() == record.subject)
+        {
+            return Ok(key);
+        }
+        Ok(self.remember(SubjectKey::unwrap(self.keys, wrapped)?))
     }
 
     /// The edge's envelope sealed under `subject`'s key ([`at_rest::rewrap`]).
@@ -289,8 +395,14 @@ impl<'k, S: KeyStore> SubjectKeys<'k, S> {
     /// The subject key a field at rest names: [`AtRestError::Erased`] when the store says it
     /// was destroyed, [`AtRestError::NoKey`] when it has no record of it (or one of another
     /// subject).
-    pub fn key_of(&self, text: &str) -> Result<SubjectKey, SubjectKeysError> {
+    pub fn key_of(&self, text: &str) -> Result<Arc<SubjectKey>, SubjectKeysError> {
         let head = at_rest::header(text)?;
+        if let Some(key) = self
+            .cached(&head.key_id)
+            .filter(|k| k.subject() == head.subject)
+        {
+            return Ok(key);
+        }
         match self.store.get(&head.key_id)? {
             Some(record) if record.subject == head.subject => self.unwrap(&record),
             _ => Err(AtRestError::NoKey.into()),
@@ -300,18 +412,25 @@ impl<'k, S: KeyStore> SubjectKeys<'k, S> {
     /// Opens a field at rest (`pr1.`) with its subject key from the store. A `pe2.` envelope
     /// opens with [`crate::envelope::open`] and the keyring.
     pub fn open(&self, text: &str) -> Result<Opened, SubjectKeysError> {
-        Ok(at_rest::open(&self.key_of(text)?, text)?)
+        let key = self.key_of(text)?;
+        Ok(at_rest::open(&key, text)?)
     }
 
     /// Destroys `subject`'s key at `erased_at` (unix seconds): every field sealed under it,
-    /// wherever it was copied, fails with `Erased` from now on. `None` when the subject had no
+    /// wherever it was copied, fails with `Erased` from now on (in this object at once; in
+    /// another that cached the key, within its cache age). `None` when the subject had no
     /// live key. Sign the receipt with [`crate::erasure::sign`].
     pub fn forget(
         &self,
         subject: &str,
         erased_at: u64,
     ) -> Result<Option<Forgotten>, SubjectKeysError> {
-        Ok(self.store.destroy(subject, erased_at)?.map(|r| Forgotten {
+        let destroyed = self.store.destroy(subject, erased_at)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            // Also any key of the subject this object cached (one destroyed earlier elsewhere).
+            cache.keys.retain(|_, (key, _)| key.subject() != subject);
+        }
+        Ok(destroyed.map(|r| Forgotten {
             subject: r.subject,
             key_id: r.key_id,
             erased_at,
@@ -326,10 +445,36 @@ mod tests {
     use crate::keys::PrivateKey;
     use crate::location::{Location, Part};
 
-    #[test]
-    fn forget_erases_one_subject_and_a_new_key_follows() {
+    /// A store that counts what it is asked, over a memory store.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryKeyStore,
+        gets: std::sync::atomic::AtomicUsize,
+    }
+
+    impl KeyStore for &Counting {
+        fn live(&self, subject: &str) -> Result<Option<KeyRecord>, StoreError> {
+            self.inner.live(subject)
+        }
+        fn get(&self, key_id: &str) -> Result<Option<KeyRecord>, StoreError> {
+            self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.get(key_id)
+        }
+        fn create(&self, record: KeyRecord) -> Result<KeyRecord, StoreError> {
+            self.inner.create(record)
+        }
+        fn destroy(&self, subject: &str, erased_at: u64) -> Result<Option<KeyRecord>, StoreError> {
+            self.inner.destroy(subject, erased_at)
+        }
+    }
+
+    fn keyring() -> PrivateKeyring {
         let mut keys = PrivateKeyring::new();
         keys.push(PrivateKey::generate("eu-central", "eu-central-1", 1).expect("key"));
+        keys
+    }
+
+    fn sealed_field(keys: &PrivateKeyring) -> String {
         let mut edge = TestSealer::new(
             &keys.public().recipients("eu-central").expect("r"),
             "eu-central",
@@ -340,7 +485,63 @@ mod tests {
             "eu-central",
             Location::field(Part::Header, "x-email", 0),
         );
-        let sealed = edge.seal(&at, ValueKind::Text, b"a@b.c").expect("seal");
+        edge.seal(&at, ValueKind::Text, b"a@b.c").expect("seal")
+    }
+
+    #[test]
+    fn cached_keys_open_without_the_store_until_forget_evicts_them() {
+        let keys = keyring();
+        let sealed = sealed_field(&keys);
+        let store = Counting::default();
+        let writer = SubjectKeys::new(&store, &keys, "eu-central");
+        let field = writer.rewrap("s-1", &sealed, 10).expect("rewrap");
+        // The writer created the key: it is cached, the store is not asked to open.
+        for _ in 0..3 {
+            assert_eq!(writer.open(&field).expect("open").plaintext(), b"a@b.c");
+        }
+        assert_eq!(store.gets.load(std::sync::atomic::Ordering::Relaxed), 0);
+        // Another service without a cache asks the store every time.
+        let reader = SubjectKeys::new(&store, &keys, "eu-central").with_cache(0, DEFAULT_CACHE_AGE);
+        reader.open(&field).expect("open");
+        reader.open(&field).expect("open");
+        assert_eq!(store.gets.load(std::sync::atomic::Ordering::Relaxed), 2);
+        // forget evicts at once in the object that forgets, and the reader sees the store.
+        writer.forget("s-1", 20).expect("forget").expect("had one");
+        for service in [&writer, &reader] {
+            assert!(matches!(
+                service.open(&field),
+                Err(SubjectKeysError::AtRest(AtRestError::Erased))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_cache_keeps_at_most_its_size_and_age() {
+        let keys = keyring();
+        let sealed = sealed_field(&keys);
+        let store = Counting::default();
+        let small = SubjectKeys::new(&store, &keys, "eu-central").with_cache(2, DEFAULT_CACHE_AGE);
+        let fields: Vec<String> = (0..3)
+            .map(|i| {
+                small
+                    .rewrap(&format!("s-{i}"), &sealed, 10)
+                    .expect("rewrap")
+            })
+            .collect();
+        assert_eq!(small.cache.lock().expect("lock").keys.len(), 2);
+        for f in &fields {
+            small.open(f).expect("open");
+        }
+        assert!(store.gets.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+        let brief = SubjectKeys::new(&store, &keys, "eu-central").with_cache(8, Duration::ZERO);
+        brief.open(&fields[0]).expect("open");
+        assert!(brief.cache.lock().expect("lock").keys.is_empty());
+    }
+
+    #[test]
+    fn forget_erases_one_subject_and_a_new_key_follows() {
+        let keys = keyring();
+        let sealed = sealed_field(&keys);
         let subjects = SubjectKeys::new(MemoryKeyStore::default(), &keys, "eu-central");
         let one = subjects.rewrap("s-1", &sealed, 10).expect("rewrap");
         let two = subjects.rewrap("s-2", &sealed, 10).expect("rewrap");

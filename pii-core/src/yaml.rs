@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, PolicyError};
 use crate::policy::Policy;
-use crate::spec::{PolicySpec, SpecPart, SpecPath, SpecProblem};
+use crate::spec::{PolicySpec, SpecPart, SpecProblem};
 
 impl Policy {
     /// Load and compile a policy from YAML. `source` names the file in messages.
@@ -34,7 +34,7 @@ impl Policy {
     /// ```
     pub fn from_yaml(source: &str, text: &str) -> Result<Policy, PolicyError> {
         load(source, text, |spec: PolicySpec| {
-            let mut problems = misspelled_methods(&spec);
+            let mut problems = crate::lint::misspelled_methods(&spec);
             match Policy::compile(spec) {
                 Ok(policy) if problems.is_empty() => Ok(policy),
                 Ok(_) => Err(problems),
@@ -45,57 +45,6 @@ impl Policy {
             }
         })
     }
-}
-
-/// HTTP's methods (RFC 9110 section 9, PATCH from RFC 5789) and WebDAV's (RFC 4918): what a
-/// policy's `match.methods` is compared with for typos.
-const KNOWN_METHODS: [&str; 16] = [
-    "GET",
-    "HEAD",
-    "POST",
-    "PUT",
-    "DELETE",
-    "CONNECT",
-    "OPTIONS",
-    "TRACE",
-    "PATCH",
-    "PROPFIND",
-    "PROPPATCH",
-    "MKCOL",
-    "COPY",
-    "MOVE",
-    "LOCK",
-    "UNLOCK",
-];
-
-/// `match.methods` entries one letter (or one swap) away from a known method, such as `POTS`:
-/// no client sends them, so the policy would silently never apply. An extension method further
-/// from every known one (`PURGE`, `QUERY`) is the author's to name. A lint of policy authors'
-/// text, so it runs where YAML is read (`pii-edge check`, `package`), not in the edge.
-fn misspelled_methods(spec: &PolicySpec) -> Vec<SpecProblem> {
-    spec.matches
-        .methods
-        .iter()
-        .enumerate()
-        .filter_map(|(i, method)| {
-            let upper = method.to_ascii_uppercase();
-            if KNOWN_METHODS.contains(&upper.as_str()) {
-                return None;
-            }
-            let close = KNOWN_METHODS
-                .iter()
-                .find(|known| strsim::osa_distance(known, &upper) == 1)?;
-            Some(SpecProblem {
-                path: SpecPath {
-                    parts: vec![SpecPart::Key("match"), SpecPart::Key("methods"), SpecPart::Index(i)],
-                    offset: Some(0),
-                },
-                message: format!(
-                    "`{method}` is not an HTTP method; did you mean `{close}`? (no client sends it, so the policy would never apply)"
-                ),
-            })
-        })
-        .collect()
 }
 
 impl PolicyError {

@@ -39,7 +39,8 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "TOKEN_JWKS")]
     tokens: Option<PathBuf>,
     /// Residency configuration the policies are deployed with: policies without `zone` then
-    /// seal to the zone it resolves per request (without it, such a policy that encrypts fails)
+    /// seal to the zone it resolves per request (without it, such a policy that encrypts fails),
+    /// and a policy's `zone` must be one of its zones
     #[arg(long, value_name = "FILE")]
     residency: Option<PathBuf>,
     /// With --keys: accept a zone whose keys are all of one region. Without it, such a zone is
@@ -161,10 +162,18 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     }
     // What compiling one file cannot see: a policy that encrypts without a zone (and no
     // residency to resolve one), and routes an earlier policy takes first.
+    // The zones a policy may name: the residency's, when it is given (a typo in `zone` is
+    // otherwise caught only by --keys, or by `package`).
+    let zones: Option<Vec<&str>> = residency
+        .as_ref()
+        .map(|r| r.spec().zones.keys().map(String::as_str).collect());
     for (j, (file, policy)) in loaded.iter().enumerate() {
         let mut problems = Vec::new();
         if args.residency.is_none() {
             problems.extend(policy.zone_problem());
+        }
+        if let Some(zones) = &zones {
+            problems.extend(policy.zone_problem_against(zones));
         }
         for (_, earlier) in &loaded[..j] {
             problems.extend(policy.routes_taken_by(earlier));

@@ -1566,3 +1566,48 @@ fn every_command_that_takes_policies_takes_policies() {
         assert_eq!(code(&run(&[command])), 2, "{command} without policies");
     }
 }
+
+#[test]
+fn check_with_the_residency_names_a_zone_typo_and_a_misspelled_method() {
+    let dir = scratch("zone-typo");
+    let policy = dir.join("p.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: pii-edge/v1\nname: p\nzone: eu-centrl\nmatch: { methods: [POTS], paths: [/x] }\nrules:\n  - select: { json: $.email }\n    action: encrypt\n",
+    )
+    .expect("write");
+    let residency = root().join("examples/residency/residency.yaml");
+    let out = run(&[
+        "check",
+        policy.to_str().expect("path"),
+        "--residency",
+        residency.to_str().expect("path"),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    // The method is refused on its own; the zone needs the deployment's zones.
+    assert!(
+        err.contains("p.yaml:4:20: `POTS` is not an HTTP method; did you mean `POST`?"),
+        "{err}"
+    );
+    std::fs::write(
+        &policy,
+        "apiVersion: pii-edge/v1\nname: p\nzone: eu-centrl\nmatch: { methods: [POST], paths: [/x] }\nrules:\n  - select: { json: $.email }\n    action: encrypt\n",
+    )
+    .expect("write");
+    let with = run(&[
+        "check",
+        policy.to_str().expect("path"),
+        "--residency",
+        residency.to_str().expect("path"),
+    ]);
+    let err = stderr(&with);
+    assert_eq!(code(&with), 1, "{err}");
+    assert!(
+        err.contains("p.yaml:3:7: policy `p` seals to zone `eu-centrl`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `eu-central`?"), "{err}");
+    let without = run(&["check", policy.to_str().expect("path")]);
+    assert_eq!(code(&without), 0, "{}", stderr(&without));
+}

@@ -4,11 +4,15 @@
 
 use std::fmt;
 
+#[cfg(feature = "open")]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "open")]
 use base64::Engine as _;
 
 use crate::crypto;
-use crate::keys::{self, HINT_LEN};
+#[cfg(feature = "open")]
+use crate::keys;
+use crate::keys::HINT_LEN;
 use crate::location::Location;
 
 /// Format version written by this crate (byte 0 of the binary envelope, and the `2` of `pe2.`).

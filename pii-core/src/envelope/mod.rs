@@ -31,6 +31,7 @@ pub use open::{no_key_reason, open, open_expecting, Opened};
 pub use seal::TestSealer;
 pub use seal::{sealed_len, SealError};
 
+#[cfg(feature = "open")]
 pub(crate) use format::is_valid_policy_name;
 #[cfg(feature = "open")]
 pub(crate) use open::{open_in_request, wrap_of, DataKeys};

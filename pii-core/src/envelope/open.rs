@@ -1,6 +1,7 @@
 //! Opening (docs/envelope.md §6): with a private keyring, one envelope or the fields of one
 //! request sharing a data key.
 
+#[cfg(feature = "open")]
 use std::fmt;
 
 #[cfg(feature = "open")]

@@ -1,10 +1,22 @@
 //! The one parser of JSONPath text into the syntax tree of `syntax.rs`, after the ABNF of
-//! RFC 9535 §2.1 (queries), §2.3 (selectors) and §2.5 (segments). Filter expressions
-//! (§2.3.5.1) are read token by token for what they mention; their logic is serde_json_path's.
+//! RFC 9535 §2.1 (queries), §2.3 (selectors), §2.3.5.1 (filter expressions), §2.4 (function
+//! calls, with their well-typedness) and §2.5 (segments).
 //!
-//! A policy's query is parsed here once, when the policy loads; serde_json_path parses the
-//! same text to evaluate it and to word the error when it is not valid JSONPath.
+//! A policy's query is parsed here once, when the policy loads. With the `yaml` feature (the
+//! command-line tool, the bindings) serde_json_path parses the same text too, to word the error
+//! when it is not valid JSONPath; the edge build, whose bundle `pii-edge package` validated,
+//! does not carry that second parser.
 
+use serde_json_path_core::spec::functions::{
+    FunctionArgType, FunctionExpr, FunctionExprArg, Validated,
+};
+use serde_json_path_core::spec::query::Query as SpecQuery;
+use serde_json_path_core::spec::selector::filter::{
+    BasicExpr, Comparable, ComparisonExpr, ComparisonOperator, ExistExpr, Literal, LogicalAndExpr,
+    LogicalOrExpr, SingularQuery,
+};
+
+use super::functions;
 use super::syntax::{Filter, Query, Root, Segment, Selector};
 
 /// Filters inside embedded queries inside filters, at most this deep: the parser recurses
@@ -14,6 +26,11 @@ const MAX_NESTING: usize = 32;
 /// The reason for a text that ends inside a `\u` escape (after `\u` and fewer than four hex
 /// digits).
 pub(crate) const CUT_ESCAPE: &str = "the text ends inside a `\\u` escape";
+
+/// The reason for a call of `match()` or `search()` (RFC 9535 §2.4.6, §2.4.7), at the
+/// function's name: both need a regular-expression engine, which the edge package leaves out
+/// (`JsonQuery::compile` words it).
+pub(crate) const REGEX_FUNCTION: &str = "a regular-expression function";
 
 /// Why a text is not a query this parser reads: the byte offset and a fixed description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,82 +332,319 @@ impl Parser<'_> {
         char::from_u32(code).ok_or_else(|| self.err("a lone low surrogate"))
     }
 
-    /// A filter's logical expression, after `?`, up to the `,` or `]` that ends the selector.
-    fn filter(&mut self) -> Result<Filter, SyntaxError> {
+    /// One level deeper (a filter, a parenthesized expression, a function call): the parser
+    /// recurses once per level.
+    fn enter(&mut self) -> Result<(), SyntaxError> {
         if self.depth >= MAX_NESTING {
             return Err(self.err("filters are nested too deeply"));
         }
         self.depth += 1;
-        let mut filter = Filter::default();
-        let mut parens = 0usize;
-        let mut tokens = 0usize;
-        loop {
+        Ok(())
+    }
+
+    /// After blank space, `token`, consumed with the blank space after it; otherwise nothing
+    /// is consumed.
+    fn token(&mut self, token: &str) -> bool {
+        let at = self.i;
+        self.blanks();
+        if self
+            .b
+            .get(self.i..)
+            .is_some_and(|r| r.starts_with(token.as_bytes()))
+        {
+            self.i += token.len();
             self.blanks();
-            let Some(c) = self.peek() else {
-                return Err(self.err("unterminated filter"));
-            };
-            match c {
-                b',' | b']' if parens == 0 => break,
-                b'\'' | b'"' => filter.literals.push(self.string(c)?),
-                b'@' | b'$' => {
+            true
+        } else {
+            self.i = at;
+            false
+        }
+    }
+
+    /// A filter's logical expression (§2.3.5.1), after `?`, up to the `,` or `]` that ends the
+    /// selector.
+    fn filter(&mut self) -> Result<Filter, SyntaxError> {
+        self.enter()?;
+        let mut filter = Filter {
+            queries: Vec::new(),
+            literals: Vec::new(),
+            logic: LogicalOrExpr(Vec::new()),
+        };
+        self.blanks();
+        filter.logic = self.or(&mut filter)?;
+        self.depth -= 1;
+        Ok(filter)
+    }
+
+    /// `logical-or-expr`: `&&` binds tighter than `||`.
+    fn or(&mut self, f: &mut Filter) -> Result<LogicalOrExpr, SyntaxError> {
+        let mut or = Vec::new();
+        loop {
+            let mut and = vec![self.basic(f)?];
+            while self.token("&&") {
+                and.push(self.basic(f)?);
+            }
+            or.push(LogicalAndExpr(and));
+            if !self.token("||") {
+                return Ok(LogicalOrExpr(or));
+            }
+        }
+    }
+
+    /// `basic-expr`: `(…)`, `!(…)`, a comparison, or a test of a query or a function.
+    fn basic(&mut self, f: &mut Filter) -> Result<BasicExpr, SyntaxError> {
+        let not = self.peek() == Some(b'!');
+        if not {
+            self.i += 1;
+            self.blanks();
+        }
+        if self.peek() == Some(b'(') {
+            self.enter()?;
+            self.i += 1;
+            self.blanks();
+            let inner = self.or(f)?;
+            self.blanks();
+            self.expect(b')', "expected `)`")?;
+            self.depth -= 1;
+            return Ok(if not {
+                BasicExpr::NotParen(inner)
+            } else {
+                BasicExpr::Paren(inner)
+            });
+        }
+        let at = self.i;
+        let left = self.operand(f)?;
+        if !not {
+            let op = [
+                ("==", ComparisonOperator::EqualTo),
+                ("!=", ComparisonOperator::NotEqualTo),
+                ("<=", ComparisonOperator::LessThanEqualTo),
+                (">=", ComparisonOperator::GreaterThanEqualTo),
+                ("<", ComparisonOperator::LessThan),
+                (">", ComparisonOperator::GreaterThan),
+            ]
+            .into_iter()
+            .find(|(t, _)| self.token(t));
+            if let Some((_, op)) = op {
+                let right_at = self.i;
+                let right = self.operand(f)?;
+                return Ok(BasicExpr::Relation(ComparisonExpr {
+                    left: comparable(left, at)?,
+                    op,
+                    right: comparable(right, right_at)?,
+                }));
+            }
+        }
+        match (left, not) {
+            (Operand::Query(q), false) => Ok(BasicExpr::Exist(ExistExpr(q))),
+            (Operand::Query(q), true) => Ok(BasicExpr::NotExist(ExistExpr(q))),
+            (Operand::Function(e), not) if e.return_type != FunctionArgType::Value => Ok(if not {
+                BasicExpr::NotFuncExpr(e)
+            } else {
+                BasicExpr::FuncExpr(e)
+            }),
+            _ => Err(SyntaxError {
+                offset: at,
+                reason:
+                    "a literal or a function's value is compared, not tested (`length(@.a) > 0`)",
+            }),
+        }
+    }
+
+    /// A literal, an embedded query or a function call; what it mentions is added to `f`.
+    fn operand(&mut self, f: &mut Filter) -> Result<Operand, SyntaxError> {
+        let start = self.i;
+        let Some(c) = self.peek() else {
+            return Err(self.err("unterminated filter"));
+        };
+        Ok(match c {
+            b'\'' | b'"' => {
+                let s = self.string(c)?;
+                f.literals.push(s.clone());
+                Operand::Literal(Literal::String(s))
+            }
+            b'@' | b'$' => {
+                self.i += 1;
+                let root = if c == b'@' {
+                    Root::Current
+                } else {
+                    Root::Document
+                };
+                let query = self.segments()?;
+                let spec = query.evaluator(root);
+                f.queries.push((root, query));
+                Operand::Query(spec)
+            }
+            b'-' | b'0'..=b'9' => Operand::Literal(Literal::Number(self.number()?)),
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
                     self.i += 1;
-                    let root = if c == b'@' {
-                        Root::Current
-                    } else {
-                        Root::Document
-                    };
-                    filter.queries.push((root, self.segments()?));
                 }
-                b'(' => {
-                    parens += 1;
-                    self.i += 1;
-                }
-                b')' => {
-                    parens = parens
-                        .checked_sub(1)
-                        .ok_or_else(|| self.err("`)` without `(`"))?;
-                    self.i += 1;
-                }
-                b',' => self.i += 1, // between function arguments
-                b'=' | b'!' | b'<' | b'>' | b'&' | b'|' => self.i += 1,
-                b'-' | b'0'..=b'9' => {
-                    self.i += 1;
-                    while self.peek().is_some_and(|c| {
-                        c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')
-                    }) {
-                        self.i += 1;
-                    }
-                }
-                c if c.is_ascii_alphabetic() || c == b'_' => {
-                    let start = self.i;
-                    while self
-                        .peek()
-                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-                    {
-                        self.i += 1;
-                    }
-                    let name = self.text.get(start..self.i).unwrap_or_default();
-                    let after = self.i;
-                    self.blanks();
-                    if self.peek() == Some(b'(') {
-                        filter.functions.push((start, name.to_owned()));
-                    } else if !matches!(name, "true" | "false" | "null") {
+                let name = self.text.get(start..self.i).unwrap_or_default();
+                match name {
+                    _ if self.peek() == Some(b'(') => Operand::Function(self.call(start, f)?),
+                    "true" => Operand::Literal(Literal::Bool(true)),
+                    "false" => Operand::Literal(Literal::Bool(false)),
+                    "null" => Operand::Literal(Literal::Null),
+                    _ => {
                         return Err(SyntaxError {
                             offset: start,
                             reason: "expected a literal, a query or a function call",
-                        });
+                        })
                     }
-                    self.i = after;
                 }
-                _ => return Err(self.err("unexpected character in a filter")),
             }
-            tokens += 1;
+            _ => return Err(self.err("unexpected character in a filter")),
+        })
+    }
+
+    /// A function call (§2.4) whose name starts at `start`, at its `(`: the arguments checked
+    /// against the function's declared types (§2.4.3).
+    fn call(
+        &mut self,
+        start: usize,
+        f: &mut Filter,
+    ) -> Result<FunctionExpr<Validated>, SyntaxError> {
+        let name = self.text.get(start..self.i).unwrap_or_default();
+        if matches!(name, "match" | "search") {
+            return Err(SyntaxError {
+                offset: start,
+                reason: REGEX_FUNCTION,
+            });
         }
-        if tokens == 0 {
-            return Err(self.err("a filter needs an expression"));
+        let function = functions::lookup(name).ok_or(SyntaxError {
+            offset: start,
+            reason: "an unknown function (RFC 9535 defines length, count, value, match and search)",
+        })?;
+        self.enter()?;
+        self.i += 1;
+        self.blanks();
+        let mut args = Vec::new();
+        if self.peek() != Some(b')') {
+            loop {
+                let at = self.i;
+                let (arg, kind) = match self.operand(f)? {
+                    Operand::Literal(l) => (FunctionExprArg::Literal(l), FunctionArgType::Literal),
+                    Operand::Query(q) => match SingularQuery::try_from(q.clone()) {
+                        Ok(s) => (
+                            FunctionExprArg::SingularQuery(s),
+                            FunctionArgType::SingularQuery,
+                        ),
+                        Err(_) => (FunctionExprArg::FilterQuery(q), FunctionArgType::Nodelist),
+                    },
+                    Operand::Function(e) => {
+                        let kind = e.return_type;
+                        (FunctionExprArg::FunctionExpr(e), kind)
+                    }
+                };
+                if !function
+                    .params
+                    .get(args.len())
+                    .is_some_and(|&param| kind.converts_to(param))
+                {
+                    return Err(SyntaxError {
+                        offset: at,
+                        reason:
+                            "a function argument of the wrong type, or one too many (RFC 9535 §2.4)",
+                    });
+                }
+                args.push(arg);
+                self.blanks();
+                if self.peek() == Some(b')') {
+                    break;
+                }
+                self.expect(b',', "expected `,` or `)`")?;
+                self.blanks();
+            }
+        }
+        self.i += 1;
+        if args.len() != function.params.len() {
+            return Err(SyntaxError {
+                offset: start,
+                reason: "a function called with too few arguments",
+            });
         }
         self.depth -= 1;
-        Ok(filter)
+        Ok(FunctionExpr {
+            name: name.to_owned(),
+            args,
+            return_type: function.result,
+            validated: Validated {
+                evaluator: function.evaluator,
+            },
+        })
+    }
+
+    /// A number literal (§2.3.5.1): an `int` or `-0`, an optional fraction and exponent.
+    fn number(&mut self) -> Result<serde_json::Number, SyntaxError> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let at = p.i;
+            while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+                p.i += 1;
+            }
+            p.i - at
+        };
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let int_at = self.i;
+        let n = digits(self);
+        if n == 0 || (n > 1 && self.b.get(int_at) == Some(&b'0')) {
+            return Err(SyntaxError {
+                offset: start,
+                reason: "a number has digits, without leading zeros",
+            });
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(self.err("expected digits after `.`"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'-' | b'+')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err("expected the exponent's digits"));
+            }
+        }
+        self.text
+            .get(start..self.i)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| SyntaxError {
+                offset: start,
+                reason: "a number out of range",
+            })
+    }
+}
+
+/// What a filter's operand is before it is known to be compared or tested.
+enum Operand {
+    Literal(Literal),
+    Query(SpecQuery),
+    Function(FunctionExpr<Validated>),
+}
+
+/// A side of a comparison (§2.3.5.1): a literal, a singular query, or a function returning a
+/// value.
+fn comparable(operand: Operand, at: usize) -> Result<Comparable, SyntaxError> {
+    let err = |reason| SyntaxError { offset: at, reason };
+    match operand {
+        Operand::Literal(l) => Ok(Comparable::Literal(l)),
+        Operand::Query(q) => SingularQuery::try_from(q)
+            .map(Comparable::SingularQuery)
+            .map_err(|_| err("a compared query selects at most one node: names and indexes only")),
+        Operand::Function(e) if e.return_type == FunctionArgType::Value => {
+            Ok(Comparable::FunctionExpr(e))
+        }
+        Operand::Function(_) => Err(err("this function's result cannot be compared")),
     }
 }
 
@@ -464,8 +718,59 @@ mod tests {
         assert_eq!(f.queries.len(), 3);
         assert_eq!(f.queries[2].0, Root::Document);
         assert_eq!(f.literals, ["it's"]);
-        assert_eq!(f.functions, [(27, "length".to_owned())]);
         assert_eq!(q.names(), ["body", "internal", "it's", "m", "tags", "x"]);
+    }
+
+    #[test]
+    fn filters_are_parsed_and_typed() {
+        for ok in [
+            "$[?length(@.a) > 1]",
+            "$[?count(@.*) == 2 || !@.b && $.c]",
+            "$[?value(@..c) == 'x']",
+            "$[?!(@.a && ($.b || @['c']))]",
+            "$[?length(value(@..a)) == 1]",
+            "$[?@.a == -0.5e3 && @.b != 1E+2 && @.c >= 0]",
+            "$[?true == null]",
+            "$[? count( @.a ) == 1 ]",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok));
+        }
+        for (bad, at, reason) in [
+            ("$[?length(@.a)]", 3, "compared, not tested"),
+            ("$[?1]", 3, "compared, not tested"),
+            (
+                "$[?count(@.a[*], 1) == 1]",
+                17,
+                "wrong type, or one too many",
+            ),
+            ("$[?length(@.*) == 1]", 10, "wrong type"),
+            ("$[?count(1) == 1]", 9, "wrong type"),
+            ("$[?count(length(@.a)) == 1]", 9, "wrong type"),
+            ("$[?length() == 1]", 3, "too few"),
+            ("$[?@.a[*] == 1]", 3, "a compared query"),
+            ("$[?1 == @..a]", 8, "a compared query"),
+            ("$[?@.a && match(@.a, 'x') == true]", 10, REGEX_FUNCTION),
+            ("$[?foo(@.a)]", 3, "unknown function"),
+            ("$[?@.a == 01]", 10, "leading zeros"),
+            ("$[?@.a == 1.]", 12, "after `.`"),
+            ("$[?@.a == 1e]", 12, "exponent"),
+            ("$[?@.a == 1e999]", 10, "out of range"),
+            ("$[?length (@.a) == 1]", 3, "expected a literal"),
+            ("$[?length(@.a,) == 1]", 14, "unexpected character"),
+            ("$[?length(@.a == 1)]", 14, "expected `,` or `)`"),
+            ("$[?(@.a]", 7, "expected `)`"),
+            ("$[?@.a = 1]", 7, "expected `,` or `]`"),
+            ("$[?!1 == 1]", 4, "compared, not tested"),
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert_eq!(e.offset, at, "{bad}: {e:?}");
+            assert!(e.reason.contains(reason), "{bad}: {e:?}");
+        }
+        let deep = format!("$[?{}@.a{}]", "(".repeat(40), ")".repeat(40));
+        assert_eq!(
+            parse(&deep).expect_err("deep").reason,
+            "filters are nested too deeply"
+        );
     }
 
     #[test]

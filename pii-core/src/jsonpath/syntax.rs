@@ -4,9 +4,18 @@
 //!
 //! `parse.rs` builds it, once per selector of a policy; the one-pass plan (`onepass.rs`), the
 //! name checks (`checks.rs`), the shadowing check (`select.rs`) and the parameter paths of
-//! `params.rs` all read it. What it leaves out is what no reader needs: a filter's logic
-//! (§2.3.5.1) is evaluated by serde_json_path, so a [`Filter`] keeps only what the filter
-//! mentions (its embedded queries, string literals and function names).
+//! `params.rs` all read it. A filter's logic (§2.3.5.1) is kept in serde_json_path_core's
+//! types, which evaluate it: [`Query::evaluator`] turns the whole tree into that crate's query
+//! for evaluation on a document tree (`JsonQuery::locate`).
+
+use serde_json_path_core::spec::integer::Integer;
+use serde_json_path_core::spec::query::{Query as SpecQuery, QueryKind};
+use serde_json_path_core::spec::segment::{QuerySegment, QuerySegmentKind, Segment as SpecSegment};
+use serde_json_path_core::spec::selector::filter::{Filter as SpecFilter, LogicalOrExpr};
+use serde_json_path_core::spec::selector::index::Index;
+use serde_json_path_core::spec::selector::name::Name;
+use serde_json_path_core::spec::selector::slice::Slice;
+use serde_json_path_core::spec::selector::Selector as SpecSelector;
 
 /// A query: `$` (or `@` inside a filter) followed by segments.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,17 +51,16 @@ pub(crate) enum Selector {
     Filter(Filter),
 }
 
-/// What a filter expression mentions. Its logic is left to serde_json_path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A filter expression: what it mentions, for the readers of the tree, and its logic.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Filter {
     /// The queries it embeds (§2.3.5.1): relative to the filtered node (`@.a.b`) or absolute
     /// (`$.config.x`), in order.
     pub(crate) queries: Vec<(Root, Query)>,
     /// Its string literals, decoded.
     pub(crate) literals: Vec<String>,
-    /// The functions it calls (§2.4): the byte offset of each name in the whole query text,
-    /// and the name.
-    pub(crate) functions: Vec<(usize, String)>,
+    /// The logical expression, well-typed (§2.4.3), as serde_json_path_core evaluates it.
+    pub(crate) logic: LogicalOrExpr,
 }
 
 /// The identifier an embedded query starts with.
@@ -76,6 +84,46 @@ impl Selector {
 }
 
 impl Query {
+    /// The query for serde_json_path_core's evaluation on a document tree, starting at `root`.
+    pub(crate) fn evaluator(&self, root: Root) -> SpecQuery {
+        let int = |i: &Option<i64>| i.map(Integer::from_i64_unchecked);
+        let selector = |s: &Selector| match s {
+            Selector::Name(n) => SpecSelector::Name(Name(n.clone())),
+            Selector::Wildcard => SpecSelector::Wildcard,
+            Selector::Index(i) => SpecSelector::Index(Index(Integer::from_i64_unchecked(*i))),
+            Selector::Slice { start, end, step } => SpecSelector::ArraySlice(Slice {
+                start: int(start),
+                end: int(end),
+                step: int(step),
+            }),
+            Selector::Filter(f) => SpecSelector::Filter(SpecFilter(f.logic.clone())),
+        };
+        SpecQuery {
+            kind: match root {
+                Root::Document => QueryKind::Root,
+                Root::Current => QueryKind::Current,
+            },
+            segments: self
+                .segments
+                .iter()
+                .map(|s| QuerySegment {
+                    kind: if s.descendant {
+                        QuerySegmentKind::Descendant
+                    } else {
+                        QuerySegmentKind::Child
+                    },
+                    // One name or `*` in the shorthand's form, as serde_json_path's parser
+                    // builds `.a` and `.*` (the same selection, one step less per node).
+                    segment: match s.selectors.as_slice() {
+                        [Selector::Name(n)] => SpecSegment::DotName(n.clone()),
+                        [Selector::Wildcard] => SpecSegment::Wildcard,
+                        all => SpecSegment::LongHand(all.iter().map(selector).collect()),
+                    },
+                })
+                .collect(),
+        }
+    }
+
     /// The elements of the one location this query can select, when it selects at most one
     /// (`$.a['b'][2]`: child segments of one name or non-negative index each).
     pub(crate) fn singular(&self) -> Option<Vec<crate::json::PathElement>> {
@@ -112,25 +160,6 @@ impl Query {
         walk(self, &mut out);
         out.sort();
         out.dedup();
-        out
-    }
-
-    /// The functions called anywhere in the query's filters: the byte offset of each name in
-    /// the query text and the name, in text order.
-    pub(crate) fn functions(&self) -> Vec<(usize, &str)> {
-        fn walk<'q>(q: &'q Query, out: &mut Vec<(usize, &'q str)>) {
-            for selector in q.segments.iter().flat_map(|s| &s.selectors) {
-                if let Selector::Filter(f) = selector {
-                    out.extend(f.functions.iter().map(|(at, n)| (*at, n.as_str())));
-                    for (_, q) in &f.queries {
-                        walk(q, out);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(self, &mut out);
-        out.sort_unstable();
         out
     }
 }

@@ -28,4 +28,6 @@ pub use private::{PrivateKey, PrivateKeyring};
 pub use public::{PublicKey, PublicKeyring};
 pub use token::{TokenKey, TokenKeys};
 
-pub(crate) use jwk::{is_valid_domain, is_valid_zone, thumbprint_digest, HINT_LEN, MAX_NAME_LEN};
+#[cfg(feature = "open")]
+pub(crate) use jwk::MAX_NAME_LEN;
+pub(crate) use jwk::{is_valid_domain, is_valid_zone, thumbprint_digest, HINT_LEN};

@@ -2,16 +2,22 @@
 
 use std::fmt;
 
+#[cfg(feature = "open")]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "open")]
 use base64::Engine as _;
+#[cfg(feature = "open")]
 use serde::Deserialize;
+#[cfg(feature = "open")]
 use serde_json::Value;
 
+#[cfg(feature = "open")]
 use super::keys::{ReceiptKey, ReceiptKeys};
-use super::payload::{
-    digest, header_block, header_names, Payload, ALG, CLOCK_SKEW, HEADER, MAX_RECEIPT_LEN, VERSION,
-};
-use crate::crypto::{self};
+#[cfg(feature = "open")]
+use super::payload::{digest, header_block, Payload, ALG, CLOCK_SKEW, MAX_RECEIPT_LEN};
+use super::payload::{header_names, HEADER, VERSION};
+#[cfg(feature = "open")]
+use crate::crypto;
 
 /// A request as the origin received it, for [`verify_receipt`].
 #[derive(Debug, Clone, Copy)]
