@@ -5,7 +5,8 @@
 # ASGI/WSGI/Express middleware) and the Python example origin's end-to-end test (uvicorn,
 # SQLite, SMTP). Installs what it needs (PyPI, npm) on a fresh machine. `npm ci` in bindings/node
 # and examples/origin-node compiles better-sqlite3's SQLite from source (its prebuilt download is
-# not reachable; about 1.5 CPU-minutes each): the Node key store's tests (decision 0009).
+# not reachable; about 1.5 CPU-minutes each): the Node key store's tests (decision 0009); `pg`
+# (node-postgres, plain JavaScript) for PostgresKeyStore's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +49,9 @@ step "Python: the example origin end to end (examples/origin-python)"
 
 step "Node.js: addon with cargo (profile $profile), node:test suite"
 node bindings/node/build.js --profile "$profile"
-(cd bindings/node && npm ci --no-audit --no-fund --silent && node --test test/*.test.js)
+# PostgresKeyStore's tests start a throwaway cluster (scripts/throwaway_postgres.py, the
+# PostgreSQL installed above) and share one key store with the Python package of this venv.
+(cd bindings/node && npm ci --no-audit --no-fund --silent && PII_EDGE_PYTHON="$venv/bin/python" node --test test/*.test.js)
 
 step "Node.js: the Express example origin end to end (examples/origin-node)"
 (cd examples/origin-node && npm ci --no-audit --no-fund --silent && node --test test/*.test.js)

@@ -5,14 +5,21 @@
 
     with throwaway_postgres() as conninfo:   # "host=127.0.0.1 port=… user=postgres dbname=postgres"
         ...
+
+Run as a program (the Node.js tests do), it prints the conninfo line, keeps the cluster until
+its standard input closes (or SIGTERM), then stops and deletes it:
+
+    python3 scripts/throwaway_postgres.py    # stdout: host=127.0.0.1 port=… user=postgres dbname=postgres
 """
 
 import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 
 
@@ -61,3 +68,12 @@ def throwaway_postgres():
 def pg_bin(name: str) -> str:
     """The path of a PostgreSQL client program (pg_dump, psql) of the installed version."""
     return os.path.join(_bindir(), name)
+
+
+if __name__ == "__main__":
+    # SIGTERM and SIGINT unwind through the context manager, so the cluster is still removed.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    with throwaway_postgres() as conninfo:
+        print(conninfo, flush=True)
+        sys.stdin.read()

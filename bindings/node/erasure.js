@@ -2,8 +2,8 @@
 // Erasure for Node.js origins (docs/erasure.md): subject keys, rewrap to the at-rest format
 // (`pr1.`, docs/at-rest.md), opening it, per-subject tokens, signed erasure receipts, and the
 // key store around them: `SubjectKeys` over a store of the four operations of
-// docs/erasure.md §4 (`SqliteKeyStore` on a better-sqlite3 or node:sqlite database, or the
-// application's own). index.js installs it; the cryptography is pii-core's.
+// docs/erasure.md §4 (`SqliteKeyStore` on a better-sqlite3 or node:sqlite database,
+// `PostgresKeyStore` on a node-postgres pool, or the application's own). index.js installs it; the cryptography is pii-core's.
 
 module.exports = function install({ native, call, classes, Opened, PrivateKeyring, ReceiptKeys }) {
   /** The data subject was erased: the key of this field is destroyed, for good. */
@@ -118,14 +118,86 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     /** Stores a new live key; when the subject already has one, keeps that one and returns it. */
     create(r) {
       this._create.run(r.keyId, r.subject, r.created, r.wrapped);
-      return this.live(r.subject) ?? this.create(r);
+      // No live key: another process's destroy came after the insert (as in PostgresKeyStore).
+      return this.live(r.subject) ?? this.get(r.keyId) ?? this.create(r);
     }
     /** Erases the subject's live key (drops `wrapped`, sets `erasedAt`); the erased record or null. */
     destroy(subject, erasedAt) { return record(this._destroy.get(erasedAt, String(subject))); }
   }
 
+  // PostgreSQL's SQLSTATEs of two sessions creating the same table at once: the loser's
+  // CREATE ... IF NOT EXISTS fails on a catalog's unique index (23505), or on the table's row
+  // type (42710) or the relation (42P07) made after its check. Running the statement again
+  // then finds it in place.
+  const CREATE_RACE = new Set(['23505', '42710', '42P07']);
+
   /**
-   * Rewrap, open, tokenize and forget with subject keys kept in `store` (SqliteKeyStore, or any
+   * Subject keys in PostgreSQL: `pool` is a node-postgres (`pg`) `Pool` or `Client` the
+   * application opened and owns (docs/decisions/0009); the table and SQL are Python's
+   * `PostgresKeyStore`'s, so services in both languages share one key store. Each operation is
+   * one statement in autocommit (the pool's connection). Every method returns a promise; the
+   * table is created on first use, and `ready` settles once it exists (await it to fail at
+   * startup rather than on the first request). PostgreSQL keeps an erased key's old row
+   * version until VACUUM: call `vacuum()` after erasures (docs/erasure.md §3).
+   */
+  class PostgresKeyStore {
+    constructor(pool) {
+      if (!pool || typeof pool.query !== 'function') {
+        throw new TypeError('pool must be a node-postgres (pg) Pool or Client');
+      }
+      this.pool = pool;
+      this.ready = (async () => {
+        for (const statement of SCHEMA) {
+          await pool.query(statement).catch((e) => {
+            if (!CREATE_RACE.has(e && e.code)) throw e;
+            return pool.query(statement);
+          });
+        }
+      })();
+      this.ready.catch(() => {}); // reported by every operation (and by `await store.ready`), not as unhandled
+    }
+    async _row(sql, args) {
+      await this.ready;
+      return record((await this.pool.query(sql, args)).rows[0]);
+    }
+    /** The subject's live key record, or null. */
+    live(subject) {
+      return this._row(`SELECT ${COLUMNS} FROM ${TABLE} WHERE subject = $1 AND erased_at IS NULL`, [String(subject)]);
+    }
+    /** The record of `keyId` (live or erased), or null. */
+    get(keyId) { return this._row(`SELECT ${COLUMNS} FROM ${TABLE} WHERE key_id = $1`, [String(keyId)]); }
+    /** Stores a new live key; when the subject already has one (a concurrent create), keeps that one and returns it. */
+    async create(r) {
+      for (;;) {
+        await this._row(
+          `INSERT INTO ${TABLE} (${COLUMNS}) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING`,
+          [String(r.keyId), String(r.subject), r.created, r.wrapped],
+        );
+        const live = await this.live(r.subject);
+        if (live) return live;
+        // No live key: a concurrent destroy came after the insert. When it erased this very
+        // key, that is the answer (create, then forget); when it erased another service's key
+        // that had won the insert, this one was never stored: insert it again.
+        const mine = await this.get(r.keyId);
+        if (mine) return mine;
+      }
+    }
+    /** Erases the subject's live key (drops `wrapped`, sets `erasedAt`); the erased record or null. */
+    destroy(subject, erasedAt) {
+      return this._row(
+        `UPDATE ${TABLE} SET wrapped = NULL, erased_at = $1 WHERE subject = $2 AND erased_at IS NULL RETURNING ${COLUMNS}`,
+        [erasedAt, String(subject)],
+      );
+    }
+    /** Reclaims the old row versions that still hold erased keys (wrapped). */
+    async vacuum() {
+      await this.ready;
+      await this.pool.query(`VACUUM ${TABLE}`);
+    }
+  }
+
+  /**
+   * Rewrap, open, tokenize and forget with subject keys kept in `store` (SqliteKeyStore, PostgresKeyStore, or any
    * object with `live`, `get`, `create`, `destroy`, synchronous or returning promises), wrapped
    * to the newest key of `zone` in `keys`. Every method returns a promise. Unwrapped keys are
    * cached (`cacheSize` keys, each at most `cacheSeconds`); `forget` evicts at once.
@@ -221,8 +293,10 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     async forget(subject, by, now) {
       const erasedAt = now ?? Math.floor(Date.now() / 1000);
       const r = await this.store.destroy(subject, erasedAt);
+      // No key of the subject lives now: evict every cached one, also a key that another
+      // service's forget destroyed before this one found nothing left to destroy.
+      for (const [keyId, hit] of this._cache) if (hit.key.subject === String(subject)) this._cache.delete(keyId);
       if (!r) return null;
-      this._cache.delete(r.keyId);
       const receipt = this.signer ? this.signer.sign(String(by), subject, r.keyId, erasedAt) : null;
       return { subject, keyId: r.keyId, erasedAt, receipt };
     }
@@ -237,6 +311,7 @@ module.exports = function install({ native, call, classes, Opened, PrivateKeyrin
     SubjectKey,
     ErasureSigner,
     SqliteKeyStore,
+    PostgresKeyStore,
     SubjectKeys,
     SCHEMA,
     /** The edge's envelope (`pe2.`) sealed under the subject key (`pr1.`). */

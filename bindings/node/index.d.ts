@@ -269,6 +269,29 @@ export class SqliteKeyStore implements KeyStore {
   destroy(subject: string, erasedAt: number): KeyRecord | null;
 }
 
+/** What `PostgresKeyStore` needs of a node-postgres `Pool` or `Client` (`pg` is not a dependency). */
+export interface PostgresPool {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/**
+ * Subject keys in PostgreSQL over the application's node-postgres `Pool` or `Client`
+ * (docs/decisions/0009): the table and SQL of Python's `PostgresKeyStore`, so both languages
+ * share one key store. The table is created on first use; `ready` settles once it exists.
+ */
+export class PostgresKeyStore implements KeyStore {
+  constructor(pool: PostgresPool);
+  readonly pool: PostgresPool;
+  /** Settles when the table exists; rejects with the database's error (await it at startup). */
+  readonly ready: Promise<void>;
+  live(subject: string): Promise<KeyRecord | null>;
+  get(keyId: string): Promise<KeyRecord | null>;
+  create(record: KeyRecord): Promise<KeyRecord>;
+  destroy(subject: string, erasedAt: number): Promise<KeyRecord | null>;
+  /** `VACUUM` the table: reclaims old row versions that still hold erased keys (wrapped). */
+  vacuum(): Promise<void>;
+}
+
 export interface Forgotten {
   subject: string;
   keyId: string;

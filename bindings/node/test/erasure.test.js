@@ -7,12 +7,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const pii = require('..');
-const { ROOT } = require('./helpers');
+const { ROOT, erasure, subjectKeysRoundTrip } = require('./helpers');
 
 const atRestDir = path.join(ROOT, 'docs', 'vectors', 'at_rest');
-const email = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'vectors', 'string_email.json')));
-const keys = pii.PrivateKeyring.fromJwks(JSON.stringify(email.private_jwks));
-const SIGNER = '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}';
+const { email, keys, SIGNER } = erasure();
 
 for (const file of fs.readdirSync(atRestDir).filter((f) => f.endsWith('.json')).sort()) {
   test(`at-rest vector ${file}`, () => {
@@ -107,40 +105,42 @@ for (const [name, makeStore] of Object.entries(stores)) {
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pii-keys-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const store = makeStore(path.join(dir, 'keys.db'));
-    const signer = pii.ErasureSigner.fromJwk(SIGNER);
-    const writer = new pii.SubjectKeys(store, keys, 'eu-central', { signer });
-    const reader = new pii.SubjectKeys(store, keys, 'eu-central', { cacheSeconds: 0 });
-    const steps = ['trim', 'casefold'];
-
-    const [alice, aliceToken] = await writer.rewrapWithToken('user-1', email.envelope, 'email', steps);
-    const bob = await writer.rewrap('user-2', email.envelope);
-    assert.equal(await writer.rewrap('user-1', alice), alice); // already at rest under the live key
-    assert.equal((await reader.open(alice)).value, 'alice@example.com');
-    assert.equal((await reader.open(email.envelope)).value, 'alice@example.com'); // pe2. too
-    assert.match(aliceToken, /^ts1\.email\.[A-Za-z0-9_-]{43}$/);
-    assert.equal(await reader.token('user-1', 'email', ' Alice@Example.COM', steps), aliceToken);
-    assert.notEqual(await reader.token('user-2', 'email', 'alice@example.com', steps), aliceToken);
-    assert.equal(await reader.token('user-3', 'email', 'alice@example.com', steps), null);
-    assert.equal(await store.live('user-3'), null); // a lookup creates no key
-
-    const done = await writer.forget('user-1', 'dpo@example.com');
-    const audit = pii.verifyErasure(done.receipt, pii.ReceiptKeys.fromJwks(signer.publicJwk));
-    assert.equal(audit.keyId, done.keyId);
-    assert.equal((await store.get(done.keyId)).wrapped, null);
-    await assert.rejects(reader.open(alice), pii.Erased);
-    await assert.rejects(writer.open(alice), pii.Erased); // the writer's cache was evicted
-    assert.equal(await reader.token('user-1', 'email', 'alice@example.com', steps), null);
-    assert.equal((await reader.open(bob)).value, 'alice@example.com');
-    assert.equal(await writer.forget('user-1', 'dpo'), null);
-
-    // Signing up again: a new key, new tokens; the old field stays erased.
-    const [again, againToken] = await writer.rewrapWithToken('user-1', email.envelope, 'email', steps);
-    assert.notEqual(againToken, aliceToken);
-    assert.equal((await reader.open(again)).value, 'alice@example.com');
-    await assert.rejects(reader.open(alice), pii.Erased);
-    await assert.rejects(reader.open(pii.rewrap(keys, email.envelope, pii.SubjectKey.generate('user-1'))), pii.NoKey);
+    await subjectKeysRoundTrip(store, store);
   });
 }
+
+test('SqliteKeyStore: a create that another process\'s forget overtakes returns its own, erased record (never loops)', (t) => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pii-keys-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const Database = require('better-sqlite3');
+  const file = path.join(dir, 'keys.db');
+  const [store, other] = [new pii.SqliteKeyStore(new Database(file)), new pii.SqliteKeyStore(new Database(file))];
+  const key = pii.SubjectKey.generate('user-1');
+  const record = { keyId: key.keyId, subject: 'user-1', created: key.created, wrapped: key.wrap(keys, 'eu-central'), erasedAt: null };
+  const live = store.live.bind(store);
+  store.live = (subject) => { // the other process's forget runs between the insert and the read
+    other.destroy(subject, 1800000000);
+    store.live = live;
+    return live(subject);
+  };
+  assert.deepEqual(store.create(record), { ...record, wrapped: null, erasedAt: 1800000000 });
+});
+
+test('SCHEMA is Python\'s pii_edge.erasure.SCHEMA, statement by statement (one table for both languages)', () => {
+  // The tuple of string literals in erasure.py, `{TABLE}` filled in; spaces compared loosely.
+  const source = fs.readFileSync(path.join(ROOT, 'bindings', 'python', 'python', 'pii_edge', 'erasure.py'), 'utf8');
+  const table = source.match(/^TABLE = "(\w+)"$/m)[1];
+  const block = source.match(/^SCHEMA = \(\n([\s\S]*?)\n\)$/m)[1];
+  const statements = [''];
+  for (const line of block.split('\n')) {
+    const [, literal, comma] = line.match(/^\s*f?"(.*)"(,?)$/);
+    statements[statements.length - 1] += literal.replaceAll('{TABLE}', table);
+    if (comma) statements.push('');
+  }
+  const loose = (sql) => sql.replace(/\s+/g, ' ').replace(/\( /g, '(').trim();
+  assert.deepEqual(statements.filter(Boolean).map(loose), pii.SCHEMA.map(loose));
+  assert.equal(pii.SCHEMA.length, 2);
+});
 
 test('per-subject tokens: the vectors\' errors, steps, no value in messages', () => {
   const cases = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'vectors', 'erasure', 'subject_tokens.json'))).cases;

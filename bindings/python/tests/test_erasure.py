@@ -4,11 +4,13 @@ SQLite and on a throwaway PostgreSQL cluster."""
 import json
 import sqlite3
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 import pii_edge
-from pii_edge.erasure import PostgresKeyStore, SqliteKeyStore, SubjectKeys
+from pii_edge.erasure import KeyRecord, PostgresKeyStore, SqliteKeyStore, SubjectKeys
 
 from conftest import ROOT
 
@@ -104,6 +106,45 @@ def test_unknown_key_is_no_key_and_wrong_key_is_refused(make_store):
     with pytest.raises(pii_edge.WrongKey):
         pii_edge.open_at_rest(pii_edge.SubjectKey.generate("user-1"), field)
     assert "secret" not in repr(other) and other.key_id in repr(other)
+
+
+def test_create_overtaken_by_a_forget_returns_its_own_erased_record(make_store):
+    store, other = make_store(), make_store()
+    key = pii_edge.SubjectKey.generate("user-1")
+    record = KeyRecord(key.key_id, "user-1", key.created, key.wrap(KEYS, "eu-central"), None)
+    live = store.live
+
+    def overtaken(subject):  # another service's forget runs between the insert and the read
+        other.destroy(subject, 1800000000)
+        store.live = live
+        return live(subject)
+
+    store.live = overtaken
+    assert store.create(record) == record._replace(wrapped=None, erased_at=1800000000)
+
+
+def test_forget_that_finds_nothing_still_evicts_the_cached_key(make_store):
+    a, b = subjects(make_store()), subjects(make_store())  # two services, both caching
+    field = a.rewrap("user-1", ENVELOPE)
+    assert b.open(field).value == "alice@example.com"
+    assert b.forget("user-1", by="dpo").key_id == pii_edge.at_rest_header(field)[1]
+    assert a.forget("user-1", by="dpo") is None  # another service erased it already
+    for service in (a, b):
+        with pytest.raises(pii_edge.Erased):
+            service.open(field)
+
+
+def test_concurrent_creates_keep_one_key_and_first_use_races_create_one_table(postgres):
+    with psycopg.connect(postgres, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS pii_edge_subject_keys")
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresKeyStore(postgres), range(4)))  # all create the table at once
+        keys = [pii_edge.SubjectKey.generate("user-9") for _ in range(8)]
+        records = [KeyRecord(k.key_id, "user-9", k.created, k.wrap(KEYS, "eu-central"), None) for k in keys]
+        won = list(pool.map(lambda i: stores[i % 4].create(records[i]), range(8)))
+    assert len({r.key_id for r in won}) == 1 and won[0] in records
+    for store in stores:
+        store.close()
 
 
 def test_sqlite_overwrites_destroyed_keys(tmp_path):

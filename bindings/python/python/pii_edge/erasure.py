@@ -139,8 +139,11 @@ class _SqlKeyStore:
             fetch=False,
         )
         live = self.live(record.subject)
-        if live is None:  # erased between the insert and this read: create again
-            return self.create(record)
+        if live is None:
+            # A concurrent destroy came after the insert. When it erased this very key, that is
+            # the answer (create, then forget); when it erased another's key that had won the
+            # insert, this one was never stored: insert it again.
+            return self.get(record.key_id) or self.create(record)
         return live
 
     def destroy(self, subject, erased_at):
@@ -180,11 +183,17 @@ class PostgresKeyStore(_SqlKeyStore):
 
     def __init__(self, conninfo: str):
         import psycopg  # only this backend needs it
+        from psycopg import errors
 
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._lock = threading.Lock()
         for statement in SCHEMA:
-            self._db.execute(statement)
+            try:
+                self._db.execute(statement)
+            except (errors.UniqueViolation, errors.DuplicateObject, errors.DuplicateTable):
+                # Services starting at once on an empty database race on CREATE ... IF NOT
+                # EXISTS; the loser fails on the catalog, and running it again finds the table.
+                self._db.execute(statement)
 
     def vacuum(self):
         """Reclaim the old row versions that still hold erased keys (wrapped)."""
@@ -329,10 +338,13 @@ class SubjectKeys:
         when the subject had no live key."""
         erased_at = int(time.time()) if now is None else now
         record = self.store.destroy(subject, erased_at)
+        # No key of the subject lives now: evict every cached one, also a key that another
+        # service's forget destroyed before this one found nothing left to destroy.
+        with self._lock:
+            for key_id in [k for k, (key, _) in self._cache.items() if key.subject == subject]:
+                del self._cache[key_id]
         if record is None:
             return None
-        with self._lock:
-            self._cache.pop(record.key_id, None)
         receipt = (
             self.signer.sign(by, subject, record.key_id, erased_at) if self.signer else None
         )
