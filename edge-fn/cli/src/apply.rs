@@ -80,15 +80,17 @@ pub(crate) struct RevealArgs {
     /// Private key set (JWKS) of the region
     #[arg(long, value_name = "PRIVATE_JWKS", required = true)]
     keys: PathBuf,
-    /// Refuse values sealed by another policy (every envelope names its policy) [default: from --request, else any]
+    /// Refuse values sealed by another policy (a policy NAME: every envelope names its policy;
+    /// policy files go to --strict/--policies) [default: from --request, else any]
     #[arg(long, value_name = "NAME")]
     policy: Option<String>,
     /// Refuse values sealed for another residency zone [default: from --request, else any]
     #[arg(long, value_name = "ZONE")]
     zone: Option<String>,
     /// Refuse (exit 1) a request in which a location these policies encrypt holds plaintext
-    /// instead of an envelope, or a value they remove is present (a policy file or directory)
-    #[arg(long, value_name = "FILE|DIR")]
+    /// instead of an envelope, or a value they remove is present (a policy file or directory;
+    /// repeatable). `--policies` is the same option, named as the other commands name it
+    #[arg(long, value_name = "FILE|DIR", visible_alias = "policies")]
     strict: Vec<PathBuf>,
     #[command(flatten)]
     request: RequestArgs,

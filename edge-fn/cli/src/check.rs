@@ -162,18 +162,33 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     }
     // What compiling one file cannot see: a policy that encrypts without a zone (and no
     // residency to resolve one), and routes an earlier policy takes first.
-    // The zones a policy may name: the residency's, when it is given (a typo in `zone` is
-    // otherwise caught only by --keys, or by `package`).
-    let zones: Option<Vec<&str>> = residency
-        .as_ref()
-        .map(|r| r.spec().zones.keys().map(String::as_str).collect());
+    // The zones a policy may name: the residency's, and those the public keys have keys for,
+    // when they are given; a typo in `zone` is shown at the zone with the zone meant.
+    let key_set = args.keys.as_deref().map(files::load_public);
+    let mut zone_sets: Vec<Vec<&str>> = Vec::new();
+    if let Some(r) = &residency {
+        zone_sets.push(r.spec().zones.keys().map(String::as_str).collect());
+    }
+    if let Some(Ok(public)) = &key_set {
+        zone_sets.push(public.zones());
+    }
+    let mut unchecked_zones: Vec<&str> = match zone_sets.is_empty() {
+        true => loaded.iter().filter_map(|(_, p)| p.zone()).collect(),
+        false => Vec::new(),
+    };
+    unchecked_zones.sort_unstable();
+    unchecked_zones.dedup();
+    let unchecked_zones: Vec<String> = unchecked_zones.into_iter().map(str::to_owned).collect();
     for (j, (file, policy)) in loaded.iter().enumerate() {
         let mut problems = Vec::new();
         if args.residency.is_none() {
             problems.extend(policy.zone_problem());
         }
-        if let Some(zones) = &zones {
-            problems.extend(policy.zone_problem_against(zones));
+        if let Some(problem) = zone_sets
+            .iter()
+            .find_map(|zones| policy.zone_problem_against(zones))
+        {
+            problems.push(problem);
         }
         for (_, earlier) in &loaded[..j] {
             problems.extend(policy.routes_taken_by(earlier));
@@ -274,6 +289,13 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
                 let style = Style::for_stream(Stream::Out);
                 for line in &shapes {
                     outln!("{} {line}", style.dim("shape:"));
+                }
+                if !unchecked_zones.is_empty() {
+                    outln!(
+                        "{} zones not checked against a deployment ({}): pass --residency or --keys to catch a zone that does not exist",
+                        style.dim("note:"),
+                        unchecked_zones.join(", ")
+                    );
                 }
                 outln!(
                     "{} {files_seen} polic{} valid",

@@ -1505,8 +1505,11 @@ fn every_command_that_takes_policies_takes_policies() {
         assert!(help.contains("--policies <"), "{command} --help:\n{help}");
         assert!(!help.contains("--policy <"), "{command} --help:\n{help}");
     }
-    // `reveal --policy NAME` is the name of the policy that sealed, not policy files.
-    assert!(stdout(&run(&["reveal", "--help"])).contains("--policy <"));
+    // `reveal --policy NAME` is the name of the policy that sealed, not policy files; its
+    // policy files are `--strict`, also spelled `--policies`.
+    let reveal = stdout(&run(&["reveal", "--help"]));
+    assert!(reveal.contains("--policy <NAME>"), "{reveal}");
+    assert!(reveal.contains("[alias: --policies]"), "{reveal}");
 
     let policies = "../../policies";
     let same = |old: &[&str], new: &[&str]| {
@@ -1608,6 +1611,22 @@ fn check_with_the_residency_names_a_zone_typo_and_a_misspelled_method() {
         "{err}"
     );
     assert!(err.contains("did you mean `eu-central`?"), "{err}");
+    // The public keys' zones catch it too; without either, `check` says it did not look.
+    let keys = root().join("examples/keys/public.jwks");
+    let with_keys = run(&[
+        "check",
+        policy.to_str().expect("path"),
+        "--keys",
+        keys.to_str().expect("path"),
+    ]);
+    let err = stderr(&with_keys);
+    assert_eq!(code(&with_keys), 1, "{err}");
+    assert!(err.contains("p.yaml:3:7: policy `p` seals to zone `eu-centrl`, which is not a zone of the deployment (eu-central); did you mean `eu-central`?"), "{err}");
     let without = run(&["check", policy.to_str().expect("path")]);
     assert_eq!(code(&without), 0, "{}", stderr(&without));
+    assert!(
+        stdout(&without).contains("note: zones not checked against a deployment (eu-centrl)"),
+        "{}",
+        stdout(&without)
+    );
 }
