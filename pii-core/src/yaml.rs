@@ -179,7 +179,11 @@ where
                 || at.starts_with(&format!("{p}["))
         };
         if !stand_ins.iter().any(within) {
-            diagnostics.push(diagnostic(&steps, with_suggestion(&message)));
+            let explained = match how_to_write(&message) {
+                Some(hint) => format!("{message}: {hint}"),
+                None => with_suggestion(&message),
+            };
+            diagnostics.push(diagnostic(&steps, explained));
         }
         stand_ins.push(match missing_field(&message) {
             Some(field) if at == "." => field.to_owned(),
@@ -337,10 +341,30 @@ fn remove_key(value: &mut serde_json::Value, steps: &[Step]) -> Option<()> {
 /// The YAML parser's message without its own location suffix (we print ours in front).
 fn clean_message(msg: &str) -> String {
     let first = msg.lines().next().unwrap_or(msg);
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
+    let message = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    match how_to_write(message) {
+        Some(hint) => format!("{message}: {hint}"),
+        None => message.to_string(),
     }
+}
+
+/// What the parser's terse messages about a value of the wrong shape ask the author to write.
+fn how_to_write(message: &str) -> Option<&'static str> {
+    let hint = if message.starts_with("invalid u") || message.contains("expected u32") {
+        "write a whole number of 0 or more (`keepFirst: 2`)"
+    } else if message.starts_with("expected sequence start") {
+        "write a list, `[a, b]`, or one `- item` per line (`methods: [POST]`)"
+    } else if message.starts_with("expected string scalar") {
+        "write one text value here, not a list or a mapping (`zone: eu-central`)"
+    } else if message.starts_with("expected end of mapping after enum variant value") {
+        "this takes exactly one key (a selector is one of `json`, `form`, `query`, `header`, `cookie`: `select: { json: $.email }`)"
+    } else {
+        return None;
+    };
+    Some(hint)
 }
 
 fn line_of(text: &str, line: usize) -> &str {
@@ -693,6 +717,24 @@ mod tests {
         assert_eq!(at("`hsah`"), Some((8, 13)), "{d:#?}");
         assert_eq!(at("\"two\""), Some((11, 16)), "{d:#?}");
         assert_eq!(at("`keepLats`"), Some((12, 5)), "{d:#?}");
+    }
+
+    #[test]
+    fn values_of_the_wrong_shape_say_how_to_write_them() {
+        for (text, says) in [
+            ("match: { paths: [/x] }\nrules:\n  - select: { json: $.a }\n    action: mask\n    keepFirst: -1\n", "whole number"),
+            ("match: { paths: [/x] }\nrules:\n  - select: { json: $.a }\n    action: mask\n    keepFirst: two\n    keepLats: 1\n", "whole number"),
+            ("match: { methods: POST, paths: [/x] }\nrules:\n  - select: { json: $.a }\n    action: hash\n", "write a list"),
+            ("match: { paths: [/x] }\nrules:\n  - select: { query: user, json: $.a }\n    action: hash\n", "exactly one key"),
+        ] {
+            let d = err(&format!("apiVersion: pii-edge/v1\nname: p\nzone: eu\n{text}"));
+            assert!(d.iter().any(|d| d.message.contains(says)), "{says}: {d:#?}");
+        }
+        let d = err("apiVersion: pii-edge/v1\nname: p\nzone: [eu]\nmatch: { paths: [/x] }\nrules:\n  - select: { json: $.a }\n    action: hash\n");
+        assert!(
+            d.iter().any(|d| d.message.contains("one text value")),
+            "{d:#?}"
+        );
     }
 
     #[test]
