@@ -72,7 +72,10 @@ impl JsonQuery {
         // here refuses the same texts (the compliance suite checks that they agree), so the
         // edge, which leaves serde_json_path's parser out, accepts what `pii-edge check` did.
         #[cfg(feature = "yaml")]
-        serde_json_path::JsonPath::parse(text).map_err(|e| invalid(e.position(), e.message()))?;
+        serde_json_path::JsonPath::parse(text).map_err(|e| {
+            let (at, message) = invalid(e.position(), e.message());
+            (at, with_hint(text, message))
+        })?;
         let tree = tree.map_err(|e| invalid(e.offset, e.reason))?;
         let eval = tree.evaluator(Root::Document);
         Ok(JsonQuery {
@@ -126,9 +129,86 @@ fn invalid(position: usize, message: &str) -> (Option<usize>, String) {
     )
 }
 
+/// `message` with what the author probably meant, for the common mistakes: no `$` at the start,
+/// a member name that the shorthand `.name` cannot spell (`$.date-of-birth`), `=~`.
+#[cfg(feature = "yaml")]
+fn with_hint(text: &str, message: String) -> String {
+    let hint = if !text.trim_start().starts_with('$') {
+        let name = text.trim().trim_start_matches('.');
+        format!("a query starts at the root `$`: `$.{name}`, or `$['{name}']`")
+    } else if text.contains("=~") {
+        "RFC 9535 has no `=~` (and the edge no regular expressions): compare with `==`".to_owned()
+    } else {
+        match bracketed(text) {
+            Some(fixed) => format!(
+                "the shorthand `.name` takes letters, digits and `_` only (not starting with a digit); write other names in brackets: `{fixed}`"
+            ),
+            None => return message,
+        }
+    };
+    format!("{message}; {hint}")
+}
+
+/// `text` with each shorthand member `.name` whose name holds characters the shorthand cannot
+/// (`-`, a leading digit, quotes) written as `['name']`; `None` when there is none.
+#[cfg(feature = "yaml")]
+fn bracketed(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(i) = rest.find('.') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if after.starts_with('.') || after.starts_with('[') || after.starts_with('*') {
+            out.push('.');
+            rest = after;
+            continue;
+        }
+        let end = after.find(['.', '[', ' ', ')', ']']).unwrap_or(after.len());
+        let name = &after[..end];
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii())
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii());
+        if name.is_empty() || plain {
+            out.push('.');
+            out.push_str(name);
+        } else {
+            let bare = name.trim_matches(['"', '\'']);
+            out.push_str(&format!("['{bare}']"));
+            changed = true;
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn common_mistakes_come_with_what_was_meant() {
+        for (text, meant) in [
+            ("$.date-of-birth", "`$['date-of-birth']`"),
+            ("$.user.1st", "`$.user['1st']`"),
+            ("$.user.\"email\"", "`$.user['email']`"),
+            ("email", "`$.email`"),
+            ("$[?@.a =~ 'x']", "no `=~`"),
+        ] {
+            let Err((_, message)) = JsonQuery::compile(text) else {
+                panic!("{text} compiled")
+            };
+            assert!(message.contains(meant), "{text}: {message}");
+        }
+        assert!(bracketed("$.user.email").is_none());
+        assert!(bracketed("$..iban").is_none());
+    }
 
     #[test]
     fn regex_functions_are_refused_with_a_reason() {
