@@ -18,10 +18,14 @@ pub(super) enum Kind {
     Detected(Detector),
     /// A postal address (a whole object, or a street, postal code or city).
     Address,
-    /// A secret the user knows: a password, passphrase or PIN.
+    /// A secret: a password, passphrase, PIN, one-time code, API key or session token.
     Credential,
     /// The name of a user's account (`username`, `login`): an online identifier.
     AccountName,
+    /// A device's identifier (`deviceId`, an advertising id, IMEI): an online identifier.
+    DeviceId,
+    /// A geographic position (`latitude`, `lng`, `geolocation`): location data.
+    Geolocation,
 }
 
 impl Kind {
@@ -29,8 +33,10 @@ impl Kind {
         match self {
             Kind::Detected(d) => d.to_string(),
             Kind::Address => "postal address".into(),
-            Kind::Credential => "password".into(),
+            Kind::Credential => "credential".into(),
             Kind::AccountName => "user name".into(),
+            Kind::DeviceId => "device identifier".into(),
+            Kind::Geolocation => "geolocation".into(),
         }
     }
 
@@ -41,6 +47,9 @@ impl Kind {
             Kind::Address => json!("Musterstrasse 1"),
             Kind::Credential => json!("Example-Passw0rd"),
             Kind::AccountName => json!("jdoe-example"),
+            // An RFC 9562 example UUID.
+            Kind::DeviceId => json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"),
+            Kind::Geolocation => json!(52.5163),
         }
     }
 }
@@ -67,6 +76,9 @@ pub(super) struct Entered {
 #[derive(Default)]
 pub(super) struct Trail {
     pub(super) entered: Vec<Entered>,
+    /// The operation's resource (its last literal path segment, `things` of `/things`): what a
+    /// top-level member of an inline schema belongs to.
+    pub(super) resource: Option<String>,
     pub(super) cycles: Vec<(String, Vec<Step>)>,
     /// Schemas walked so far for this body: shared schemas are walked again at every place
     /// they are used, so a large document's bodies are cut at [`NODE_BUDGET`].
@@ -137,7 +149,10 @@ pub(super) fn rules_of(doc: &Document, op: &Operation) -> (Vec<Rule>, Vec<String
             || (mt.starts_with("application/") && mt.ends_with("+json"));
         let form = mt == "application/x-www-form-urlencoded";
         let mut found = Vec::new();
-        let mut trail = Trail::default();
+        let mut trail = Trail {
+            resource: resource.first().map(|r| (*r).to_owned()),
+            ..Trail::default()
+        };
         walk(
             doc,
             &body.schema,
@@ -236,6 +251,8 @@ pub(super) fn parents<'a>(steps: &'a [Step], trail: &'a Trail) -> Vec<&'a str> {
             .and_then(|e| e.reference.rsplit('/').next())
         {
             out.push(schema);
+        } else if let Some(resource) = &trail.resource {
+            out.push(resource);
         }
     }
     out
@@ -455,6 +472,10 @@ pub(super) fn classify(
         Some(Kind::Detected(Detector::NationalId(IdScheme::DeTaxId)))
     } else if field.is_ip_address() && scalar {
         Some(Kind::Detected(Detector::IpAddress))
+    } else if field.is_device_id() && scalar {
+        Some(Kind::DeviceId)
+    } else if field.is_geolocation() && (scalar || object) {
+        Some(Kind::Geolocation)
     } else if field.is_address() && (scalar || object) {
         Some(Kind::Address)
     } else {

@@ -170,13 +170,64 @@ fn passwords_and_user_names_are_drafted() {
     );
     let found = kinds(&d, json!({"$ref": "#/components/schemas/Login"}));
     let expect: Vec<(String, String)> = [
-        ("$['Kennwort']", "password"),
-        ("$['pin']", "password"),
-        ("$['secret']", "password"),
+        ("$['Kennwort']", "credential"),
+        ("$['pin']", "credential"),
+        ("$['secret']", "credential"),
         ("$['username']", "user name"),
     ]
     .iter()
     .map(|(p, k)| (p.to_string(), k.to_string()))
     .collect();
     assert_eq!(found, expect);
+}
+
+#[test]
+fn secrets_devices_and_positions_are_drafted_but_not_their_neighbours() {
+    let d = doc(
+        json!({"openapi": "3.1.0", "paths": {}, "components": {"schemas": {
+            "Session": {"type": "object", "properties": {
+                "client_secret": {"type": "string"},
+                "apiKey": {"type": "string"},
+                "refresh_token": {"type": "string"},
+                "otp": {"type": "string"},
+                "deviceId": {"type": "string"},
+                "latitude": {"type": "number"},
+                "lng": {"type": "number"},
+                "nextPageToken": {"type": "string"},
+                "tokenType": {"type": "string"},
+                "secretary": {"type": "string"},
+                "geoCountry": {"type": "string"}
+            }}
+        }}}),
+    );
+    let found = kinds(&d, json!({"$ref": "#/components/schemas/Session"}));
+    let expect: Vec<(String, String)> = [
+        ("$['apiKey']", "credential"),
+        ("$['client_secret']", "credential"),
+        ("$['deviceId']", "device identifier"),
+        ("$['latitude']", "geolocation"),
+        ("$['lng']", "geolocation"),
+        ("$['otp']", "credential"),
+        ("$['refresh_token']", "credential"),
+    ]
+    .iter()
+    .map(|(p, k)| (p.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(found, expect);
+}
+
+#[test]
+fn a_bare_name_in_an_inline_schema_is_read_in_the_context_of_its_resource() {
+    let d = doc(json!({"openapi": "3.1.0", "paths": {}}));
+    let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+    let mut found = Vec::new();
+    for (resource, expect) in [("things", 0), ("customers", 1)] {
+        found.clear();
+        let mut trail = Trail {
+            resource: Some(resource.to_owned()),
+            ..Trail::default()
+        };
+        walk(&d, &schema, &mut Vec::new(), &mut trail, 0, &mut found);
+        assert_eq!(found.len(), expect, "{resource}: {found:?}");
+    }
 }

@@ -66,6 +66,14 @@ pub(super) fn policy_yaml(
     let mut used = BTreeSet::new();
     for rule in rules {
         let _ = writeln!(t, "  # {}: {}", rule.kind.name(), rule.why);
+        if rule.kind == Kind::Credential {
+            // Whatever checks the secret must open it first: a gateway or authorizer in front
+            // of the origin cannot.
+            let _ = writeln!(
+                t,
+                "  # (a secret: the service that checks it opens it; if a gateway in front of it checks it, that gateway cannot, so leave this rule out)"
+            );
+        }
         let rule_name = unique(&mut used, &rule.selector.rule_name());
         let _ = writeln!(t, "  - name: {}", quote(&rule_name));
         let _ = writeln!(t, "    select: {}", rule.selector.yaml());

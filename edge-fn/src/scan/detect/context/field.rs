@@ -4,9 +4,9 @@ use std::cell::OnceCell;
 
 use super::words::{
     Words, ACCOUNT_NAME, ADDRESS, ADDRESS_TOKENS, BANK_ACCOUNT, BARE_NAME, BIRTH, BIRTH_TOKENS,
-    CARD, CREDENTIAL, CREDENTIAL_TOKENS, EMAIL, IDENTIFIER, ID_TOKENS, IP_ADDRESS, NOT_CREDENTIAL,
-    NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON, NUMBER_TOKENS, PERSON_NAME, PERSON_OBJECT, PHONE,
-    PHONE_TOKENS, QUANTITY, REFERENCE,
+    CARD, CREDENTIAL, CREDENTIAL_TOKENS, DEVICE_ID, EMAIL, GEOLOCATION, GEOLOCATION_TOKENS,
+    IDENTIFIER, ID_TOKENS, IP_ADDRESS, NOT_CREDENTIAL, NOT_IDENTIFIER, NOT_NAME_FIELD, NOT_PERSON,
+    NUMBER_TOKENS, PERSON_NAME, PERSON_OBJECT, PHONE, PHONE_TOKENS, QUANTITY, REFERENCE,
 };
 
 /// The field a value is in: its folded name, the words of its name, and its folded parents'
@@ -120,8 +120,9 @@ impl Field {
             && !self.has(&["macaddress", "walletaddress", "url"])
     }
 
-    /// The name says a secret the user knows: a password, passphrase or PIN (`password`,
-    /// `user_pwd`, `Kennwort`, `contraseña`), not its rules or dates (`passwordPolicy`,
+    /// The name says a secret: a password, passphrase, PIN or one-time code (`password`,
+    /// `user_pwd`, `Kennwort`, `contraseña`, `otp`), or what stands in for one (`client_secret`,
+    /// `apiKey`, `refresh_token`, `sessionId`); not its rules or dates (`passwordPolicy`,
     /// `passwordChangedAt`). Not something the scanner detects in values: what `draft` reads
     /// in API descriptions.
     pub fn is_credential(&self) -> bool {
@@ -132,6 +133,16 @@ impl Field {
     /// `nickname`): an online identifier (GDPR Recital 30).
     pub fn is_account_name(&self) -> bool {
         self.says(&ACCOUNT_NAME) || self.name == "login"
+    }
+
+    /// The name says a device's identifier (`deviceId`, `idfa`, `imei`, `pushToken`).
+    pub fn is_device_id(&self) -> bool {
+        self.says(&DEVICE_ID)
+    }
+
+    /// The name says a geographic position (`latitude`, `lng`, `geolocation`, `Breitengrad`).
+    pub fn is_geolocation(&self) -> bool {
+        self.says(&GEOLOCATION) || self.has_token(GEOLOCATION_TOKENS)
     }
 
     /// The name says e-mail address.

@@ -471,10 +471,26 @@ pub(super) static IP_ADDRESS: Words = Words::new(&[
     "userip",
 ]);
 
-/// Words for a secret the user knows (password, passphrase, PIN), folded: en, de, fr, es,
-/// ca, nl, sv, da, no, fi, hr, hu, lt. Short or ambiguous ones are [`CREDENTIAL_TOKENS`].
+/// Words for a secret: what the user knows (password, passphrase, PIN, a one-time code), in
+/// en, de, fr, es, ca, nl, sv, da, no, fi, hr, hu, lt, and what stands in for it (API keys,
+/// access, refresh and session tokens), folded. Short or ambiguous ones are
+/// [`CREDENTIAL_TOKENS`].
 pub(super) static CREDENTIAL: Words = Words::new(&[
     "password",
+    "secret",
+    "apikey",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "authtoken",
+    "bearertoken",
+    "sessiontoken",
+    "sessionid",
+    "sessionkey",
+    "privatekey",
+    "mfacode",
+    "otpcode",
+    "verificationcode",
     "passwort",
     "passphrase",
     "passcode",
@@ -496,13 +512,27 @@ pub(super) static CREDENTIAL: Words = Words::new(&[
 /// that would be found inside other names (`haslo` in `hasLocation`, `heslo` in `theSlot`):
 /// pl `hasło`, cs/sk `heslo`, pt `senha`, sl `geslo`, lv `parole`, et `parool`.
 pub(super) const CREDENTIAL_TOKENS: &[&str] = &[
-    "pwd", "passwd", "pass", "pin", "haslo", "heslo", "senha", "geslo", "parole", "parool",
+    "pwd", "passwd", "pass", "pin", "otp", "totp", "haslo", "heslo", "senha", "geslo", "parole",
+    "parool",
 ];
 
 /// What a credential field's name also says when it holds no secret: its rules, dates, counts.
 pub(super) static NOT_CREDENTIAL: Words = Words::new(&[
-    "policy", "expir", "changed", "updated", "created", "length", "strength", "rule", "attempt",
-    "hint", "reset", "required", "enabled",
+    "secretary",
+    "secretariat",
+    "policy",
+    "expir",
+    "changed",
+    "updated",
+    "created",
+    "length",
+    "strength",
+    "rule",
+    "attempt",
+    "hint",
+    "reset",
+    "required",
+    "enabled",
 ]);
 
 /// Words for the name of a user's account, an online identifier (GDPR Recital 30), folded: en,
@@ -530,6 +560,47 @@ pub(super) static ACCOUNT_NAME: Words = Words::new(&[
     "nomedeusuario",
     "nomedeutilizador",
 ]);
+
+/// Words for a device's identifier (an online identifier, GDPR Recital 30), folded: the
+/// device's own id, advertising ids (IDFA, IDFV, GAID), IMEI and IMSI, push tokens.
+pub(super) static DEVICE_ID: Words = Words::new(&[
+    "deviceid",
+    "deviceuuid",
+    "deviceidentifier",
+    "advertisingid",
+    "idfa",
+    "idfv",
+    "gaid",
+    "imei",
+    "imsi",
+    "udid",
+    "pushtoken",
+    "devicetoken",
+    "fcmtoken",
+    "apnstoken",
+    "installationid",
+]);
+
+/// Words for a geographic position (location data, GDPR Art. 4(1)), folded. `lat`, `lng`,
+/// `lon`, `gps` are [`GEOLOCATION_TOKENS`].
+pub(super) static GEOLOCATION: Words = Words::new(&[
+    "latitude",
+    "longitude",
+    "geolocation",
+    "geoposition",
+    "geocoordinates",
+    "gpscoordinates",
+    "geopoint",
+    "breitengrad",
+    "langengrad",
+    "latitud",
+    "longitud",
+    "latitudine",
+    "longitudine",
+]);
+
+/// Geolocation words matched as whole words.
+pub(super) const GEOLOCATION_TOKENS: &[&str] = &["lat", "lng", "lon", "gps"];
 
 /// A list of context words, searched for all at once (Aho-Corasick, built on first use).
 pub struct Words {
