@@ -1,6 +1,7 @@
 //! `pii-edge demo`: the README's first command. Run as a real process with `--no-wait`, on a
 //! free port: every example request reaches the recording origin protected (the demo checks
-//! it and exits 1 otherwise), and with a policy missing, the demo notices the plaintext.
+//! it and exits 1 otherwise); with policies of your own, the demo says what they leave in
+//! clear of its requests without judging them, with keys for their zones and token domains.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -83,7 +84,7 @@ fn demo_shows_every_kind_protected_and_exits_0() {
 }
 
 #[test]
-fn demo_fails_when_plaintext_reaches_the_origin() {
+fn demo_says_what_policies_of_your_own_leave_in_clear() {
     // Without the checkout-form policy the form is forwarded as sent: the demo must say so.
     let dir = std::env::temp_dir().join(format!("pii-edge-demo-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -94,9 +95,33 @@ fn demo_fails_when_plaintext_reaches_the_origin() {
     let out = demo(&["--policies", dir.to_str().expect("utf-8 temp dir")]);
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // Policies of your own: the demo says what they leave in clear, and does not judge them.
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(yours)"), "{stdout}");
     assert!(
-        stdout.contains("FAIL HTML form (policy checkout-form)"),
+        stdout.contains("note: HTML form (policy checkout-form): 4 personal value(s) reached the origin in clear"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+#[test]
+fn demo_makes_keys_for_the_zones_and_token_domains_of_your_policies() {
+    let dir = std::env::temp_dir().join(format!("pii-edge-demo-own-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("acme.yaml"),
+        "apiVersion: pii-edge/v1\nname: acme-signup\nzone: eu-west\nmatch: { paths: [/api/users] }\nrules:\n  - select: { json: $.user.email }\n    action: tokenize\n    domain: user\n  - select: { json: $.user.name }\n    action: encrypt\n",
+    )
+    .expect("policy");
+    let out = demo(&["--policies", dir.to_str().expect("utf-8 temp dir")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("The origin in zone eu-west opens"),
         "{stdout}"
     );
 }

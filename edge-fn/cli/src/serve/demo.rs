@@ -166,7 +166,23 @@ pub(crate) fn run(args: DemoArgs) -> CliResult {
     } else {
         args.policies.clone()
     };
-    let keys = throwaway_keys()?;
+    // Throwaway keys for every zone and token domain the policies use (the examples' and yours).
+    let loaded = files::load_policies(&policies)?;
+    let mut zones: Vec<String> = loaded
+        .iter()
+        .filter_map(|(_, p)| p.zone().map(str::to_owned))
+        .chain(["eu-central".to_owned()])
+        .collect();
+    zones.sort();
+    zones.dedup();
+    let mut domains: Vec<String> = crate::shared::tokenize::tokenize_rules(&loaded)
+        .into_iter()
+        .map(|(domain, _, _)| domain)
+        .chain(["email".to_owned(), "patient".to_owned()])
+        .collect();
+    domains.sort();
+    domains.dedup();
+    let keys = throwaway_keys(&zones, &domains)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -215,7 +231,19 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
             "pii-edge demo: the edge on http://{edge}, a recording origin on http://{origin}"
         ))
     );
-    outln!("policies: the examples of policies/; keys: throwaway, made for this run\n");
+    let own = !args.policies.is_empty();
+    if own {
+        let shown: Vec<String> = args.policies.iter().map(|p| files::shown(p)).collect();
+        outln!(
+            "policies: {} (yours); keys: throwaway, made for this run\n\
+             The requests below were written for the example policies of policies/: they show what\n\
+             yours do to them, and are not judged; `pii-edge test` checks your policies against\n\
+             cases of your own.\n",
+            shown.join(", ")
+        );
+    } else {
+        outln!("policies: the examples of policies/; keys: throwaway, made for this run\n");
+    }
 
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
@@ -300,7 +328,10 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
         Some(envelope) => match pii_core::envelope::open(&keys.private, &envelope) {
             Ok(opened) => outln!(
                 "{}\n   {} (policy {}, zone {}, {})\n   opens to {}: only the regions of zone {} hold a key for it\n",
-                style.bold("The origin in zone eu-central opens what the edge sealed, with its private key:"),
+                style.bold(&format!(
+                    "The origin in zone {} opens what the edge sealed, with its private key:",
+                    opened.binding().zone
+                )),
                 shorten(&envelope),
                 opened.binding().policy,
                 opened.binding().zone,
@@ -313,7 +344,13 @@ async fn demo(args: DemoArgs, policies: Vec<PathBuf>, keys: Keys) -> CliResult {
         None => failures.push("no envelope reached the origin".to_owned()),
     }
 
-    if failures.is_empty() {
+    if own {
+        // Requests written for other policies: what they show is said, not judged.
+        for failure in failures.drain(..) {
+            outln!("{} {failure}", style.yellow("note:"));
+        }
+        outln!("What your policies did to each request is above (notes: what they leave in clear of requests written for the example policies).");
+    } else if failures.is_empty() {
         outln!(
             "{}",
             style.green("Every personal value reached the origin protected; the unreadable request was refused.")
@@ -355,9 +392,10 @@ fn example_policies() -> Result<PathBuf, CliError> {
         })
 }
 
-/// An X25519 pair for each region of zone `eu-central`, token keys for the example domains
-/// and a receipt pair, written to a new private temporary directory.
-fn throwaway_keys() -> Result<Keys, CliError> {
+/// An X25519 pair for each of two regions of every zone in `zones` (`<zone>-1`, `<zone>-2`),
+/// a token key for every domain in `domains` and a receipt pair, written to a new private
+/// temporary directory.
+fn throwaway_keys(zones: &[String], domains: &[String]) -> Result<Keys, CliError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
@@ -378,11 +416,14 @@ fn throwaway_keys() -> Result<Keys, CliError> {
     let made =
         |e: pii_core::keys::KeyError| CliError::new(format!("cannot make a throwaway key: {e}"));
     let mut private = PrivateKeyring::new();
-    for region in ["eu-central-1", "eu-central-2"] {
-        private.push(PrivateKey::generate("eu-central", region, now.as_secs()).map_err(made)?);
+    for zone in zones {
+        for n in 1..=2 {
+            let region = format!("{zone}-{n}");
+            private.push(PrivateKey::generate(zone, &region, now.as_secs()).map_err(made)?);
+        }
     }
     let mut tokens = Vec::new();
-    for domain in ["email", "patient"] {
+    for domain in domains {
         tokens.push(
             TokenKeys::generate_at(domain, now.as_secs())
                 .map_err(made)?
