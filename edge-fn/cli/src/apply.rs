@@ -140,6 +140,11 @@ pub(crate) fn run_apply(args: ApplyArgs) -> CliResult {
     };
     if args.explain {
         explain(&original, &outcome, zone_of);
+        if let Outcome::Unmatched = &outcome {
+            for why in pii_core::engine::near_misses(engine.policies(), &original) {
+                outln!("  {why}");
+            }
+        }
         if let Outcome::Protected(p) = &outcome {
             let policy = engine.policies().iter().find(|x| x.name() == p.policy);
             for d in policy

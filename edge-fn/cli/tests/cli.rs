@@ -1630,3 +1630,35 @@ fn check_with_the_residency_names_a_zone_typo_and_a_misspelled_method() {
         stdout(&without)
     );
 }
+
+#[test]
+fn an_unexpected_unmatched_says_which_policy_nearly_took_the_request() {
+    let dir = scratch("near-miss");
+    std::fs::write(
+        dir.join("signup.yaml"),
+        "apiVersion: pii-edge/v1\nname: signup\nzone: eu-central\nmatch: { methods: [POST], paths: [/v1/signup] }\nrules:\n  - select: { json: $.email }\n    action: encrypt\n",
+    )
+    .expect("policy");
+    std::fs::create_dir_all(dir.join("signup.tests")).expect("cases");
+    std::fs::write(
+        dir.join("signup.tests/01-get.yaml"),
+        "description: a GET that should be protected\nrequest:\n  method: GET\n  path: /v1/signup\n  headers: { content-type: application/json }\n  body: '{\"email\": \"erika@example.de\"}'\nexpect:\n  outcome: protected\n",
+    )
+    .expect("case");
+    std::fs::write(
+        dir.join("signup.tests/02-typo.yaml"),
+        "description: a mistyped path\nrequest:\n  method: POST\n  path: /v1/sigup\n  headers: { content-type: application/json }\n  body: '{\"email\": \"erika@example.de\"}'\nexpect:\n  outcome: protected\n",
+    )
+    .expect("case");
+    let out = run(&["test", dir.to_str().expect("path")]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}{}", stderr(&out));
+    assert!(
+        text.contains("policy `signup` matches the path /v1/signup but takes POST only, not GET"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no policy's match.paths takes the path /v1/sigup"),
+        "{text}"
+    );
+}

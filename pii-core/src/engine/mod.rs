@@ -12,4 +12,4 @@ mod tests;
 
 pub use apply::Engine;
 pub use outcome::{FieldReport, Outcome, Protected, RejectReason, Rejection};
-pub use routing::{route, PassThrough};
+pub use routing::{near_misses, route, PassThrough};

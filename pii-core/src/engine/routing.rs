@@ -87,8 +87,12 @@ pub(super) const METHOD_OVERRIDES: [&str; 3] = [
 ];
 
 pub(super) fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
-    // The policy applies when the request's method, or a method an origin framework would
-    // take from an override, is one it lists.
+    method_ok(p, req) && path_ok(p, segments) && failed_header(p, req).is_none()
+}
+
+/// The policy applies to the request's method, or to a method an origin framework would take
+/// from an override.
+fn method_ok(p: &Policy, req: &Request) -> bool {
     let overrides = METHOD_OVERRIDES
         .iter()
         .flat_map(|h| req.header_values(h))
@@ -104,17 +108,73 @@ pub(super) fn matches(p: &Policy, req: &Request, segments: &[String]) -> bool {
         m.eq_ignore_ascii_case(&req.method)
             || overrides.iter().any(|o| m.eq_ignore_ascii_case(o.trim()))
     };
-    (p.methods.is_empty() || p.methods.iter().any(method_ok))
-        && (p.paths.is_empty() || p.paths.iter().any(|pat| pat.matches(segments)))
-        && p.headers.iter().all(|c| {
+    p.methods.is_empty() || p.methods.iter().any(method_ok)
+}
+
+fn path_ok(p: &Policy, segments: &[String]) -> bool {
+    p.paths.is_empty() || p.paths.iter().any(|pat| pat.matches(segments))
+}
+
+/// The name of the policy's first header condition the request does not meet.
+fn failed_header<'p>(p: &'p Policy, req: &Request) -> Option<&'p str> {
+    p.headers
+        .iter()
+        .find(|c| {
             let mut values = req.header_values(&c.name).peekable();
             let present = values.peek().is_some();
             if c.present.is_some_and(|want| want != present) {
-                return false;
+                return true;
             }
             match &c.equals {
-                Some(want) => values.any(|v| v == want),
-                None => true,
+                Some(want) => !values.any(|v| v == want),
+                None => false,
             }
         })
+        .map(|c| c.name.as_str())
+}
+
+/// Why `req` is not taken by the policies whose paths it matches: one sentence per such policy
+/// that names the method or header condition it fails (empty when no policy's path matches).
+/// For tools that explain an unmatched request (`pii-edge test`, `apply --explain`).
+///
+/// ```
+/// use pii_core::{engine::near_misses, Policy, Request};
+/// let p = Policy::from_json(r#"{"apiVersion": "pii-edge/v1", "name": "signup",
+///   "match": {"methods": ["POST"], "paths": ["/signup"]},
+///   "rules": [{"select": {"header": "x-id"}, "action": "hash"}]}"#).unwrap();
+/// let why = near_misses([&p], &Request::new("GET", "/signup"));
+/// assert_eq!(why, ["policy `signup` matches the path /signup but takes POST only, not GET"]);
+/// assert!(near_misses([&p], &Request::new("POST", "/sigup")).is_empty());
+/// ```
+pub fn near_misses<'p, I>(policies: I, req: &Request) -> Vec<String>
+where
+    I: IntoIterator<Item = &'p Policy>,
+{
+    let readings = select::path_readings(&req.path);
+    let mut out = Vec::new();
+    for p in policies {
+        let on_path = readings.iter().any(|segments| {
+            path_ok(p, segments)
+                || select::without_format_suffix(segments).is_some_and(|s| path_ok(p, &s))
+        });
+        if !on_path {
+            continue;
+        }
+        if !method_ok(p, req) {
+            out.push(format!(
+                "policy `{}` matches the path {} but takes {} only, not {}",
+                p.name(),
+                req.path,
+                p.methods.join(", "),
+                req.method
+            ));
+        } else if let Some(header) = failed_header(p, req) {
+            out.push(format!(
+                "policy `{}` matches the path {} and the method, but not its condition on the header `{header}`",
+                p.name(),
+                req.path
+            ));
+        }
+    }
+    out
 }

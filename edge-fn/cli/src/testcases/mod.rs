@@ -21,7 +21,7 @@ use pii_core::{Engine, Policy, PrivateKeyring};
 
 use self::load::{jobs, orphan_case_dirs, read_case, stem, yaml_files, Job};
 use self::report::Tally;
-use self::run::Function;
+use self::run::{Function, Happened};
 use crate::shared::files::{self, shown};
 use crate::shared::run_keys::{key_texts, keys_for, KeyTexts};
 use crate::shared::{CliError, CliResult, FAILED};
@@ -187,10 +187,23 @@ impl Deployment {
             &|name| self.zone_of(name),
         );
         if problems.is_empty() {
-            Ok(parsed.description)
-        } else {
-            Err(problems)
+            return Ok(parsed.description);
         }
+        let mut problems = problems;
+        // An unexpected `unmatched`: say which policy nearly took the request, and why not.
+        if let (Happened::Unmatched, Some(engine), Some(request)) =
+            (&happened, self.function.engine(), original.as_ref())
+        {
+            let why = pii_core::engine::near_misses(engine.policies(), request);
+            if why.is_empty() {
+                problems.push(format!(
+                    "no policy's match.paths takes the path {}",
+                    request.path
+                ));
+            }
+            problems.extend(why);
+        }
+        Err(problems)
     }
 }
 

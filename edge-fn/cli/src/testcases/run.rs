@@ -74,7 +74,6 @@ impl Function {
     }
 
     /// The engine behind the handler.
-    #[cfg(test)]
     pub(super) fn engine(&self) -> Option<&Engine> {
         self.edge.engine().ok()
     }
