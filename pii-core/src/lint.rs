@@ -63,11 +63,58 @@ const KNOWN_METHODS: [&str; 16] = [
     "UNLOCK",
 ];
 
+/// Typos in `match`: methods and media types. A lint of policy authors' text, so it runs where
+/// YAML is read (`pii-edge check`, `package`), not in the edge.
+pub(crate) fn misspellings(spec: &PolicySpec) -> Vec<SpecProblem> {
+    let mut problems = methods(spec);
+    problems.extend(media_types(spec));
+    problems
+}
+
+/// The media types a body in a policy's reach usually has: what `match.contentTypes` is compared
+/// with for typos.
+const KNOWN_MEDIA_TYPES: [&str; 5] = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "text/plain",
+    "application/*+json",
+];
+
+/// `match.contentTypes` entries two edits or fewer from a usual media type (`application/jsn`):
+/// no client sends them, so every body would be refused with 415.
+fn media_types(spec: &PolicySpec) -> Vec<SpecProblem> {
+    spec.matches
+        .content_types
+        .iter()
+        .enumerate()
+        .filter_map(|(i, given)| {
+            let lower = given.to_ascii_lowercase();
+            if KNOWN_MEDIA_TYPES.contains(&lower.as_str()) {
+                return None;
+            }
+            let close = closest(&lower, &KNOWN_MEDIA_TYPES, 2)?;
+            Some(SpecProblem {
+                path: SpecPath {
+                    parts: vec![
+                        SpecPart::Key("match"),
+                        SpecPart::Key("contentTypes"),
+                        SpecPart::Index(i),
+                    ],
+                    offset: Some(0),
+                },
+                message: format!(
+                    "`{given}` is not a media type bodies come with; did you mean `{close}`? (every body of another type is refused with 415)"
+                ),
+            })
+        })
+        .collect()
+}
+
 /// `match.methods` entries one letter (or one swap) away from a known method, such as `POTS`:
 /// no client sends them, so the policy would silently never apply. An extension method further
-/// from every known one (`PURGE`, `QUERY`) is the author's to name. A lint of policy authors'
-/// text, so it runs where YAML is read (`pii-edge check`, `package`), not in the edge.
-pub(crate) fn misspelled_methods(spec: &PolicySpec) -> Vec<SpecProblem> {
+/// from every known one (`PURGE`, `QUERY`) is the author's to name.
+fn methods(spec: &PolicySpec) -> Vec<SpecProblem> {
     spec.matches
         .methods
         .iter()

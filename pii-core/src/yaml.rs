@@ -34,7 +34,7 @@ impl Policy {
     /// ```
     pub fn from_yaml(source: &str, text: &str) -> Result<Policy, PolicyError> {
         load(source, text, |spec: PolicySpec| {
-            let mut problems = crate::lint::misspelled_methods(&spec);
+            let mut problems = crate::lint::misspellings(&spec);
             match Policy::compile(spec) {
                 Ok(policy) if problems.is_empty() => Ok(policy),
                 Ok(_) => Err(problems),
@@ -735,6 +735,18 @@ mod tests {
             d.iter().any(|d| d.message.contains("one text value")),
             "{d:#?}"
         );
+    }
+
+    #[test]
+    fn a_misspelled_media_type_names_the_one_meant() {
+        let d = err("apiVersion: pii-edge/v1\nname: p\nzone: eu\nmatch: { paths: [/x], contentTypes: [application/jsn] }\nrules:\n  - select: { json: $.a }\n    action: hash\n");
+        assert!(
+            d.iter()
+                .any(|d| d.line == 4 && d.message.contains("did you mean `application/json`?")),
+            "{d:#?}"
+        );
+        let ok = "apiVersion: pii-edge/v1\nname: p\nzone: eu\nmatch: { paths: [/x], contentTypes: [application/json, application/vnd.api+json] }\nrules:\n  - select: { json: $.a }\n    action: hash\n";
+        assert!(Policy::from_yaml("p.yaml", ok).is_ok());
     }
 
     #[test]
