@@ -64,6 +64,16 @@ pub(crate) struct CheckArgs {
     requests: Vec<PathBuf>,
 }
 
+/// Whether `file` reads as a test case rather than a policy: top-level `expect:` and
+/// `request:` or `event:`, and no `apiVersion:`.
+fn looks_like_a_test_case(file: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    let top = |key: &str| text.lines().any(|l| l.starts_with(key));
+    top("expect:") && (top("request:") || top("event:")) && !top("apiVersion:")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Unmatched {
     Forward,
@@ -126,7 +136,13 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
                 }
                 Err(found) => {
                     files_bad += 1;
-                    diagnostics.extend(found);
+                    match looks_like_a_test_case(&file) {
+                        true => diagnostics.push(plain_diagnostic(
+                            &shown(&file),
+                            "this is a test case (top-level `request` or `event`, and `expect`), not a policy: cases live in `<policy>.tests/` beside their policy and run with `pii-edge test` (policies/README.md, \"Test cases\")".to_owned(),
+                        )),
+                        false => diagnostics.extend(found),
+                    }
                 }
             }
         }

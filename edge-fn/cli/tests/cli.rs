@@ -1662,3 +1662,19 @@ fn an_unexpected_unmatched_says_which_policy_nearly_took_the_request() {
         "{text}"
     );
 }
+
+#[test]
+fn check_on_a_test_case_says_it_is_one() {
+    let case = root().join("policies/signup.tests");
+    let first = std::fs::read_dir(&case)
+        .expect("cases")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .expect("a case");
+    let out = run(&["check", first.to_str().expect("path")]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("this is a test case"), "{err}");
+    assert!(!err.contains("missing field `apiVersion`"), "{err}");
+}

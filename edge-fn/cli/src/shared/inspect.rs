@@ -214,13 +214,29 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
     if count <= max {
         return text.to_string();
     }
-    let head: String = text.chars().take(max - 16).collect();
+    let head: String = text.chars().take(max.saturating_sub(16)).collect();
+    // A JSON string keeps its closing quote, so the text still reads as one string.
+    if count > 1 && text.starts_with('"') && text.ends_with('"') {
+        return format!("{head}…\" ({count} chars)");
+    }
     format!("{head}…({count} chars)")
 }
 
 #[cfg(test)]
 mod blank_tests {
-    use super::blank_protected;
+    use super::{blank_protected, shorten};
+
+    #[test]
+    fn shortened_json_strings_keep_their_closing_quote() {
+        let long = format!("\"pe2.{}\"", "A".repeat(100));
+        let short = shorten(&long, 40);
+        assert!(
+            short.starts_with("\"pe2.AAAA") && short.ends_with("…\" (106 chars)"),
+            "{short}"
+        );
+        assert_eq!(shorten("abc", 2), "…(3 chars)");
+        assert_eq!(shorten("\"ab\"", 40), "\"ab\"");
+    }
 
     #[test]
     fn envelopes_tokens_and_hashes_are_blanked_and_nothing_else() {
