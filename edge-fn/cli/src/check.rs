@@ -246,10 +246,8 @@ pub(crate) fn run(args: CheckArgs) -> CliResult {
     }
 
     if diagnostics.is_empty() && (args.keys.is_some() || args.tokens.is_some()) {
-        let public = match &args.keys {
-            Some(path) => files::load_public(path),
-            None => Ok(pii_core::PublicKeyring::default()),
-        };
+        // Read once, above (a key set on stdin cannot be read twice).
+        let public = key_set.unwrap_or_else(|| Ok(pii_core::PublicKeyring::default()));
         let tokens = match &args.tokens {
             Some(path) => files::load_tokens(path),
             None => Ok(TokenKeys::default()),

@@ -1678,3 +1678,23 @@ fn check_on_a_test_case_says_it_is_one() {
     assert!(err.contains("this is a test case"), "{err}");
     assert!(!err.contains("missing field `apiVersion`"), "{err}");
 }
+
+#[test]
+fn check_reads_a_key_set_from_stdin_once() {
+    let keys = std::fs::read(root().join("examples/keys/public.jwks")).expect("keys");
+    let tokens = root().join("examples/keys/tokens.jwks");
+    let out = run_in(
+        &root(),
+        &[
+            "check",
+            "policies/",
+            "--keys",
+            "-",
+            "--tokens",
+            tokens.to_str().expect("path"),
+        ],
+        Some(&keys),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("policies valid"), "{}", stdout(&out));
+}
